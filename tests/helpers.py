@@ -1,0 +1,53 @@
+"""Helpers for tests: scripted models and running tasks through `inspect_ai.eval`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from inspect_ai import Task, eval
+from inspect_ai.log import EvalLog
+from inspect_ai.model import ChatMessage, GenerateConfig, Model, get_model
+from inspect_ai.tool import ToolInfo
+
+import traitlab.models  # noqa: F401  (registers the scripted provider)
+
+PolicyFn = Callable[[list[ChatMessage], list[ToolInfo], GenerateConfig], Any]
+
+
+def scripted(
+    name: str = "model", *, policy: PolicyFn | None = None, replies: Sequence[Any] | None = None
+) -> Model:
+    """A fresh scripted model (never memoised, so scripts do not leak between tests)."""
+    args: dict[str, Any] = {"policy": policy} if policy is not None else {"replies": replies}
+    return get_model(f"scripted/{name}", memoize=False, **args)
+
+
+def run_task(
+    task: Task,
+    model: Model,
+    log_dir: Path,
+    model_roles: dict[str, Model | list[Model]] | None = None,
+    **kwargs: Any,
+) -> EvalLog:
+    """Run one task end to end and return its log, failing loudly if the eval errored."""
+    [log] = eval(
+        task,
+        model=model,
+        model_roles=model_roles,
+        log_dir=str(log_dir),
+        display="none",
+        **kwargs,
+    )
+    assert log.status == "success", log.error
+    return log
+
+
+def metrics(log: EvalLog, scorer: str | None = None) -> dict[str, float]:
+    """The metrics of one scorer (the first when not named) as a flat dict."""
+    assert log.results is not None
+    for score in log.results.scores:
+        if scorer is None or score.name == scorer:
+            return {name: m.value for name, m in score.metrics.items()}
+    raise KeyError(scorer)

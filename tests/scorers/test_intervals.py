@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from traitlab.scorers import bootstrap_difference, bootstrap_interval, wilson_interval
+
+
+@pytest.mark.parametrize(
+    ("successes", "n", "low", "high"),
+    [
+        (5, 10, 0.2366, 0.7634),
+        (0, 10, 0.0, 0.2775),
+        (10, 10, 0.7225, 1.0),
+        (1, 100, 0.0018, 0.0545),
+    ],
+)
+def test_wilson_known_values(successes: int, n: int, low: float, high: float) -> None:
+    interval = wilson_interval(successes, n)
+    assert interval.estimate == pytest.approx(successes / n)
+    assert (interval.low, interval.high) == pytest.approx((low, high), abs=1e-4)
+    assert interval.n == n
+
+
+def test_wilson_edge_cases() -> None:
+    assert math.isnan(wilson_interval(0, 0).estimate)
+    with pytest.raises(ValueError):
+        wilson_interval(3, 2)
+
+
+def test_bootstrap_mean_is_seeded_and_covers_the_mean() -> None:
+    values = list(np.random.default_rng(1).normal(3.0, 1.0, size=200))
+    first, second = bootstrap_interval(values), bootstrap_interval(values)
+    assert first == second
+    assert first.low < 3.0 < first.high
+    assert first.high - first.low == pytest.approx(2 * 1.96 / math.sqrt(200), rel=0.25)
+
+
+def test_bootstrap_degenerate_inputs() -> None:
+    assert bootstrap_interval([]).n == 0
+    single = bootstrap_interval([2.0, math.nan])
+    assert single.estimate == 2.0 and single.n == 1 and math.isnan(single.low)
+    constant = bootstrap_interval([1.0] * 5)
+    assert (constant.low, constant.high) == (1.0, 1.0)
+
+
+def test_bootstrap_difference_separates_planted_gap() -> None:
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(1.0, 0.5, 100), rng.normal(0.0, 0.5, 100)
+    assert bootstrap_difference(a, b).excludes(0.0)
+    assert not bootstrap_difference(b, rng.normal(0.0, 0.5, 100)).excludes(0.0)

@@ -1,0 +1,15 @@
+"""Inspect entry point: importing this registers the scripted provider and every task.
+
+Each eval lives in ``traitlab/evals/<name>/<name>.py``; they are discovered here so that adding
+an eval needs no edit to this file.
+"""
+
+import importlib
+import pkgutil
+
+from traitlab import evals
+from traitlab.models import scripted  # noqa: F401  (registers the `scripted` provider)
+
+for _module in pkgutil.iter_modules(evals.__path__):
+    if _module.ispkg:
+        importlib.import_module(f"traitlab.evals.{_module.name}.{_module.name}")

@@ -1,0 +1,1 @@
+"""Inspect tasks, one folder each: ``traitlab/evals/<name>/<name>.py`` holds the @task."""

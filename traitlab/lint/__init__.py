@@ -1,0 +1,1 @@
+"""Data lint: statistical pre-scan, scan -> cluster -> autorate, report, filter, CI gate."""

@@ -1,0 +1,52 @@
+"""Judges with honest failure, status-carrying scores, and metrics with intervals."""
+
+from traitlab.scorers._intervals import (
+    Interval,
+    bootstrap_difference,
+    bootstrap_interval,
+    wilson_interval,
+)
+from traitlab.scorers._judge import JUDGE_CONFIG, JudgeResult, ask_judge
+from traitlab.scorers._metrics import (
+    FLAGGED,
+    UNSCORED,
+    flagged,
+    flagged_score,
+    grouped,
+    interval_entries,
+    mean_ci,
+    rate,
+    score_values,
+    scored,
+    unscored,
+    unscored_score,
+)
+from traitlab.scorers._parse import ParseError, parse_structured, schema_instructions
+from traitlab.scorers._rubric import RubricVerdict, rubric_judge
+
+__all__ = [
+    "FLAGGED",
+    "JUDGE_CONFIG",
+    "UNSCORED",
+    "Interval",
+    "JudgeResult",
+    "ParseError",
+    "RubricVerdict",
+    "ask_judge",
+    "bootstrap_difference",
+    "bootstrap_interval",
+    "flagged",
+    "flagged_score",
+    "grouped",
+    "interval_entries",
+    "mean_ci",
+    "parse_structured",
+    "rate",
+    "rubric_judge",
+    "schema_instructions",
+    "score_values",
+    "scored",
+    "unscored",
+    "unscored_score",
+    "wilson_interval",
+]

@@ -1,0 +1,179 @@
+"""Scores that carry their own status, and metrics that report n and a 95% interval.
+
+Inspect drops a score whose value is NaN (`Score.unscored`) before any metric sees it, so a
+metric could never count it. traitlab scores are therefore dicts: the measured keys (NaN when
+missing) plus two indicator keys, ``unscored`` (a judge could not grade) and ``flagged`` (the
+sample is invalid: a helper model refused its role, the target was never called, a scenario
+failed its realism gate). Metrics skip NaN keys, so missing grades are left out of rates and
+means, and the `unscored` and `flagged` metrics count them. Per-key NaN survives epoch reducers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from inspect_ai.scorer import Metric, SampleScore, Score, metric
+
+from traitlab.scorers._intervals import Interval, bootstrap_interval, wilson_interval
+
+UNSCORED = "unscored"
+FLAGGED = "flagged"
+
+
+def scored(
+    values: Mapping[str, float | int | bool],
+    *,
+    explanation: str | None = None,
+    answer: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Score:
+    """A graded sample: measured values plus zeroed status indicators."""
+    value = {key: float(v) for key, v in values.items()}
+    value.update({UNSCORED: 0.0, FLAGGED: 0.0})
+    return Score(value=value, explanation=explanation, answer=answer, metadata=metadata)
+
+
+def unscored_score(
+    reason: str,
+    keys: Iterable[str],
+    *,
+    explanation: str | None = None,
+    answer: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Score:
+    """A sample a judge could not grade: every key missing, counted by `unscored()`."""
+    return _missing(UNSCORED, reason, keys, explanation, answer, metadata)
+
+
+def flagged_score(
+    reason: str,
+    keys: Iterable[str],
+    *,
+    explanation: str | None = None,
+    answer: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Score:
+    """An invalid sample (refusal, target never called, ...): left out, counted by `flagged()`."""
+    return _missing(FLAGGED, reason, keys, explanation, answer, metadata)
+
+
+def _missing(
+    status: str,
+    reason: str,
+    keys: Iterable[str],
+    explanation: str | None,
+    answer: str | None,
+    metadata: dict[str, Any] | None,
+) -> Score:
+    value: dict[str, float] = {key: math.nan for key in keys}
+    value.update({UNSCORED: float(status == UNSCORED), FLAGGED: float(status == FLAGGED)})
+    return Score(
+        value=value,
+        reason=reason,
+        answer=answer,
+        explanation=explanation or f"{status}: {reason}",
+        metadata={**(metadata or {}), "status": status, "status_reason": reason},
+    )
+
+
+def score_values(scores: Iterable[SampleScore], key: str | None) -> list[float]:
+    """The non-missing values of `key` (or of scalar scores when key is None)."""
+    values = []
+    for sample_score in scores:
+        value = sample_score.score.value
+        if isinstance(value, dict):
+            value = value.get(key) if key is not None else None
+        if isinstance(value, bool | int | float) and not math.isnan(float(value)):
+            values.append(float(value))
+    return values
+
+
+def grouped(
+    scores: list[SampleScore], by: str | None
+) -> Iterable[tuple[str | None, list[SampleScore]]]:
+    """All scores (group None), then the scores per value of sample metadata field `by`."""
+    yield None, scores
+    if by is None:
+        return
+    groups: dict[str, list[SampleScore]] = {}
+    for sample_score in scores:
+        group = (sample_score.sample_metadata or {}).get(by)
+        groups.setdefault(str(group), []).append(sample_score)
+    yield from sorted(groups.items())
+
+
+def interval_entries(name: str, interval: Interval, group: str | None) -> dict[str, float]:
+    """Metric entries `name`, `name_ci_low`, `name_ci_high`, `name_n` (suffixed `[group]`)."""
+    suffix = f"[{group}]" if group is not None else ""
+    return {
+        f"{name}{suffix}": interval.estimate,
+        f"{name}_ci_low{suffix}": interval.low,
+        f"{name}_ci_high{suffix}": interval.high,
+        f"{name}_n{suffix}": float(interval.n),
+    }
+
+
+def _interval_metric(
+    scores: list[SampleScore],
+    key: str | None,
+    name: str,
+    by: str | None,
+    estimate: Callable[[list[float]], Interval],
+) -> dict[str, float]:
+    entries: dict[str, float] = {}
+    for group, members in grouped(scores, by):
+        entries.update(interval_entries(name, estimate(score_values(members, key)), group))
+    return entries
+
+
+@metric
+def rate(key: str | None = None, *, by: str | None = None, threshold: float = 0.5) -> Metric:
+    """Share of graded samples whose `key` is at least `threshold`, with a Wilson interval.
+
+    Args:
+        key: The score key (None for scalar scores).
+        by: Also report the rate per value of this sample metadata field (e.g. "trait_id").
+        threshold: Values at or above it count as a success (1.0/0.0 indicators by default).
+    """
+    name = f"{key}_rate" if key else "rate"
+
+    def estimate(values: list[float]) -> Interval:
+        return wilson_interval(sum(v >= threshold for v in values), len(values))
+
+    def compute(scores: list[SampleScore]) -> dict[str, float]:
+        return _interval_metric(scores, key, name, by, estimate)
+
+    return compute
+
+
+@metric
+def mean_ci(key: str | None = None, *, by: str | None = None) -> Metric:
+    """Mean of `key` over graded samples with a seeded bootstrap 95% interval."""
+    name = f"{key}_mean" if key else "mean"
+
+    def compute(scores: list[SampleScore]) -> dict[str, float]:
+        return _interval_metric(scores, key, name, by, bootstrap_interval)
+
+    return compute
+
+
+@metric
+def unscored() -> Metric:
+    """How many samples a judge could not grade (left out of every other metric)."""
+
+    def compute(scores: list[SampleScore]) -> float:
+        return sum(score_values(scores, UNSCORED))
+
+    return compute
+
+
+@metric
+def flagged() -> Metric:
+    """How many samples were invalid (helper refusal, target never called, failed realism)."""
+
+    def compute(scores: list[SampleScore]) -> float:
+        return sum(score_values(scores, FLAGGED))
+
+    return compute

@@ -1,0 +1,1 @@
+"""Reusable Inspect solvers: conversation loops, auditor, realism gate, simulated tools."""

@@ -1,0 +1,1 @@
+"""Training: midtraining, SFT with baseline mixing, DPO and bounded DPO."""
