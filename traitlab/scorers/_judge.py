@@ -22,6 +22,7 @@ from inspect_ai.model import (
 )
 from pydantic import BaseModel
 
+from traitlab.llm import UsageMeter, generate
 from traitlab.scorers._parse import ParseError, parse_structured, schema_instructions
 
 T = TypeVar("T", bound=BaseModel)
@@ -52,6 +53,9 @@ async def ask_judge(
     retries: int = 2,
     check: Callable[[T], str | None] | None = None,
     config: GenerateConfig | None = None,
+    cache: bool = False,
+    meter: UsageMeter | None = None,
+    stage: str = "judge",
 ) -> JudgeResult[T]:
     """Ask `model` for a `schema` verdict; retry unparseable or rejected replies.
 
@@ -63,6 +67,10 @@ async def ask_judge(
         check: Optional semantic check on a parsed verdict, returning a reason to reject it
             (e.g. "the quote does not appear in the transcript") or None to accept.
         config: Generate config; defaults to temperature 0. Retries never use the cache.
+        cache: Cache the first attempt (pipelines outside tasks, so a rerun after a crash
+            pays nothing twice).
+        meter: Count every attempt's tokens under `stage` (for a pipeline's cost summary).
+        stage: The meter's stage name.
     """
     messages: list[ChatMessage] = (
         [ChatMessageUser(content=prompt)] if isinstance(prompt, str) else list(prompt)
@@ -75,10 +83,8 @@ async def ask_judge(
     error = "no reply"
     for attempt in range(retries + 1):
         # A retry must reach the model again, not replay a cached bad reply.
-        output = (
-            await model.generate(messages, config=config, cache=False)
-            if attempt
-            else await model.generate(messages, config=config)
+        output = await generate(
+            model, messages, stage=stage, meter=meter, config=config, cache=cache and not attempt
         )
         reply = output.completion
         replies.append(reply)
