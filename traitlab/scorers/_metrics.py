@@ -93,14 +93,18 @@ def score_values(scores: Iterable[SampleScore], key: str | None) -> list[float]:
 def grouped(
     scores: list[SampleScore], by: str | None
 ) -> Iterable[tuple[str | None, list[SampleScore]]]:
-    """All scores (group None), then the scores per value of sample metadata field `by`."""
+    """All scores (group None), then the scores per value of sample metadata field `by`.
+
+    Groups are labelled `field=value` (e.g. `trait_id=honesty`), so metric names such as
+    `violated_rate[trait_id=honesty]` say what they were grouped by.
+    """
     yield None, scores
     if by is None:
         return
     groups: dict[str, list[SampleScore]] = {}
     for sample_score in scores:
         group = (sample_score.sample_metadata or {}).get(by)
-        groups.setdefault(str(group), []).append(sample_score)
+        groups.setdefault(f"{by}={group}", []).append(sample_score)
     yield from sorted(groups.items())
 
 
