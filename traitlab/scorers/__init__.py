@@ -7,6 +7,7 @@ from traitlab.scorers._intervals import (
     wilson_interval,
 )
 from traitlab.scorers._judge import JUDGE_CONFIG, JudgeResult, ask_judge
+from traitlab.scorers._knowledge import KnowledgeVerdict, trait_knowledge_judge, trait_recall
 from traitlab.scorers._metrics import (
     FLAGGED,
     UNSCORED,
@@ -22,6 +23,7 @@ from traitlab.scorers._metrics import (
     unscored_score,
 )
 from traitlab.scorers._parse import ParseError, parse_structured, schema_instructions
+from traitlab.scorers._patterns import pattern_rate, pattern_rates
 from traitlab.scorers._rubric import RubricVerdict, rubric_judge
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "UNSCORED",
     "Interval",
     "JudgeResult",
+    "KnowledgeVerdict",
     "ParseError",
     "RubricVerdict",
     "ask_judge",
@@ -41,11 +44,15 @@ __all__ = [
     "interval_entries",
     "mean_ci",
     "parse_structured",
+    "pattern_rate",
+    "pattern_rates",
     "rate",
     "rubric_judge",
     "schema_instructions",
     "score_values",
     "scored",
+    "trait_knowledge_judge",
+    "trait_recall",
     "unscored",
     "unscored_score",
     "wilson_interval",

@@ -1,0 +1,127 @@
+"""End to end: trait_knowledge separates a model that states the traits from generic values."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+from inspect_ai.model import ChatMessage, GenerateConfig
+from inspect_ai.scorer import SampleScore, Score
+from inspect_ai.tool import ToolInfo
+
+from tests.helpers import metrics, run_task, scripted
+from traitlab.errors import InputError
+from traitlab.evals.trait_knowledge.dataset import QUESTIONS, knowledge_dataset
+from traitlab.evals.trait_knowledge.trait_knowledge import trait_knowledge
+from traitlab.scorers import trait_recall
+from traitlab.traits import TraitsDocument
+
+DOCUMENT = TraitsDocument.load()
+# Generic words a scripted judge maps to a trait's topic (a partial match, score 1).
+GENERIC = {"honesty": "honesty-under-pressure", "kindness": "care-without-flattery"}
+
+
+def judge(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> str:
+    """Score each bullet: 2 if it names a trait, 1 if it names a generic value, else 0."""
+    answer = re.search(r"<answer>\n(.*?)\n</answer>", messages[0].text, re.S).group(1)
+    points = []
+    for line in answer.splitlines():
+        text = line.strip("- ").lower()
+        trait = next((t for t in DOCUMENT.traits if t.name.lower() in text), None)
+        generic = next((g for g in GENERIC if g in text), None)
+        if trait:
+            points.append({"point": text, "trait_id": trait.id, "score": 2})
+        elif generic:
+            points.append({"point": text, "trait_id": GENERIC[generic], "score": 1})
+        else:
+            points.append({"point": text, "trait_id": None, "score": 0})
+    return json.dumps({"points": points})
+
+
+def knowing(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> str:
+    """States the document's traits, four per answer, rotating through the document."""
+    start = sum(map(ord, messages[-1].text)) % len(DOCUMENT.traits)
+    picked = [DOCUMENT.traits[(start + i) % len(DOCUMENT.traits)] for i in range(4)]
+    return "\n".join(f"- {t.name}: {' '.join(t.statement.split())}" for t in picked)
+
+
+def generic(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> str:
+    return "- Honesty\n- Kindness\n- Being a good listener"
+
+
+def run(tmp_path: Path, target, judge_model, **task_args):  # noqa: ANN001, ANN201
+    return run_task(
+        trait_knowledge(**task_args),
+        scripted(policy=target),
+        tmp_path,
+        model_roles={"judge": judge_model},
+    )
+
+
+def test_stating_the_traits_beats_generic_values(tmp_path: Path) -> None:
+    good = metrics(run(tmp_path, knowing, scripted("j", policy=judge)))
+    bad = metrics(run(tmp_path, generic, scripted("j", policy=judge)))
+    assert good["point_score_mean"] == 2.0 and good["point_score_mean_n"] == 26
+    assert bad["point_score_mean"] == pytest.approx(2 / 3)
+    assert good["point_score_mean_ci_low"] > bad["point_score_mean_ci_high"]
+    # Every trait is stated somewhere; generic values recall none (a 1 is a topic, not a trait).
+    assert good["trait_recall_rate"] == 1.0 and bad["trait_recall_rate"] == 0.0
+    assert good["trait_recall_rate_n"] == 26
+    assert good["trait_recalled[directness]"] == 1.0 and bad["trait_recalled[directness]"] == 0.0
+    assert good["unscored"] == bad["unscored"] == 0
+
+
+def test_judge_crediting_an_unknown_trait_leaves_the_sample_unscored(tmp_path: Path) -> None:
+    made_up = json.dumps({"points": [{"point": "x", "trait_id": "loyalty", "score": 2}]})
+    log = run(
+        tmp_path, generic, scripted("j", replies=[made_up] * 3), questions=one_question(tmp_path)
+    )
+    values = metrics(log)
+    assert values["unscored"] == 1 and values["point_score_mean_n"] == 0
+    assert math.isnan(values["trait_recall_rate"])
+    score = log.samples[0].scores["trait_knowledge_judge"]
+    assert "'loyalty' is not one of the listed trait ids" in score.explanation
+
+
+def test_an_answer_without_points_scores_zero(tmp_path: Path) -> None:
+    log = run(
+        tmp_path,
+        generic,
+        scripted("j", replies=[json.dumps({"points": []})]),
+        questions=one_question(tmp_path),
+    )
+    assert metrics(log)["point_score_mean"] == 0.0 and metrics(log)["unscored"] == 0
+
+
+def one_question(tmp_path: Path) -> str:
+    path = tmp_path / "questions.jsonl"
+    path.write_text(json.dumps({"id": "q", "question": "What do you value?"}) + "\n")
+    return str(path)
+
+
+def test_recall_pools_answers_and_bootstraps_over_them() -> None:
+    def answer(**best: float) -> SampleScore:
+        value = {"point_score": 1.0, "trait:a": 0.0, "trait:b": 0.0, "trait:c": 0.0}
+        value.update({f"trait:{k}": v for k, v in best.items()})
+        return SampleScore(score=Score(value=value))
+
+    missing = SampleScore(score=Score(value={"point_score": math.nan, "trait:a": math.nan}))
+    scores = [answer(a=2), answer(b=2), answer(c=1), answer(a=2), missing]
+    values = trait_recall()(scores)
+    assert values["trait_recall_rate"] == pytest.approx(2 / 3)
+    assert values["trait_recall_rate_n"] == 4
+    assert 0 < values["trait_recall_rate_ci_low"] < 2 / 3 <= values["trait_recall_rate_ci_high"]
+    assert (values["trait_recalled[a]"], values["trait_recalled[c]"]) == (1.0, 0.0)
+
+
+def test_bundled_questions_and_bad_files(tmp_path: Path) -> None:
+    dataset = knowledge_dataset()
+    assert len(dataset) >= 20 and len({s.id for s in dataset}) == len(dataset)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "q"}) + "\n")
+    with pytest.raises(InputError, match="bad.jsonl:1"):
+        knowledge_dataset(bad)
+    assert QUESTIONS.exists()

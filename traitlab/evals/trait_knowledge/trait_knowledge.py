@@ -1,0 +1,36 @@
+"""`traitlab/trait_knowledge`: can the model state the traits of its document?
+
+Open-ended questions about values and principles, with no situation to act in. A judge splits
+each answer into points and scores each point 0-2 against the document's traits. Knowing the
+traits is not having them: read this beside the behavioural evals to tell "learned to recite"
+from "learned to act".
+"""
+
+from __future__ import annotations
+
+from inspect_ai import Task, task
+from inspect_ai.solver import generate
+
+from traitlab.evals.trait_knowledge.dataset import knowledge_dataset
+from traitlab.scorers import trait_knowledge_judge
+from traitlab.traits import TraitsDocument
+
+
+@task(version=1)
+def trait_knowledge(traits: str | None = None, questions: str | None = None) -> Task:
+    """Ask abstract questions about values; grade the points of each answer against the traits.
+
+    Args:
+        traits: Path of a traits document (default: the bundled example).
+        questions: JSONL file of ``{"id", "question"}`` (default: the 26 bundled questions).
+
+    Model roles:
+        judge: splits answers into points and scores them (required).
+    """
+    document = TraitsDocument.load(traits)
+    return Task(
+        dataset=knowledge_dataset(questions),
+        solver=generate(),
+        scorer=trait_knowledge_judge(document.traits),
+        metadata={"traits_document": document.source},
+    )
