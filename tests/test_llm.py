@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.helpers import scripted
 from traitlab.llm import UsageMeter, generate, map_concurrently
 
@@ -31,3 +33,19 @@ async def test_meter_counts_calls_and_tokens_per_stage() -> None:
     scan = meter.usage[("scan", "scripted/m")]
     assert scan.calls == 2 and scan.output_tokens > 0
     assert "merge" in str([c._cells for c in meter.table().columns])
+
+
+async def test_map_concurrently_cancels_the_rest_when_one_fails() -> None:
+    finished: list[int] = []
+
+    async def work(item: int) -> int:
+        if item == 0:
+            raise RuntimeError("boom")
+        await asyncio.sleep(0.05)
+        finished.append(item)
+        return item
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await map_concurrently(range(5), work, concurrency=5, show_progress=False)
+    await asyncio.sleep(0.1)
+    assert finished == []

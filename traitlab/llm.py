@@ -84,7 +84,10 @@ async def map_concurrently(
     description: str = "working",
     show_progress: bool = True,
 ) -> list[R]:
-    """`fn` over `items` with at most `concurrency` in flight; results in input order."""
+    """`fn` over `items` with at most `concurrency` in flight; results in input order.
+
+    The first exception cancels the items still in flight and is re-raised.
+    """
     items = list(items)
     semaphore = asyncio.Semaphore(max(1, concurrency))
     with Progress(
@@ -103,4 +106,13 @@ async def map_concurrently(
             progress.advance(task)
             return result
 
-        return await asyncio.gather(*(run(item) for item in items))
+        # If one item fails, cancel the rest before re-raising, so nothing keeps running (and
+        # writing) after the caller has seen the error.
+        tasks = [asyncio.ensure_future(run(item)) for item in items]
+        try:
+            return await asyncio.gather(*tasks)
+        except BaseException:
+            for pending in tasks:
+                pending.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
