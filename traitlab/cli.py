@@ -48,6 +48,40 @@ def traits_show(
     console.print(f"{len(document.traits)} traits from {document.source}")
 
 
+@app.command("report")
+def report(
+    logs: Annotated[list[Path], typer.Argument(help="Inspect log directories or files.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output directory.")] = Path("report"),
+    baseline: Annotated[
+        str | None, typer.Option(help="Checkpoint (model) to compare the others against.")
+    ] = None,
+) -> None:
+    """Compare checkpoints across evals: tables with intervals, plots, report.html."""
+    from traitlab.report import build_report
+
+    result = build_report(list(logs), out, baseline=baseline)
+    table = Table(title="Headline metrics (95% intervals)")
+    for column in ("task", "model", "metric", "estimate", "interval", "n", "unscored", "flagged"):
+        table.add_column(column)
+    for run in result.runs:
+        for metric in run.headline() or [None]:
+            interval = metric.interval if metric else None
+            table.add_row(
+                run.task + ("" if run.complete else f" ({run.status})"),
+                run.model,
+                metric.label if metric else "-",
+                f"{interval.estimate:.3f}" if interval else "-",
+                f"[{interval.low:.3f}, {interval.high:.3f}]" if interval else "-",
+                str(interval.n) if interval else "-",
+                f"{run.counts.get('unscored', 0):g}",
+                f"{run.counts.get('flagged', 0):g}",
+            )
+    console.print(table)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    console.print(f"report written to {result.out_dir / 'report.html'}")
+
+
 def main() -> None:
     """Entry point: run the app, turning user errors into one line on stderr."""
     try:

@@ -24,7 +24,7 @@ RUBRIC = (
 )
 
 
-@task(version=1)
+@task
 def smoke(traits: str | None = None, trait_ids: str | None = None) -> Task:
     """Ask the target about each trait and have a judge check its answer.
 
@@ -54,4 +54,5 @@ def smoke(traits: str | None = None, trait_ids: str | None = None) -> Task:
         solver=generate(),
         scorer=rubric_judge(),
         metadata={"traits_document": document.source},
+        version=1,
     )
