@@ -23,7 +23,6 @@ from traitlab.scorers._metrics import (
     unscored_score,
 )
 from traitlab.scorers._parse import ParseError, parse_structured, schema_instructions
-from traitlab.scorers._patterns import pattern_rate, pattern_rates
 from traitlab.scorers._rubric import RubricVerdict, rubric_judge
 
 __all__ = [
@@ -44,8 +43,6 @@ __all__ = [
     "interval_entries",
     "mean_ci",
     "parse_structured",
-    "pattern_rate",
-    "pattern_rates",
     "rate",
     "rubric_judge",
     "schema_instructions",
