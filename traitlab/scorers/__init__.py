@@ -24,6 +24,7 @@ from traitlab.scorers._metrics import (
 )
 from traitlab.scorers._parse import ParseError, parse_structured, schema_instructions
 from traitlab.scorers._rubric import RubricVerdict, rubric_judge
+from traitlab.scorers._sxs import PairVerdict, pairwise_judge
 
 __all__ = [
     "FLAGGED",
@@ -32,6 +33,7 @@ __all__ = [
     "Interval",
     "JudgeResult",
     "KnowledgeVerdict",
+    "PairVerdict",
     "ParseError",
     "RubricVerdict",
     "ask_judge",
@@ -42,6 +44,7 @@ __all__ = [
     "grouped",
     "interval_entries",
     "mean_ci",
+    "pairwise_judge",
     "parse_structured",
     "rate",
     "rubric_judge",

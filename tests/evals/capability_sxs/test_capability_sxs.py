@@ -1,0 +1,130 @@
+"""End to end: position swapping cancels a biased judge; self-comparison is 50%."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from inspect_ai import eval
+from inspect_ai.model import ChatMessage, GenerateConfig
+from inspect_ai.tool import ToolInfo
+
+from tests.helpers import metrics, run_task, scripted
+from traitlab.errors import InputError
+from traitlab.evals.capability_sxs.capability_sxs import capability_sxs
+from traitlab.evals.capability_sxs.dataset import sxs_dataset
+from traitlab.scorers import PairVerdict, parse_structured
+from traitlab.solvers import read_baseline_answers
+
+# One prompt per category, so per-category metrics are exercised without running all 110.
+SUBSET = ["writing-01", "coding-01", "maths-01", "advice-01", "facts-01"]
+
+
+def biased_judge(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> str:
+    """Prefers a '[better]' answer; otherwise always the first one shown (position bias)."""
+    text = messages[0].text
+    a = re.search(r"<response_a>\n(.*?)\n</response_a>", text, re.S).group(1)
+    b = re.search(r"<response_b>\n(.*?)\n</response_b>", text, re.S).group(1)
+    better = "B" if "[better]" in b and "[better]" not in a else "A"
+    return json.dumps({"explanation": "scripted", "better": better})
+
+
+def plain(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> str:
+    return f"An answer to: {messages[-1].text}"
+
+
+def better(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> str:
+    return f"[better] A careful answer to: {messages[-1].text}"
+
+
+def run(tmp_path: Path, target, roles, **task_args):  # noqa: ANN001, ANN201
+    return run_task(
+        capability_sxs(**task_args),
+        scripted(policy=target),
+        tmp_path,
+        model_roles=roles,
+        sample_id=SUBSET,
+    )
+
+
+def test_model_against_itself_is_half_despite_a_biased_judge(tmp_path: Path) -> None:
+    roles = {"baseline": scripted("b", policy=plain), "judge": scripted("j", policy=biased_judge)}
+    log = run(tmp_path, plain, roles)
+    values = metrics(log)
+    assert values["win_mean"] == 0.5 and values["win_mean_n"] == 5
+    assert values["win_mean[category=maths]"] == 0.5
+    # The judge picked the first answer both times: the swap is what brought it to 50%.
+    assert values["consistent_rate"] == 0.0
+    score = log.samples[0].scores["pairwise_judge"]
+    assert score.metadata["target_shares"] == [1.0, 0.0]
+    assert score.metadata["baseline_source"].startswith("role:scripted/b")
+
+
+def test_always_better_target_wins_every_pair(tmp_path: Path) -> None:
+    roles = {"baseline": scripted("b", policy=plain), "judge": scripted("j", policy=biased_judge)}
+    values = metrics(run(tmp_path, better, roles))
+    assert values["win_mean"] == 1.0 and values["consistent_rate"] == 1.0
+    assert values["consistent_rate_ci_low"] > 0.5
+
+
+def test_baseline_answers_from_a_file_and_missing_ids_are_flagged(tmp_path: Path) -> None:
+    answers = tmp_path / "baseline.jsonl"
+    lines = [{"id": sample_id, "answer": "[better] stored"} for sample_id in SUBSET[:4]]
+    answers.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    log = run(
+        tmp_path,
+        plain,
+        {"judge": scripted("j", policy=biased_judge)},
+        baseline_answers=str(answers),
+    )
+    values = metrics(log)
+    assert values["win_mean"] == 0.0 and values["win_mean_n"] == 4 and values["flagged"] == 1
+    flagged = next(s for s in log.samples if s.id == "facts-01").scores["pairwise_judge"]
+    assert "no baseline answer for id 'facts-01'" in flagged.explanation
+
+
+def test_unreadable_judge_leaves_the_pair_unscored(tmp_path: Path) -> None:
+    roles = {"baseline": scripted("b", policy=plain), "judge": scripted("j", policy=lambda *_: "?")}
+    values = metrics(run(tmp_path, plain, roles))
+    assert values["unscored"] == 5 and values["win_mean_n"] == 0
+
+
+def test_missing_baseline_role_fails_with_a_clear_message(tmp_path: Path) -> None:
+    [log] = eval(
+        capability_sxs(),
+        model=scripted(policy=plain),
+        model_roles={"judge": scripted("j", policy=biased_judge)},
+        log_dir=str(tmp_path),
+        display="none",
+        limit=1,
+    )
+    assert log.status == "error" and "model role 'baseline' is not set" in log.error.message
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ('{"explanation": "x", "better": "a"}', "A"),
+        ('{"explanation": "x", "better": "**B**"}', "B"),
+        ('{"explanation": "x", "better": "Response A"}', "A"),
+        ('{"explanation": "x", "better": "Tie"}', "tie"),
+    ],
+)
+def test_verdicts_are_read_tolerantly(reply: str, expected: str) -> None:
+    assert parse_structured(reply, PairVerdict).better == expected
+
+
+def test_bundled_prompts_cover_every_category() -> None:
+    dataset = sxs_dataset()
+    assert len(dataset) >= 100 and len({s.id for s in dataset}) == len(dataset)
+    categories = [s.metadata["category"] for s in dataset]
+    assert all(categories.count(c) >= 20 for c in set(categories)) and len(set(categories)) == 5
+
+
+def test_baseline_file_errors_name_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "answers.jsonl"
+    path.write_text('{"id": "a", "answer": "x"}\n{"id": "a", "answer": "y"}\n')
+    with pytest.raises(InputError, match="answers.jsonl:2: duplicate id 'a'"):
+        read_baseline_answers(path)
