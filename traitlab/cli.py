@@ -14,11 +14,13 @@ from rich.console import Console
 from rich.table import Table
 
 from traitlab.errors import TraitlabError
+from traitlab.training.cli import train_command
 from traitlab.traits import TraitsDocument
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 traits_app = typer.Typer(no_args_is_help=True, help="Inspect traits documents.")
 app.add_typer(traits_app, name="traits")
+app.command("train")(train_command)
 
 console = Console()
 

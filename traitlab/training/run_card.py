@@ -1,0 +1,158 @@
+"""The run card: what a checkpoint was trained from and how, written as `run_card.json` beside
+the weights so that a result can always be traced to its data and settings.
+
+It also guards the output directory: a directory that holds a run card with another
+fingerprint (different config or different data) is never overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from traitlab.errors import InputError
+from traitlab.training.config import TrainConfig
+from traitlab.training.data import TrainingSet
+
+RUN_CARD = "run_card.json"
+PACKAGES = ("traitlab", "torch", "transformers", "trl", "peft", "accelerate", "datasets")
+
+
+class DataFile(BaseModel):
+    path: str
+    source: str
+    sha256: str
+    records: int
+
+
+class Mixture(BaseModel):
+    fractions: dict[str, float]
+    available: dict[str, int]
+    used: dict[str, int]
+
+
+class Losses(BaseModel):
+    first: float | None = None
+    final: float | None = None
+    mean: float | None = None
+    steps: int = 0
+
+
+class RunCard(BaseModel):
+    """Everything needed to trace and reproduce a checkpoint."""
+
+    fingerprint: str
+    status: Literal["running", "complete"] = "running"
+    mode: str
+    base_model: str
+    data: list[DataFile]
+    mixture: Mixture
+    system_prompts_stripped: int
+    seed: int
+    config: dict[str, Any]
+    packages: dict[str, str] = Field(default_factory=dict)
+    losses: Losses = Field(default_factory=Losses)
+    started: str = Field(default_factory=lambda: _now())
+    finished: str | None = None
+
+    @classmethod
+    def start(cls, config: TrainConfig, data: TrainingSet) -> RunCard:
+        files = [DataFile(**vars(f)) for f in data.files]
+        settings = config.model_dump(mode="json")
+        return cls(
+            fingerprint=fingerprint(settings, files),
+            mode=config.mode,
+            base_model=config.model.base,
+            data=files,
+            mixture=Mixture(fractions=data.fractions, available=data.available, used=data.used),
+            system_prompts_stripped=data.system_prompts_stripped,
+            seed=config.training.seed,
+            config=settings,
+            packages=package_versions(),
+        )
+
+    def finish(self, log_history: list[dict[str, Any]]) -> None:
+        """Record the losses logged by the trainer and mark the run complete."""
+        losses = [entry["loss"] for entry in log_history if "loss" in entry]
+        mean = next((e["train_loss"] for e in log_history if "train_loss" in e), None)
+        self.losses = Losses(
+            first=losses[0] if losses else None,
+            final=losses[-1] if losses else None,
+            mean=mean,
+            steps=max((e.get("step", 0) for e in log_history), default=0),
+        )
+        self.status = "complete"
+        self.finished = _now()
+
+    def write(self, directory: Path) -> Path:
+        """Write `run_card.json` atomically."""
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / RUN_CARD
+        fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{RUN_CARD}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(self.model_dump_json(indent=2) + "\n")
+        os.replace(temp, path)
+        return path
+
+    @classmethod
+    def read(cls, directory: Path) -> RunCard:
+        path = directory / RUN_CARD
+        try:
+            return cls.model_validate_json(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError("no run card in this directory", path=directory) from None
+        except ValueError:
+            raise InputError("unreadable run card", path=path) from None
+
+
+def fingerprint(settings: dict[str, Any], files: list[DataFile]) -> str:
+    """A hash of the settings and the data's contents: equal only for the same run."""
+    payload = {"settings": settings, "data": [(f.source, f.sha256) for f in files]}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def check_output(directory: Path, card: RunCard) -> None:
+    """Refuse an output directory that holds anything other than this same run.
+
+    The same run (equal fingerprint) may be resumed or redone; anything else is an error.
+    """
+    if not directory.exists():
+        return
+    if not directory.is_dir():
+        raise InputError("output exists and is not a directory", path=directory)
+    if not any(directory.iterdir()):
+        return
+    if not (directory / RUN_CARD).exists():
+        raise InputError(
+            "output directory is not empty and holds no run card; choose another output",
+            path=directory,
+        )
+    existing = RunCard.read(directory)
+    if existing.fingerprint != card.fingerprint:
+        raise InputError(
+            f"output directory holds a different run ({existing.mode} from "
+            f"{existing.base_model}, started {existing.started}); choose another output",
+            path=directory,
+        )
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return versions
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
