@@ -1,1 +1,43 @@
-"""Data lint: statistical pre-scan, scan -> cluster -> autorate, report, filter, CI gate."""
+"""Data lint: statistical pre-scan, scan -> cluster -> autorate, report, filter, CI gate.
+
+Synthetic SFT data hides structural patterns that look fine one example at a time but are
+massively over-represented across the set (every reply opens by validating the user's feelings);
+a model trained on it learns "always do this". `lint_dataset` finds them before training.
+"""
+
+from traitlab.lint.autorate import Ratings, autorate, rate_item, rating_prompt
+from traitlab.lint.discover import DiscoverConfig, discover_features
+from traitlab.lint.features import Feature, FeatureSet, Provenance, load_features, rubric_feature
+from traitlab.lint.items import ItemSet, LintItem, read_items
+from traitlab.lint.pipeline import alint_dataset, lint_dataset
+from traitlab.lint.prescan import PrescanConfig, prescan
+from traitlab.lint.report import print_summary, write_report
+from traitlab.lint.results import FeatureResult, Finding, ItemLabels, LintReport, Rate
+
+__all__ = [
+    "DiscoverConfig",
+    "Feature",
+    "FeatureResult",
+    "FeatureSet",
+    "Finding",
+    "ItemLabels",
+    "ItemSet",
+    "LintItem",
+    "LintReport",
+    "PrescanConfig",
+    "Provenance",
+    "Rate",
+    "Ratings",
+    "alint_dataset",
+    "autorate",
+    "discover_features",
+    "lint_dataset",
+    "load_features",
+    "prescan",
+    "print_summary",
+    "rate_item",
+    "rating_prompt",
+    "read_items",
+    "rubric_feature",
+    "write_report",
+]

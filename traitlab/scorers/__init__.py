@@ -23,6 +23,7 @@ from traitlab.scorers._metrics import (
     unscored_score,
 )
 from traitlab.scorers._parse import ParseError, parse_structured, schema_instructions
+from traitlab.scorers._patterns import pattern_rate, pattern_rates
 from traitlab.scorers._rubric import RubricVerdict, rubric_judge
 from traitlab.scorers._sxs import PairVerdict, pairwise_judge
 
@@ -46,6 +47,8 @@ __all__ = [
     "mean_ci",
     "pairwise_judge",
     "parse_structured",
+    "pattern_rate",
+    "pattern_rates",
     "rate",
     "rubric_judge",
     "schema_instructions",

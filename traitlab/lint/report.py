@@ -1,0 +1,276 @@
+"""The lint report: report.html (self-contained, plots embedded), report.md, report.json,
+features.json and labels.jsonl, plus the summary table printed on the terminal.
+
+The tables are built once (`sections`) and rendered three ways (markdown, HTML, rich), so the
+report files and the terminal never disagree.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from traitlab.datasets import write_jsonl
+from traitlab.lint.results import Finding, LintReport, Rate
+
+KIND_TITLES = {
+    "opening": "Over-represented openings (first sentence, leading words)",
+    "closing": "Over-represented closings (last sentence, final words)",
+    "phrase": "Frequent phrases (share of items containing them)",
+    "cluster": "Clusters of similar opening sentences (embedding + HDBSCAN)",
+    "format": "Formatting habits",
+}
+
+
+@dataclass
+class Section:
+    title: str
+    headers: list[str]
+    rows: list[list[str]]
+
+
+def sections(report: LintReport) -> list[Section]:
+    """The report's tables, in reading order."""
+    out = [
+        Section(
+            "Summary",
+            ["what", "value"],
+            [
+                ["source", report.source],
+                ["kind / turns", f"{report.kind} / {report.turns}"],
+                ["items", str(report.n_items)],
+                ["malformed lines skipped", str(len(report.errors))],
+                ["model", report.model or "none (pre-scan only)"],
+                ["autorated", f"{report.rated} rated, {report.unrated} unrated"],
+            ],
+        )
+    ]
+    if report.features:
+        out.append(
+            Section(
+                "Features (LLM autorate, 95% Wilson intervals)",
+                ["id", "feature", "strict", "broad", "n", "strict rubric", "examples"],
+                [
+                    [
+                        r.feature.id,
+                        r.feature.name,
+                        r.strict.format(),
+                        r.broad.format(),
+                        str(r.strict.n),
+                        r.feature.strict,
+                        " | ".join(r.examples[:2]),
+                    ]
+                    for r in sorted(report.features, key=lambda r: -r.strict.estimate)
+                ],
+            )
+        )
+    for kind, title in KIND_TITLES.items():
+        findings = [f for f in report.findings if f.kind == kind]
+        if findings:
+            out.append(
+                Section(
+                    title,
+                    ["id", "pattern", "prevalence", "count / n", "examples"],
+                    [_finding_row(f) for f in findings],
+                )
+            )
+    if report.length is not None:
+        length = report.length
+        out.append(
+            Section(
+                "Length (words per item)",
+                ["mean", "median", "10th percentile", "90th percentile"],
+                [
+                    [
+                        f"{length.mean:.0f}",
+                        f"{length.median:.0f}",
+                        f"{length.p10:.0f}",
+                        f"{length.p90:.0f}",
+                    ]
+                ],
+            )
+        )
+    if report.usage:
+        out.append(
+            Section(
+                "Model usage",
+                ["stage", "model", "calls", "input tokens", "output tokens"],
+                [
+                    [u.stage, u.model, str(u.calls), f"{u.input_tokens:,}", f"{u.output_tokens:,}"]
+                    for u in report.usage
+                ],
+            )
+        )
+    notes = report.notes + [f"error: {e}" for e in report.errors[:20]]
+    if notes:
+        out.append(Section("Notes", ["note"], [[n] for n in notes]))
+    return out
+
+
+def _finding_row(finding: Finding) -> list[str]:
+    return [
+        finding.id,
+        finding.text,
+        finding.rate.format(),
+        f"{finding.rate.count} / {finding.rate.n}",
+        " | ".join(finding.examples[:2]),
+    ]
+
+
+def write_report(report: LintReport, out_dir: str | Path) -> dict[str, Path]:
+    """Write every report file into `out_dir`; returns their paths by name."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = sections(report)
+    paths = {
+        "html": out / "report.html",
+        "md": out / "report.md",
+        "json": out / "report.json",
+        "features": out / "features.json",
+        "labels": out / "labels.jsonl",
+    }
+    plots = _plots(report)
+    paths["html"].write_text(render_html(report, tables, plots), encoding="utf-8")
+    paths["md"].write_text(render_markdown(report, tables), encoding="utf-8")
+    paths["json"].write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    report.feature_set().save(paths["features"])
+    write_jsonl(paths["labels"], report.labels)
+    return paths
+
+
+def render_markdown(report: LintReport, tables: list[Section]) -> str:
+    lines = [f"# Data lint: {Path(report.source).name}", ""]
+    for section in tables:
+        lines += [f"## {section.title}", ""]
+        lines.append("| " + " | ".join(section.headers) + " |")
+        lines.append("|" + "---|" * len(section.headers))
+        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in section.rows]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+_CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:4px 8px;
+vertical-align:top;text-align:left;font-size:14px}th{background:#f3f3f3}img{max-width:100%}"""
+
+
+def render_html(report: LintReport, tables: list[Section], plots: list[tuple[str, str]]) -> str:
+    """One self-contained page: tables and base64-embedded PNG plots, no external assets."""
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>Data lint: {html.escape(Path(report.source).name)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>Data lint: {html.escape(Path(report.source).name)}</h1>",
+    ]
+    for title, png in plots:
+        parts.append(
+            f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' "
+            f"src='data:image/png;base64,{png}'>"
+        )
+    for section in tables:
+        parts.append(f"<h2>{html.escape(section.title)}</h2><table><tr>")
+        parts += [f"<th>{html.escape(h)}</th>" for h in section.headers]
+        parts.append("</tr>")
+        for row in section.rows:
+            cells = "".join(f"<td>{html.escape(c)}</td>" for c in row)
+            parts.append(f"<tr>{cells}</tr>")
+        parts.append("</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _plots(report: LintReport) -> list[tuple[str, str]]:
+    """Prevalence bar charts with 95% intervals, as base64 PNGs."""
+    plots = []
+    if report.features:
+        rows = sorted(report.features, key=lambda r: r.strict.estimate)
+        plots.append(
+            (
+                "Feature prevalence (autorate)",
+                _bars(
+                    [r.feature.name for r in rows],
+                    {"strict": [r.strict for r in rows], "broad": [r.broad for r in rows]},
+                ),
+            )
+        )
+    gated = sorted((f for f in report.findings if f.gated), key=lambda f: f.rate.estimate)
+    if gated:
+        plots.append(
+            (
+                "Pre-scan findings",
+                _bars(
+                    [f"{f.kind}: {_short(f.text)}" for f in gated],
+                    {"prevalence": [f.rate for f in gated]},
+                ),
+            )
+        )
+    return plots
+
+
+def _short(text: str, limit: int = 48) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _bars(labels: list[str], series: dict[str, list[Rate]]) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    height = 0.8 / len(series)
+    positions = np.arange(len(labels))
+    figure, axes = plt.subplots(figsize=(9, 0.9 + 0.45 * len(labels) * len(series)))
+    for offset, (name, rates) in enumerate(series.items()):
+        estimates = np.array([r.estimate for r in rates])
+        errors = np.array(
+            [[r.estimate - r.low for r in rates], [r.high - r.estimate for r in rates]]
+        )
+        axes.barh(
+            positions + offset * height,
+            estimates,
+            height=height,
+            xerr=errors,
+            capsize=3,
+            label=name,
+        )
+    axes.set_yticks(positions + height * (len(series) - 1) / 2, labels=labels, fontsize=8)
+    axes.set_xlim(0, 1)
+    axes.set_xlabel("share of items (95% interval)")
+    if len(series) > 1:
+        axes.legend(loc="lower right")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def print_summary(report: LintReport, console: Console | None = None, limit: int = 12) -> None:
+    """The terminal summary: the most prevalent patterns with intervals."""
+    console = console or Console()
+    table = Table(title=f"Data lint: {report.source} ({report.n_items} items)")
+    for column in ("pattern", "source", "prevalence [95% CI]", "n"):
+        table.add_column(column, overflow="fold")
+    for result in sorted(report.features, key=lambda r: -r.strict.estimate):
+        table.add_row(
+            result.feature.name, "autorate (strict)", result.strict.format(), str(result.strict.n)
+        )
+    gated = sorted((f for f in report.findings if f.gated), key=lambda f: -f.rate.estimate)
+    for finding in gated[:limit]:
+        table.add_row(
+            finding.text, f"pre-scan {finding.kind}", finding.rate.format(), str(finding.rate.n)
+        )
+    console.print(table)
+    if report.errors:
+        console.print(f"[yellow]{len(report.errors)} malformed lines skipped[/yellow]")

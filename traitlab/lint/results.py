@@ -1,0 +1,135 @@
+"""The lint's results: pre-scan findings, feature prevalences, per-item labels, the report.
+
+These models are what `report.json` holds and what `check`, `filter` and the report writers
+read, so every number in them carries its count, n and 95% Wilson interval.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from traitlab.lint.features import Feature, FeatureSet
+from traitlab.scorers import wilson_interval
+
+FindingKind = Literal["opening", "closing", "phrase", "cluster", "format"]
+# Formatting habits (bullets, bold, length) describe style; they are reported, never gated.
+GATED_KINDS: tuple[FindingKind, ...] = ("opening", "closing", "phrase", "cluster")
+
+
+class Rate(BaseModel):
+    """count of n, with the share and its Wilson 95% interval."""
+
+    count: int
+    n: int
+    estimate: float
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, count: int, n: int) -> Rate:
+        interval = wilson_interval(count, n)
+        return cls(
+            count=count, n=n, estimate=interval.estimate, low=interval.low, high=interval.high
+        )
+
+    def format(self) -> str:
+        if self.n == 0:
+            return "n/a"
+        return f"{self.estimate:.0%} [{self.low:.0%}, {self.high:.0%}]"
+
+
+class Finding(BaseModel):
+    """A pre-scan finding: an over-represented opening, closing, phrase, cluster or habit."""
+
+    id: str
+    kind: FindingKind
+    text: str = Field(description="The pattern: normalised words, a cluster label or a habit.")
+    rate: Rate
+    examples: list[str] = Field(default_factory=list)
+    members: list[int] = Field(default_factory=list, exclude=True, repr=False)
+
+    @property
+    def gated(self) -> bool:
+        return self.kind in GATED_KINDS
+
+
+class LengthStats(BaseModel):
+    """Item length in words."""
+
+    mean: float
+    median: float
+    p10: float
+    p90: float
+
+
+class FeatureResult(BaseModel):
+    """A feature's prevalence in the rated sample at both thresholds, with examples."""
+
+    feature: Feature
+    broad: Rate
+    strict: Rate
+    examples: list[str] = Field(default_factory=list)
+
+    def level(self, level: Literal["broad", "strict"]) -> Rate:
+        return self.broad if level == "broad" else self.strict
+
+
+class ItemLabels(BaseModel):
+    """One labels.jsonl row: the patterns found in one item.
+
+    `labels` maps a pre-scan finding id or a feature id to "broad" or "strict" (pre-scan
+    findings are exact matches and count as strict); absent ids are not present. `rated` says
+    whether the item was in the autorated sample, so an absent feature means "none" only then.
+    """
+
+    index: int
+    id: str
+    line: int | None = None
+    rated: bool = False
+    labels: dict[str, Literal["broad", "strict"]] = Field(default_factory=dict)
+
+
+class UsageRow(BaseModel):
+    stage: str
+    model: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+
+
+class LintReport(BaseModel):
+    """Everything one lint run found (written as report.json beside the other report files)."""
+
+    source: str
+    sha256: str
+    kind: str
+    turns: str
+    n_items: int
+    errors: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    length: LengthStats | None = None
+    model: str | None = None
+    features: list[FeatureResult] = Field(default_factory=list)
+    rated: int = 0
+    unrated: int = 0
+    usage: list[UsageRow] = Field(default_factory=list)
+    labels: list[ItemLabels] = Field(default_factory=list, exclude=True)
+
+    def feature_set(self) -> FeatureSet:
+        """The features of this run, for features.json (reusable by check and scorers)."""
+        return FeatureSet(source=self.source, features=[r.feature for r in self.features])
+
+    def top_patterns(self, k: int = 5) -> list[tuple[str, Rate]]:
+        """The `k` most prevalent patterns: LLM features (strict) first, then gated findings."""
+        ranked: list[tuple[str, Rate]] = sorted(
+            ((r.feature.name, r.strict) for r in self.features),
+            key=lambda item: -item[1].estimate,
+        )
+        ranked += sorted(
+            ((f"{f.kind}: {f.text}", f.rate) for f in self.findings if f.gated),
+            key=lambda item: -item[1].estimate,
+        )
+        return ranked[:k]

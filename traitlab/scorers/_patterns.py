@@ -1,0 +1,92 @@
+"""Lint features as an Inspect scorer: the rate of a data pattern in a checkpoint's outputs.
+
+The lint finds a pattern in training data ("leads with a verdict on the user's premise") and
+writes its autorater to features.json; this scorer runs the same autorater on the target's final
+output in any eval, so a filtered dataset's effect on the model can be measured (for example,
+BLUF answers falling from 52% to 41% after the pattern was filtered out of the SFT data).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer
+from inspect_ai.solver import TaskState
+
+from traitlab.models import Role, role_model
+from traitlab.scorers._metrics import flagged, flagged_score, rate, scored, unscored, unscored_score
+from traitlab.scorers._rubric import target_was_called
+
+_LEVEL_SUFFIXES = ("_broad", "_strict")
+
+
+@metric
+def pattern_rates(*, by: str | None = None) -> Metric:
+    """`rate(...)` with Wilson intervals for every `<feature>_broad`/`_strict` score key."""
+
+    def compute(scores: list[SampleScore]) -> dict[str, float]:
+        keys: list[str] = []
+        for sample_score in scores:
+            value = sample_score.score.value
+            if isinstance(value, dict):
+                keys.extend(k for k in value if k.endswith(_LEVEL_SUFFIXES) and k not in keys)
+        entries: dict[str, float] = {}
+        for key in keys:
+            entries.update(rate(key, by=by)(scores))
+        return entries
+
+    return compute
+
+
+@scorer(metrics=[pattern_rates(), unscored(), flagged()])
+def pattern_rate(
+    features: str | Path,
+    feature_ids: str | list[str] | None = None,
+    *,
+    role: Role = "judge",
+    retries: int = 2,
+) -> Scorer:
+    """Rate the target's final output against lint features (one judge call per sample).
+
+    Score keys are `<feature_id>_broad` and `<feature_id>_strict` (1 when the pattern is
+    present at that threshold; strict implies broad), so metrics read `<feature_id>_strict_rate`
+    with its interval and n. A judge reply missing a feature is retried, then the sample is
+    unscored; a sample whose target was never called is flagged.
+
+    Args:
+        features: features.json from `traitlab lint`, or a rubric file (markdown or JSON).
+        feature_ids: Only these features (comma-separated or a list); default all.
+        role: The judge's model role (required; never the model under test).
+        retries: How often an incomplete judge reply is sent back.
+    """
+    # Imported here: traitlab.lint imports traitlab.scorers, not the other way round at load.
+    from traitlab.lint.autorate import present, rate_item
+    from traitlab.lint.features import load_features
+
+    selected = load_features(features).select(feature_ids).features
+    keys = [f"{f.id}{suffix}" for f in selected for suffix in _LEVEL_SUFFIXES]
+
+    async def score(state: TaskState, target: Target) -> Score:
+        if not target_was_called(state):
+            return flagged_score("the target was never called", keys)
+        output = state.output.completion
+        result = await rate_item(
+            role_model(role), output, selected, context=state.input_text, retries=retries
+        )
+        if result.verdict is None:
+            return unscored_score(
+                result.error or "no verdict", keys, metadata={"judge_replies": result.replies}
+            )
+        ratings = result.verdict.ratings
+        values = {}
+        for feature in selected:
+            values[f"{feature.id}_broad"] = present(ratings[feature.id], "broad")
+            values[f"{feature.id}_strict"] = present(ratings[feature.id], "strict")
+        return scored(
+            values,
+            answer=output,
+            explanation=", ".join(f"{f.id}: {ratings[f.id]}" for f in selected),
+            metadata={"ratings": {f.id: ratings[f.id] for f in selected}},
+        )
+
+    return score
