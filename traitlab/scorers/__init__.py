@@ -1,5 +1,32 @@
 """Judges with honest failure, status-carrying scores, and metrics with intervals."""
 
+from traitlab.scorers._agentic import Evidence, IntentVerdict, agentic_harm, condition_rate
+from traitlab.scorers._audit_judge import AuditVerdict, audit_judge, quote_appears
+from traitlab.scorers._awareness import (
+    AwarenessVerdict,
+    agent_transcript,
+    eval_awareness,
+    judge_awareness,
+)
+from traitlab.scorers._delusion import (
+    Criterion,
+    TurnGrade,
+    delusion_turns,
+    load_criteria,
+    turn_metrics,
+)
+from traitlab.scorers._evidence import (
+    STRICT_FLOORS,
+    TOOLING_FLOORS,
+    FileChange,
+    FileRole,
+    FloorRule,
+    Snapshot,
+    WorkspaceDiff,
+    binary_marker,
+    diff_snapshots,
+    evidence_floor,
+)
 from traitlab.scorers._intervals import (
     Interval,
     bootstrap_difference,
@@ -25,37 +52,73 @@ from traitlab.scorers._metrics import (
 from traitlab.scorers._parse import ParseError, parse_structured, schema_instructions
 from traitlab.scorers._patterns import pattern_rate, pattern_rates
 from traitlab.scorers._rubric import RubricVerdict, rubric_judge
+from traitlab.scorers._severity import (
+    SeverityVerdict,
+    independent_judges,
+    render_transcript,
+    severity_judge,
+)
 from traitlab.scorers._sxs import PairVerdict, pairwise_judge
 
 __all__ = [
+    "Criterion",
+    "TurnGrade",
     "FLAGGED",
     "JUDGE_CONFIG",
+    "STRICT_FLOORS",
+    "TOOLING_FLOORS",
     "UNSCORED",
+    "AuditVerdict",
+    "AwarenessVerdict",
+    "Evidence",
+    "FileChange",
+    "FileRole",
+    "FloorRule",
+    "IntentVerdict",
     "Interval",
     "JudgeResult",
     "KnowledgeVerdict",
     "PairVerdict",
     "ParseError",
     "RubricVerdict",
+    "SeverityVerdict",
+    "Snapshot",
+    "WorkspaceDiff",
+    "agent_transcript",
+    "agentic_harm",
     "ask_judge",
+    "audit_judge",
+    "binary_marker",
     "bootstrap_difference",
     "bootstrap_interval",
+    "condition_rate",
+    "delusion_turns",
+    "diff_snapshots",
+    "eval_awareness",
+    "evidence_floor",
     "flagged",
     "flagged_score",
     "grouped",
+    "independent_judges",
     "interval_entries",
+    "judge_awareness",
+    "load_criteria",
     "mean_ci",
     "pairwise_judge",
     "parse_structured",
     "pattern_rate",
     "pattern_rates",
+    "quote_appears",
     "rate",
+    "render_transcript",
     "rubric_judge",
     "schema_instructions",
     "score_values",
     "scored",
+    "severity_judge",
     "trait_knowledge_judge",
     "trait_recall",
+    "turn_metrics",
     "unscored",
     "unscored_score",
     "wilson_interval",

@@ -1,0 +1,1 @@
+"""ODCV: constraint violations under KPI pressure in agentic tasks."""

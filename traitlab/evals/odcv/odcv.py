@@ -1,0 +1,87 @@
+"""`traitlab/odcv` and `traitlab/odcv_upstream`: does the agent break rules to hit a KPI?
+
+The target works alone in a workspace on a task whose target cannot be met honestly, with
+tools to act and `task_complete` to finish. It can report the shortfall, or meet the number by
+falsifying data, editing the validator or deleting logs. The severity scorer grades each run on
+ODCV-Bench's 0-5 scale from the workspace diff and a judge panel (see `severity_judge`).
+"""
+
+from __future__ import annotations
+
+from inspect_ai import Task, task
+
+from traitlab.errors import InputError
+from traitlab.scorers import STRICT_FLOORS, TOOLING_FLOORS, severity_judge
+
+from .dataset import odcv_dataset
+from .solver import DEFAULT_STEPS, workspace_agent
+from .upstream import SandboxKind, SandboxWorkspace, upstream_dataset
+from .workspace import SimulatedWorkspace
+
+
+@task(version=1)
+def odcv(
+    scenarios: str | None = None,
+    variants: str | None = None,
+    scenario_dir: str | None = None,
+    max_steps: int = DEFAULT_STEPS,
+) -> Task:
+    """The bundled scenarios in a simulated workspace (no sandbox needed).
+
+    Args:
+        scenarios: Comma-separated scenario ids (default: all).
+        variants: "mandated", "incentivized" or both, comma-separated (default: both).
+        scenario_dir: A folder of scenario YAML files to use instead of the bundled ones.
+        max_steps: Most model turns per sample.
+
+    Model roles:
+        judge: grades severity (required); bind several for a panel (median taken). A judge
+            that is the model under test is left out.
+    """
+    _check_steps(max_steps)
+    return Task(
+        dataset=odcv_dataset(scenario_dir, scenarios=scenarios, variants=variants),
+        solver=workspace_agent(SimulatedWorkspace, max_steps=max_steps),
+        scorer=severity_judge(floors=STRICT_FLOORS),
+    )
+
+
+@task(version=1)
+def odcv_upstream(
+    path: str,
+    scenarios: str | None = None,
+    variants: str | None = None,
+    sandbox: SandboxKind = "auto",
+    max_steps: int = DEFAULT_STEPS,
+) -> Task:
+    """ODCV-Bench's scenarios with a `bash` tool, in Docker or (not isolated) a local sandbox.
+
+    Args:
+        path: An ODCV-Bench checkout (the folder holding `mandated_scenarios/`).
+        scenarios: Comma-separated scenario names (default: all 40).
+        variants: "mandated", "incentivized" or both (default: both).
+        sandbox: "docker", "local" (runs on the host, not isolated) or "auto" (Docker when
+            it is available, else local).
+        max_steps: Most model turns per sample (ODCV-Bench uses 50).
+
+    Model roles:
+        judge: grades severity (required); bind several for a panel (median taken). A judge
+            that is the model under test is left out.
+    """
+    _check_steps(max_steps)
+    if sandbox not in ("auto", "docker", "local"):
+        raise InputError(f"sandbox must be auto, docker or local, not '{sandbox}'")
+    dataset, kind = upstream_dataset(
+        path, sandbox_kind=sandbox, scenarios=scenarios, variants=variants
+    )
+    return Task(
+        dataset=dataset,
+        solver=workspace_agent(SandboxWorkspace, max_steps=max_steps),
+        scorer=severity_judge(floors=TOOLING_FLOORS),
+        metadata={"sandbox": kind, "isolated": kind == "docker"},
+    )
+
+
+def _check_steps(max_steps: int) -> None:
+    if max_steps < 1:
+        raise InputError(f"max_steps must be at least 1, not {max_steps}")

@@ -1,0 +1,95 @@
+"""The agent loop of both ODCV tasks: Inspect's `react()` around a snapshotted workspace.
+
+The workspace is an `Environment`: the simulated one of the bundled scenarios or a sandbox for
+ODCV-Bench's. The solver sets it up, snapshots it, runs the agent until it calls
+`task_complete` or runs out of steps, snapshots it again and leaves both snapshots and their
+diff in the sample metadata (visible in `inspect view`, read by the severity scorer). The
+second snapshot is taken even when the step limit ends the sample.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from inspect_ai.agent import AgentSubmit, as_solver, react
+from inspect_ai.solver import Generate, Solver, TaskState, solver
+from inspect_ai.tool import Tool, tool
+from inspect_ai.util import message_limit
+
+from traitlab.scorers import FileRole, Snapshot, diff_snapshots
+from traitlab.solvers import recorded
+
+DEFAULT_STEPS = 50
+
+
+class Environment(Protocol):
+    """A workspace the agent acts in."""
+
+    def tools(self) -> list[Tool]:
+        """The tools to act in it (task_complete is added by the solver)."""
+        ...
+
+    async def setup(self) -> None:
+        """Put the scenario's files in place."""
+        ...
+
+    async def snapshot(self) -> Snapshot:
+        """Every file's text, keyed by the path the agent sees."""
+        ...
+
+    def role_of(self, path: str, existed: bool) -> FileRole:
+        """The role of a changed file (source, validator, log, doc or output)."""
+        ...
+
+
+class EnvironmentFactory(Protocol):
+    def __call__(self, state: TaskState) -> Environment: ...
+
+
+@tool
+def task_complete() -> Tool:
+    @recorded("task_complete")
+    async def execute(summary: str) -> str:
+        """Declare the task complete and report the outcome. Call it once, at the end.
+
+        Args:
+            summary: What you did and the outcome, including whether the target was met.
+        """
+        return summary
+
+    return execute
+
+
+@solver
+def workspace_agent(environment: EnvironmentFactory, *, max_steps: int = DEFAULT_STEPS) -> Solver:
+    """Run a react agent in `environment` and record its workspace before and after.
+
+    Args:
+        environment: Builds the sample's environment from its state.
+        max_steps: Most model turns; a step is one assistant message and its tool results,
+            so the limit is enforced as a message limit of two messages per step.
+    """
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        env = environment(state)
+        await env.setup()
+        before = await env.snapshot()
+        agent = react(
+            prompt=None,  # the scenario's own system prompt is already in the messages
+            tools=env.tools(),
+            submit=AgentSubmit(
+                name="task_complete", tool=task_complete(), answer_only=True, keep_in_messages=True
+            ),
+        )
+        limit = message_limit(len(state.messages) + 2 * max_steps)
+        try:
+            return await as_solver(agent, limits=[limit])(state, generate)
+        finally:
+            after = await env.snapshot()
+            state.metadata["workspace_before"] = before
+            state.metadata["workspace_after"] = after
+            state.metadata["workspace_diff"] = diff_snapshots(
+                before, after, env.role_of
+            ).model_dump()
+
+    return solve

@@ -1,0 +1,384 @@
+"""Loader for ODCV-Bench (MIT, github.com/McGill-DMaS/ODCV-Bench): its scenarios in a sandbox.
+
+Each upstream scenario is a folder (`mandated_scenarios/NAME`, `incentivized_scenarios/NAME`)
+with a `prompt.json` and a Dockerfile that copies data and tool scripts into an image. Here the
+Dockerfile is parsed into a `BuildPlan`, without ODCV's own agent harness (its API server,
+templates and requirements), and the agent gets Inspect's `bash` tool in a sandbox:
+
+* **docker** (when Docker is available): an image built from the scenario folder with the
+  parsed plan as an inline Dockerfile, no network. This is ODCV-Bench's setting.
+* **local** (otherwise): Inspect's `local` sandbox, a temporary directory on the host into which
+  the plan's files are copied; container paths (`/app/...`, `/usr/local/bin/...`) are rewritten
+  to that directory in the prompts and the copied scripts, and only file-system `RUN` steps are
+  replayed (no package installs). **It is not isolated**: the agent's commands run on the host
+  as the current user. Use it for development and tests, with a model you trust not to run
+  destructive commands outside the directory.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.model import ChatMessageSystem, ChatMessageUser
+from inspect_ai.solver import TaskState
+from inspect_ai.tool import Tool, bash
+from inspect_ai.util import SandboxEnvironmentSpec, sandbox
+from pydantic import BaseModel, Field
+
+from traitlab.errors import InputError
+from traitlab.scorers import FileRole, Snapshot
+
+from .dataset import VARIANTS, Variant, select_names
+
+SandboxKind = Literal["auto", "docker", "local"]
+
+# Parts of ODCV-Bench's image that belong to its harness, not to the scenario.
+HARNESS_SOURCES = {"task_executor_api.py", "requirements.txt", "templates"}
+# RUN commands replayed in the local sandbox; the rest (apt-get, pip, dos2unix) are skipped.
+LOCAL_COMMANDS = {"mkdir", "mv", "rm", "cp", "touch", "chmod"}
+# System directories mapped by their full path rather than their first component.
+SYSTEM_DIRS = {"usr", "var", "etc", "opt", "bin", "lib", "tmp", "root", "home", "srv"}
+BASH_TIMEOUT = 60
+SNAPSHOT_MAX_BYTES = 65536
+
+# Prints {path: text} for every file under the given roots (a marker for binary or big files).
+SNAPSHOT_SCRIPT = """
+import hashlib, json, os, sys
+out = {}
+for root in sys.argv[2:]:
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in names:
+            path = os.path.join(folder, name)
+            try:
+                data = open(path, "rb").read()
+            except OSError:
+                continue
+            try:
+                if len(data) > int(sys.argv[1]):
+                    raise ValueError
+                out[path] = data.decode("utf-8")
+            except ValueError:
+                digest = hashlib.sha256(data).hexdigest()[:16]
+                out[path] = f"<binary file, {len(data)} bytes, sha256 {digest}>"
+print(json.dumps(out))
+"""
+
+
+class Copy(BaseModel):
+    sources: list[str]
+    dest: str
+
+
+class BuildPlan(BaseModel):
+    """The scenario part of an upstream Dockerfile, in order."""
+
+    base: str = "debian:bullseye-slim"
+    workdir: str = "/app"
+    steps: list[Copy | str] = Field(default_factory=list, description="COPYs and RUN commands.")
+
+    def roots(self) -> list[str]:
+        """The container directories the scenario populates (what snapshots cover)."""
+        paths = [s.dest for s in self.steps if isinstance(s, Copy)]
+        for step in self.steps:
+            if isinstance(step, str):
+                words = _words(step)
+                if words[:2] == ["mkdir", "-p"]:
+                    paths.extend(w for w in words[2:] if w.startswith("/"))
+        roots = set()
+        for path in [self.workdir, *paths]:
+            parts = [p for p in path.split("/") if p]
+            if not parts:
+                continue
+            if parts[0] in SYSTEM_DIRS:
+                keep = parts if path.endswith("/") or "." not in parts[-1] else parts[:-1]
+                roots.add("/" + "/".join(keep))
+            else:
+                roots.add("/" + parts[0])
+        # drop roots nested in other roots
+        return sorted(r for r in roots if not any(r.startswith(f"{o}/") for o in roots))
+
+    def dockerfile(self) -> str:
+        """A Dockerfile for the scenario alone: no harness, a container that waits."""
+        lines = [f"FROM {self.base}", f"WORKDIR {self.workdir}"]
+        for step in self.steps:
+            if isinstance(step, Copy):
+                lines.append(f"COPY {json.dumps([*step.sources, step.dest])}")
+            else:
+                lines.append(f"RUN {step}")
+        lines.append('CMD ["tail", "-f", "/dev/null"]')
+        return "\n".join(lines) + "\n"
+
+
+class UpstreamScenario(BaseModel):
+    name: str
+    variant: Variant
+    directory: Path
+    system_prompt: str
+    user_prompt: str
+    plan: BuildPlan
+    missing: list[str] = Field(default_factory=list, description="COPY sources not in the copy.")
+
+
+def parse_dockerfile(text: str) -> BuildPlan:
+    """The FROM, WORKDIR, COPY and RUN instructions of a scenario, harness parts left out."""
+    plan = BuildPlan()
+    for line in _instructions(text):
+        keyword, _, rest = line.partition(" ")
+        keyword, rest = keyword.upper(), rest.strip()
+        if keyword == "FROM":
+            plan.base = rest.split()[0]
+        elif keyword == "WORKDIR":
+            plan.workdir = rest
+        elif keyword in ("COPY", "ADD"):
+            args = json.loads(rest) if rest.startswith("[") else shlex.split(rest)
+            args = [a for a in args if not a.startswith("--")]
+            sources = [s for s in args[:-1] if _source_name(s) not in HARNESS_SOURCES]
+            if sources:
+                plan.steps.append(Copy(sources=sources, dest=args[-1]))
+        elif keyword == "RUN" and "requirements.txt" not in rest:
+            plan.steps.append(rest)
+    return plan
+
+
+def _instructions(text: str) -> list[str]:
+    """Logical lines: comments dropped, backslash continuations joined."""
+    lines, current = [], ""
+    for raw in text.splitlines():
+        stripped = raw.strip()
+        if not current and (not stripped or stripped.startswith("#")):
+            continue
+        if stripped.endswith("\\"):
+            current += stripped[:-1] + " "
+            continue
+        lines.append(current + stripped)
+        current = ""
+    if current.strip():
+        lines.append(current.strip())
+    return lines
+
+
+def _source_name(source: str) -> str:
+    return Path(source.rstrip("/")).name
+
+
+def _words(command: str) -> list[str]:
+    try:
+        return shlex.split(command)
+    except ValueError:
+        return command.split()
+
+
+def read_upstream(root: str | Path) -> list[UpstreamScenario]:
+    """Every scenario of both variants under an ODCV-Bench checkout, sorted by name."""
+    root = Path(root)
+    scenarios = []
+    for variant in VARIANTS:
+        folder = root / f"{variant}_scenarios"
+        if not folder.is_dir():
+            raise InputError(f"not an ODCV-Bench checkout: {folder.name}/ is missing", path=root)
+        for directory in sorted(p for p in folder.iterdir() if p.is_dir()):
+            scenarios.append(_read_scenario(directory, variant))
+    return scenarios
+
+
+def _read_scenario(directory: Path, variant: Variant) -> UpstreamScenario:
+    prompt_path = directory / "prompt.json"
+    docker_path = directory / "Dockerfile"
+    try:
+        prompts = json.loads(prompt_path.read_text(encoding="utf-8"))
+        plan = parse_dockerfile(docker_path.read_text(encoding="utf-8"))
+    except OSError as ex:
+        raise InputError(f"cannot read scenario ({ex.strerror or ex})", path=directory) from None
+    except (json.JSONDecodeError, ValueError) as ex:
+        raise InputError(f"cannot parse scenario ({ex})", path=directory) from None
+    if not isinstance(prompts, dict) or not prompts.get("user_prompt"):
+        raise InputError("prompt.json has no user_prompt", path=prompt_path)
+    missing = [
+        source
+        for step in plan.steps
+        if isinstance(step, Copy)
+        for source in step.sources
+        if not glob.glob(str(directory / source))
+    ]
+    return UpstreamScenario(
+        name=directory.name,
+        variant=variant,
+        directory=directory.resolve(),
+        system_prompt=prompts.get("system_prompt", ""),
+        user_prompt=prompts["user_prompt"],
+        plan=plan,
+        missing=missing,
+    )
+
+
+def docker_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def upstream_dataset(
+    path: str | Path,
+    *,
+    sandbox_kind: SandboxKind = "auto",
+    scenarios: str | None = None,
+    variants: str | None = None,
+) -> tuple[MemoryDataset, Literal["docker", "local"]]:
+    """Samples for the selected upstream scenarios, and the sandbox they run in."""
+    loaded = read_upstream(path)
+    kind: Literal["docker", "local"] = (
+        ("docker" if docker_available() else "local") if sandbox_kind == "auto" else sandbox_kind
+    )
+    names = select_names(scenarios, sorted({s.name for s in loaded}), "scenario")
+    chosen_variants = select_names(variants, VARIANTS, "variant")
+    samples = [_sample(s, kind) for s in loaded if s.name in names and s.variant in chosen_variants]
+    return MemoryDataset(samples, name="odcv_upstream"), kind
+
+
+def _sample(scenario: UpstreamScenario, kind: Literal["docker", "local"]) -> Sample:
+    messages = [ChatMessageUser(content=scenario.user_prompt)]
+    if scenario.system_prompt:
+        messages.insert(0, ChatMessageSystem(content=scenario.system_prompt))
+    return Sample(
+        id=f"{scenario.name}-{scenario.variant}",
+        input=messages,
+        sandbox=_docker_spec(scenario) if kind == "docker" else SandboxEnvironmentSpec("local"),
+        metadata={
+            "scenario": scenario.name,
+            "variant": scenario.variant,
+            "directory": str(scenario.directory),
+            "plan": scenario.plan.model_dump(),
+            "missing_files": scenario.missing,
+            "sandbox_kind": kind,
+        },
+    )
+
+
+def _docker_spec(scenario: UpstreamScenario) -> SandboxEnvironmentSpec:
+    compose = {
+        "services": {
+            "default": {
+                "build": {
+                    "context": str(scenario.directory),
+                    "dockerfile_inline": scenario.plan.dockerfile(),
+                },
+                "init": True,
+                "network_mode": "none",
+            }
+        }
+    }
+    folder = Path(tempfile.gettempdir()) / "traitlab-odcv" / f"{scenario.variant}-{scenario.name}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "compose.yaml"
+    path.write_text(json.dumps(compose, indent=2), encoding="utf-8")
+    return SandboxEnvironmentSpec("docker", str(path))
+
+
+class SandboxWorkspace:
+    """The `Environment` of an upstream scenario: a sandbox and Inspect's `bash` tool."""
+
+    def __init__(self, state: TaskState) -> None:
+        self._state = state
+        self._plan = BuildPlan.model_validate(state.metadata["plan"])
+        self._directory = Path(state.metadata["directory"])
+        self._local = state.metadata["sandbox_kind"] == "local"
+        self._root = ""  # the local sandbox's directory, standing in for the container's /
+
+    def tools(self) -> list[Tool]:
+        return [bash(timeout=BASH_TIMEOUT)]
+
+    async def setup(self) -> None:
+        if not self._local:
+            return  # the image already holds the scenario
+        result = await sandbox().exec(["pwd"])
+        self._root = result.stdout.strip()
+        skipped = []
+        for step in self._plan.steps:
+            if isinstance(step, Copy):
+                await self._copy(step)
+            else:
+                skipped.extend(await self._run(step))
+        self._state.metadata["skipped_steps"] = skipped
+        for message in self._state.messages:
+            if isinstance(message.content, str):
+                message.content = self._rewrite(message.content)
+
+    async def snapshot(self) -> Snapshot:
+        roots = [self._root + r for r in self._plan.roots()]
+        result = await sandbox().exec(
+            ["python3", "-c", SNAPSHOT_SCRIPT, str(SNAPSHOT_MAX_BYTES), *roots]
+        )
+        if not result.success:
+            raise RuntimeError(f"workspace snapshot failed: {result.stderr.strip()}")
+        files: dict[str, str] = json.loads(result.stdout)
+        return {path.removeprefix(self._root): text for path, text in files.items()}
+
+    def role_of(self, path: str, existed: bool) -> FileRole:
+        """Tools and validators live in /usr/local/bin; logs by name; new files are output."""
+        parts = path.split("/")
+        if path.startswith("/usr/local/bin/"):
+            return "validator"
+        if path.endswith(".log") or any(p in ("log", "logs") for p in parts[:-1]):
+            return "log"
+        if not existed or "output" in parts[:-1]:
+            return "output"
+        return "source"
+
+    async def _copy(self, step: Copy) -> None:
+        many = len(step.sources) > 1 or step.dest.endswith("/")
+        for source in step.sources:
+            for match in sorted(glob.glob(str(self._directory / source))):
+                origin = Path(match)
+                is_dir = origin.is_dir()
+                into_dir = many or is_dir or any(c in source for c in "*?[")
+                target = step.dest.rstrip("/") if into_dir else step.dest
+                if is_dir:
+                    for file in sorted(p for p in origin.rglob("*") if p.is_file()):
+                        await self._write(f"{target}/{file.relative_to(origin)}", file)
+                else:
+                    await self._write(f"{target}/{origin.name}" if into_dir else target, origin)
+
+    async def _write(self, container_path: str, origin: Path) -> None:
+        data = origin.read_bytes()
+        try:
+            contents: str | bytes = self._rewrite(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            contents = data
+        await sandbox().write_file(self._root + container_path, contents)
+        if origin.stat().st_mode & 0o111:
+            await sandbox().exec(["chmod", "+x", self._root + container_path])
+
+    async def _run(self, command: str) -> list[str]:
+        """Replay the file-system parts of a RUN step; return the parts skipped."""
+        skipped = []
+        for part in (p.strip() for p in command.split("&&")):
+            words = _words(part)
+            if not words or words[0] not in LOCAL_COMMANDS:
+                skipped.append(part)
+                continue
+            if words[0] == "chmod" and not any("+x" in w for w in words[1:]):
+                skipped.append(part)  # read-only modes would stop the directory's cleanup
+                continue
+            result = await sandbox().exec(["bash", "-c", self._rewrite(part)], cwd=self._root)
+            if not result.success:
+                skipped.append(f"{part} (failed: {result.stderr.strip()})")
+        return skipped
+
+    def _rewrite(self, text: str) -> str:
+        """Container paths to paths under the local sandbox's directory."""
+        roots = sorted(self._plan.roots(), key=len, reverse=True)
+        pattern = r"(?<![\w./-])(" + "|".join(re.escape(r) for r in roots) + r")(?![\w.-])"
+        return re.sub(pattern, lambda m: self._root + m.group(1), text)
