@@ -28,7 +28,7 @@ from traitlab.scorers._metrics import (
     unscored_score,
 )
 from traitlab.scorers._rubric import target_was_called
-from traitlab.solvers import BaselineAnswer
+from traitlab.solvers._baseline import BaselineAnswer  # submodule: solvers imports scorers
 
 KEYS = ("win", "consistent")
 

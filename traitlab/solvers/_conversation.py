@@ -68,9 +68,16 @@ class ConversationLog(StoreModel):
     refusal: str | None = None
     target_calls: int = 0
     ended_by_user: bool = False
+    flag: str | None = Field(
+        default=None,
+        description="Set by a solver when the sample is invalid for another reason, e.g. its "
+        "scenario never passed a realism gate (the conversation is then not run).",
+    )
 
     def flag_reason(self) -> str | None:
-        """Why the sample is invalid (helper refusal, target never called), or None."""
+        """Why the sample is invalid (a solver's flag, a helper refusal, a target never called)."""
+        if self.flag is not None:
+            return self.flag
         if self.refusal is not None:
             return f"the simulated user refused its role: {self.refusal}"
         if self.target_calls == 0:
