@@ -14,12 +14,14 @@ from rich.console import Console
 from rich.table import Table
 
 from traitlab.errors import TraitlabError
+from traitlab.lint.cli import lint_app
 from traitlab.training.cli import train_command
 from traitlab.traits import TraitsDocument
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 traits_app = typer.Typer(no_args_is_help=True, help="Inspect traits documents.")
 app.add_typer(traits_app, name="traits")
+app.add_typer(lint_app, name="lint")
 app.command("train")(train_command)
 
 console = Console()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from traitlab.lint.features import slugify
 from traitlab.lint.items import LintItem
 from traitlab.lint.results import Finding, LengthStats, Rate
 
@@ -194,7 +195,7 @@ def _edge_findings(
 
     return [
         Finding(
-            id=f"{kind}_{'_'.join(part)}"[:64],
+            id=slugify(f"{kind} {' '.join(part)}", max_length=64),
             kind=kind,  # type: ignore[arg-type]
             text=" ".join(part),
             rate=Rate.of(frequent[part], n),
@@ -255,7 +256,7 @@ def _phrase_findings(
         ]
         findings.append(
             Finding(
-                id=f"phrase_{'_'.join(phrase)}"[:64],
+                id=slugify(f"phrase {' '.join(phrase)}", max_length=64),
                 kind="phrase",
                 text=" ".join(phrase),
                 rate=Rate.of(len(members), n),

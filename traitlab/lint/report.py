@@ -272,5 +272,13 @@ def print_summary(report: LintReport, console: Console | None = None, limit: int
             finding.text, f"pre-scan {finding.kind}", finding.rate.format(), str(finding.rate.n)
         )
     console.print(table)
+    for section in sections(report):
+        if section.title == "Model usage":
+            usage = Table(title=section.title)
+            for header in section.headers:
+                usage.add_column(header)
+            for row in section.rows:
+                usage.add_row(*row)
+            console.print(usage)
     if report.errors:
         console.print(f"[yellow]{len(report.errors)} malformed lines skipped[/yellow]")
