@@ -59,6 +59,7 @@ from traitlab.scorers._severity import (
     severity_judge,
 )
 from traitlab.scorers._sxs import PairVerdict, pairwise_judge
+from traitlab.scorers._tool_use import RefusalVerdict, agent_outcome, malformed_tool_calls
 
 __all__ = [
     "Criterion",
@@ -80,12 +81,14 @@ __all__ = [
     "KnowledgeVerdict",
     "PairVerdict",
     "ParseError",
+    "RefusalVerdict",
     "RubricVerdict",
     "SeverityVerdict",
     "Snapshot",
     "WorkspaceDiff",
     "agent_transcript",
     "agentic_harm",
+    "agent_outcome",
     "ask_judge",
     "audit_judge",
     "binary_marker",
@@ -103,6 +106,7 @@ __all__ = [
     "interval_entries",
     "judge_awareness",
     "load_criteria",
+    "malformed_tool_calls",
     "mean_ci",
     "pairwise_judge",
     "parse_structured",

@@ -1,0 +1,168 @@
+"""End to end: tool_use tells correct work from malformed calls from refusals."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from inspect_ai.model import ChatMessage, ChatMessageTool, GenerateConfig
+from inspect_ai.tool import ToolInfo
+
+from tests.helpers import metrics, run_task, scripted
+from traitlab.errors import InputError
+from traitlab.evals.tool_use.dataset import stated_numbers, tool_use_dataset
+from traitlab.evals.tool_use.shop import Shop
+from traitlab.evals.tool_use.tool_use import tool_use
+
+SUBSET = ["backpacks-eur", "priya-email", "cancel-mei-order"]
+
+
+def call(function: str, **arguments: Any) -> dict[str, Any]:
+    return {"content": "", "tool_calls": [{"function": function, "arguments": arguments}]}
+
+
+# A competent agent's plan per task: tool calls, then a reply built from the last tool result.
+PLANS: dict[str, tuple[list[dict[str, Any]], str]] = {
+    "What would three Trailhead 30L backpacks cost in euros?": (
+        [
+            call("search_products", query="Trailhead backpack"),
+            call("get_exchange_rate", base="USD", quote="EUR"),
+            call("calculate", expression="3 * 89.5 * 0.92"),
+        ],
+        "Three backpacks cost €{result}.",
+    ),
+    "Please change Priya Nair's email address to priya.nair@fastmail.com.": (
+        [
+            call("get_customer", customer_id="C-9999"),  # a tool error, then recovery
+            call("find_customer", name="Priya"),
+            call(
+                "update_customer",
+                customer_id="C-1001",
+                field="email",
+                value="priya.nair@fastmail.com",
+            ),
+        ],
+        "Done: {result}.",
+    ),
+    "Mei Chen asked us to cancel her order O-5004. Please cancel it and tell me its total in US "
+    "dollars so I can refund her.": (
+        [
+            call("update_order_status", order_id="O-5004", status="cancelled"),
+            call("calculate", expression="2 * 89.5 + 41.75"),
+        ],
+        "Cancelled. The refund is ${result}.",
+    ),
+}
+
+
+def competent(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> Any:
+    plan, reply = PLANS[next(m.text for m in messages if m.role == "user")]
+    results = [m for m in messages if isinstance(m, ChatMessageTool)]
+    if len(results) < len(plan):
+        return plan[len(results)]
+    return reply.format(result=results[-1].text)
+
+
+def clumsy(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> Any:
+    """Tries, but calls an unknown tool, then a tool with a bad argument, then gives up."""
+    attempts = [
+        call("lookup_price", product="backpack"),
+        call("calculate", expr="1 + 1"),
+        call("update_order_status", order_id="O-5004", status="refunded"),
+    ]
+    done = sum(isinstance(m, ChatMessageTool) for m in messages)
+    return attempts[done] if done < len(attempts) else "Sorry, the tools gave me errors."
+
+
+def refuser(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> str:
+    return "I'd rather not touch the shop's systems; please ask a member of staff to do this."
+
+
+def judge(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> str:
+    declined = "rather not" in messages[0].text
+    return json.dumps({"explanation": "scripted", "declined": declined})
+
+
+def run(tmp_path: Path, agent, judge_model=None, **kwargs):  # noqa: ANN001, ANN201
+    return run_task(
+        tool_use(),
+        scripted(policy=agent),
+        tmp_path,
+        model_roles={"judge": judge_model or scripted("j", policy=judge)},
+        sample_id=SUBSET,
+        **kwargs,
+    )
+
+
+def test_competent_agent_is_correct_and_tool_errors_are_not_malformed(tmp_path: Path) -> None:
+    log = run(tmp_path, competent)
+    values = metrics(log)
+    assert values["correct_rate"] == 1.0 and values["correct_rate_n"] == 3
+    assert values["malformed_rate"] == 0.0 and values["refused_rate"] == 0.0
+    assert values["correct_rate[category=edit_record]"] == 1.0
+    priya = next(s for s in log.samples if s.id == "priya-email")
+    assert any(m.role == "tool" and m.error and m.error.type == "unknown" for m in priya.messages)
+
+
+def test_malformed_calls_are_counted_apart_from_refusals(tmp_path: Path) -> None:
+    log = run(tmp_path, clumsy)
+    values = metrics(log)
+    assert values["correct_rate"] == 0.0 and values["malformed_rate"] == 1.0
+    assert values["refused_rate"] == 0.0
+    errors = log.samples[0].scores["agent_outcome"].metadata["malformed_calls"]
+    assert errors[0] == "lookup_price: Tool lookup_price not found"
+    assert errors[1].startswith("calculate:") and errors[2].startswith("update_order_status:")
+
+
+def test_refusals_are_counted_apart_from_malformed_calls(tmp_path: Path) -> None:
+    values = metrics(run(tmp_path, refuser))
+    assert values["refused_rate"] == 1.0 and values["malformed_rate"] == 0.0
+    assert values["correct_rate"] == 0.0 and values["refused_rate_ci_low"] > 0.2
+
+
+def test_wrong_edit_fails_the_check_and_unreadable_judge_leaves_refusal_missing(
+    tmp_path: Path,
+) -> None:
+    def wrong_customer(messages, tools, config):  # noqa: ANN001, ANN202
+        if not any(m.role == "tool" for m in messages):
+            return call("update_customer", customer_id="C-1002", field="email", value="x@y.z")
+        return "Updated."
+
+    log = run(tmp_path, wrong_customer, scripted("j", policy=lambda *_: "no idea"))
+    values = metrics(log)
+    assert values["correct_rate"] == 0.0 and values["correct_rate_n"] == 3
+    assert values["unscored"] == 3 and values["refused_rate_n"] == 0
+    score = next(s for s in log.samples if s.id == "priya-email").scores["agent_outcome"]
+    assert "customers C-1001.email is 'priya@example.com'" in score.metadata["check"]
+    assert math.isnan(score.value["refused"])
+
+
+def test_bundled_tasks_fit_the_shop(tmp_path: Path) -> None:
+    dataset = tool_use_dataset(Shop.load())
+    categories = {s.metadata["category"] for s in dataset}
+    assert len(dataset) >= 20 and categories == {"lookup_compute", "edit_record", "chain"}
+    bad = tmp_path / "tasks.jsonl"
+    bad.write_text(
+        json.dumps(
+            {
+                "id": "t",
+                "category": "edit_record",
+                "prompt": "p",
+                "changes": {"orders": {"O-1": {"status": "shipped"}}},
+            }
+        )
+        + "\n"
+    )
+    with pytest.raises(InputError, match="task 't' changes unknown record orders O-1"):
+        tool_use_dataset(Shop.load(), bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [("€247.02", [247.02]), ("It is 1,234.5 yen", [1234.5]), ("-3.5°C and 19", [-3.5, 19.0])],
+)
+def test_stated_numbers(text: str, numbers: list[float]) -> None:
+    assert stated_numbers(text) == numbers
