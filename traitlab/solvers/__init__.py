@@ -28,6 +28,7 @@ from traitlab.solvers._realism import (
     check_realism,
     realism_gate,
 )
+from traitlab.solvers._redteam import redteam_messages, redteam_user
 from traitlab.solvers._tools import ToolCallRecord, ToolLog, record_call, recorded
 
 __all__ = [
@@ -53,6 +54,8 @@ __all__ = [
     "read_baseline_answers",
     "realism_gate",
     "record_call",
+    "redteam_messages",
+    "redteam_user",
     "recorded",
     "simulated_user_conversation",
     "tagged_blocks",
