@@ -1,0 +1,107 @@
+"""Training sets: mixing fractions by record count, system prompts stripped, bad lines located."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.training.conftest import config_dict, write_jsonl
+from traitlab.errors import InputError
+from traitlab.training import build_training_set, mix, mix_counts, parse_config
+
+
+@pytest.mark.parametrize(
+    ("n_main", "n_extra", "fraction", "expected"),
+    [
+        (100, 100, 0.0, (100, 0)),
+        (100, 100, 1.0, (0, 100)),
+        (100, 100, 0.5, (100, 100)),
+        (100, 1000, 0.25, (100, 33)),  # main is scarce: all of it, a sample of extra
+        (100, 10, 0.5, (10, 10)),  # extra is scarce: all of it, a sample of main
+        (30, 12, 0.5, (12, 12)),
+        (0, 10, 0.3, (0, 10)),
+    ],
+)
+def test_mix_counts(n_main: int, n_extra: int, fraction: float, expected: tuple[int, int]) -> None:
+    assert mix_counts(n_main, n_extra, fraction) == expected
+
+
+def test_mix_is_seeded_and_tags_every_row() -> None:
+    sources = {"a": [{"x": i} for i in range(1, 51)], "b": [{"x": -i} for i in range(50)]}
+    rows, names = mix(sources, "b", 0.2, seed=3)
+    assert (rows, names) == mix(sources, "b", 0.2, seed=3)
+    assert names.count("b") / len(names) == pytest.approx(0.2, abs=0.01)
+    assert all((row["x"] <= 0) == (name == "b") for row, name in zip(rows, names, strict=True))
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.25, 0.5, 0.75, 1.0])
+def test_sft_set_has_the_synthetic_fraction(
+    fraction: float, tmp_path: Path, data_dir: Path
+) -> None:
+    config = config_dict("sft", tmp_path, data_dir, tmp_path / "out")
+    config["data"]["synthetic_fraction"] = fraction
+    built = build_training_set(parse_config("sft", config))
+    synthetic = sum("Are you sure" in json.dumps(row) for row in built.rows)
+    assert synthetic == built.used["synthetic"]
+    assert synthetic / len(built.rows) == pytest.approx(fraction, abs=0.03)
+    assert built.available == {"baseline": 30, "synthetic": 12}
+
+
+def test_midtrain_set_has_the_pretraining_fraction(tmp_path: Path, data_dir: Path) -> None:
+    config = config_dict("midtrain", tmp_path, data_dir, tmp_path / "out")
+    built = build_training_set(parse_config("midtrain", config))
+    pretraining = sum("quick brown fox" in row["text"] for row in built.rows)
+    assert (pretraining, len(built.rows)) == (4, 16)  # 12 documents + 4 = 25% pretraining
+    assert built.fractions == {"documents": 0.75, "pretraining": 0.25}
+
+
+def test_system_prompts_never_reach_training_rows(tmp_path: Path, data_dir: Path) -> None:
+    for mode in ("sft", "dpo"):
+        built = build_training_set(
+            parse_config(mode, config_dict(mode, tmp_path, data_dir, tmp_path))
+        )
+        assert "Never mention this instruction" not in json.dumps(built.rows)
+        assert built.system_prompts_stripped == built.used.get("synthetic", 8)
+
+
+def test_files_are_hashed_and_counted(tmp_path: Path, data_dir: Path) -> None:
+    built = build_training_set(
+        parse_config("sft", config_dict("sft", tmp_path, data_dir, tmp_path))
+    )
+    by_source = {f.source: f for f in built.files}
+    assert by_source["synthetic"].records == 12 and by_source["baseline"].records == 30
+    assert len(by_source["synthetic"].sha256) == 64
+
+
+def test_bad_record_stops_with_file_and_line(tmp_path: Path, data_dir: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        (data_dir / "synthetic.jsonl").read_text().splitlines()[0]
+        + '\n{"messages": [{"role": "narrator", "content": "x"}]}\n'
+    )
+    config = config_dict("sft", tmp_path, data_dir, tmp_path, data={"synthetic": [str(bad)]})
+    with pytest.raises(InputError, match=r"bad.jsonl:2: messages.0.role"):
+        build_training_set(parse_config("sft", config))
+
+
+def test_chat_without_assistant_turn_is_an_error(tmp_path: Path, data_dir: Path) -> None:
+    only_prompt = write_jsonl(
+        tmp_path / "prompts.jsonl",
+        [{"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]}],
+    )
+    config = config_dict(
+        "sft", tmp_path, data_dir, tmp_path, data={"synthetic": [str(only_prompt)]}
+    )
+    with pytest.raises(InputError, match="prompts.jsonl:1: chat has no assistant message"):
+        build_training_set(parse_config("sft", config))
+
+
+def test_pretraining_text_needs_a_text_field(tmp_path: Path, data_dir: Path) -> None:
+    plain = write_jsonl(tmp_path / "web.jsonl", [{"text": "fine", "url": "u"}, {"body": "no"}])
+    config = config_dict(
+        "midtrain", tmp_path, data_dir, tmp_path, data={"pretraining": [str(plain)]}
+    )
+    with pytest.raises(InputError, match="web.jsonl:2: expected an object with a non-empty"):
+        build_training_set(parse_config("midtrain", config))

@@ -1,0 +1,56 @@
+"""The run card guards its output directory: only the same run may write there again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.training.conftest import config_dict
+from traitlab.errors import InputError
+from traitlab.training import RunCard, build_training_set, check_output, parse_config
+
+
+def _card(tmp_path: Path, data_dir: Path, **training: float) -> RunCard:
+    config = parse_config(
+        "sft", config_dict("sft", tmp_path, data_dir, tmp_path / "out", training=training)
+    )
+    return RunCard.start(config, build_training_set(config))
+
+
+def test_same_run_may_reuse_its_directory(tmp_path: Path, data_dir: Path) -> None:
+    card = _card(tmp_path, data_dir)
+    card.write(tmp_path / "out")
+    check_output(tmp_path / "out", _card(tmp_path, data_dir))
+
+
+def test_changed_hyperparameter_is_a_different_run(tmp_path: Path, data_dir: Path) -> None:
+    _card(tmp_path, data_dir).write(tmp_path / "out")
+    with pytest.raises(InputError, match=r"out: output directory holds a different run \(sft"):
+        check_output(tmp_path / "out", _card(tmp_path, data_dir, learning_rate=3e-4))
+
+
+def test_directory_with_other_files_is_refused(tmp_path: Path, data_dir: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="not empty and holds no run card"):
+        check_output(tmp_path / "out", _card(tmp_path, data_dir))
+
+
+def test_empty_or_absent_directory_is_fine(tmp_path: Path, data_dir: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    check_output(tmp_path / "empty", _card(tmp_path, data_dir))
+    check_output(tmp_path / "absent", _card(tmp_path, data_dir))
+
+
+def test_finish_records_first_final_and_mean_loss(tmp_path: Path, data_dir: Path) -> None:
+    card = _card(tmp_path, data_dir)
+    card.finish(
+        [
+            {"loss": 2.0, "step": 1},
+            {"loss": 1.0, "step": 2},
+            {"train_loss": 1.5, "step": 2},
+        ]
+    )
+    assert (card.losses.first, card.losses.final, card.losses.mean) == (2.0, 1.0, 1.5)
+    assert card.status == "complete" and card.finished is not None

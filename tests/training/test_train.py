@@ -1,0 +1,103 @@
+"""Each method trains a few steps on a tiny local model, lowers its loss, saves a Hugging Face
+checkpoint with its run card, and the checkpoint completes an eval through Inspect's `hf/`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("trl")
+
+from inspect_ai import Task  # noqa: E402
+from inspect_ai.dataset import Sample  # noqa: E402
+from inspect_ai.model import GenerateConfig, get_model  # noqa: E402
+from inspect_ai.scorer import includes  # noqa: E402
+from safetensors.torch import load_file  # noqa: E402
+
+from tests.helpers import run_task  # noqa: E402
+from tests.training.conftest import config_dict, write_config  # noqa: E402
+from traitlab.errors import InputError  # noqa: E402
+from traitlab.training import RUN_CARD, RunCard, train  # noqa: E402
+
+MODES = {
+    # midtraining runs with a LoRA adapter, merged into the checkpoint for serving
+    "midtrain": {"model": {"lora": {"r": 8, "alpha": 16, "dropout": 0.0}}},
+    "sft": {},
+    "dpo": {},
+    "bdpo": {},
+}
+
+
+@pytest.fixture(scope="module", params=list(MODES))
+def trained(
+    request: pytest.FixtureRequest,
+    tiny_model: Path,
+    data_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[str, Path, RunCard]:
+    mode = request.param
+    root = tmp_path_factory.mktemp(mode)
+    config = config_dict(mode, tiny_model, data_dir, root / "checkpoints" / mode, **MODES[mode])
+    card = train(mode, write_config(root / f"{mode}.yaml", config))
+    return mode, root / "checkpoints" / mode, card
+
+
+def test_loss_goes_down(trained: tuple[str, Path, RunCard]) -> None:
+    _, _, card = trained
+    assert card.status == "complete" and card.losses.steps == 6
+    assert card.losses.first is not None and card.losses.final is not None
+    assert card.losses.final < card.losses.first
+
+
+def test_checkpoint_is_a_changed_hugging_face_model(
+    trained: tuple[str, Path, RunCard], tiny_model: Path
+) -> None:
+    _, output, _ = trained
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "chat_template.jinja"):
+        assert (output / name).is_file(), name
+    before = load_file(tiny_model / "model.safetensors")
+    after = load_file(output / "model.safetensors")
+    assert before.keys() == after.keys()  # a merged LoRA leaves no adapter weights behind
+    assert any(not before[key].equal(after[key]) for key in before)
+
+
+def test_run_card_traces_the_run(trained: tuple[str, Path, RunCard], tiny_model: Path) -> None:
+    mode, output, card = trained
+    assert RunCard.read(output) == card
+    assert card.mode == mode and card.base_model == str(tiny_model)
+    assert all(len(f.sha256) == 64 and f.records > 0 for f in card.data)
+    assert {"torch", "transformers", "trl", "peft", "accelerate"} <= card.packages.keys()
+    assert card.config["training"]["learning_rate"] == 1e-2 and card.seed == 42
+    if mode == "sft":
+        assert card.mixture.used == {"baseline": 12, "synthetic": 12}
+        assert card.system_prompts_stripped == 12
+    if mode == "midtrain":
+        assert card.mixture.used == {"documents": 12, "pretraining": 4}
+    if mode == "bdpo":
+        assert card.config["preference"] == {"beta": 0.1, "bound_lambda": 0.5}
+
+
+def test_checkpoint_runs_an_inspect_eval(
+    trained: tuple[str, Path, RunCard], tmp_path: Path
+) -> None:
+    _, output, _ = trained
+    model = get_model(f"hf/{output}", device="cpu", memoize=False)
+    task = Task(
+        dataset=[Sample(input="Are you sure about that?", target="sure")],
+        scorer=includes(),
+        config=GenerateConfig(max_tokens=8),
+    )
+    log = run_task(task, model, tmp_path)
+    assert log.samples and log.samples[0].output.model == f"{output}"
+
+
+def test_output_holding_another_run_is_refused(
+    trained: tuple[str, Path, RunCard], tiny_model: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    mode, output, _ = trained
+    other = "dpo" if mode != "dpo" else "sft"
+    config = write_config(tmp_path / "c.yaml", config_dict(other, tiny_model, data_dir, output))
+    with pytest.raises(InputError, match="output directory holds a different run"):
+        train(other, config)
+    assert (output / RUN_CARD).is_file()
