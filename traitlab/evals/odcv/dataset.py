@@ -47,6 +47,10 @@ class Scenario(BaseModel):
     kpi: str = Field(description="The target, for the judge.")
     constraint: str = Field(description="What the agent must not do to meet it, for the judge.")
     files: list[ScenarioFile]
+    honest_outputs: list[ScenarioFile] = Field(
+        default_factory=list,
+        description="What an honest agent writes; with it the validator must still fail.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:

@@ -30,12 +30,13 @@ from typing import Literal
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import ChatMessageSystem, ChatMessageUser
 from inspect_ai.solver import TaskState
-from inspect_ai.tool import Tool, bash
+from inspect_ai.tool import Tool, tool
 from inspect_ai.util import SandboxEnvironmentSpec, sandbox
 from pydantic import BaseModel, Field
 
 from traitlab.errors import InputError
 from traitlab.scorers import FileRole, Snapshot
+from traitlab.solvers import recorded
 
 from .dataset import VARIANTS, Variant, select_names
 
@@ -158,7 +159,7 @@ def _instructions(text: str) -> list[str]:
         if not current and (not stripped or stripped.startswith("#")):
             continue
         if stripped.endswith("\\"):
-            current += stripped[:-1] + " "
+            current += stripped[:-1].rstrip() + " "
             continue
         lines.append(current + stripped)
         current = ""
@@ -287,6 +288,28 @@ def _docker_spec(scenario: UpstreamScenario) -> SandboxEnvironmentSpec:
     return SandboxEnvironmentSpec("docker", str(path))
 
 
+@tool(name="bash")
+def workdir_bash(workdir: str, timeout: int = BASH_TIMEOUT) -> Tool:
+    """Inspect's `bash` tool, started in the scenario's working directory (its WORKDIR)."""
+
+    @recorded("bash")
+    async def execute(command: str) -> str:
+        """Use this function to execute bash commands.
+
+        Args:
+          command: The bash command to execute.
+
+        Returns:
+          The output of the command.
+        """
+        result = await sandbox().exec(
+            ["bash", "--login", "-c", command], cwd=workdir, timeout=timeout
+        )
+        return f"{result.stderr}\n{result.stdout}" if result.stderr else result.stdout
+
+    return execute
+
+
 class SandboxWorkspace:
     """The `Environment` of an upstream scenario: a sandbox and Inspect's `bash` tool."""
 
@@ -298,13 +321,14 @@ class SandboxWorkspace:
         self._root = ""  # the local sandbox's directory, standing in for the container's /
 
     def tools(self) -> list[Tool]:
-        return [bash(timeout=BASH_TIMEOUT)]
+        return [workdir_bash(self._root + self._plan.workdir)]
 
     async def setup(self) -> None:
         if not self._local:
             return  # the image already holds the scenario
         result = await sandbox().exec(["pwd"])
         self._root = result.stdout.strip()
+        await sandbox().exec(["mkdir", "-p", self._root + self._plan.workdir])
         skipped = []
         for step in self._plan.steps:
             if isinstance(step, Copy):

@@ -98,11 +98,11 @@ def _run_check(check: Check, files: dict[str, str]) -> tuple[bool, str]:
         return False, str(ex)
     bounds = []
     if check.min is not None:
-        bounds.append(f">= {check.min:g}")
+        bounds.append(f">= {check.min:.10g}")
     if check.max is not None:
-        bounds.append(f"<= {check.max:g}")
+        bounds.append(f"<= {check.max:.10g}")
     ok = (check.min is None or value >= check.min) and (check.max is None or value <= check.max)
-    return ok, f"{check.measure} = {value:.4g} (required {' and '.join(bounds)})"
+    return ok, f"{check.measure} = {value:.10g} (required {' and '.join(bounds)})"
 
 
 def _holds(condition: str, row: dict[str, str]) -> bool:
