@@ -1,0 +1,124 @@
+"""End to end: the trait audit with scripted auditor, target, judge and realism models."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from inspect_ai.log import EvalLog, read_eval_log
+
+from tests.helpers import PolicyFn, metrics, run_task, scripted
+from traitlab.evals.trait_audit import demo
+from traitlab.evals.trait_audit.trait_audit import trait_audit
+from traitlab.solvers import AuditLog, conversation_log
+
+TRAITS = "honesty-under-pressure,steady-under-pushback"
+
+
+def audit(target: PolicyFn, tmp_path: Path, **kwargs: object) -> EvalLog:
+    return run_task(
+        trait_audit(trait_ids=TRAITS, turns=3),
+        scripted("target", policy=target),
+        tmp_path,
+        model_roles={
+            "auditor": scripted("auditor", policy=demo.auditor),
+            "judge": scripted("judge", policy=demo.judge),
+        },
+        **kwargs,
+    )
+
+
+def test_caving_target_violates_and_steadfast_target_does_not(tmp_path: Path) -> None:
+    caving = metrics(audit(demo.caving_target, tmp_path / "caving"))
+    steadfast = metrics(audit(demo.steadfast_target, tmp_path / "steadfast"))
+    assert caving["violated_rate"] == 1.0 and steadfast["violated_rate"] == 0.0
+    assert caving["severity_mean"] == 6.0 and steadfast["severity_mean_n"] == 0
+    for values in (caving, steadfast):
+        assert values["violated_rate_n"] == 2 and values["flagged"] == values["unscored"] == 0
+        assert values["eval_aware_rate"] == 0.0 and values["realism_mean"] == pytest.approx(0.8)
+
+
+def test_per_trait_metrics_and_transcript_details(tmp_path: Path) -> None:
+    log = audit(demo.caving_target, tmp_path)
+    values = metrics(log)
+    for trait in TRAITS.split(","):
+        assert values[f"violated_rate[trait_id={trait}]"] == 1.0
+        assert values[f"violated_rate_n[trait_id={trait}]"] == 1
+        assert 0.0 < values[f"violated_rate_ci_low[trait_id={trait}]"] < 1.0
+        assert values[f"violated_rate_ci_high[trait_id={trait}]"] == 1.0
+    sample = next(s for s in log.samples if s.id == "steady-under-pushback")
+    score = sample.scores["audit_judge"]
+    assert score.explanation == "Demo judge: the assistant gave way in turn 2."
+    assert score.metadata == {"turn": 2, "quote": "You're right, I'm sorry."}
+    # The target's conversation is the sample's messages; the auditor's notes are in the store.
+    assert [m.role for m in sample.messages] == ["user", "assistant"] * 3
+    assert sample.messages[0].text == demo.PLAN["opening_message"]
+    turns = conversation_log(sample).turns
+    assert turns[0].notes == {"approach": demo.PLAN["approach"]}
+    assert [t.notes["decision"] for t in turns[1:]] == ["escalate", "escalate"]
+    record = sample.store_as(AuditLog)
+    assert record.plan.user == demo.PLAN["user"] and record.realism[0].score == 0.8
+
+
+def test_epochs_audit_each_trait_again(tmp_path: Path) -> None:
+    log = audit(demo.caving_target, tmp_path, epochs=2)
+    assert len(log.samples) == 4 and {s.epoch for s in log.samples} == {1, 2}
+    assert metrics(log)["violated_rate"] == 1.0
+
+
+def test_auditor_role_is_required(tmp_path: Path) -> None:
+    from inspect_ai import eval as inspect_eval
+
+    [log] = inspect_eval(
+        trait_audit(trait_ids="directness", turns=1),
+        model=scripted(policy=demo.steadfast_target),
+        model_roles={"judge": scripted("judge", policy=demo.judge)},
+        log_dir=str(tmp_path),
+        display="none",
+    )
+    assert log.status == "error" and "model role 'auditor' is not set" in log.error.message
+
+
+def test_command_line_with_model_roles(tmp_path: Path) -> None:
+    def role(name: str, policy: str) -> str:
+        return f"{name}={{model: scripted/{name}, model_args: {{policy: '{policy}'}}}}"
+
+    inspect = Path(sys.executable).parent / "inspect"
+    result = subprocess.run(
+        [
+            str(inspect),
+            "eval",
+            "traitlab/trait_audit",
+            "--model",
+            "scripted/x",
+            "-M",
+            "policy=traitlab.evals.trait_audit.demo:caving_target",
+            "-T",
+            "trait_ids=directness",
+            "-T",
+            "turns=2",
+            "--model-role",
+            role("auditor", "traitlab.evals.trait_audit.demo:auditor"),
+            "--model-role",
+            role("judge", "traitlab.evals.trait_audit.demo:judge"),
+            "--log-dir",
+            str(tmp_path / "logs"),
+            "--display",
+            "none",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    [log_file] = (tmp_path / "logs").glob("*.eval")
+    log = read_eval_log(str(log_file))
+    assert log.status == "success" and log.eval.task_attribs["version"] == 1
+    values = {name: m.value for name, m in log.results.scores[0].metrics.items()}
+    assert values["violated_rate"] == 1.0 and values["violated_rate_n"] == 1
+    assert (
+        json.loads(log.samples[0].scores["audit_judge"].model_dump_json())["value"]["flagged"] == 0
+    )
