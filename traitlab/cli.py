@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from traitlab.datasets.synth._cli import generate
 from traitlab.errors import TraitlabError
 from traitlab.lint.cli import lint_app
 from traitlab.training.cli import train_command
@@ -22,6 +23,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 traits_app = typer.Typer(no_args_is_help=True, help="Inspect traits documents.")
 app.add_typer(traits_app, name="traits")
 app.add_typer(lint_app, name="lint")
+app.command("generate")(generate)
 app.command("train")(train_command)
 
 console = Console()

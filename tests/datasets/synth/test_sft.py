@@ -1,0 +1,133 @@
+"""SFT chats end to end with a scripted world: stages, critique loop, dedup, resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.datasets.synth.world import Behaviour, World
+from traitlab.datasets import ChatRecord, read_jsonl
+from traitlab.datasets.synth import generate_dataset
+
+TRAITS = [
+    "honesty-under-pressure",
+    "calibrated-confidence",
+    "no-fabrication",
+    "steady-under-pushback",
+]
+
+
+def world() -> World:
+    return World(
+        behaviours={
+            "honesty-under-pressure": Behaviour(low_rating_quiet=True),
+            "calibrated-confidence": Behaviour(critique="revise"),
+            "no-fabrication": Behaviour(critique="drop"),
+            "steady-under-pushback": Behaviour(duplicate=True),
+        }
+    )
+
+
+async def run(w: World, out: Path, **options: object):
+    return await generate_dataset(
+        "sft",
+        out,
+        model=w.model(),
+        trait_ids=TRAITS,
+        n=12,
+        negative_share=1 / 3,
+        show_progress=False,
+        **options,
+    )
+
+
+async def test_records_flow_through_every_stage_and_filters_say_why(tmp_path: Path) -> None:
+    w = world()
+    report = await run(w, tmp_path / "sft.jsonl")
+    records = {r.id: r for r in read_jsonl(tmp_path / "sft.jsonl", ChatRecord, strict=True)}
+
+    # 3 items per trait: honesty keeps its 2 firing items (the quiet one is rated 2/5);
+    # calibrated keeps 3 after revision; no-fabrication loses all 3 to the critique; steady
+    # keeps 1 of 3 identical prompts.
+    assert report.planned == 12 and report.written == len(records) == 6
+    assert report.dropped == {"prompt_critique": 3, "near_duplicate": 2, "autorate": 1}
+    assert sorted({r.metadata["trait_ids"][0] for r in records.values()}) == [
+        "calibrated-confidence",
+        "honesty-under-pressure",
+        "steady-under-pushback",
+    ]
+    autorate_drop = next(d for d in report.drops if d.stage == "autorate")
+    assert autorate_drop.item_id == "sft-honesty-under-pressure-s0-0002"
+    assert "realism 2" in autorate_drop.reason
+    assert report.drops_path.exists()
+
+    for stage in ("scenario", "user_prompt", "plain", "prompt_critique", "answer", "refine"):
+        assert w.calls[stage], stage
+    # The critique saw the reply of a model without the trait as evidence.
+    assert "DEFAULT REPLY" in w.calls["prompt_critique"][0][-1].text
+    # The answer had the trait in its system prompt; refinement ran in a separate context.
+    answer_call = w.calls["answer"][0]
+    assert answer_call[0].role == "system" and "<character>" in answer_call[0].text
+    assert all(len(call) == 1 and call[0].role == "user" for call in w.calls["refine"])
+
+    for record in records.values():
+        assert [m.role for m in record.messages] == ["user", "assistant"]
+        assert record.messages[1].content.startswith("REFINED ANSWER to")
+        meta = record.metadata
+        assert meta["models"]["refine"] == "scripted/world"
+        assert meta["stages"]["scenario"].startswith("SCENARIO")
+        assert meta["stages"]["autorate"]["realism"] == 5
+    # Quiet items (the trait should not fire) are in the data, and were asked for as such.
+    assert any(not r.metadata["fires"] for r in records.values())
+    assert any("should NOT change the reply" in c[-1].text for c in w.calls["scenario"])
+
+
+async def test_critique_revises_then_keeps_or_drops(tmp_path: Path) -> None:
+    await run(world(), tmp_path / "sft.jsonl")
+    records = list(read_jsonl(tmp_path / "sft.jsonl", ChatRecord, strict=True))
+    revised = [r for r in records if r.metadata["trait_ids"] == ["calibrated-confidence"]]
+    assert len(revised) == 3
+    for record in revised:
+        rounds = record.metadata["stages"]["prompt_rounds"]
+        assert [r["decision"] for r in rounds] == ["revise", "keep"]
+        assert record.messages[0].content == rounds[1]["prompt"]
+        assert record.messages[0].content == "REVISED " + rounds[0]["prompt"]
+
+
+async def test_revisions_are_bounded(tmp_path: Path) -> None:
+    w = World(behaviours={"calibrated-confidence": Behaviour(critique="revise")})
+    report = await generate_dataset(
+        "sft",
+        tmp_path / "sft.jsonl",
+        model=w.model(),
+        trait_ids=["calibrated-confidence"],
+        n=2,
+        max_revisions=0,
+        show_progress=False,
+    )
+    assert report.written == 0
+    assert report.dropped == {"prompt_critique": 2}
+    assert all("still rejected after 0 revisions" in d.reason for d in report.drops)
+
+
+async def test_killed_run_resumes_to_the_same_final_set(tmp_path: Path) -> None:
+    out = tmp_path / "resumed.jsonl"
+    crashing = world()
+    crashing.fail_on = ("refine", 4)
+    try:
+        await run(crashing, out, concurrency=1)
+    except RuntimeError as ex:
+        assert "simulated crash" in str(ex)
+    else:
+        raise AssertionError("the run should have crashed")
+    partial = out.with_name(out.name + ".partial")
+    assert not out.exists() and partial.exists()
+    assert len(partial.read_text().splitlines()) == 3
+
+    resumed = await run(world(), out, concurrency=1)
+    clean = await run(world(), tmp_path / "clean.jsonl")
+    assert resumed.resumed == 3
+    # Records already written were not produced again.
+    answers = ("answer", "scripted/world")
+    assert resumed.meter.usage[answers].calls == clean.meter.usage[answers].calls - 3
+    assert not partial.exists()
+    assert out.read_text() == (tmp_path / "clean.jsonl").read_text()

@@ -1,0 +1,72 @@
+"""Synthetic training data from a traits document: SFT chats, preference pairs, documents.
+
+`generate_dataset` is the library entry point (`traitlab generate` is a thin layer over it).
+Every stage's model is settable; each record keeps its provenance (trait ids, stage outputs,
+models) in metadata; runs are concurrent, metered, resumable and write atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from traitlab.datasets.synth._chat import PreferencePipeline, SFTPipeline
+from traitlab.datasets.synth._config import (
+    STAGES,
+    GenerateOptions,
+    Kind,
+    ModelLike,
+    stage_models,
+)
+from traitlab.datasets.synth._midtrain import MidtrainPipeline
+from traitlab.datasets.synth._run import Drop, GenerationReport, run_pipeline
+from traitlab.traits import TraitsDocument
+
+PIPELINES = {"sft": SFTPipeline, "preference": PreferencePipeline, "midtrain": MidtrainPipeline}
+
+
+async def generate_dataset(
+    kind: Kind,
+    output: str | Path,
+    *,
+    model: ModelLike,
+    traits: TraitsDocument | str | Path | None = None,
+    critic_model: ModelLike | None = None,
+    stage_overrides: Mapping[str, ModelLike] | None = None,
+    options: GenerateOptions | None = None,
+    **option_values: Any,
+) -> GenerationReport:
+    """Generate `kind` records from a traits document into `output` (JSONL).
+
+    Args:
+        kind: "sft" (chats), "preference" (pairs for DPO/BDPO) or "midtrain" (documents).
+        output: The JSONL file to write; ``OUTPUT.partial`` holds progress until the run ends,
+            and a rerun after a crash resumes from it.
+        model: Model (or name) for the generating stages.
+        traits: A traits document or its path (default: the bundled example).
+        critic_model: Model for critiques, refinement, rewrites and the autorater
+            (default: `model`).
+        stage_overrides: Stage name -> model, for any stage in `STAGES`.
+        options: Run options; or pass them as keyword arguments (`n=...`, `seed=...`).
+    """
+    if options is None:
+        options = GenerateOptions(**option_values)
+    elif option_values:
+        raise TypeError("pass either options or option keyword arguments, not both")
+    document = traits if isinstance(traits, TraitsDocument) else TraitsDocument.load(traits)
+    models = stage_models(model, critic_model, stage_overrides)
+    pipeline = PIPELINES[kind](options)
+    return await run_pipeline(pipeline, document, output, models, options)
+
+
+__all__ = [
+    "PIPELINES",
+    "STAGES",
+    "Drop",
+    "GenerateOptions",
+    "GenerationReport",
+    "Kind",
+    "generate_dataset",
+    "stage_models",
+]

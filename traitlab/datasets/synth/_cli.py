@@ -1,0 +1,109 @@
+"""`traitlab generate`: a thin command over `generate_dataset`, with the run's summary."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from inspect_ai.model import get_model
+from pydantic import ValidationError
+from rich.console import Console
+
+from traitlab.datasets.synth import generate_dataset
+from traitlab.datasets.synth._config import STAGES, GenerateOptions, Kind, parse_stage_models
+from traitlab.datasets.synth._lint import lint_output
+from traitlab.errors import InputError
+
+console = Console()
+_FIELDS = GenerateOptions.model_fields
+
+
+def _help(name: str) -> str:
+    return _FIELDS[name].description or ""
+
+
+def generate(
+    kind: Annotated[Kind, typer.Argument(help="sft (chats), preference (pairs) or midtrain.")],
+    model: Annotated[str, typer.Option("--model", help="Model for the generating stages.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="JSONL file to write.")],
+    n: Annotated[int, typer.Option("-n", help=_help("n"))] = 100,
+    traits: Annotated[
+        Path | None, typer.Option(help="Traits document (default: the bundled example).")
+    ] = None,
+    critic_model: Annotated[
+        str | None,
+        typer.Option(
+            help="Model for critiques, refinement, rewrites, autorater (default: --model)."
+        ),
+    ] = None,
+    stage_model: Annotated[
+        list[str] | None,
+        typer.Option(help=f"STAGE=MODEL, repeatable. Stages: {', '.join(STAGES)}."),
+    ] = None,
+    model_arg: Annotated[
+        list[str] | None,
+        typer.Option("-M", help="KEY=VALUE model arg for --model, repeatable."),
+    ] = None,
+    trait_ids: Annotated[
+        str | None, typer.Option("--trait-ids", help="Comma-separated trait ids (default: all).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help=_help("seed"))] = 0,
+    chunk_by: Annotated[str, typer.Option(help=_help("chunk_by"))] = "trait",
+    negative_share: Annotated[float, typer.Option(help=_help("negative_share"))] = 0.2,
+    max_revisions: Annotated[int, typer.Option(help=_help("max_revisions"))] = 2,
+    max_regenerations: Annotated[int, typer.Option(help=_help("max_regenerations"))] = 2,
+    min_rating: Annotated[int, typer.Option(help=_help("min_rating"))] = 4,
+    dedup_threshold: Annotated[float, typer.Option(help=_help("dedup_threshold"))] = 0.92,
+    concurrency: Annotated[int, typer.Option(help=_help("concurrency"))] = 16,
+    lint: Annotated[
+        bool, typer.Option("--lint/--no-lint", help="Lint the output and print top patterns.")
+    ] = True,
+) -> None:
+    """Generate SFT chats, preference pairs or midtraining documents from a traits document."""
+    try:
+        options = GenerateOptions(
+            n=n,
+            seed=seed,
+            trait_ids=[t.strip() for t in trait_ids.split(",") if t.strip()] if trait_ids else None,
+            chunk_by=chunk_by,  # type: ignore[arg-type]
+            negative_share=negative_share,
+            max_revisions=max_revisions,
+            max_regenerations=max_regenerations,
+            min_rating=min_rating,
+            dedup_threshold=dedup_threshold,
+            concurrency=concurrency,
+        )
+    except ValidationError as ex:
+        error = ex.errors()[0]
+        option = str(error["loc"][0]).replace("_", "-")
+        raise InputError(f"--{option}: {error['msg']}") from None
+    report = asyncio.run(
+        generate_dataset(
+            kind,
+            output,
+            model=get_model(model, **_model_args(model_arg or [])),
+            traits=traits,
+            critic_model=critic_model,
+            stage_overrides=parse_stage_models(stage_model or []),
+            options=options,
+        )
+    )
+    if report.resumed:
+        console.print(f"resumed: {report.resumed} records were already written")
+    console.print(report.meter.table("Model usage (tokens per stage and model)"))
+    console.print(report.drop_table())
+    console.print(f"wrote {report.written} records to {report.output}; drops: {report.drops_path}")
+    if lint:
+        lint_output(report.output, console)
+
+
+def _model_args(specs: list[str]) -> dict[str, str]:
+    args = {}
+    for spec in specs:
+        key, sep, value = spec.partition("=")
+        if not sep:
+            raise InputError(f"-M expects KEY=VALUE, got '{spec}'")
+        args[key.strip()] = value.strip()
+    return args

@@ -1,0 +1,107 @@
+"""What a generation run is configured with: which model runs each stage, and the options.
+
+Every stage's model is settable. By default the generating stages use ``--model`` and the
+critical ones (critiques, refinement, rewrite, autorater) use ``--critic-model``, because in
+practice the best model is best spent where it judges and rewrites.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+from inspect_ai.model import Model, get_model
+from pydantic import BaseModel, Field
+
+from traitlab.errors import InputError
+
+Kind = Literal["sft", "preference", "midtrain"]
+
+# Stage -> which default model runs it.
+STAGES: dict[str, Literal["model", "critic"]] = {
+    "scenario": "model",
+    "user_prompt": "model",
+    "default_response": "model",
+    "prompt_critique": "critic",
+    "answer": "model",
+    "refine": "critic",
+    "autorate": "critic",
+    "rejected": "model",
+    "rejected_critique": "critic",
+    "brainstorm": "model",
+    "draft": "model",
+    "doc_critique": "critic",
+    "rewrite": "critic",
+}
+
+ModelLike = str | Model
+
+
+class GenerateOptions(BaseModel):
+    """Options of a generation run (the CLI's flags map onto these one to one)."""
+
+    n: int = Field(ge=1, description="Items to attempt; filters drop some of them.")
+    seed: int = Field(default=0, description="Seeds the variety draws and the record ids.")
+    trait_ids: list[str] | None = Field(default=None, description="Traits to use (default: all).")
+    chunk_by: Literal["trait", "section"] = Field(
+        default="trait", description="One trait per prompt, or one section's traits."
+    )
+    negative_share: float = Field(
+        default=0.2,
+        ge=0.0,
+        le=1.0,
+        description="Share of SFT prompts in which the trait should not fire.",
+    )
+    max_revisions: int = Field(
+        default=2, ge=0, description="Prompt revisions before a prompt is dropped."
+    )
+    max_regenerations: int = Field(
+        default=2, ge=0, description="Rejected-reply regenerations before a pair is dropped."
+    )
+    min_rating: int = Field(
+        default=4, ge=1, le=5, description="Lowest autorater realism and quality (1-5) kept."
+    )
+    dedup_threshold: float = Field(
+        default=0.92,
+        gt=0.0,
+        le=1.0,
+        description="Cosine similarity at which prompts (documents) are near-duplicates.",
+    )
+    concurrency: int = Field(default=16, ge=1, description="Items in flight at once.")
+    show_progress: bool = True
+
+
+def stage_models(
+    model: ModelLike,
+    critic_model: ModelLike | None = None,
+    overrides: Mapping[str, ModelLike] | None = None,
+) -> dict[str, Model]:
+    """The model for every stage: defaults from `model`/`critic_model`, then `overrides`."""
+    resolved: dict[str, Model] = {}
+
+    def load(spec: ModelLike) -> Model:
+        if isinstance(spec, Model):
+            return spec
+        key = f"name:{spec}"
+        if key not in resolved:
+            resolved[key] = get_model(spec)
+        return resolved[key]
+
+    base = {"model": load(model), "critic": load(critic_model or model)}
+    models = {stage: base[default] for stage, default in STAGES.items()}
+    for stage, spec in (overrides or {}).items():
+        if stage not in STAGES:
+            raise InputError(f"unknown stage '{stage}' (stages: {', '.join(STAGES)})")
+        models[stage] = load(spec)
+    return models
+
+
+def parse_stage_models(specs: list[str]) -> dict[str, str]:
+    """``["refine=openai/gpt-4o", ...]`` -> ``{"refine": "openai/gpt-4o"}``."""
+    parsed: dict[str, str] = {}
+    for spec in specs:
+        stage, sep, name = spec.partition("=")
+        if not sep or not stage.strip() or not name.strip():
+            raise InputError(f"--stage-model expects STAGE=MODEL, got '{spec}'")
+        parsed[stage.strip()] = name.strip()
+    return parsed

@@ -1,0 +1,299 @@
+"""The machinery every generation pipeline shares.
+
+A run plans its items (deterministic ids from trait, index and seed), prepares each one
+concurrently (phase 1: prompt or document stages), drops near-duplicates across everything
+prepared, completes the survivors (phase 2: responses and final filters) and writes each record
+the moment it is finished. Every model call is cached, so after a crash the rerun replays what
+was paid for and skips the records already written; the output appears atomically at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from inspect_ai.model import (
+    ChatMessage,
+    ChatMessageSystem,
+    ChatMessageUser,
+    GenerateConfig,
+    Model,
+)
+from pydantic import BaseModel
+from rich.table import Table
+
+from traitlab.datasets.jsonl import ResumableWriter, write_jsonl
+from traitlab.datasets.synth._config import GenerateOptions, Kind
+from traitlab.datasets.synth._prompts import (
+    DocType,
+    doc_types,
+    settings,
+    stage_prompt,
+    stage_temperature,
+    styles,
+)
+from traitlab.llm import UsageMeter, generate, map_concurrently
+from traitlab.scorers import ask_judge
+from traitlab.traits import TraitChunk, TraitsDocument
+
+C = TypeVar("C")
+R = TypeVar("R", bound=BaseModel)
+V = TypeVar("V", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One planned record: which chunk, which index, and its seeded variety draws."""
+
+    id: str
+    chunk: TraitChunk
+    index: int
+    fires: bool
+    setting: str
+    style: str
+    doc_type: DocType
+
+    @property
+    def seed(self) -> int:
+        """A per-item sampling seed: it also keeps two items' first calls from sharing a cache
+        entry when their prompts happen to coincide."""
+        return int(hashlib.sha256(self.id.encode()).hexdigest()[:8], 16)
+
+
+@dataclass(frozen=True)
+class Drop:
+    """An item a filter rejected, and why."""
+
+    stage: str
+    reason: str
+    item_id: str = ""
+
+
+class Stages:
+    """Metered, cached model calls for one run, each with the model its stage is bound to."""
+
+    def __init__(self, models: dict[str, Model], meter: UsageMeter):
+        self.models = models
+        self.meter = meter
+
+    async def text(
+        self, stage: str, input: str | list[ChatMessage], *, config: GenerateConfig | None = None
+    ) -> str:
+        """A free-text reply, at the temperature the stage's prompt file asks for."""
+        output = await generate(
+            self.models[stage],
+            input,
+            stage=stage,
+            meter=self.meter,
+            config=config or _stage_config(stage),
+        )
+        return output.completion.strip()
+
+    async def prompted(self, stage: str, *, seed: int | None = None, **values: Any) -> str:
+        """Render the stage's prompt file with `values` and return the reply."""
+        config = _stage_config(stage, seed)
+        return await self.text(stage, stage_prompt(stage).render(**values), config=config)
+
+    async def judged(
+        self, stage: str, schema: type[V], *, seed: int | None = None, **values: Any
+    ) -> V | Drop:
+        """A structured verdict on the stage's rendered prompt, or a Drop saying why not.
+
+        A schema's `problem()` method, where it has one, rejects verdicts that parse but do not
+        make sense (the reason goes back to the model, as for a parse failure).
+        """
+        result = await ask_judge(
+            self.models[stage],
+            stage_prompt(stage).render(**values),
+            schema,
+            check=getattr(schema, "problem", None),
+            # Critics grade at temperature 0 (ask_judge's default) unless their prompt file says.
+            config=_stage_config(stage, seed) if stage_temperature(stage) is not None else None,
+            cache=True,
+            meter=self.meter,
+            stage=stage,
+        )
+        if result.verdict is None:
+            return Drop(stage, f"no usable verdict ({result.error})")
+        return result.verdict
+
+    def used(self, stages: Sequence[str]) -> dict[str, str]:
+        """Stage -> model name, for record provenance."""
+        return {stage: str(self.models[stage]) for stage in stages}
+
+
+def _stage_config(stage: str, seed: int | None = None) -> GenerateConfig:
+    return GenerateConfig(temperature=stage_temperature(stage), seed=seed)
+
+
+def with_system(system: str, user: str) -> list[ChatMessage]:
+    return [ChatMessageSystem(content=system), ChatMessageUser(content=user)]
+
+
+class Pipeline(Protocol[C, R]):
+    """What a kind of data defines; `run_pipeline` does the rest."""
+
+    kind: Kind
+    record_type: type[R]
+    stages: tuple[str, ...]
+
+    def fires(self, index: int) -> bool: ...
+
+    async def prepare(self, run: Stages, item: Item) -> C | Drop: ...
+
+    def key(self, candidate: C) -> str: ...
+
+    def key_of(self, record: R) -> str: ...
+
+    async def complete(self, run: Stages, item: Item, candidate: C) -> R | Drop: ...
+
+
+@dataclass
+class GenerationReport:
+    """What a run did: counts, drops per filter with reasons, and model usage."""
+
+    kind: Kind
+    output: Path
+    planned: int
+    resumed: int = 0
+    written: int = 0
+    drops: list[Drop] = field(default_factory=list)
+    meter: UsageMeter = field(default_factory=UsageMeter)
+
+    @property
+    def dropped(self) -> Counter[str]:
+        """Items dropped per filter stage."""
+        return Counter(drop.stage for drop in self.drops)
+
+    @property
+    def drops_path(self) -> Path:
+        return self.output.with_name(f"{self.output.stem}.drops.jsonl")
+
+    def drop_table(self) -> Table:
+        table = Table(title=f"{self.kind}: {self.written} of {self.planned} items written")
+        for column in ("filter", "dropped", "example reasons"):
+            table.add_column(column, overflow="fold")
+        for stage, count in self.dropped.most_common():
+            reasons = [d.reason for d in self.drops if d.stage == stage]
+            examples = "; ".join(dict.fromkeys(r[:120] for r in reasons[:3]))
+            table.add_row(stage, str(count), examples)
+        return table
+
+
+def plan(
+    kind: Kind, pipeline: Pipeline[Any, Any], document: TraitsDocument, options: GenerateOptions
+) -> list[Item]:
+    """`options.n` items spread round-robin over the chunks, ids from (chunk, index, seed)."""
+    selected = {trait.id for trait in document.select(options.trait_ids)}
+    chunks = [c for c in document.chunks(options.chunk_by) if selected & set(c.trait_ids)]
+    people, voices, types = settings(), styles(), doc_types()
+    items = []
+    for k in range(options.n):
+        chunk, index = chunks[k % len(chunks)], k // len(chunks)
+        rng = random.Random(f"{kind}:{options.seed}:{chunk.id}:{index}")
+        items.append(
+            Item(
+                id=f"{kind}-{chunk.id}-s{options.seed}-{index:04d}",
+                chunk=chunk,
+                index=index,
+                fires=pipeline.fires(index),
+                setting=rng.choice(people),
+                style=rng.choice(voices),
+                doc_type=rng.choice(types),
+            )
+        )
+    return items
+
+
+def near_duplicate_ids(keys: dict[str, str], threshold: float) -> dict[str, str]:
+    """Dropped id -> the kept id it is too similar to (greedy in the order of `keys`)."""
+    if len(keys) < 2:
+        return {}
+    from traitlab.embeddings import embed, near_duplicates
+
+    ids = list(keys)
+    vectors = embed(list(keys.values()))
+    dropped = near_duplicates(vectors, threshold)
+    kept = [i for i in range(len(ids)) if i not in set(dropped)]
+    matches = {}
+    for index in dropped:
+        similarities = vectors[kept] @ vectors[index]
+        matches[ids[index]] = ids[kept[int(similarities.argmax())]]
+    return matches
+
+
+async def run_pipeline(
+    pipeline: Pipeline[C, R],
+    document: TraitsDocument,
+    output: str | Path,
+    models: dict[str, Model],
+    options: GenerateOptions,
+) -> GenerationReport:
+    """Plan, prepare, deduplicate, complete and write; resumable and atomic."""
+    items = plan(pipeline.kind, pipeline, document, options)
+    report = GenerationReport(kind=pipeline.kind, output=Path(output), planned=len(items))
+    run = Stages(models, report.meter)
+    writer = ResumableWriter(output, pipeline.record_type)
+    report.resumed = sum(writer.done(item.id) for item in items)
+    try:
+        pending = [item for item in items if not writer.done(item.id)]
+
+        async def prepare(item: Item) -> C | Drop:
+            return await pipeline.prepare(run, item)
+
+        prepared = await map_concurrently(
+            pending,
+            prepare,
+            concurrency=options.concurrency,
+            description=f"{pipeline.kind}: preparing",
+            show_progress=options.show_progress,
+        )
+        candidates: dict[str, C] = {}
+        for item, result in zip(pending, prepared, strict=True):
+            if isinstance(result, Drop):
+                report.drops.append(Drop(result.stage, result.reason, item.id))
+            else:
+                candidates[item.id] = result
+
+        # Near-duplicates over everything this run will write, already written or not, in plan
+        # order, so a resumed run makes the same decisions as an uninterrupted one.
+        keys = {
+            item.id: pipeline.key_of(writer.records[item.id])
+            if writer.done(item.id)
+            else pipeline.key(candidates[item.id])
+            for item in items
+            if writer.done(item.id) or item.id in candidates
+        }
+        duplicates = near_duplicate_ids(keys, options.dedup_threshold)
+        for item_id, kept in duplicates.items():
+            report.drops.append(Drop("near_duplicate", f"too similar to {kept}", item_id))
+
+        async def complete(item: Item) -> Drop | None:
+            result = await pipeline.complete(run, item, candidates[item.id])
+            if isinstance(result, Drop):
+                return Drop(result.stage, result.reason, item.id)
+            writer.write(result)
+            return None
+
+        todo = [i for i in pending if i.id in candidates and i.id not in duplicates]
+        completed = await map_concurrently(
+            todo,
+            complete,
+            concurrency=options.concurrency,
+            description=f"{pipeline.kind}: completing",
+            show_progress=options.show_progress,
+        )
+        report.drops.extend(drop for drop in completed if drop is not None)
+        order = [i.id for i in items if writer.done(i.id) and i.id not in duplicates]
+        writer.finish(order=order)
+    except BaseException:
+        writer.close()
+        raise
+    report.written = len(order)
+    write_jsonl(report.drops_path, (vars(drop) for drop in report.drops))
+    return report
