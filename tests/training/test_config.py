@@ -6,10 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.training.conftest import config_dict, write_config
 from traitlab.errors import InputError
 from traitlab.training import BDPOConfig, SFTConfig, load_config, parse_config
+from traitlab.training.config import CONFIGS
 
 
 def _broken(config: dict[str, Any], tmp_path: Path, edit: str) -> dict[str, Any]:
@@ -108,3 +110,13 @@ def test_cli_prints_one_line_and_exits_2(
     assert exit_.value.code == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith(f"error: {path}: data.synthetic_fraction")
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "train"
+
+
+@pytest.mark.parametrize("mode", ["midtrain", "sft", "dpo", "bdpo"])
+def test_example_configs_are_valid(mode: str) -> None:
+    """The examples match the schema (their data files are placeholders, so not checked)."""
+    raw = yaml.safe_load((EXAMPLES / f"{mode}.yaml").read_text(encoding="utf-8"))
+    CONFIGS[mode].model_validate({**raw, "mode": mode})

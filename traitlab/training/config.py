@@ -198,8 +198,7 @@ CONFIGS: dict[str, type[_TrainConfig]] = {
 
 def parse_config(mode: str, raw: dict[str, Any], *, source: str | Path = "config") -> TrainConfig:
     """Validate a config dict for `mode`; every problem becomes a one-line `InputError`."""
-    if mode not in CONFIGS:
-        raise InputError(f"unknown mode '{mode}' (expected one of: {', '.join(CONFIGS)})")
+    _check_mode(mode)
     declared = raw.get("mode", mode)
     if declared != mode:
         raise InputError(f"config is for mode '{declared}', not '{mode}'", path=source)
@@ -215,6 +214,7 @@ def parse_config(mode: str, raw: dict[str, Any], *, source: str | Path = "config
 
 def load_config(mode: str, path: str | Path) -> TrainConfig:
     """Read and validate a YAML config file for `mode`."""
+    _check_mode(mode)
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -228,6 +228,11 @@ def load_config(mode: str, path: str | Path) -> TrainConfig:
     if not isinstance(raw, dict):
         raise InputError("expected a mapping of settings", path=path)
     return parse_config(mode, raw, source=path)
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in CONFIGS:
+        raise InputError(f"unknown mode '{mode}' (expected one of: {', '.join(CONFIGS)})")
 
 
 def _reason(ex: ValidationError) -> str:

@@ -10,6 +10,7 @@ merge and the run card happen on the main process only.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 from pathlib import Path
@@ -67,6 +68,8 @@ def run(config: TrainConfig) -> RunCard:
         card.write(config.output)
         for checkpoint in (config.output / TRAINER_DIR).glob("checkpoint-*"):
             shutil.rmtree(checkpoint)  # resumable state is dead weight once the run is complete
+        with contextlib.suppress(OSError):
+            (config.output / TRAINER_DIR).rmdir()  # unless loggers left files there
     return card
 
 
