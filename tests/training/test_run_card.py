@@ -48,9 +48,10 @@ def test_finish_records_first_final_and_mean_loss(tmp_path: Path, data_dir: Path
     card.finish(
         [
             {"loss": 2.0, "step": 1},
-            {"loss": 1.0, "step": 2},
-            {"train_loss": 1.5, "step": 2},
+            {"loss": 1.0, "step": 2, "num_tokens": 640.0},
+            {"train_loss": 1.5, "train_runtime": 2.5, "step": 2},
         ]
     )
     assert (card.losses.first, card.losses.final, card.losses.mean) == (2.0, 1.0, 1.5)
+    assert (card.train_tokens, card.train_runtime_s) == (640, 2.5)
     assert card.status == "complete" and card.finished is not None

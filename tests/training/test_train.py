@@ -48,6 +48,7 @@ def test_loss_goes_down(trained: tuple[str, Path, RunCard]) -> None:
     assert card.status == "complete" and card.losses.steps == 6
     assert card.losses.first is not None and card.losses.final is not None
     assert card.losses.final < card.losses.first
+    assert card.train_tokens and card.train_runtime_s
 
 
 def test_checkpoint_is_a_changed_hugging_face_model(

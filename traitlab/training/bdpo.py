@@ -106,6 +106,10 @@ class BoundedDPOTrainer(DPOTrainer):
             "logps/chosen": chosen_logps,
             "logps/rejected": rejected_logps,
         }
+        if mode == "train":  # the same token count DPOTrainer logs, for throughput
+            tokens = self.accelerator.gather_for_metrics(inputs["attention_mask"].sum()).sum()
+            self._total_train_tokens += tokens.item() // self._tp_size
+        self._metrics[mode]["num_tokens"] = [self._total_train_tokens]
         for name, values in metrics.items():
             gathered = self.accelerator.gather_for_metrics(values.detach())
             self._metrics[mode][name].append(gathered.mean().item())

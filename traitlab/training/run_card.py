@@ -60,6 +60,8 @@ class RunCard(BaseModel):
     config: dict[str, Any]
     packages: dict[str, str] = Field(default_factory=dict)
     losses: Losses = Field(default_factory=Losses)
+    train_runtime_s: float | None = None
+    train_tokens: int | None = Field(None, description="Tokens the trainer processed (if logged).")
     started: str = Field(default_factory=lambda: _now())
     finished: str | None = None
 
@@ -89,6 +91,11 @@ class RunCard(BaseModel):
             mean=mean,
             steps=max((e.get("step", 0) for e in log_history), default=0),
         )
+        self.train_runtime_s = next(
+            (e["train_runtime"] for e in log_history if "train_runtime" in e), None
+        )
+        tokens = [e["num_tokens"] for e in log_history if "num_tokens" in e]
+        self.train_tokens = int(max(tokens)) if tokens else None
         self.status = "complete"
         self.finished = _now()
 
