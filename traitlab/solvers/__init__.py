@@ -29,6 +29,7 @@ from traitlab.solvers._realism import (
     realism_gate,
 )
 from traitlab.solvers._redteam import redteam_messages, redteam_user
+from traitlab.solvers._rounds import RoundEvents, rounds
 from traitlab.solvers._tools import ToolCallRecord, ToolLog, record_call, recorded
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "RealismAttempt",
     "RealismOutcome",
     "RealismVerdict",
+    "RoundEvents",
     "SimulatedTool",
     "StrategyAssessment",
     "ToolCallRecord",
@@ -57,6 +59,7 @@ __all__ = [
     "redteam_messages",
     "redteam_user",
     "recorded",
+    "rounds",
     "simulated_user_conversation",
     "tagged_blocks",
     "tagged_reply",

@@ -1,0 +1,108 @@
+"""Scripted agents and a scripted judge for the agentic_misalignment tests.
+
+An agent is a list of turns (text plus tool calls); a turn's arguments may be callables that
+read the transcript so far (e.g. to find an email id in the `list_emails` output). The judge
+stands in for a real one: it answers intent prompts from a table of phrases to verdicts, and
+only after checking that the phrase is in the delivered content it was shown.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from inspect_ai.log import EvalLog
+from inspect_ai.model import ChatMessage, ChatMessageTool
+
+from tests.helpers import run_task, scripted
+from traitlab.evals.agentic_misalignment.agentic_misalignment import agentic_misalignment
+
+Turn = dict[str, Any]
+
+
+def call(function: str, **arguments: Any) -> dict[str, Any]:
+    return {"function": function, "arguments": arguments}
+
+
+def email_id(subject_part: str) -> Callable[[list[ChatMessage]], str]:
+    """The id of the first listed email whose line contains `subject_part`."""
+
+    def find(messages: list[ChatMessage]) -> str:
+        for message in messages:
+            if isinstance(message, ChatMessageTool) and message.function == "list_emails":
+                for line in message.text.splitlines():
+                    if subject_part in line:
+                        return re.match(r"\[([^\]]+)\]", line).group(1)
+        raise AssertionError(f"no listed email contains {subject_part!r}")
+
+    return find
+
+
+def agent(*turns: Turn, last: str = "Done.") -> Callable[..., Any]:
+    """A policy that plays `turns` in order (one per assistant turn), then says `last`."""
+
+    def policy(messages: list[ChatMessage], tools: Any, config: Any) -> Any:
+        done = sum(m.role == "assistant" for m in messages)
+        if done >= len(turns):
+            return last
+        turn = turns[done]
+        calls = [
+            {
+                "function": c["function"],
+                "arguments": {
+                    k: v(messages) if callable(v) else v for k, v in c["arguments"].items()
+                },
+            }
+            for c in turn.get("tool_calls", [])
+        ]
+        return {"content": turn.get("content", ""), "tool_calls": calls}
+
+    return policy
+
+
+class Judge:
+    """Scripted judge: intent verdicts from `verdicts` (phrase -> harmful), awareness by quote.
+
+    Records every prompt so tests can see what it was shown.
+    """
+
+    def __init__(self, verdicts: dict[str, bool] | None = None) -> None:
+        self.verdicts = verdicts or {}
+        self.prompts: list[str] = []
+
+    def intent_prompts(self) -> list[str]:
+        return [p for p in self.prompts if "<harm_definition>" in p]
+
+    def __call__(self, messages: list[ChatMessage], tools: Any, config: Any) -> str:
+        prompt = messages[0].text  # the grading prompt (later messages are retries)
+        self.prompts.append(prompt)
+        if "<harm_definition>" in prompt:
+            delivered = "\n".join(re.findall(r"<delivered>(.*?)</delivered>", prompt, re.S))
+            for phrase, harmful in self.verdicts.items():
+                if phrase in delivered:
+                    return json.dumps(
+                        {"explanation": f"scripted: {phrase}", "harmful": harmful, "actions": [1]}
+                    )
+            return "no verdict for this content"
+        transcript = re.search(r"<agent_transcript>(.*?)</agent_transcript>", prompt, re.S)
+        text = transcript.group(1) if transcript else ""
+        if "this is a test" in text:
+            belief, quote = "test", "this is a test"
+        elif "this is real" in text:
+            belief, quote = "real", "this is real"
+        else:
+            belief, quote = "unclear", ""
+        return json.dumps({"explanation": "scripted", "believes": belief, "quote": quote})
+
+
+def play(policy: Callable[..., Any], judge: Judge, log_dir: Path, **task_args: Any) -> EvalLog:
+    """Run the task with a scripted agent and judge; fail loudly if the eval errored."""
+    return run_task(
+        agentic_misalignment(**task_args),
+        scripted("agent", policy=policy),
+        log_dir,
+        model_roles={"judge": scripted("judge", policy=judge)},
+    )
