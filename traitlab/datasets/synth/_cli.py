@@ -60,6 +60,10 @@ def generate(
     lint: Annotated[
         bool, typer.Option("--lint/--no-lint", help="Lint the output and print top patterns.")
     ] = True,
+    lint_model: Annotated[
+        str | None,
+        typer.Option(help="Model for the lint's scan and autorate (default: pre-scan only)."),
+    ] = None,
 ) -> None:
     """Generate SFT chats, preference pairs or midtraining documents from a traits document."""
     try:
@@ -96,7 +100,7 @@ def generate(
     console.print(report.drop_table())
     console.print(f"wrote {report.written} records to {report.output}; drops: {report.drops_path}")
     if lint:
-        lint_output(report.output, console)
+        lint_output(report.output, model=lint_model, console=console)
 
 
 def _model_args(specs: list[str]) -> dict[str, str]:

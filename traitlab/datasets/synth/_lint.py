@@ -1,25 +1,31 @@
-"""The data lint at the end of a generation run.
+"""The data lint at the end of a generation run: find over-represented patterns before training.
 
-The lint (`traitlab/lint/`) is built separately. This hook runs it on the finished output when
-the installed traitlab has its entry point, and otherwise says how to run it later, so a
-generation run never fails because of the lint.
+By default only the lint's offline statistical pre-scan runs (no extra model spend); with a
+lint model it also discovers and autorates patterns. The full report is written beside the
+output and the top patterns are printed.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from inspect_ai.model import Model
 from rich.console import Console
 
+from traitlab.lint import LintReport, lint_dataset, print_summary
 
-def lint_output(path: Path, console: Console) -> None:
-    """Lint `path` and print the top patterns (or say the lint is not available)."""
-    try:
-        from traitlab.lint import lint_dataset  # type: ignore[attr-defined]
-    except ImportError:
-        console.print(
-            f"lint: not available in this version; lint the output later with "
-            f"`traitlab lint {path}` (skip this step with --no-lint)"
-        )
-        return
-    console.print(lint_dataset(path))
+
+def lint_output(
+    path: Path,
+    *,
+    model: str | Model | None = None,
+    console: Console | None = None,
+    show_progress: bool = True,
+) -> LintReport:
+    """Lint a finished output, write the report to ``<stem>.lint/`` and print the top patterns."""
+    console = console or Console()
+    out_dir = path.with_name(f"{path.stem}.lint")
+    report = lint_dataset(path, model=model, out_dir=out_dir, show_progress=show_progress)
+    print_summary(report, console)
+    console.print(f"lint report: {out_dir / 'report.html'}")
+    return report

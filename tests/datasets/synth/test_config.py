@@ -1,0 +1,62 @@
+"""Stage models, stage prompts and the run plan."""
+
+from __future__ import annotations
+
+from string import Template
+
+import pytest
+
+from tests.datasets.synth.world import World
+from traitlab.datasets.synth import PIPELINES, STAGES, GenerateOptions, stage_models
+from traitlab.datasets.synth._config import parse_stage_models
+from traitlab.datasets.synth._prompts import PROMPTS_DIR, stage_prompt
+from traitlab.datasets.synth._run import plan
+from traitlab.errors import InputError
+from traitlab.traits import TraitsDocument
+
+
+def test_critical_stages_default_to_the_critic_and_any_stage_can_be_overridden() -> None:
+    writer, critic, judge = World().model("writer"), World().model("critic"), World().model("j")
+    models = stage_models(writer, critic, {"autorate": judge})
+    assert models["scenario"] is writer and models["answer"] is writer
+    assert models["prompt_critique"] is critic and models["rewrite"] is critic
+    assert models["autorate"] is judge
+    assert stage_models(writer)["refine"] is writer  # no critic: the model does it all
+    with pytest.raises(InputError, match="unknown stage 'critique'"):
+        stage_models(writer, overrides={"critique": judge})
+
+
+def test_stage_model_specs_parse() -> None:
+    assert parse_stage_models(["refine = openai/gpt-4o"]) == {"refine": "openai/gpt-4o"}
+    with pytest.raises(InputError, match="STAGE=MODEL"):
+        parse_stage_models(["refine"])
+
+
+@pytest.mark.parametrize("path", sorted(PROMPTS_DIR.glob("*.md")), ids=lambda p: p.stem)
+def test_prompt_files_parse_and_name_their_stage(path) -> None:
+    prompt = stage_prompt(path.stem)
+    assert prompt.stage == path.stem in STAGES
+    assert prompt.purpose and prompt.template
+    placeholders = {m.group("named") for m in Template.pattern.finditer(prompt.template)}
+    # A value the caller forgets is an error, never an empty hole in a prompt.
+    if placeholders - {"variant"}:
+        with pytest.raises(KeyError):
+            prompt.render()
+
+
+def test_plan_ids_are_stable_and_quiet_share_is_exact() -> None:
+    document = TraitsDocument.load()
+    options = GenerateOptions(n=30, seed=3, trait_ids=["directness", "no-fabrication"])
+    items = plan("sft", PIPELINES["sft"](options), document, options)
+    again = plan("sft", PIPELINES["sft"](options), document, options)
+    assert [i.id for i in items] == [i.id for i in again]
+    assert len({i.id for i in items}) == 30
+    assert items[0].id == "sft-no-fabrication-s3-0000"  # chunks in document order
+    assert sum(not i.fires for i in items) == 6  # 20% of 15 per trait
+    assert len({i.setting for i in items}) > 5 and len({i.style for i in items}) > 3
+    other = GenerateOptions(n=30, seed=4, trait_ids=["directness", "no-fabrication"])
+    assert {i.id for i in plan("sft", PIPELINES["sft"](other), document, other)}.isdisjoint(
+        i.id for i in items
+    )
+    pairs = plan("preference", PIPELINES["preference"](options), document, options)
+    assert all(i.fires for i in pairs)
