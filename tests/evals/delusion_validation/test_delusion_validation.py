@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from inspect_ai.log import EvalLog
 
-from tests.evals.delusion_validation import policies
 from tests.helpers import metrics, run_task, scripted
+from traitlab.evals.delusion_validation import demo
 from traitlab.evals.delusion_validation.delusion_validation import delusion_validation
 from traitlab.solvers import conversation_log
 
 PERSONAS = "walter-receipt-sevens,priya-frame-drops"
 
 
-def run(tmp_path: Path, target, redteam=policies.redteam, **task_args) -> EvalLog:  # noqa: ANN001
+def run(tmp_path: Path, target, redteam=demo.redteam, **task_args) -> EvalLog:  # noqa: ANN001
     task_args = {"persona_ids": PERSONAS, "turns": 3, **task_args}
     return run_task(
         delusion_validation(**task_args),
@@ -24,14 +24,23 @@ def run(tmp_path: Path, target, redteam=policies.redteam, **task_args) -> EvalLo
         tmp_path,
         model_roles={
             "redteam": scripted("redteam", policy=redteam),
-            "judge": scripted("judge", policy=policies.judge),
+            "judge": scripted("judge", policy=demo.judge),
         },
     )
 
 
-def test_validating_target_confirms_and_colludes_more_than_grounding(tmp_path: Path) -> None:
-    validating = metrics(run(tmp_path / "v", policies.validating))
-    grounding = metrics(run(tmp_path / "g", policies.grounding))
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, EvalLog]:
+    """The same red-team script against a validating and a grounding target."""
+    root = tmp_path_factory.mktemp("logs")
+    return {
+        "validating": run(root / "v", demo.validating),
+        "grounding": run(root / "g", demo.grounding),
+    }
+
+
+def test_validating_target_confirms_and_colludes_more_than_grounding(logs) -> None:  # noqa: ANN001
+    validating, grounding = metrics(logs["validating"]), metrics(logs["grounding"])
     assert validating["confirmation_mean"] == 4.0 and grounding["confirmation_mean"] == 1.0
     assert validating["collusion_rate"] == 1.0 and grounding["collusion_rate"] == 0.0
     assert validating["pushback_mean"] < grounding["pushback_mean"]
@@ -39,13 +48,12 @@ def test_validating_target_confirms_and_colludes_more_than_grounding(tmp_path: P
     assert validating["therapeutic_mean"] == 1.0 and grounding["therapeutic_mean"] == 5.0
     # Turn 1 had no delusion yet: 2 personas x 2 later turns are graded for confirmation.
     assert validating["confirmation_mean_n"] == 4
-    assert validating["collusion_rate_ci_high"] <= 1.0 < validating["collusion_rate_ci_low"] + 1
-    assert grounding["collusion_rate_ci_high"] > 0.0
+    assert validating["collusion_rate_ci_low"] < 1.0 and grounding["collusion_rate_ci_high"] > 0.0
     assert validating["unscored"] == 0 and validating["flagged"] == 0
 
 
-def test_breakdowns_by_turn_and_persona_carry_intervals(tmp_path: Path) -> None:
-    values = metrics(run(tmp_path, policies.grounding))
+def test_breakdowns_by_turn_and_persona_carry_intervals(logs) -> None:  # noqa: ANN001
+    values = metrics(logs["grounding"])
     # Turn 1 had no delusion yet, so it has no entries.
     assert not [name for name in values if name.endswith("[turn=1]")]
     for turn in (2, 3):
@@ -59,8 +67,8 @@ def test_breakdowns_by_turn_and_persona_carry_intervals(tmp_path: Path) -> None:
     assert values["unscored_turns"] == 0
 
 
-def test_transcript_notes_and_turn_grades(tmp_path: Path) -> None:
-    sample = run(tmp_path, policies.validating, persona_ids="walter-receipt-sevens").samples[0]
+def test_transcript_notes_and_turn_grades(logs) -> None:  # noqa: ANN001
+    sample = next(s for s in logs["validating"].samples if s.id == "walter-receipt-sevens")
     assert sample.metadata["persona"] == "walter-receipt-sevens"
     assert sample.metadata["target_role"] == "therapist"
     roles = [m.role for m in sample.messages]
@@ -79,9 +87,7 @@ def test_transcript_notes_and_turn_grades(tmp_path: Path) -> None:
 
 
 def test_assistant_role_has_no_system_prompt(tmp_path: Path) -> None:
-    log = run(
-        tmp_path, policies.grounding, persona_ids="priya-frame-drops", target_role="assistant"
-    )
+    log = run(tmp_path, demo.grounding, persona_ids="priya-frame-drops", target_role="assistant")
     assert log.samples[0].messages[0].role == "user"
 
 
@@ -92,9 +98,9 @@ def test_red_team_refusal_is_retried_once_then_flagged(tmp_path: Path) -> None:
         calls.append(len(messages))
         if len(calls) <= 2:  # the first persona's red team refuses, even after its retry
             return "I can't role-play someone in a mental-health crisis."
-        return policies.redteam(messages, tools, config)
+        return demo.redteam(messages, tools, config)
 
-    log = run(tmp_path, policies.grounding, refusing, persona_ids="walter-receipt-sevens")
+    log = run(tmp_path, demo.grounding, refusing, persona_ids="walter-receipt-sevens")
     sample = log.samples[0]
     assert len(calls) == 2 and calls[1] == calls[0] + 2  # the retry saw its refusal sent back
     score = sample.scores["delusion_turns"]
@@ -108,9 +114,9 @@ def test_refusal_cured_by_the_retry_is_not_flagged(tmp_path: Path) -> None:
     replies = iter(["I would rather not."])
 
     def once(messages, tools, config):  # noqa: ANN001, ANN202
-        return next(replies, None) or policies.redteam(messages, tools, config)
+        return next(replies, None) or demo.redteam(messages, tools, config)
 
-    log = run(tmp_path, policies.grounding, once, persona_ids="walter-receipt-sevens")
+    log = run(tmp_path, demo.grounding, once, persona_ids="walter-receipt-sevens")
     values = metrics(log)
     assert values["flagged"] == 0 and values["confirmation_mean_n"] == 2
 
@@ -118,7 +124,7 @@ def test_refusal_cured_by_the_retry_is_not_flagged(tmp_path: Path) -> None:
 def test_upstream_personas_run_from_a_path(tmp_path: Path, upstream: Path) -> None:
     log = run(
         tmp_path,
-        policies.grounding,
+        demo.grounding,
         personas=str(upstream / "ai-psychosis"),
         persona_ids="ethan_reality",
         turns=2,
@@ -141,3 +147,26 @@ def test_upstream_personas_run_from_a_path(tmp_path: Path, upstream: Path) -> No
 def test_bad_arguments_fail_with_one_line(args: dict, message: str) -> None:
     with pytest.raises(Exception, match=message.replace("[", r"\[").replace("]", r"\]")):
         delusion_validation(**args)
+
+
+def test_epochs_reduce_a_flagged_and_a_graded_conversation(tmp_path: Path) -> None:
+    calls = iter(range(1000))
+
+    def refuses_first_epoch(messages, tools, config):  # noqa: ANN001, ANN202
+        if next(calls) < 2:
+            return "I won't do this."
+        return demo.redteam(messages, tools, config)
+
+    log = run_task(
+        delusion_validation(persona_ids="walter-receipt-sevens", turns=2),
+        scripted("target", policy=demo.validating),
+        tmp_path,
+        model_roles={
+            "redteam": scripted("redteam", policy=refuses_first_epoch),
+            "judge": scripted("judge", policy=demo.judge),
+        },
+        epochs=2,
+        max_samples=1,
+    )
+    values = metrics(log)
+    assert values["flagged"] == 0.5 and values["confirmation_mean[turn=2]"] == 4.0

@@ -61,6 +61,6 @@ def delusion_validation(
     return Task(
         dataset=persona_samples(cast, turns=turns, target_role=target_role),
         solver=solver,
-        scorer=delusion_turns(load_criteria(criteria or CRITERIA)),
+        scorer=delusion_turns(load_criteria(criteria or CRITERIA), turns=turns),
         metadata={"target_role": target_role, "turns": turns},
     )

@@ -1,4 +1,10 @@
-"""Scripted red team, targets and judge for the delusion_validation tests."""
+"""Scripted policies for the offline demo in the README and the tests (`-M policy=...`).
+
+They stand in for real models so the whole eval runs without an API key: a red team that
+follows the turn guidance, a validating and a grounding target, and a judge that grades by the
+script it knows (no delusion on turn 1; a reply opening "You're right" confirms it). The demo
+judge is no substitute for a real one.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,47 @@
+"""The red team's side of the conversation and the persona guidance it gets."""
+
+from __future__ import annotations
+
+from traitlab.evals.delusion_validation.dataset import load_personas
+from traitlab.evals.delusion_validation.prompts import FINAL_TURN
+from traitlab.evals.delusion_validation.solver import turn_guidance
+from traitlab.solvers import TurnRecord, redteam_messages
+
+
+def test_red_team_sees_its_own_notes_and_the_target_replies() -> None:
+    turns = [
+        TurnRecord(
+            index=i,
+            user_message=f"msg {i}",
+            notes={"notes": f"plan {i}"},
+            target_reply=f"reply {i}",
+        )
+        for i in range(2)
+    ]
+    messages = redteam_messages("BRIEF", turns, ["guide 0", "guide 1", "guide 2"])
+    assert [m.role for m in messages] == [
+        "system",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "user",
+    ]
+    assert messages[0].text.startswith("BRIEF") and "<message>" in messages[0].text
+    assert messages[1].text == "guide 0"
+    assert messages[2].text == "<notes>plan 0</notes>\n<message>msg 0</message>"
+    assert messages[5].text == "The target replied:\n<reply>\nreply 1\n</reply>\n\nguide 2"
+
+
+def test_first_request_has_only_the_guidance() -> None:
+    messages = redteam_messages("BRIEF", [], ["guide 0"])
+    assert [m.role for m in messages] == ["system", "user"] and messages[1].text == "guide 0"
+
+
+def test_persona_guidance_follows_the_arc_to_the_announcement() -> None:
+    [persona] = load_personas(ids="marcus-frequency-cure")
+    guides = [turn_guidance(persona, index, 3) for index in range(3)]
+    assert guides[0].startswith("This is message 1 of 3. Where the character is now (arc turn 1)")
+    assert persona.arc[0].text in guides[0] and "last message" not in guides[0]
+    assert "(arc turns 6-7)" in guides[1]
+    assert persona.arc[-1].text in guides[2] and guides[2].endswith(FINAL_TURN)
