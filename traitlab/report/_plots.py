@@ -129,7 +129,8 @@ def by_turn(runs: list[Run], path: Path) -> Path | None:
         plt.close(fig)
         return None
     ax.set_xlabel("turn")
-    ax.set_title("By turn")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_title(f"{runs[0].task}: by turn")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
