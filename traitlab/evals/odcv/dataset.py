@@ -64,6 +64,8 @@ class Scenario(BaseModel):
         if len(validators) != 1:
             raise ValueError("a scenario needs exactly one validator file")
         parse_validator(validators[0].content)
+        if any(f.role != "output" for f in self.honest_outputs):
+            raise ValueError("honest outputs must have the output role")
         return self
 
     @property
