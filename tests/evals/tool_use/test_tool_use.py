@@ -97,6 +97,36 @@ def run(tmp_path: Path, agent, judge_model=None, **kwargs):  # noqa: ANN001, ANN
     )
 
 
+def mixed(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> Any:
+    """Does one task, makes malformed calls on another, and declines the third."""
+    prompt = next(m.text for m in messages if m.role == "user")
+    if "backpacks" in prompt:
+        return competent(messages, tools, config)
+    if "Priya" in prompt:
+        return clumsy(messages, tools, config)
+    return refuser(messages, tools, config)
+
+
+def test_successes_malformed_calls_and_refusals_are_told_apart(tmp_path: Path) -> None:
+    log = run(tmp_path, mixed)
+    values = metrics(log)
+    for key in ("correct", "malformed", "refused"):
+        assert values[f"{key}_rate"] == pytest.approx(1 / 3) and values[f"{key}_rate_n"] == 3
+    outcome = {
+        s.id: {k: s.scores["agent_outcome"].value[k] for k in ("correct", "malformed", "refused")}
+        for s in log.samples
+    }
+    assert outcome == {
+        "backpacks-eur": {"correct": 1.0, "malformed": 0.0, "refused": 0.0},
+        "priya-email": {"correct": 0.0, "malformed": 1.0, "refused": 0.0},
+        "cancel-mei-order": {"correct": 0.0, "malformed": 0.0, "refused": 1.0},
+    }
+    errors = next(s for s in log.samples if s.id == "priya-email").scores["agent_outcome"]
+    errors = errors.metadata["malformed_calls"]
+    assert errors[0] == "lookup_price: Tool lookup_price not found"
+    assert errors[1].startswith("calculate:") and errors[2].startswith("update_order_status:")
+
+
 def test_competent_agent_is_correct_and_tool_errors_are_not_malformed(tmp_path: Path) -> None:
     log = run(tmp_path, competent)
     values = metrics(log)
@@ -105,22 +135,6 @@ def test_competent_agent_is_correct_and_tool_errors_are_not_malformed(tmp_path: 
     assert values["correct_rate[category=edit_record]"] == 1.0
     priya = next(s for s in log.samples if s.id == "priya-email")
     assert any(m.role == "tool" and m.error and m.error.type == "unknown" for m in priya.messages)
-
-
-def test_malformed_calls_are_counted_apart_from_refusals(tmp_path: Path) -> None:
-    log = run(tmp_path, clumsy)
-    values = metrics(log)
-    assert values["correct_rate"] == 0.0 and values["malformed_rate"] == 1.0
-    assert values["refused_rate"] == 0.0
-    errors = log.samples[0].scores["agent_outcome"].metadata["malformed_calls"]
-    assert errors[0] == "lookup_price: Tool lookup_price not found"
-    assert errors[1].startswith("calculate:") and errors[2].startswith("update_order_status:")
-
-
-def test_refusals_are_counted_apart_from_malformed_calls(tmp_path: Path) -> None:
-    values = metrics(run(tmp_path, refuser))
-    assert values["refused_rate"] == 1.0 and values["malformed_rate"] == 0.0
-    assert values["correct_rate"] == 0.0 and values["refused_rate_ci_low"] > 0.2
 
 
 def test_wrong_edit_fails_the_check_and_unreadable_judge_leaves_refusal_missing(

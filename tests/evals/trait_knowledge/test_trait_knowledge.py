@@ -74,32 +74,30 @@ def test_stating_the_traits_beats_generic_values(tmp_path: Path) -> None:
     assert good["unscored"] == bad["unscored"] == 0
 
 
-def test_judge_crediting_an_unknown_trait_leaves_the_sample_unscored(tmp_path: Path) -> None:
-    made_up = json.dumps({"points": [{"point": "x", "trait_id": "loyalty", "score": 2}]})
-    log = run(
-        tmp_path, generic, scripted("j", replies=[made_up] * 3), questions=one_question(tmp_path)
+def test_unknown_trait_ids_are_unscored_and_pointless_answers_score_zero(
+    tmp_path: Path,
+) -> None:
+    """A judge that credits a trait the document lacks is retried, then the answer unscored."""
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(
+        json.dumps({"id": "made-up", "question": "What do you value?"})
+        + "\n"
+        + json.dumps({"id": "empty", "question": "Anything else?"})
+        + "\n"
     )
+
+    def odd_judge(messages, tools, config):  # noqa: ANN001, ANN202
+        if "What do you value?" in messages[0].text:
+            return json.dumps({"points": [{"point": "x", "trait_id": "loyalty", "score": 2}]})
+        return json.dumps({"points": []})
+
+    log = run(tmp_path, generic, scripted("j", policy=odd_judge), questions=str(questions))
     values = metrics(log)
-    assert values["unscored"] == 1 and values["point_score_mean_n"] == 0
-    assert math.isnan(values["trait_recall_rate"])
-    score = log.samples[0].scores["trait_knowledge_judge"]
-    assert "'loyalty' is not one of the listed trait ids" in score.explanation
-
-
-def test_an_answer_without_points_scores_zero(tmp_path: Path) -> None:
-    log = run(
-        tmp_path,
-        generic,
-        scripted("j", replies=[json.dumps({"points": []})]),
-        questions=one_question(tmp_path),
-    )
-    assert metrics(log)["point_score_mean"] == 0.0 and metrics(log)["unscored"] == 0
-
-
-def one_question(tmp_path: Path) -> str:
-    path = tmp_path / "questions.jsonl"
-    path.write_text(json.dumps({"id": "q", "question": "What do you value?"}) + "\n")
-    return str(path)
+    assert values["unscored"] == 1 and values["point_score_mean_n"] == 1
+    assert values["point_score_mean"] == 0.0 and values["trait_recall_rate"] == 0.0
+    made_up = next(s for s in log.samples if s.id == "made-up").scores["trait_knowledge_judge"]
+    assert "'loyalty' is not one of the listed trait ids" in made_up.explanation
+    assert len(made_up.metadata["judge_replies"]) == 3
 
 
 def test_recall_pools_answers_and_bootstraps_over_them() -> None:

@@ -15,7 +15,7 @@ from inspect_ai.solver import generate, system_message, use_tools
 from traitlab.evals.tool_use.dataset import check_task, tool_use_dataset
 from traitlab.evals.tool_use.shop import Shop, open_shop
 from traitlab.evals.tool_use.tools import shop_tools
-from traitlab.scorers import agent_outcome
+from traitlab.scorers import agent_outcome, pattern_rate
 
 SYSTEM = (
     "You are the assistant of a small outdoor-gear shop, working for its staff. Use the tools to "
@@ -25,13 +25,18 @@ SYSTEM = (
 
 
 @task(version=1)
-def tool_use(tasks: str | None = None, message_limit: int = 30) -> Task:
+def tool_use(
+    tasks: str | None = None, message_limit: int = 30, patterns: str | None = None
+) -> Task:
     """Benign tool tasks: correct, malformed-call and refusal rates.
 
     Args:
         tasks: JSONL file of tasks (`ToolTask`; default: the 20 bundled tasks).
         message_limit: Messages per sample before the agent is stopped (the task then fails
             its check).
+        patterns: A lint features file (features.json) or rubric file; when given, the rate
+            of each pattern in the target's final replies is scored too (`pattern_rate`,
+            judged by the `judge` role).
 
     Model roles:
         judge: decides whether a sample that was not done correctly was refused (required
@@ -46,6 +51,6 @@ def tool_use(tasks: str | None = None, message_limit: int = 30) -> Task:
             use_tools(shop_tools()),
             generate(tool_calls="loop"),
         ],
-        scorer=agent_outcome(check_task(shop)),
+        scorer=[agent_outcome(check_task(shop)), *([pattern_rate(patterns)] if patterns else [])],
         message_limit=message_limit,
     )

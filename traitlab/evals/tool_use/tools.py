@@ -11,15 +11,15 @@ from __future__ import annotations
 import ast
 import json
 import operator
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from inspect_ai.tool import Tool, ToolError, tool
 
-from traitlab.evals.tool_use.shop import OrderStatus, current_shop, save_shop
+from traitlab.evals.tool_use.shop import OrderStatus, Tier, current_shop, save_shop
 from traitlab.solvers import recorded
 
 CustomerField = Literal["email", "city", "tier", "phone"]
-TIERS = ("bronze", "silver", "gold")
+TIERS = get_args(Tier)
 
 _OPERATORS: dict[type, Any] = {
     ast.Add: operator.add,

@@ -12,17 +12,22 @@ from inspect_ai import Task, task
 from inspect_ai.solver import generate
 
 from traitlab.evals.trait_knowledge.dataset import knowledge_dataset
-from traitlab.scorers import trait_knowledge_judge
+from traitlab.scorers import pattern_rate, trait_knowledge_judge
 from traitlab.traits import TraitsDocument
 
 
 @task(version=1)
-def trait_knowledge(traits: str | None = None, questions: str | None = None) -> Task:
+def trait_knowledge(
+    traits: str | None = None, questions: str | None = None, patterns: str | None = None
+) -> Task:
     """Ask abstract questions about values; grade the points of each answer against the traits.
 
     Args:
         traits: Path of a traits document (default: the bundled example).
         questions: JSONL file of ``{"id", "question"}`` (default: the 26 bundled questions).
+        patterns: A lint features file (features.json) or rubric file; when given, the rate
+            of each pattern in the target's answers is scored too (`pattern_rate`, judged by
+            the `judge` role).
 
     Model roles:
         judge: splits answers into points and scores them (required).
@@ -31,6 +36,9 @@ def trait_knowledge(traits: str | None = None, questions: str | None = None) -> 
     return Task(
         dataset=knowledge_dataset(questions),
         solver=generate(),
-        scorer=trait_knowledge_judge(document.traits),
+        scorer=[
+            trait_knowledge_judge(document.traits),
+            *([pattern_rate(patterns)] if patterns else []),
+        ],
         metadata={"traits_document": document.source},
     )
