@@ -30,6 +30,13 @@ def test_wilson_edge_cases() -> None:
         wilson_interval(3, 2)
 
 
+@pytest.mark.parametrize("n", [3, 6, 7, 10, 13, 25])
+def test_wilson_contains_the_estimate_at_the_extremes(n: int) -> None:
+    none, every = wilson_interval(0, n), wilson_interval(n, n)
+    assert none.low == 0.0 and not none.excludes(0.0)
+    assert every.high == 1.0 and not every.excludes(1.0)
+
+
 def test_bootstrap_mean_is_seeded_and_covers_the_mean() -> None:
     values = list(np.random.default_rng(1).normal(3.0, 1.0, size=200))
     first, second = bootstrap_interval(values), bootstrap_interval(values)

@@ -52,7 +52,8 @@ def wilson_interval(successes: float, n: int, z: float = Z_95) -> Interval:
     denominator = 1 + z**2 / n
     centre = (p + z**2 / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denominator
-    return Interval(p, max(0.0, centre - half), min(1.0, centre + half), n)
+    # Clamped to contain p: at 0% or 100% rounding can put a bound a hair past the estimate.
+    return Interval(p, max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half)), n)
 
 
 def bootstrap_interval(
