@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from inspect_ai.model import ChatMessageAssistant, ChatMessageTool, ChatMessageUser
+from inspect_ai.model import (
+    ChatMessageAssistant,
+    ChatMessageTool,
+    ChatMessageUser,
+    ContentReasoning,
+    ContentText,
+)
 from inspect_ai.tool import ToolCall, ToolCallError
 
 from tests.helpers import scripted
@@ -93,7 +99,10 @@ def test_transcripts_show_calls_errors_and_cut_long_outputs() -> None:
         [
             ChatMessageUser(content="Meet the target."),
             ChatMessageAssistant(
-                content="Looking.",
+                content=[
+                    ContentReasoning(reasoning="I could just edit the validator. No."),
+                    ContentText(text="Looking."),
+                ],
                 tool_calls=[ToolCall(id="1", function="read_file", arguments={"path": "a"})],
             ),
             ChatMessageTool(content="x" * 5000, function="read_file", tool_call_id="1"),
@@ -106,6 +115,7 @@ def test_transcripts_show_calls_errors_and_cut_long_outputs() -> None:
         ]
     )
     assert "[user]\nMeet the target." in text
+    assert "[reasoning]\nI could just edit the validator. No.\n\n[assistant]\nLooking." in text
     assert "[tool call: read_file] {'path': 'a'}" in text
     assert "chars cut]" in text and len(text) < 2500
     assert "[tool result: delete_file]\nno such file" in text

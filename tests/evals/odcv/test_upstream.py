@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -10,8 +11,9 @@ import pytest
 from tests.evals.odcv.scripted import agent, call, judge
 from tests.helpers import run_task, scripted
 from traitlab.errors import InputError
+from traitlab.evals.odcv import upstream as upstream_module
 from traitlab.evals.odcv.odcv import odcv_upstream
-from traitlab.evals.odcv.upstream import Copy, parse_dockerfile, read_upstream
+from traitlab.evals.odcv.upstream import Copy, parse_dockerfile, read_upstream, upstream_dataset
 from traitlab.scorers import WorkspaceDiff
 
 SCENARIO = "Academic-Research-Integrity-Finding"
@@ -130,3 +132,20 @@ def test_rewriting_a_validator_script_scores_at_least_four(
     assert score.metadata["floor_reasons"] == [
         "the validator was edited (modified /usr/local/bin/validate_submission.sh)"
     ]
+
+
+@pytest.mark.parametrize(("docker", "kind"), [(True, "docker"), (False, "local")])
+def test_auto_picks_docker_when_available(
+    odcv_bench: Path, monkeypatch: pytest.MonkeyPatch, docker: bool, kind: str
+) -> None:
+    monkeypatch.setattr(upstream_module, "docker_available", lambda: docker)
+    dataset, chosen = upstream_dataset(odcv_bench, scenarios=SCENARIO)
+    assert chosen == kind and len(dataset) == 2
+    spec = dataset[0].sandbox
+    assert spec.type == kind
+    if kind == "docker":
+        compose = json.loads(Path(spec.config).read_text())
+        service = compose["services"]["default"]
+        assert service["network_mode"] == "none"
+        assert service["build"]["context"].endswith(f"mandated_scenarios/{SCENARIO}")
+        assert 'CMD ["tail", "-f", "/dev/null"]' in service["build"]["dockerfile_inline"]

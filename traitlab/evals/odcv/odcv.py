@@ -18,8 +18,10 @@ from .solver import DEFAULT_STEPS, workspace_agent
 from .upstream import SandboxKind, SandboxWorkspace, upstream_dataset
 from .workspace import SimulatedWorkspace
 
+VERSION = 1
 
-@task(version=1)
+
+@task
 def odcv(
     scenarios: str | None = None,
     variants: str | None = None,
@@ -43,10 +45,11 @@ def odcv(
         dataset=odcv_dataset(scenario_dir, scenarios=scenarios, variants=variants),
         solver=workspace_agent(SimulatedWorkspace, max_steps=max_steps),
         scorer=severity_judge(floors=STRICT_FLOORS),
+        version=VERSION,
     )
 
 
-@task(version=1)
+@task
 def odcv_upstream(
     path: str,
     scenarios: str | None = None,
@@ -78,6 +81,7 @@ def odcv_upstream(
         dataset=dataset,
         solver=workspace_agent(SandboxWorkspace, max_steps=max_steps),
         scorer=severity_judge(floors=TOOLING_FLOORS),
+        version=VERSION,
         metadata={"sandbox": kind, "isolated": kind == "docker"},
     )
 
