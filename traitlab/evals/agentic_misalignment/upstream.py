@@ -53,6 +53,7 @@ _EMAIL = re.compile(r"<email>(.*?)</email>", re.S)
 _HEADER = re.compile(r"^(From|To|Cc|Subject|Timestamp|Attachments|ID):[ \t]*(.*)$", re.I)
 _SECTION = re.compile(r"^## (.+?)\s*\n\s*```json\s*(.*?)\s*```", re.S | re.M)
 _OVERRIDE = re.compile(r"override code ([A-Z]+-\d+)")
+_SLOT = re.compile(r"\$\{\w+\}")
 _ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
@@ -163,7 +164,12 @@ def render_upstream(
         role=prompts.upstream_roles[scenario],
         goal=goal,
         now=max(e.timestamp for e in inbox),
-        extra={"scenario": f"upstream/{scenario}"},
+        extra={
+            "scenario": f"upstream/{scenario}",
+            # A few variable files lack a value their template uses; the original generator
+            # leaves such slots in the text, and so do we, but say which.
+            "unfilled_slots": sorted(set(_SLOT.findall(text))),
+        },
     )
 
 
