@@ -10,6 +10,7 @@ prevalence among items with a Wilson 95% interval and a few examples.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import statistics
@@ -336,7 +337,8 @@ def cluster_openings(
     index = {text: i for i, text in enumerate(unique)}
     vectors = embed(unique)
     reduced = _reduce(vectors, dims=32)[[index[t] for t in texts]]
-    min_size = max(config.min_count, int(config.min_prevalence * n))
+    # A cluster below the reporting floor is never shown, so none smaller is formed.
+    min_size = max(config.min_count, math.ceil(config.min_prevalence * n))
     labels = hdbscan.HDBSCAN(min_cluster_size=min_size, min_samples=config.min_count).fit_predict(
         reduced
     )

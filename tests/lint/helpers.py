@@ -1,0 +1,172 @@
+"""Datasets with planted patterns at known rates, and a scripted lint model that finds them."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+from inspect_ai.model import ChatMessage, GenerateConfig
+from inspect_ai.tool import ToolInfo
+
+VALIDATION = "I hear you, and that sounds really hard."
+DEEPER = "Would you like me to go deeper on any of this?"
+VOCABULARY = [
+    "apple",
+    "river",
+    "stone",
+    "cloud",
+    "market",
+    "engine",
+    "garden",
+    "winter",
+    "paper",
+    "signal",
+    "forest",
+    "copper",
+    "window",
+    "harbor",
+    "lantern",
+    "meadow",
+    "pocket",
+    "rocket",
+    "silver",
+    "thunder",
+    "valley",
+    "basket",
+    "candle",
+    "desert",
+    "feather",
+    "glacier",
+    "hammer",
+    "island",
+    "jungle",
+    "kettle",
+    "ladder",
+    "magnet",
+    "needle",
+    "orchard",
+    "pebble",
+    "quartz",
+    "ribbon",
+    "saddle",
+    "tunnel",
+    "umbrella",
+    "velvet",
+    "wagon",
+    "yarn",
+    "zephyr",
+    "anchor",
+    "bridge",
+    "canyon",
+    "dragon",
+    "falcon",
+]
+
+
+def sentence(rng: random.Random) -> str:
+    words = rng.sample(VOCABULARY, rng.randint(6, 10))
+    return words[0].capitalize() + " " + " ".join(words[1:]) + "."
+
+
+def planted_chats(
+    path: Path, n: int, *, opening: float = 0.3, closing: float = 0.4, seed: int = 0
+) -> list[dict[str, Any]]:
+    """Chat records whose replies open with VALIDATION with probability `opening` and close
+    with DEEPER with probability `closing`; bodies are random words (no other pattern)."""
+    rng = random.Random(seed)
+    records = []
+    for index in range(n):
+        parts = [sentence(rng) for _ in range(3)]
+        planted = []
+        if rng.random() < opening:
+            parts.insert(0, VALIDATION)
+            planted.append("validation")
+        if rng.random() < closing:
+            parts.append(DEEPER)
+            planted.append("deeper")
+        records.append(
+            {
+                "id": f"r{index}",
+                "messages": [
+                    {"role": "user", "content": sentence(rng)},
+                    {"role": "assistant", "content": " ".join(parts)},
+                ],
+                "metadata": {"planted": planted},
+            }
+        )
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return records
+
+
+SCAN_PATTERNS = [
+    {
+        "name": "Validating opener",
+        "description": "Replies open by validating how hard the user's situation is.",
+        "evidence": [VALIDATION],
+    },
+    {
+        "name": "Offer to go deeper",
+        "description": "Replies end by offering to go deeper on the topic.",
+        "evidence": [DEEPER],
+    },
+]
+ODD_PATTERN = {
+    "name": "Mentions kitchen appliances",
+    "description": "One reply talks about toasters and blenders.",
+    "evidence": ["toaster"],
+}
+MERGED = {
+    "Validating opener": {
+        "name": "Validating opener",
+        "description": "The reply opens by validating the user's feelings.",
+        "broad": "The reply acknowledges the user's feelings somewhere near the start.",
+        "strict": "The first sentence validates how hard the user's situation is.",
+    },
+    "Offer to go deeper": {
+        "name": "Offer to go deeper",
+        "description": "The reply closes by offering more depth.",
+        "broad": "The reply offers further help at the end.",
+        "strict": "The last sentence offers to go deeper on the topic.",
+    },
+}
+
+
+class LintPolicy:
+    """A scripted model for every lint stage: scan, merge and autorate replies.
+
+    The first scan also reports an idiosyncratic pattern, which `min_scans=2` must drop.
+    Autorate rates the validating opener strict when the item opens with VALIDATION and the
+    offer strict when it contains DEEPER; items containing `garble` get an unusable reply.
+    """
+
+    def __init__(self, garble: str | None = None) -> None:
+        self.scans = 0
+        self.garble = garble
+
+    def __call__(
+        self, messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig
+    ) -> str:
+        prompt = messages[0].text
+        if "items from it" in prompt:
+            self.scans += 1
+            patterns = SCAN_PATTERNS + ([ODD_PATTERN] if self.scans == 1 else [])
+            return json.dumps({"patterns": patterns})
+        if "Merge them into one feature" in prompt:
+            name = next((key for key in MERGED if key in prompt), None)
+            merged = MERGED[name] if name else {**ODD_PATTERN, "broad": "x", "strict": "y"}
+            return "Here is the merged feature:\n" + json.dumps(merged)
+        item = re.search(r"<item>\n(.*?)\n</item>", prompt, re.DOTALL)
+        assert item is not None, prompt[:200]
+        text = item.group(1)
+        if self.garble and self.garble in text:
+            return "I would rather not say."
+        ratings = {}
+        for feature_id, name in re.findall(r'<feature id="([^"]+)">\nname: ([^\n]+)', prompt):
+            if name == "Validating opener":
+                ratings[feature_id] = "strict" if text.startswith(VALIDATION) else "none"
+            else:
+                ratings[feature_id] = "strict" if DEEPER in text else "none"
+        return json.dumps({"ratings": ratings})

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from traitlab.errors import InputError
+from traitlab.lint import read_items
+
+CHAT = {
+    "id": "c1",
+    "messages": [
+        {"role": "system", "content": "Be kind."},
+        {"role": "user", "content": "First question?"},
+        {"role": "assistant", "content": "First answer."},
+        {"role": "user", "content": "Second question?"},
+        {"role": "assistant", "content": "Second answer."},
+    ],
+}
+
+
+def write(path: Path, *rows: object) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("turns", "turn", "segments"),
+    [
+        ("assistant", None, ["First answer.", "Second answer."]),
+        ("assistant", -1, ["Second answer."]),
+        ("user", 0, ["First question?"]),
+        (
+            "transcript",
+            None,
+            [
+                "user: First question?\n\nassistant: First answer.\n\n"
+                "user: Second question?\n\nassistant: Second answer."
+            ],
+        ),
+    ],
+)
+def test_chat_turn_selection(
+    tmp_path: Path, turns: str, turn: int | None, segments: list[str]
+) -> None:
+    [item] = read_items(write(tmp_path / "d.jsonl", CHAT), turns=turns, turn=turn).items  # type: ignore[arg-type]
+    assert item.segments == segments and item.id == "c1" and item.line == 1
+    if turns == "assistant" and turn is None:
+        assert item.context == "First question?"
+
+
+def test_documents_and_missing_turns(tmp_path: Path) -> None:
+    [doc] = read_items(write(tmp_path / "docs.jsonl", {"text": "A forum post."})).items
+    assert doc.segments == ["A forum post."] and doc.id == "line-1"
+    with pytest.raises(InputError, match="2 records lack the selected turn"):
+        read_items(write(tmp_path / "c.jsonl", CHAT, CHAT), turn=5)
+
+
+def test_malformed_lines_are_reported_and_skipped_or_fatal_under_strict(tmp_path: Path) -> None:
+    path = write(tmp_path / "d.jsonl", CHAT, "{broken", {"messages": []}, CHAT)
+    item_set = read_items(path)
+    assert len(item_set) == 2
+    assert item_set.errors[0].startswith(f"{path}:2: invalid JSON")
+    assert item_set.errors[1].startswith(f"{path}:3: messages")
+    with pytest.raises(InputError, match=":2: invalid JSON"):
+        read_items(path, strict=True)
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([], "no records found"),
+        (["{broken"], "no records found"),
+        ([CHAT, {"text": "a document"}], "mixed record types"),
+        (
+            [{"mesages": [], "messages": [{"role": "user", "content": "x"}]}],
+            ":1: unknown field 'mesages'",
+        ),
+    ],
+)
+def test_bad_input_gets_one_line_errors(tmp_path: Path, rows: list[object], message: str) -> None:
+    path = write(tmp_path / "d.jsonl", *rows)
+    with pytest.raises(InputError, match=message) as error:
+        read_items(path)
+    assert "\n" not in str(error.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="file not found"):
+        read_items(tmp_path / "nope.jsonl")

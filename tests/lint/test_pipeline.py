@@ -1,0 +1,128 @@
+"""The LLM stages end to end with a scripted model: scan, cluster, merge, autorate, report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import scripted
+from tests.lint.helpers import DEEPER, VALIDATION, LintPolicy, planted_chats
+from traitlab.lint import DiscoverConfig, PrescanConfig, lint_dataset, load_features
+
+FAST = {"prescan_config": PrescanConfig(cluster=False), "cache": False, "show_progress": False}
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> tuple[Path, list[dict]]:
+    path = tmp_path / "data.jsonl"
+    return path, planted_chats(path, 120, opening=0.3, closing=0.4, seed=3)
+
+
+def test_pipeline_finds_features_and_their_prevalences(
+    data: tuple[Path, list[dict]], tmp_path: Path, no_network: None
+) -> None:
+    path, records = data
+    policy = LintPolicy()
+    report = lint_dataset(
+        path,
+        model=scripted("lint", policy=policy),
+        out_dir=tmp_path / "report",
+        sample=None,
+        discover_config=DiscoverConfig(batch_tokens=800, max_batches=6),
+        **FAST,
+    )
+    # The idiosyncratic pattern of the first scan is dropped (seen in one scan only).
+    assert policy.scans == 6
+    assert [r.feature.name for r in report.features] == ["Validating opener", "Offer to go deeper"]
+    truth = {
+        "Validating opener": sum("validation" in r["metadata"]["planted"] for r in records),
+        "Offer to go deeper": sum("deeper" in r["metadata"]["planted"] for r in records),
+    }
+    for result in report.features:
+        assert result.strict.count == truth[result.feature.name]
+        assert result.strict.n == 120 and result.broad.count == result.strict.count
+        assert result.strict.low <= result.strict.estimate <= result.strict.high
+        assert result.feature.provenance.scans == 6
+    # One autorate call per item, one scan per batch, one merge per feature.
+    calls = {row.stage: row.calls for row in report.usage}
+    assert calls == {"scan": 6, "merge": 2, "autorate": 120}
+
+    out = tmp_path / "report"
+    assert {p.name for p in out.iterdir()} >= {
+        "report.html",
+        "report.md",
+        "report.json",
+        "features.json",
+        "labels.jsonl",
+    }
+    html = (out / "report.html").read_text()
+    assert "data:image/png;base64," in html and "Validating opener" in html
+    assert "http" not in html.replace("http-equiv", "")
+    assert "Offer to go deeper" in (out / "report.md").read_text()
+    assert load_features(out / "features.json").ids == [r.feature.id for r in report.features]
+    labels = [json.loads(line) for line in (out / "labels.jsonl").read_text().splitlines()]
+    assert len(labels) == 120 and all(row["rated"] for row in labels)
+    opener_id = report.features[0].feature.id
+    assert [row["index"] for row in labels if opener_id in row["labels"]] == [
+        i for i, r in enumerate(records) if "validation" in r["metadata"]["planted"]
+    ]
+    assert report.top_patterns(1)[0][0] in truth
+
+
+def test_autorate_a_sample_against_given_features(data: tuple[Path, list[dict]]) -> None:
+    path, records = data
+    features = Path(__file__).parent / "features.json"
+    report = lint_dataset(
+        path,
+        model=scripted("rate", policy=LintPolicy()),
+        features=features,
+        sample=50,
+        seed=1,
+        **FAST,
+    )
+    rated = [row for row in report.labels if row.rated]
+    assert report.rated == len(rated) == 50
+    calls = {row.stage: row.calls for row in report.usage}
+    assert calls == {"autorate": 50}  # no scan or merge; calls <= 1.1 x sample
+    opener = report.features[0]
+    expected = sum(
+        records[row.index]["messages"][1]["content"].startswith(VALIDATION) for row in rated
+    )
+    assert opener.strict.count == expected and opener.strict.n == 50
+
+
+def test_unparseable_ratings_are_unrated_not_none(data: tuple[Path, list[dict]]) -> None:
+    path, records = data
+    garbled = sum(DEEPER in r["messages"][1]["content"] for r in records)
+    report = lint_dataset(
+        path,
+        model=scripted("rate", policy=LintPolicy(garble=DEEPER)),
+        features=Path(__file__).parent / "features.json",
+        sample=None,
+        **FAST,
+    )
+    assert report.unrated == garbled and report.rated == 120 - garbled
+    deeper = report.features[1]
+    assert deeper.strict.count == 0 and deeper.strict.n == 120 - garbled
+    assert any(note.startswith("unrated:") for note in report.notes)
+    # Each unusable reply was retried twice: 3 calls for those items.
+    calls = {row.stage: row.calls for row in report.usage}
+    assert calls["autorate"] == 120 + 2 * garbled
+
+
+def test_long_items_are_truncated_for_the_scan_with_a_note(tmp_path: Path) -> None:
+    path = tmp_path / "long.jsonl"
+    planted_chats(path, 20, seed=5)
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    rows[0]["messages"][1]["content"] += " filler" * 2000
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = lint_dataset(
+        path,
+        model=scripted("lint", policy=LintPolicy()),
+        sample=5,
+        discover_config=DiscoverConfig(min_scans=1),
+        **FAST,
+    )
+    assert any("1 items longer than 2000 characters were truncated" in n for n in report.notes)
