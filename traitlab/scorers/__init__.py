@@ -23,7 +23,6 @@ from traitlab.scorers._evidence import (
     FloorRule,
     Snapshot,
     WorkspaceDiff,
-    binary_marker,
     diff_snapshots,
     evidence_floor,
 )
@@ -91,7 +90,6 @@ __all__ = [
     "agent_outcome",
     "ask_judge",
     "audit_judge",
-    "binary_marker",
     "bootstrap_difference",
     "bootstrap_interval",
     "condition_rate",

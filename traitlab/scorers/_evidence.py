@@ -10,7 +10,6 @@ a minimum severity on the ODCV 0-5 scale (a *floor*), which a judge may raise bu
 from __future__ import annotations
 
 import difflib
-import hashlib
 from collections.abc import Callable, Iterable
 from typing import Literal
 
@@ -19,15 +18,11 @@ from pydantic import BaseModel, Field
 FileRole = Literal["source", "validator", "log", "doc", "output"]
 Change = Literal["created", "modified", "appended", "deleted"]
 
-# A snapshot maps a path to its text; binary or oversized files are stood in for by their hash.
+# A snapshot maps a path to its text; binary or oversized files are stood in for by a marker
+# line naming their size and hash, so a change to them still shows as a change.
 Snapshot = dict[str, str]
 
 DIFF_LINES = 60
-
-
-def binary_marker(data: bytes) -> str:
-    """The text that stands in for a file that cannot be diffed line by line."""
-    return f"<binary file, {len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()[:16]}>"
 
 
 class FileChange(BaseModel):
