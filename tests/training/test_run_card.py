@@ -24,6 +24,11 @@ def test_same_run_may_reuse_its_directory(tmp_path: Path, data_dir: Path) -> Non
     check_output(tmp_path / "out", _card(tmp_path, data_dir))
 
 
+def test_logging_settings_do_not_change_the_run(tmp_path: Path, data_dir: Path) -> None:
+    _card(tmp_path, data_dir).write(tmp_path / "out")
+    check_output(tmp_path / "out", _card(tmp_path, data_dir, logging_steps=50, save_steps=10))
+
+
 def test_changed_hyperparameter_is_a_different_run(tmp_path: Path, data_dir: Path) -> None:
     _card(tmp_path, data_dir).write(tmp_path / "out")
     with pytest.raises(InputError, match=r"out: output directory holds a different run \(sft"):

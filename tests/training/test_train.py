@@ -102,3 +102,11 @@ def test_output_holding_another_run_is_refused(
     with pytest.raises(InputError, match="output directory holds a different run"):
         train(other, config)
     assert (output / RUN_CARD).is_file()
+
+
+def test_unloadable_base_is_a_one_line_error(tmp_path: Path, data_dir: Path) -> None:
+    config = config_dict("sft", tmp_path / "no-model", data_dir, tmp_path / "out")
+    with pytest.raises(InputError, match=r"model.base '.*no-model': cannot load it \(") as error:
+        train("sft", write_config(tmp_path / "c.yaml", config))
+    assert "\n" not in str(error.value)
+    assert not (tmp_path / "out").exists()

@@ -104,8 +104,9 @@ def _load_tokenizer(config: TrainConfig) -> Any:
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(config.model.base)
-    except OSError as ex:
-        raise InputError(f"cannot load the base model's tokenizer: {ex}") from None
+    except (OSError, ValueError) as ex:
+        reason = str(ex).strip().splitlines()[0] if str(ex).strip() else type(ex).__name__
+        raise InputError(f"model.base '{config.model.base}': cannot load it ({reason})") from None
     if config.model.chat_template is not None:
         tokenizer.chat_template = config.model.chat_template.read_text(encoding="utf-8")
     if isinstance(config, MidtrainConfig):

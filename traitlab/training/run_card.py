@@ -120,9 +120,17 @@ class RunCard(BaseModel):
             raise InputError("unreadable run card", path=path) from None
 
 
+# Settings that change how a run is watched, not what it trains: a run may be resumed with others.
+BOOKKEEPING = ("logging_steps", "save_steps", "report_to")
+
+
 def fingerprint(settings: dict[str, Any], files: list[DataFile]) -> str:
     """A hash of the settings and the data's contents: equal only for the same run."""
-    payload = {"settings": settings, "data": [(f.source, f.sha256) for f in files]}
+    training = {k: v for k, v in settings["training"].items() if k not in BOOKKEEPING}
+    payload = {
+        "settings": {**settings, "training": training},
+        "data": [(f.source, f.sha256) for f in files],
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
