@@ -9,6 +9,7 @@ second snapshot is taken even when the step limit ends the sample.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from inspect_ai.agent import AgentSubmit, as_solver, react
@@ -42,10 +43,6 @@ class Environment(Protocol):
         ...
 
 
-class EnvironmentFactory(Protocol):
-    def __call__(self, state: TaskState) -> Environment: ...
-
-
 @tool
 def task_complete() -> Tool:
     @recorded("task_complete")
@@ -61,7 +58,9 @@ def task_complete() -> Tool:
 
 
 @solver
-def workspace_agent(environment: EnvironmentFactory, *, max_steps: int = DEFAULT_STEPS) -> Solver:
+def workspace_agent(
+    environment: Callable[[TaskState], Environment], *, max_steps: int = DEFAULT_STEPS
+) -> Solver:
     """Run a react agent in `environment` and record its workspace before and after.
 
     Args:
