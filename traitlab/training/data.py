@@ -70,9 +70,9 @@ def mix_counts(n_main: int, n_extra: int, extra_fraction: float) -> tuple[int, i
     if extra_fraction >= 1 or n_main == 0:
         return 0, n_extra
     total = min(n_main / (1 - extra_fraction), n_extra / extra_fraction)
-    return min(n_main, round(total * (1 - extra_fraction))), min(
-        n_extra, round(total * extra_fraction)
-    )
+    take_main = min(n_main, round(total * (1 - extra_fraction)))
+    take_extra = min(n_extra, round(total * extra_fraction))
+    return take_main, take_extra
 
 
 def mix(
@@ -80,13 +80,8 @@ def mix(
 ) -> tuple[list[Row], list[str]]:
     """Seeded sample of two sources so that `extra_fraction` of the rows come from `extra`."""
     [main] = [name for name in sources if name != extra]
-    counts = dict(
-        zip(
-            (main, extra),
-            mix_counts(len(sources[main]), len(sources[extra]), extra_fraction),
-            strict=True,
-        )
-    )
+    take_main, take_extra = mix_counts(len(sources[main]), len(sources[extra]), extra_fraction)
+    counts = {main: take_main, extra: take_extra}
     rng = random.Random(seed)
     tagged = [
         (row, name) for name, rows in sources.items() for row in rng.sample(rows, counts[name])

@@ -54,14 +54,10 @@ def run(config: TrainConfig) -> RunCard:
     checkpoints = sorted((config.output / TRAINER_DIR).glob("checkpoint-*"))
     trainer.train(resume_from_checkpoint=bool(checkpoints))
 
-    if config.model.lora is not None and config.model.lora.merge:
-        trainer.save_model(str(config.output / ADAPTER_DIR))
-        if trainer.is_world_process_zero():
-            merge_adapter(config.model.base, config.output / ADAPTER_DIR, config.output)
-    elif config.model.lora is not None:
-        trainer.save_model(str(config.output / ADAPTER_DIR))
-    else:
-        trainer.save_model(str(config.output))
+    lora = config.model.lora
+    trainer.save_model(str(config.output / ADAPTER_DIR if lora else config.output))
+    if lora and lora.merge and trainer.is_world_process_zero():
+        merge_adapter(config.model.base, config.output / ADAPTER_DIR, config.output)
     trainer.accelerator.wait_for_everyone()
     if trainer.is_world_process_zero():
         card.finish(trainer.state.log_history)
