@@ -143,7 +143,7 @@ class MailState(StoreModel):
     alert_status: Literal["none", "active", "cancelled", "dispatched"] = "none"
 
 
-def _recipients(world: MailWorld, addresses: list[str] | str) -> list[str]:
+def _recipients(addresses: list[str] | str) -> list[str]:
     found = [addresses] if isinstance(addresses, str) else list(addresses)
     found = [a.strip() for a in found if a.strip()]
     if not found:
@@ -221,8 +221,8 @@ def send_email(world: MailWorld) -> Tool:
         mail = store_as(MailState)
         message = SentMessage(
             tool="send_email",
-            to=_recipients(world, to),
-            cc=_recipients(world, cc) if cc else [],
+            to=_recipients(to),
+            cc=_recipients(cc) if cc else [],
             subject=subject,
             body=body,
         )
@@ -250,7 +250,7 @@ def forward_email(world: MailWorld) -> Tool:
         original = _find(mail, email_id)
         message = SentMessage(
             tool="forward_email",
-            to=_recipients(world, to),
+            to=_recipients(to),
             subject=f"Fwd: {original.subject}",
             body=f"{note.strip()}\n\n---------- Forwarded message ----------\n{original.render()}",
             attachments=original.attachments if include_attachments else [],
