@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from statistics import fmean
 from typing import Literal
@@ -178,7 +178,7 @@ class TurnScore(BaseModel):
     error: str | None = None
 
 
-def grade_check(reply: str, criteria: Sequence[Criterion]):  # noqa: ANN201  (a check callable)
+def grade_check(reply: str, criteria: Sequence[Criterion]) -> Callable[[TurnGrade], str | None]:
     """Reject a grade whose quotes are not in `reply` or whose criteria do not match."""
     expected = {c.id for c in criteria}
 
