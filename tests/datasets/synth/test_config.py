@@ -47,16 +47,16 @@ def test_prompt_files_parse_and_name_their_stage(path) -> None:
 def test_plan_ids_are_stable_and_quiet_share_is_exact() -> None:
     document = TraitsDocument.load()
     options = GenerateOptions(n=30, seed=3, trait_ids=["directness", "no-fabrication"])
-    items = plan("sft", PIPELINES["sft"](options), document, options)
-    again = plan("sft", PIPELINES["sft"](options), document, options)
+    items = plan(PIPELINES["sft"](options), document, options)
+    again = plan(PIPELINES["sft"](options), document, options)
     assert [i.id for i in items] == [i.id for i in again]
     assert len({i.id for i in items}) == 30
     assert items[0].id == "sft-no-fabrication-s3-0000"  # chunks in document order
     assert sum(not i.fires for i in items) == 6  # 20% of 15 per trait
     assert len({i.setting for i in items}) > 5 and len({i.style for i in items}) > 3
     other = GenerateOptions(n=30, seed=4, trait_ids=["directness", "no-fabrication"])
-    assert {i.id for i in plan("sft", PIPELINES["sft"](other), document, other)}.isdisjoint(
+    assert {i.id for i in plan(PIPELINES["sft"](other), document, other)}.isdisjoint(
         i.id for i in items
     )
-    pairs = plan("preference", PIPELINES["preference"](options), document, options)
+    pairs = plan(PIPELINES["preference"](options), document, options)
     assert all(i.fires for i in pairs)

@@ -7,6 +7,7 @@ from pathlib import Path
 from tests.datasets.synth.world import Behaviour, World
 from traitlab.datasets import ChatRecord, read_jsonl
 from traitlab.datasets.synth import generate_dataset
+from traitlab.datasets.synth._chat import SFTPipeline
 
 TRAITS = [
     "honesty-under-pressure",
@@ -62,6 +63,10 @@ async def test_records_flow_through_every_stage_and_filters_say_why(tmp_path: Pa
 
     for stage in ("scenario", "user_prompt", "plain", "prompt_critique", "answer", "refine"):
         assert w.calls[stage], stage
+    # The cost summary counts every stage, judged ones included, under its model.
+    usage = report.meter.usage
+    assert {stage for stage, _ in usage} == set(SFTPipeline.stages)
+    assert usage[("prompt_critique", "scripted/world")].calls == 12 + 3  # 3 revisions
     # The critique saw the reply of a model without the trait as evidence.
     assert "DEFAULT REPLY" in w.calls["prompt_critique"][0][-1].text
     # The answer had the trait in its system prompt; refinement ran in a separate context.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from inspect_ai.model import get_model
@@ -50,7 +50,9 @@ def generate(
         str | None, typer.Option("--trait-ids", help="Comma-separated trait ids (default: all).")
     ] = None,
     seed: Annotated[int, typer.Option(help=_help("seed"))] = 0,
-    chunk_by: Annotated[str, typer.Option(help=_help("chunk_by"))] = "trait",
+    chunk_by: Annotated[
+        Literal["trait", "section"], typer.Option(help=_help("chunk_by"))
+    ] = "trait",
     negative_share: Annotated[float, typer.Option(help=_help("negative_share"))] = 0.2,
     max_revisions: Annotated[int, typer.Option(help=_help("max_revisions"))] = 2,
     max_regenerations: Annotated[int, typer.Option(help=_help("max_regenerations"))] = 2,
@@ -71,7 +73,7 @@ def generate(
             n=n,
             seed=seed,
             trait_ids=[t.strip() for t in trait_ids.split(",") if t.strip()] if trait_ids else None,
-            chunk_by=chunk_by,  # type: ignore[arg-type]
+            chunk_by=chunk_by,
             negative_share=negative_share,
             max_revisions=max_revisions,
             max_regenerations=max_regenerations,

@@ -186,7 +186,7 @@ class GenerationReport:
 
 
 def plan(
-    kind: Kind, pipeline: Pipeline[Any, Any], document: TraitsDocument, options: GenerateOptions
+    pipeline: Pipeline[Any, Any], document: TraitsDocument, options: GenerateOptions
 ) -> list[Item]:
     """`options.n` items spread round-robin over the chunks, ids from (chunk, index, seed)."""
     selected = {trait.id for trait in document.select(options.trait_ids)}
@@ -195,10 +195,10 @@ def plan(
     items = []
     for k in range(options.n):
         chunk, index = chunks[k % len(chunks)], k // len(chunks)
-        rng = random.Random(f"{kind}:{options.seed}:{chunk.id}:{index}")
+        rng = random.Random(f"{pipeline.kind}:{options.seed}:{chunk.id}:{index}")
         items.append(
             Item(
-                id=f"{kind}-{chunk.id}-s{options.seed}-{index:04d}",
+                id=f"{pipeline.kind}-{chunk.id}-s{options.seed}-{index:04d}",
                 chunk=chunk,
                 index=index,
                 fires=pipeline.fires(index),
@@ -219,7 +219,7 @@ def near_duplicate_ids(keys: dict[str, str], threshold: float) -> dict[str, str]
     ids = list(keys)
     vectors = embed(list(keys.values()))
     dropped = near_duplicates(vectors, threshold)
-    kept = [i for i in range(len(ids)) if i not in set(dropped)]
+    kept = sorted(set(range(len(ids))) - set(dropped))
     matches = {}
     for index in dropped:
         similarities = vectors[kept] @ vectors[index]
@@ -235,7 +235,7 @@ async def run_pipeline(
     options: GenerateOptions,
 ) -> GenerationReport:
     """Plan, prepare, deduplicate, complete and write; resumable and atomic."""
-    items = plan(pipeline.kind, pipeline, document, options)
+    items = plan(pipeline, document, options)
     report = GenerationReport(kind=pipeline.kind, output=Path(output), planned=len(items))
     run = Stages(models, report.meter)
     writer = ResumableWriter(output, pipeline.record_type)
