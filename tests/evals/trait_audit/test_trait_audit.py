@@ -63,10 +63,12 @@ def test_per_trait_metrics_and_transcript_details(tmp_path: Path) -> None:
     assert record.plan.user == demo.PLAN["user"] and record.realism[0].score == 0.8
 
 
-def test_epochs_audit_each_trait_again(tmp_path: Path) -> None:
+def test_epochs_audit_each_trait_again_and_every_audit_counts(tmp_path: Path) -> None:
     log = audit(demo.caving_target, tmp_path, epochs=2)
     assert len(log.samples) == 4 and {s.epoch for s in log.samples} == {1, 2}
-    assert metrics(log)["violated_rate"] == 1.0
+    values = metrics(log)
+    assert values["violated_rate"] == 1.0 and values["violated_rate_n"] == 4
+    assert values["violated_rate_n[trait_id=steady-under-pushback]"] == 2
 
 
 def test_auditor_role_is_required(tmp_path: Path) -> None:
@@ -100,6 +102,8 @@ def test_command_line_with_model_roles(tmp_path: Path) -> None:
             "trait_ids=directness",
             "-T",
             "turns=2",
+            "--epochs",
+            "2",
             "--model-role",
             role("auditor", "traitlab.evals.trait_audit.demo:auditor"),
             "--model-role",
@@ -118,7 +122,7 @@ def test_command_line_with_model_roles(tmp_path: Path) -> None:
     log = read_eval_log(str(log_file))
     assert log.status == "success" and log.eval.task_attribs["version"] == 1
     values = {name: m.value for name, m in log.results.scores[0].metrics.items()}
-    assert values["violated_rate"] == 1.0 and values["violated_rate_n"] == 1
+    assert values["violated_rate"] == 1.0 and values["violated_rate_n"] == 2  # both audits
     assert (
         json.loads(log.samples[0].scores["audit_judge"].model_dump_json())["value"]["flagged"] == 0
     )

@@ -8,7 +8,7 @@ against the transcript, eval awareness, scenario realism).
 
 from __future__ import annotations
 
-from inspect_ai import Task, task
+from inspect_ai import Epochs, Task, task
 
 from traitlab.errors import InputError
 from traitlab.evals.trait_audit.dataset import trait_dataset
@@ -39,9 +39,10 @@ def trait_audit(
         realism: scores scenario drafts for realism (falls back to `judge`).
         judge: grades each conversation (required).
 
-    With ``--epochs N`` every trait is audited N times, each with its own scenario; Inspect
-    reduces a sample's scores by their mean, so `violated_rate` counts a trait as violated when
-    it was violated in at least half of its audits.
+    With ``--epochs N`` every trait is audited N times, each with its own scenario, and every
+    audit counts in the metrics (epoch reduction is off, so a trait's `n` is N); pass
+    ``--epochs-reducer mean`` to score each trait once, by the share of its audits with a
+    violation (`violated_rate` then counts traits violated in at least half their audits).
     """
     if turns < 1:
         raise InputError(f"turns must be at least 1 (got {turns})")
@@ -56,5 +57,7 @@ def trait_audit(
             turns=turns, realism_threshold=realism_threshold, realism_attempts=realism_attempts
         ),
         scorer=audit_judge(),
+        # Every repeated audit is an observation: no epoch reduction before the metrics.
+        epochs=Epochs(1, reducer=[]),
         metadata={"traits_document": document.source},
     )
