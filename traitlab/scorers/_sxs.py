@@ -71,7 +71,6 @@ def target_share(verdict: str, target_side: Literal["A", "B"]) -> float:
 
 @scorer(
     metrics=[
-        mean_ci("win"),
         mean_ci("win", by="category"),
         rate("consistent"),
         unscored(),

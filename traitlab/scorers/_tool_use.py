@@ -91,10 +91,9 @@ def _calls(messages: list[ChatMessage]) -> str:
 
 @scorer(
     metrics=[
-        rate("correct"),
+        rate("correct", by="category"),
         rate("malformed"),
         rate("refused"),
-        rate("correct", by="category"),
         unscored(),
         flagged(),
     ]
