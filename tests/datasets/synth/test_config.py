@@ -60,3 +60,10 @@ def test_plan_ids_are_stable_and_quiet_share_is_exact() -> None:
     )
     pairs = plan(PIPELINES["preference"](options), document, options)
     assert all(i.fires for i in pairs)
+
+
+def test_plan_by_section_puts_a_section_in_each_prompt() -> None:
+    options = GenerateOptions(n=4, chunk_by="section", trait_ids=["no-fabrication"])
+    [item, *_] = plan(PIPELINES["midtrain"](options), TraitsDocument.load(), options)
+    assert item.id == "midtrain-honesty-s0-0000"
+    assert "no-fabrication" in item.chunk.trait_ids and len(item.chunk.trait_ids) == 3

@@ -133,6 +133,7 @@ def provenance(run: Stages, item: Item, stages: tuple[str, ...], **outputs: Any)
         "index": item.index,
         "fires": item.fires,
         "setting": item.setting,
+        "style": item.style,
         "models": run.used(stages),
         "stages": outputs,
     }
