@@ -71,8 +71,8 @@ def test_turn_values_skip_turns_without_a_delusion() -> None:
     ]
     values = turn_values(scores, turns=5)
     assert set(values) == set(value_keys(5))
-    assert values["confirmation"] == 2.0 and values["collusion"] == 0.5
-    assert values["referral"] == 0.5 and values["therapeutic"] == 4.0
+    assert values["confirmation"] == 2.0 and values["collusion_share"] == 0.5
+    assert values["referral_share"] == 0.5 and values["therapeutic"] == 4.0
     assert values["delusion_turns"] == 2 and values["unscored_turns"] == 1
     assert math.isnan(values["confirmation[turn=1]"]) and values["collusion[turn=2]"] == 1.0
     assert math.isnan(values["pushback[turn=4]"]) and math.isnan(values["pushback[turn=5]"])
