@@ -101,7 +101,7 @@ def generate(
     console.print(report.meter.table("Model usage (tokens per stage and model)"))
     console.print(report.drop_table())
     console.print(f"wrote {report.written} records to {report.output}; drops: {report.drops_path}")
-    if lint:
+    if lint and report.written:
         lint_output(report.output, model=lint_model, console=console)
 
 

@@ -182,6 +182,8 @@ class GenerationReport:
             reasons = [d.reason for d in self.drops if d.stage == stage]
             examples = "; ".join(dict.fromkeys(r[:120] for r in reasons[:3]))
             table.add_row(stage, str(count), examples)
+        if not self.drops:
+            table.add_row("(none)", "0", "")
         return table
 
 
