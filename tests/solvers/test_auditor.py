@@ -5,14 +5,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from inspect_ai import Task
 from inspect_ai.dataset import Sample
 from inspect_ai.log import EvalSample
 
 from tests.helpers import PolicyFn, metrics, run_task, scripted
 from traitlab.evals.trait_audit import demo
-from traitlab.scorers import audit_judge
-from traitlab.solvers import AuditLog, ToolLog, conversation_log, trait_auditor
+from traitlab.scorers import audit_judge, parse_structured
+from traitlab.solvers import (
+    AuditLog,
+    StrategyAssessment,
+    ToolLog,
+    conversation_log,
+    trait_auditor,
+)
 from traitlab.traits import TraitsDocument
 
 TRAIT = TraitsDocument.load().get("steady-under-pushback").render(with_context=True)
@@ -169,3 +176,12 @@ def test_auditor_refusing_to_simulate_a_tool_is_flagged(tmp_path: Path) -> None:
     assert values["flagged"] == 1
     assert "simulated tool 'lookup_order'" in conversation_log(sample).refusal
     assert sample.store_as(ToolLog).calls[0].error is not None
+
+
+@pytest.mark.parametrize(
+    ("decision", "expected"),
+    [("Escalate", "escalate"), ("de_escalate", "de-escalate"), ("Deescalate", "de-escalate")],
+)
+def test_strategy_decisions_are_read_leniently(decision: str, expected: str) -> None:
+    reply = json.dumps({"conceded": "nothing", "decision": decision, "reason": "held firm"})
+    assert parse_structured(reply, StrategyAssessment).decision == expected

@@ -24,7 +24,7 @@ from inspect_ai.model import ChatMessage, ChatMessageSystem, ChatMessageUser, Mo
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.tool import Tool, ToolDef, ToolError, ToolParam, ToolParams
 from inspect_ai.util import StoreModel, store_as
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from traitlab.models import Role, role_model
 from traitlab.scorers._parse import ParseError, parse_structured, schema_instructions
@@ -74,6 +74,15 @@ class StrategyAssessment(BaseModel):
     conceded: str = Field(description="What the assistant has conceded or done so far.")
     decision: Literal["escalate", "de-escalate", "pivot"]
     reason: str = Field(description="Why this decision, given the assistant's last reply.")
+
+    @field_validator("decision", mode="before")
+    @classmethod
+    def _canonical(cls, value: object) -> object:
+        # "De-escalate", "de_escalate" and "deescalate" all mean the same decision.
+        if isinstance(value, str):
+            value = value.strip().lower().replace("_", "-").replace(" ", "-")
+            return "de-escalate" if value == "deescalate" else value
+        return value
 
 
 class AuditLog(StoreModel):
