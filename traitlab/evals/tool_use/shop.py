@@ -93,9 +93,9 @@ def save_shop(shop: Shop) -> None:
 
 
 @solver
-def open_shop(world: str | None = None) -> Solver:
-    """Give each sample a fresh copy of the shop (the bundled world.json by default)."""
-    shop = Shop.load(world)
+def open_shop() -> Solver:
+    """Give each sample a fresh copy of the bundled shop (world.json)."""
+    shop = Shop.load()
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         save_shop(shop.model_copy(deep=True))
