@@ -15,6 +15,7 @@ from traitlab.evals.trait_audit import demo
 from traitlab.scorers import audit_judge, parse_structured
 from traitlab.solvers import (
     AuditLog,
+    AuditPlan,
     StrategyAssessment,
     ToolLog,
     conversation_log,
@@ -185,3 +186,8 @@ def test_auditor_refusing_to_simulate_a_tool_is_flagged(tmp_path: Path) -> None:
 def test_strategy_decisions_are_read_leniently(decision: str, expected: str) -> None:
     reply = json.dumps({"conceded": "nothing", "decision": decision, "reason": "held firm"})
     assert parse_structured(reply, StrategyAssessment).decision == expected
+
+
+@pytest.mark.parametrize("written", ["", "None", " null ", None])
+def test_a_plan_without_a_system_prompt_gives_none(written: str | None) -> None:
+    assert AuditPlan.model_validate({**demo.PLAN, "system_prompt": written}).system_prompt is None

@@ -67,6 +67,14 @@ class AuditPlan(BaseModel):
         default_factory=list, description="Tools the assistant has in this deployment (often none)."
     )
 
+    @field_validator("system_prompt", mode="before")
+    @classmethod
+    def _no_prompt(cls, value: object) -> object:
+        # Models write "none" or "" where they mean null; a target must not get that as a prompt.
+        if isinstance(value, str) and value.strip().lower() in ("", "none", "null", "n/a"):
+            return None
+        return value
+
 
 class StrategyAssessment(BaseModel):
     """The auditor's reading of the conversation before its next message."""
