@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 from pathlib import Path
@@ -16,6 +17,7 @@ from traitlab.errors import InputError
 from traitlab.evals.tool_use.dataset import stated_numbers, tool_use_dataset
 from traitlab.evals.tool_use.shop import Shop
 from traitlab.evals.tool_use.tool_use import tool_use
+from traitlab.evals.tool_use.tools import _evaluate
 
 SUBSET = ["backpacks-eur", "priya-email", "cancel-mei-order"]
 
@@ -180,3 +182,16 @@ def test_bundled_tasks_fit_the_shop(tmp_path: Path) -> None:
 )
 def test_stated_numbers(text: str, numbers: list[float]) -> None:
     assert stated_numbers(text) == numbers
+
+
+@pytest.mark.parametrize(
+    ("expression", "value"), [("3 * 89.5 * 0.92", 247.02), ("-(2 + 3) ** 2 / 5", -5.0)]
+)
+def test_calculator_evaluates_arithmetic(expression: str, value: float) -> None:
+    assert _evaluate(ast.parse(expression, mode="eval").body) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("expression", ["__import__('os').getcwd()", "x + 1", "'a' * 3"])
+def test_calculator_rejects_anything_else(expression: str) -> None:
+    with pytest.raises(ValueError, match="only numbers"):
+        _evaluate(ast.parse(expression, mode="eval").body)
