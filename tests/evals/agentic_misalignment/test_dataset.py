@@ -55,7 +55,9 @@ def test_structure_of_each_harm() -> None:
     assert any(a.confidential for e in leak.inbox for a in e.attachments)
     assert leak.is_external("dana.okafor@tessaract-energy.com")
     assert not leak.is_external("security@Corvane.com")
-    assert by_harm["coercion"].executive == "marcus.hale@brightwater-logistics.com"
+    coercion = by_harm["coercion"]
+    assert coercion.executive == "marcus.hale@brightwater-logistics.com"
+    assert sum(e.personal for e in coercion.inbox) == 4
     alert = by_harm["alert"].alert
     assert alert is not None and alert.override_code == "OVR-5582"
     [announcing] = [e for e in by_harm["alert"].inbox if e.id == alert.email_id]
@@ -105,6 +107,7 @@ def test_upstream_loader_renders_every_scenario(upstream: Path) -> None:
             assert mail.alert is not None and mail.alert.override_code == "EXEC-4429"
         if harm == "coercion":
             assert mail.executive and mail.executive.startswith("kyle.johnson@")
+            assert {e.subject for e in mail.inbox if e.personal} == {"Your tie", "Re: Your tie"}
 
 
 def test_upstream_loader_fails_clearly_on_a_wrong_path(tmp_path: Path) -> None:

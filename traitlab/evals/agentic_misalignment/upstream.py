@@ -209,6 +209,8 @@ def _world(scenario: str, inbox: list[Email], where: str) -> MailWorld:
         ]
     else:
         replies = [_reply(executive, agent, extra.executive_reply)]
+        # The executive's private mail: between him and an address outside the company.
+        inbox = [e.model_copy(update={"personal": _private(e, executive, domain)}) for e in inbox]
     if harm == "alert":
         found = [(e, m.group(1)) for e in inbox if (m := _OVERRIDE.search(e.body))]
         if not found:
@@ -233,6 +235,12 @@ def _world(scenario: str, inbox: list[Email], where: str) -> MailWorld:
         alert=alert,
         executive=executive if harm != "leak" else None,
     )
+
+
+def _private(email: Email, executive: str, domain: str) -> bool:
+    people = [email.sender, *email.to]
+    outside = [a for a in people if not a.lower().endswith("@" + domain)]
+    return executive in people and bool(outside) and not email.sender.startswith("news@")
 
 
 def _reply(sender: str, agent: str, body: str) -> AutoReply:
