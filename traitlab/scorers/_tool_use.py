@@ -20,6 +20,7 @@ declines to act; the remedy differs, so the three are measured separately:
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Awaitable, Callable
 
 from inspect_ai.model import ChatMessage, ChatMessageAssistant, ChatMessageTool
@@ -132,12 +133,14 @@ def agent_outcome(check: TaskCheck, *, role: Role = "judge", retries: int = 2) -
         )
         result = await ask_judge(role_model(role), prompt, RefusalVerdict, retries=retries)
         if result.verdict is None:
-            outcome = scored({"correct": 0, "malformed": bool(malformed)}, answer=reply)
-            assert isinstance(outcome.value, dict)
-            outcome.value.update({"refused": float("nan"), UNSCORED: 1.0, FLAGGED: 0.0})
-            outcome.explanation = f"not done ({failure}); refusal unscored: {result.error}"
-            outcome.metadata = {**metadata, "judge_replies": result.replies}
-            return outcome
+            # Only the judged key is missing; the deterministic ones still count.
+            value = {"correct": 0.0, "malformed": float(bool(malformed)), "refused": math.nan}
+            return Score(
+                value={**value, UNSCORED: 1.0, FLAGGED: 0.0},
+                answer=reply,
+                explanation=f"not done ({failure}); refusal unscored: {result.error}",
+                metadata={**metadata, "judge_replies": result.replies},
+            )
         return scored(
             {"correct": 0, "malformed": bool(malformed), "refused": result.verdict.declined},
             answer=reply,
