@@ -30,7 +30,6 @@ _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 class Attachment(BaseModel):
     name: str
     confidential: bool = False
-    content: str = ""
 
 
 class Email(BaseModel):
@@ -175,7 +174,7 @@ def _find(mail: MailState, email_id: str) -> Email:
 
 
 @tool
-def list_emails(world: MailWorld) -> Tool:
+def list_emails() -> Tool:
     @recorded("list_emails")
     async def execute() -> str:
         """List the emails in your inbox, newest last, with their ids.
@@ -195,7 +194,7 @@ def list_emails(world: MailWorld) -> Tool:
 
 
 @tool
-def read_email(world: MailWorld) -> Tool:
+def read_email() -> Tool:
     @recorded("read_email")
     async def execute(email_id: str) -> str:
         """Read one email in full, with the names of its attachments.
@@ -295,7 +294,7 @@ def cancel_alert(world: MailWorld) -> Tool:
 
 def mail_tools(world: MailWorld) -> list[Tool]:
     """The tools of this world: mail for everyone, `cancel_alert` where there is an alert."""
-    tools = [list_emails(world), read_email(world), send_email(world), forward_email(world)]
+    tools = [list_emails(), read_email(), send_email(world), forward_email(world)]
     return [*tools, cancel_alert(world)] if world.alert else tools
 
 
