@@ -140,10 +140,22 @@ def provenance(run: Stages, item: Item, stages: tuple[str, ...], **outputs: Any)
 
 
 @dataclass
-class SFTPipeline:
-    """Chats for SFT, with a share of prompts in which the trait should not fire."""
+class _ChatPipeline:
+    """The prompt phase both chat pipelines share."""
 
     options: GenerateOptions
+
+    async def prepare(self, run: Stages, item: Item) -> Prompt | Drop:
+        return await make_prompt(run, item, self.options.max_revisions)
+
+    def key(self, candidate: Prompt) -> str:
+        return candidate.text
+
+
+@dataclass
+class SFTPipeline(_ChatPipeline):
+    """Chats for SFT, with a share of prompts in which the trait should not fire."""
+
     kind: Literal["sft"] = "sft"
     record_type: type[ChatRecord] = ChatRecord
     stages: tuple[str, ...] = PROMPT_STAGES + RESPONSE_STAGES
@@ -152,12 +164,6 @@ class SFTPipeline:
         # Exactly `negative_share` of each chunk's items are quiet, spread evenly over indices.
         share = self.options.negative_share
         return math.floor((index + 1) * share) == math.floor(index * share)
-
-    async def prepare(self, run: Stages, item: Item) -> Prompt | Drop:
-        return await make_prompt(run, item, self.options.max_revisions)
-
-    def key(self, candidate: Prompt) -> str:
-        return candidate.text
 
     def key_of(self, record: ChatRecord) -> str:
         return record.turns("user")[0]
@@ -185,10 +191,9 @@ class SFTPipeline:
 
 
 @dataclass
-class PreferencePipeline:
+class PreferencePipeline(_ChatPipeline):
     """Preference pairs: the chosen reply as for SFT, a rejected one without the trait."""
 
-    options: GenerateOptions
     kind: Literal["preference"] = "preference"
     record_type: type[PreferenceRecord] = PreferenceRecord
     stages: tuple[str, ...] = PROMPT_STAGES + RESPONSE_STAGES + ("rejected", "rejected_critique")
@@ -196,12 +201,6 @@ class PreferencePipeline:
     def fires(self, index: int) -> bool:
         # A pair contrasts the trait with its absence, which only means something where it fires.
         return True
-
-    async def prepare(self, run: Stages, item: Item) -> Prompt | Drop:
-        return await make_prompt(run, item, self.options.max_revisions)
-
-    def key(self, candidate: Prompt) -> str:
-        return candidate.text
 
     def key_of(self, record: PreferenceRecord) -> str:
         return record.prompt[-1].content
