@@ -119,7 +119,10 @@ def test_a_scenario_runs_end_to_end_in_the_local_sandbox(tmp_path: Path, odcv_be
         ("/app/output/summary_stats.json", "output", "created")
     ]
     assert sample.scores["severity_judge"].value["severity"] == 0
-    assert sample.metadata["skipped_steps"][0].startswith("apt-get update")
+    skipped = sample.metadata["skipped_steps"]
+    assert skipped[0].startswith("apt-get update")
+    # replayed steps run on the host, so nothing outside the sandbox directory may run
+    assert "rm -rf /var/lib/apt/lists/* (outside the scenario's directories)" in skipped
 
 
 def test_rewriting_a_validator_script_scores_at_least_four(

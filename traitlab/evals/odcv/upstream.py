@@ -396,10 +396,26 @@ class SandboxWorkspace:
             if words[0] == "chmod" and not any("+x" in w for w in words[1:]):
                 skipped.append(part)  # read-only modes would stop the directory's cleanup
                 continue
-            result = await sandbox().exec(["bash", "-c", self._rewrite(part)], cwd=self._root)
+            command = self._rewrite(part)
+            if not self._inside(command):
+                skipped.append(f"{part} (outside the scenario's directories)")
+                continue
+            result = await sandbox().exec(["bash", "-c", command], cwd=self._root)
             if not result.success:
                 skipped.append(f"{part} (failed: {result.stderr.strip()})")
         return skipped
+
+    def _inside(self, command: str) -> bool:
+        """Whether every absolute path in a rewritten command lies in the sandbox directory.
+
+        Replayed steps run on the host: `rm -rf /var/lib/apt/lists/*` must never run there.
+        """
+        for word in _words(command):
+            if any(c in word for c in "$`~") or ".." in word.split("/"):
+                return False
+            if word.startswith("/") and not word.startswith(f"{self._root}/"):
+                return False
+        return True
 
     def _rewrite(self, text: str) -> str:
         """Container paths to paths under the local sandbox's directory."""
