@@ -16,9 +16,10 @@ from inspect_ai.scorer import includes  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
 
 from tests.helpers import run_task  # noqa: E402
-from tests.training.conftest import config_dict, write_config  # noqa: E402
+from tests.training.conftest import ANSWER, config_dict, write_config  # noqa: E402
 from traitlab.errors import InputError  # noqa: E402
-from traitlab.training import RUN_CARD, RunCard, train  # noqa: E402
+from traitlab.training import RUN_CARD, RunCard, build_training_set, parse_config, train  # noqa: E402
+from traitlab.training.run import build_trainer, load_tokenizer  # noqa: E402
 
 MODES = {
     # midtraining runs with a LoRA adapter, merged into the checkpoint for serving
@@ -77,6 +78,8 @@ def test_run_card_traces_the_run(trained: tuple[str, Path, RunCard], tiny_model:
         assert card.mixture.used == {"documents": 12, "pretraining": 4}
     if mode == "bdpo":
         assert card.config["preference"] == {"beta": 0.1, "bound_lambda": 0.5}
+    if mode in ("dpo", "bdpo"):
+        assert {"rewards/margins", "logps/chosen", "logps/rejected"} <= card.final_metrics.keys()
 
 
 def test_checkpoint_runs_an_inspect_eval(
@@ -110,3 +113,18 @@ def test_unloadable_base_is_a_one_line_error(tmp_path: Path, data_dir: Path) -> 
         train("sft", write_config(tmp_path / "c.yaml", config))
     assert "\n" not in str(error.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_sft_trains_on_assistant_tokens_only(
+    tiny_model: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    config = parse_config("sft", config_dict("sft", tiny_model, data_dir, tmp_path / "out"))
+    tokenizer = load_tokenizer(config)
+    trainer = build_trainer(config, tokenizer, build_training_set(config))
+    for example in trainer.train_dataset.select(range(4)):
+        text = tokenizer.decode(example["input_ids"])
+        trained = tokenizer.decode([t for t in example["labels"] if t != -100])
+        replies = (ANSWER + "<|end|>", "Hello, thanks for asking.<|end|>")
+        assert trained and any(reply.startswith(trained) for reply in replies)  # max_length cuts
+        assert "<|user|>" in text and "<|user|>" not in trained
+        assert "Never mention" not in text

@@ -46,9 +46,9 @@ def run(config: TrainConfig) -> RunCard:
         raise InputError("the data files hold no records to train on")
     card = RunCard.start(config, data)
     check_output(config.output, card)
-    tokenizer = _load_tokenizer(config)
+    tokenizer = load_tokenizer(config)
 
-    trainer = _trainer(config, tokenizer, data)
+    trainer = build_trainer(config, tokenizer, data)
     if trainer.is_world_process_zero():
         card.write(config.output)
     checkpoints = sorted((config.output / TRAINER_DIR).glob("checkpoint-*"))
@@ -95,7 +95,8 @@ def _require_training_packages() -> None:
         ) from None
 
 
-def _load_tokenizer(config: TrainConfig) -> Any:
+def load_tokenizer(config: TrainConfig) -> Any:
+    """The base's tokenizer with the configured chat template; chat methods require one."""
     from transformers import AutoTokenizer
 
     try:
@@ -119,7 +120,8 @@ def _load_tokenizer(config: TrainConfig) -> Any:
     return tokenizer
 
 
-def _trainer(config: TrainConfig, tokenizer: Any, data: TrainingSet) -> Any:
+def build_trainer(config: TrainConfig, tokenizer: Any, data: TrainingSet) -> Any:
+    """The TRL trainer for the config's method (SFTTrainer for midtrain and SFT)."""
     from datasets import Dataset
 
     dataset = Dataset.from_list(data.rows)

@@ -60,6 +60,9 @@ class RunCard(BaseModel):
     config: dict[str, Any]
     packages: dict[str, str] = Field(default_factory=dict)
     losses: Losses = Field(default_factory=Losses)
+    final_metrics: dict[str, float] = Field(
+        default_factory=dict, description="The trainer's last logged step (rewards, log-probs)."
+    )
     train_runtime_s: float | None = None
     train_tokens: int | None = Field(None, description="Tokens the trainer processed (if logged).")
     started: str = Field(default_factory=lambda: _now())
@@ -83,7 +86,8 @@ class RunCard(BaseModel):
 
     def finish(self, log_history: list[dict[str, Any]]) -> None:
         """Record the losses logged by the trainer and mark the run complete."""
-        losses = [entry["loss"] for entry in log_history if "loss" in entry]
+        logged = [entry for entry in log_history if "loss" in entry]
+        losses = [entry["loss"] for entry in logged]
         mean = next((e["train_loss"] for e in log_history if "train_loss" in e), None)
         self.losses = Losses(
             first=losses[0] if losses else None,
@@ -91,6 +95,11 @@ class RunCard(BaseModel):
             mean=mean,
             steps=max((e.get("step", 0) for e in log_history), default=0),
         )
+        self.final_metrics = {
+            k: float(v)
+            for k, v in (logged[-1] if logged else {}).items()
+            if isinstance(v, int | float)
+        }
         self.train_runtime_s = next(
             (e["train_runtime"] for e in log_history if "train_runtime" in e), None
         )
