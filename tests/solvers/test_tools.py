@@ -41,9 +41,7 @@ def test_calls_and_errors_are_recorded_in_the_store(tmp_path: Path) -> None:
 
     task = Task(dataset=[Sample(input="go")], solver=[use_tools(lookup()), generate()])
     log = run_task(task, scripted(policy=policy), tmp_path)
-    calls = ToolLog.model_validate(
-        {k.split(":", 1)[1]: v for k, v in log.samples[0].store.items() if k.startswith("ToolLog:")}
-    ).calls
+    calls = log.samples[0].store_as(ToolLog).calls
     assert [(c.tool, c.arguments, c.result, c.error) for c in calls] == [
         ("lookup", {"key": "abc"}, "ABC", None),
         ("lookup", {"key": "missing"}, None, "no such key"),
