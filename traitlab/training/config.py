@@ -141,6 +141,7 @@ class _TrainConfig(_Section):
     mode: Mode
     model: ModelSettings
     data: _Section
+    training: Hyperparameters = Field(default_factory=Hyperparameters)
     output: Path = Field(description="Checkpoint directory, e.g. checkpoints/NAME.")
 
     def files(self) -> list[Path]:
@@ -165,7 +166,6 @@ class SFTConfig(_TrainConfig):
 
     mode: Literal["sft"] = "sft"
     data: SFTData
-    training: Hyperparameters = Field(default_factory=Hyperparameters)
 
 
 class DPOConfig(_TrainConfig):
