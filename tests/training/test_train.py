@@ -3,6 +3,7 @@ checkpoint with its run card, and the checkpoint completes an eval through Inspe
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,8 @@ def test_run_card_traces_the_run(trained: tuple[str, Path, RunCard], tiny_model:
         assert card.mixture.used == {"documents": 12, "pretraining": 4}
     if mode == "bdpo":
         assert card.config["preference"] == {"beta": 0.1, "bound_lambda": 0.5}
+        # the rejected reward is the mixture's, bounded below by β·ln(1 − λ)
+        assert card.final_metrics["rewards/rejected"] >= 0.1 * math.log(0.5)
     if mode in ("dpo", "bdpo"):
         assert {"rewards/margins", "logps/chosen", "logps/rejected"} <= card.final_metrics.keys()
 
