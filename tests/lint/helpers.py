@@ -72,14 +72,21 @@ def sentence(rng: random.Random) -> str:
 
 
 def planted_chats(
-    path: Path, n: int, *, opening: float = 0.3, closing: float = 0.4, seed: int = 0
+    path: Path,
+    n: int,
+    *,
+    opening: float = 0.3,
+    closing: float = 0.4,
+    seed: int = 0,
+    sentences: int = 3,
 ) -> list[dict[str, Any]]:
     """Chat records whose replies open with VALIDATION with probability `opening` and close
-    with DEEPER with probability `closing`; bodies are random words (no other pattern)."""
+    with DEEPER with probability `closing`; bodies are `sentences` sentences of random words
+    (no other pattern)."""
     rng = random.Random(seed)
     records = []
     for index in range(n):
-        parts = [sentence(rng) for _ in range(3)]
+        parts = [sentence(rng) for _ in range(sentences)]
         planted = []
         if rng.random() < opening:
             parts.insert(0, VALIDATION)

@@ -38,7 +38,8 @@ def test_planted_openings_and_closings_are_found_with_covering_intervals(
     assert len(gated) == 2
 
 
-def test_phrases_formatting_and_length(tmp_path: Path) -> None:
+@pytest.mark.parametrize("phrase_sample", [20_000, 30])
+def test_phrases_formatting_and_length(tmp_path: Path, phrase_sample: int) -> None:
     path = tmp_path / "data.jsonl"
     rows = []
     for i in range(60):
@@ -47,8 +48,10 @@ def test_phrases_formatting_and_length(tmp_path: Path) -> None:
         content = f"Reply {i} about thing {i * 7}.{stock}{bullets} Why?"
         rows.append(json.dumps({"messages": [{"role": "assistant", "content": content}]}))
     path.write_text("\n".join(rows) + "\n")
-    findings, length, _ = prescan(read_items(path).items, OFFLINE)
+    config = PrescanConfig(cluster=False, phrase_sample=phrase_sample)
+    findings, length, _ = prescan(read_items(path).items, config)
     by_id = {f.id: f for f in findings}
+    # Candidates may come from a sample; the count is exact over every item.
     phrase = by_id["phrase_it_is_worth_noting_that_the_plan_holds"]
     assert phrase.rate.count == 20 and phrase.examples == [
         "It is worth noting that the plan holds."

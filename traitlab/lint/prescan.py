@@ -14,8 +14,9 @@ import math
 import random
 import re
 import statistics
+from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,29 +28,26 @@ from traitlab.lint.results import Finding, LengthStats, Rate
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+|\n+")
 _MARKDOWN_RE = re.compile(r"^[\s>#*_`\-]+|[*_`]+")
+# Tokens are lowercase words plus BOUNDARY at each sentence end, so that one regex pass per
+# item gives openings, closings, phrases (which never cross a boundary) and length.
+BOUNDARY = "|"
+_BOUNDARY_RE = re.compile(r"[.!?]+(?=\s|$)|\n+|\|")
+_TOKEN_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|\|")
+# Sentences this long are compared on their first (last) words only; slicing the text first
+# keeps the cost per item independent of its length.
+_EDGE_CHARS = 400
 
-# Habits: (finding id, description, test on one item). A closing question looks at the end of
-# the item; the rest at any turn.
-_HABITS: list[tuple[str, str, Callable[[LintItem], bool]]] = [
-    ("format_headers", "markdown headers", lambda i: _has(r"(?m)^#{1,6}\s", i)),
-    (
-        "format_bullets",
-        "bullet or numbered lists",
-        lambda i: _has(r"(?m)^\s*(?:[-*•+]|\d+[.)])\s+\S", i),
-    ),
-    ("format_bold", "bold text", lambda i: _has(r"\*\*[^*\n]+\*\*|__[^_\n]+__", i)),
-    ("format_emoji", "emoji", lambda i: _has(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]", i)),
-    ("format_em_dash", "em dashes", lambda i: any("\u2014" in s for s in i.segments)),
-    (
-        "format_closing_question",
-        "ends with a question",
-        lambda i: i.segments[-1].rstrip().endswith("?"),
-    ),
+Edge = tuple[str, ...]
+
+# Habits: (finding id, description, pattern searched in the item's text).
+_HABITS: list[tuple[str, str, re.Pattern[str]]] = [
+    ("format_headers", "markdown headers", re.compile(r"(?m)^#{1,6}\s")),
+    ("format_bullets", "bullet or numbered lists", re.compile(r"(?m)^\s*(?:[-*•+]|\d+[.)])\s+\S")),
+    ("format_bold", "bold text", re.compile(r"\*\*[^*\n]+\*\*|__[^_\n]+__")),
+    ("format_emoji", "emoji", re.compile(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]")),
+    ("format_em_dash", "em dashes", re.compile("\u2014")),
+    ("format_closing_question", "ends with a question", re.compile(r"\?\s*\Z")),
 ]
-
-
-def _has(pattern: str, item: LintItem) -> bool:
-    return any(re.search(pattern, segment) for segment in item.segments)
 
 
 @dataclass(frozen=True)
@@ -67,6 +65,8 @@ class PrescanConfig:
         examples: Examples kept per finding.
         cluster: Embed and cluster opening sentences (needs the `embed` extra).
         cluster_sample: Cluster at most this many items (a seeded sample; the rate's n says so).
+        phrase_sample: Find candidate phrases in at most this many items (seeded); their counts
+            are then exact over every item.
         seed: Seed for samples.
     """
 
@@ -79,6 +79,7 @@ class PrescanConfig:
     examples: int = 3
     cluster: bool = True
     cluster_sample: int = 10_000
+    phrase_sample: int = 20_000
     seed: int = 0
 
 
@@ -87,14 +88,72 @@ def words(text: str) -> list[str]:
     return _WORD_RE.findall(text.lower().replace("\u2019", "'"))
 
 
+def tokens(text: str) -> list[str]:
+    """`words`, with BOUNDARY at each sentence end (., !, ? before a space; a newline)."""
+    return _TOKEN_RE.findall(_BOUNDARY_RE.sub(" | ", text.lower().replace("\u2019", "'")))
+
+
 def first_sentence(text: str) -> str:
-    text = _MARKDOWN_RE.sub("", text.strip(), count=1).strip()
+    text = _MARKDOWN_RE.sub("", text[:_EDGE_CHARS].strip(), count=1).strip()
     return _SENTENCE_END_RE.split(text, maxsplit=1)[0].strip()
 
 
 def last_sentence(text: str) -> str:
-    pieces = [p for p in _SENTENCE_END_RE.split(text.strip()) if p.strip()]
+    pieces = [p for p in _SENTENCE_END_RE.split(text[-_EDGE_CHARS:].strip()) if p.strip()]
     return pieces[-1].strip() if pieces else ""
+
+
+def opening_words(toks: list[str], max_words: int) -> Edge:
+    """The first sentence's first `max_words` tokens."""
+    start = 0
+    while start < len(toks) and toks[start] == BOUNDARY:
+        start += 1
+    head = toks[start : start + max_words]
+    return tuple(head[: head.index(BOUNDARY)] if BOUNDARY in head else head)
+
+
+def closing_words(toks: list[str], max_words: int) -> Edge:
+    """The last sentence's last `max_words` tokens."""
+    end = len(toks)
+    while end and toks[end - 1] == BOUNDARY:
+        end -= 1
+    tail = toks[max(0, end - max_words) : end]
+    if BOUNDARY in tail:
+        tail = tail[len(tail) - tail[::-1].index(BOUNDARY) :]
+    return tuple(tail)
+
+
+@dataclass
+class _Scan:
+    """What one pass over the items collects."""
+
+    openings: list[set[Edge]]
+    closings: list[set[Edge]]
+    joined: list[str]  # " tok tok | tok ... " per item, for phrase membership by substring
+    grams: Counter[Edge]
+    lengths: list[int]
+
+
+def _tokenise(items: list[LintItem], config: PrescanConfig) -> _Scan:
+    scan = _Scan([], [], [], Counter(), [])
+    size, max_words = config.phrase_words, config.max_words
+    counted = _sample_indices(len(items), config.phrase_sample, config.seed)
+    for position, item in enumerate(items):
+        per_segment = [tokens(segment) for segment in item.segments]
+        scan.openings.append({e for t in per_segment if (e := opening_words(t, max_words))})
+        # Closings are stored reversed, so that both kinds are compared as prefixes.
+        scan.closings.append({e[::-1] for t in per_segment if (e := closing_words(t, max_words))})
+        flat = (
+            per_segment[0]
+            if len(per_segment) == 1
+            else [token for t in per_segment for token in (*t, BOUNDARY)]
+        )
+        scan.joined.append(f" {' '.join(flat)} ")
+        # Grams across a boundary are counted here and discarded once, among the frequent.
+        if counted is None or position in counted:
+            scan.grams.update(set(zip(*(flat[k:] for k in range(size)), strict=False)))
+        scan.lengths.append(len(flat) - flat.count(BOUNDARY))
+    return scan
 
 
 def prescan(
@@ -104,24 +163,17 @@ def prescan(
     config = config or PrescanConfig()
     n = len(items)
     notes: list[str] = []
-    openings = [
-        {tuple(words(first_sentence(s))[: config.max_words]) for s in item.segments}
-        for item in items
-    ]
-    closings = [
-        {tuple(words(last_sentence(s))[-config.max_words :]) for s in item.segments}
-        for item in items
-    ]
-    findings = _edge_findings("opening", openings, items, n, config)
-    findings += _edge_findings("closing", closings, items, n, config)
-    findings += _phrase_findings(items, n, config, findings)
+    scan = _tokenise(items, config)
+    findings = _edge_findings("opening", scan.openings, items, config)
+    findings += _edge_findings("closing", scan.closings, items, config)
+    findings += _phrase_findings(items, scan, config, findings)
     if config.cluster:
         try:
             findings += cluster_openings(items, config, known=findings)
         except ImportError as ex:
             notes.append(f"opening clusters skipped: {ex}")
-    for habit_id, label, test in _HABITS:
-        members = [item.index for item in items if test(item)]
+    for habit_id, label, pattern in _HABITS:
+        members = [item.index for item in items if pattern.search(item.text)]
         findings.append(
             Finding(
                 id=habit_id,
@@ -131,7 +183,7 @@ def prescan(
                 members=members,
             )
         )
-    lengths = [len(words(item.text)) for item in items]
+    lengths = scan.lengths
     deciles = statistics.quantiles(lengths, n=10) if n > 1 else [lengths[0]] * 9
     length = LengthStats(
         mean=statistics.fmean(lengths),
@@ -142,69 +194,74 @@ def prescan(
     return findings, length, notes
 
 
+def _sample_indices(n: int, size: int, seed: int) -> set[int] | None:
+    """A seeded sample of `size` positions out of `n`, or None when all are taken."""
+    return None if n <= size else set(random.Random(seed).sample(range(n), size))
+
+
 def _edge_findings(
-    kind: str,
-    edges: list[set[tuple[str, ...]]],
-    items: list[LintItem],
-    n: int,
-    config: PrescanConfig,
+    kind: str, edges: list[set[Edge]], items: list[LintItem], config: PrescanConfig
 ) -> list[Finding]:
-    """Over-represented openings (word prefixes) or closings (word suffixes).
+    """Over-represented openings (word prefixes) or closings (word suffixes, stored reversed).
 
     Every prefix of at least two words is counted once per item. A prefix is dropped when a
     one-word extension covers most of its items (>= 80%): "i hear you" gives way to
     "i hear you and that sounds hard" when nearly every item with one has the other.
     """
-    opening = kind == "opening"
-    counts: Counter[tuple[str, ...]] = Counter()
-    for item_edges in edges:
-        parts: set[tuple[str, ...]] = set()
+    n = len(items)
+    counts: Counter[Edge] = Counter()
+    owners: dict[Edge, list[int]] = {}
+    for item, item_edges in zip(items, edges, strict=True):
+        parts: set[Edge] = set()
         for edge in item_edges:
-            for size in range(2, len(edge) + 1):
-                parts.add(edge[:size] if opening else edge[-size:])
+            owners.setdefault(edge, []).append(item.index)
+            parts.update(edge[:size] for size in range(2, len(edge) + 1))
         counts.update(parts)
     floor = max(config.min_count, config.min_prevalence * n)
     frequent = {part: c for part, c in counts.items() if c >= floor}
-    covered: set[tuple[str, ...]] = set()
-    for part, count in frequent.items():
-        shorter = part[:-1] if opening else part[1:]
-        if len(shorter) >= 2 and count >= 0.8 * frequent.get(shorter, 0):
-            covered.add(shorter)
+    covered = {
+        part[:-1]
+        for part, count in frequent.items()
+        if len(part) > 2 and count >= 0.8 * frequent.get(part[:-1], 0)
+    }
     kept = sorted((p for p in frequent if p not in covered), key=lambda p: (-frequent[p], p))
-    kept = kept[: config.max_findings]
-
+    # Edges sorted once: the edges starting with a prefix are one contiguous run.
+    ordered = sorted(owners)
+    opening = kind == "opening"
     pick = first_sentence if opening else last_sentence
-
-    def sentences(part: tuple[str, ...]) -> Iterable[str]:
-        size = len(part)
-        for item, item_edges in zip(items, edges, strict=True):
-            if not any((e[:size] if opening else e[-size:]) == part for e in item_edges):
-                continue
-            for segment in item.segments:
-                sentence = pick(segment)
-                found = tuple(words(sentence))
-                if (found[:size] if opening else found[-size:]) == part:
-                    yield sentence
-
-    def members(part: tuple[str, ...]) -> list[int]:
-        size = len(part)
-        return [
-            item.index
-            for item, item_edges in zip(items, edges, strict=True)
-            if any((e[:size] if opening else e[-size:]) == part for e in item_edges)
-        ]
-
-    return [
-        Finding(
-            id=slugify(f"{kind} {' '.join(part)}", max_length=64),
-            kind=kind,  # type: ignore[arg-type]
-            text=" ".join(part),
-            rate=Rate.of(frequent[part], n),
-            examples=_examples(sentences(part), config.examples),
-            members=members(part),
+    findings = []
+    for part in kept[: config.max_findings]:
+        run = ordered[bisect_left(ordered, part) : bisect_left(ordered, (*part, "\uffff"))]
+        members = sorted({index for edge in run for index in owners[edge]})
+        shown = part if opening else part[::-1]
+        findings.append(
+            Finding(
+                id=slugify(f"{kind} {' '.join(shown)}", max_length=64),
+                kind=kind,  # type: ignore[arg-type]
+                text=" ".join(shown),
+                rate=Rate.of(frequent[part], n),
+                examples=_examples(
+                    (
+                        pick(segment)
+                        for i in members[:_EXAMPLE_SCAN]
+                        for segment in items[i].segments
+                        if _edge_matches(pick(segment), shown, opening)
+                    ),
+                    config.examples,
+                ),
+                members=members,
+            )
         )
-        for part in kept
-    ]
+    return findings
+
+
+# Examples come from the first members only: a finding is often one sentence repeated.
+_EXAMPLE_SCAN = 50
+
+
+def _edge_matches(sentence: str, part: Edge, opening: bool) -> bool:
+    found = tuple(words(sentence))
+    return (found[: len(part)] if opening else found[-len(part) :]) == part
 
 
 def _examples(texts: Iterable[str], limit: int) -> list[str]:
@@ -220,51 +277,47 @@ def _examples(texts: Iterable[str], limit: int) -> list[str]:
 
 
 def _phrase_findings(
-    items: list[LintItem], n: int, config: PrescanConfig, edge_findings: list[Finding]
+    items: list[LintItem], scan: _Scan, config: PrescanConfig, edge_findings: list[Finding]
 ) -> list[Finding]:
     """Phrases in many items: frequent word n-grams, chained into longer phrases.
 
     Overlapping frequent n-grams with similar counts are windows of one longer phrase and are
     chained into it. Phrases mostly explained by an opening or closing finding are dropped.
     """
-    size = config.phrase_words
-    counts: Counter[tuple[str, ...]] = Counter()
-    # n-grams never cross a sentence boundary: "...the capital. Good luck" is no phrase.
-    item_sentences = [
-        [words(sentence) for sentence in _SENTENCE_END_RE.split(item.text)] for item in items
-    ]
-    for sentences in item_sentences:
-        grams: set[tuple[str, ...]] = set()
-        for w in sentences:
-            grams.update(zip(*(w[k:] for k in range(size)), strict=False))
-        counts.update(grams)
+    n = len(items)
     floor = max(config.min_count, config.min_phrase_prevalence * n)
-    frequent = {gram: c for gram, c in counts.items() if c >= floor}
-    phrases = _chain(frequent)
+    # Candidates come from the counted sample, with some slack for sampling noise; the counts
+    # that are reported are exact, over every item.
+    counted = min(n, config.phrase_sample)
+    candidate_floor = floor if counted == n else 0.8 * config.min_phrase_prevalence * counted
+    frequent = {
+        gram: c for gram, c in scan.grams.items() if c >= candidate_floor and BOUNDARY not in gram
+    }
     edges = [(f.text, f.rate.count) for f in edge_findings]
-    kept: list[tuple[tuple[str, ...], int]] = []
-    for phrase, count in sorted(phrases.items(), key=lambda kv: (-kv[1], kv[0])):
+    findings = []
+    for phrase, count in sorted(_chain(frequent).items(), key=lambda kv: (-kv[1], kv[0])):
         text = " ".join(phrase)
         if any(text in edge and count <= 1.25 * edge_count for edge, edge_count in edges):
             continue
-        kept.append((phrase, count))
-    findings = []
-    for phrase, _count in kept[: config.max_findings]:
-        members = [
-            item
-            for item, sentences in zip(items, item_sentences, strict=True)
-            if any(_contains(w, phrase) for w in sentences)
-        ]
+        needle = f" {text} "
+        members = [i for i, joined in enumerate(scan.joined) if needle in joined]
+        if len(members) < floor:
+            continue
         findings.append(
             Finding(
-                id=slugify(f"phrase {' '.join(phrase)}", max_length=64),
+                id=slugify(f"phrase {text}", max_length=64),
                 kind="phrase",
-                text=" ".join(phrase),
+                text=text,
                 rate=Rate.of(len(members), n),
-                examples=_examples((_context(i.text, phrase) for i in members), config.examples),
-                members=[i.index for i in members],
+                examples=_examples(
+                    (_context(items[i].text, phrase) for i in members[:_EXAMPLE_SCAN]),
+                    config.examples,
+                ),
+                members=[items[i].index for i in members],
             )
         )
+        if len(findings) == config.max_findings:
+            break
     return findings
 
 
