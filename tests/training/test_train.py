@@ -131,3 +131,16 @@ def test_sft_trains_on_assistant_tokens_only(
         assert trained and any(reply.startswith(trained) for reply in replies)  # max_length cuts
         assert "<|user|>" in text and "<|user|>" not in trained
         assert "Never mention" not in text
+
+
+def test_cli_trains_and_prints_a_summary(
+    tiny_model: Path, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from traitlab.cli import app
+
+    config = config_dict("sft", tiny_model, data_dir, tmp_path / "out", training={"max_steps": 2})
+    path = write_config(tmp_path / "sft.yaml", config)
+    app(["train", "sft", "--config", str(path)], standalone_mode=False)
+    out = capsys.readouterr().out
+    assert "records: synthetic" in out and "12 of 12" in out and "loss" in out
+    assert RunCard.read(tmp_path / "out").status == "complete"

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 
 def train_command(
@@ -17,9 +18,17 @@ def train_command(
     from traitlab.training.run import train
 
     card = train(mode, config)
-    Console().print(
-        f"{card.mode}: {card.losses.steps} steps, loss {card.losses.first:.4g} -> "
-        f"{card.losses.final:.4g}; checkpoint and run_card.json in {card.config['output']}"
-        if card.losses.first is not None
-        else f"{card.mode}: checkpoint and run_card.json in {card.config['output']}"
-    )
+    if card.status != "complete":
+        return  # not the main process of a distributed run: it writes no card and prints nothing
+    table = Table(title=f"{card.mode} from {card.base_model}", show_header=False)
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
+    for source, used in card.mixture.used.items():
+        table.add_row(f"records: {source}", f"{used} of {card.mixture.available[source]}")
+    if card.losses.first is not None and card.losses.final is not None:
+        table.add_row("loss", f"{card.losses.first:.4g} -> {card.losses.final:.4g}")
+    table.add_row("steps", str(card.losses.steps))
+    if card.train_tokens and card.train_runtime_s:
+        table.add_row("tokens/s", f"{card.train_tokens / card.train_runtime_s:,.0f}")
+    table.add_row("checkpoint", str(card.config["output"]))
+    Console().print(table)
