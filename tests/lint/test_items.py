@@ -4,7 +4,11 @@ import json
 from pathlib import Path
 
 import pytest
+from inspect_ai import Task
+from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.solver import generate
 
+from tests.helpers import run_task, scripted
 from traitlab.errors import InputError
 from traitlab.lint import read_items
 
@@ -89,3 +93,30 @@ def test_bad_input_gets_one_line_errors(tmp_path: Path, rows: list[object], mess
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="file not found"):
         read_items(tmp_path / "nope.jsonl")
+
+
+def test_preference_records_lint_the_chosen_reply(tmp_path: Path) -> None:
+    row = {"prompt": [{"role": "user", "content": "Q?"}], "chosen": "Yes.", "rejected": "No."}
+    [item] = read_items(write(tmp_path / "p.jsonl", row)).items
+    assert item.segments == ["Yes."] and item.context == "Q?"
+
+
+def test_inspect_logs_lint_the_target_outputs(tmp_path: Path) -> None:
+    samples = [Sample(id=f"s{i}", input=f"question {i}") for i in range(3)]
+    task = Task(dataset=MemoryDataset(samples), solver=generate())
+    model = scripted(
+        "target", policy=lambda messages, tools, config: f"Reply to {messages[-1].text}"
+    )
+    log = run_task(task, model, tmp_path)
+    item_set = read_items(log.location)
+    assert item_set.kind == "eval"
+    assert [(i.id, i.text, i.context) for i in item_set.items] == [
+        (f"s{i}@1", f"Reply to question {i}", f"question {i}") for i in range(3)
+    ]
+
+
+def test_a_file_that_is_not_an_inspect_log(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.eval"
+    bad.write_text("not a zip")
+    with pytest.raises(InputError, match="cannot read Inspect log"):
+        read_items(bad)

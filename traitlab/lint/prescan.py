@@ -428,5 +428,6 @@ def _reduce(vectors: np.ndarray, dims: int) -> np.ndarray:
     if vectors.shape[1] <= dims or len(vectors) <= dims:
         return vectors
     centred = vectors - vectors.mean(axis=0)
-    _, _, components = np.linalg.svd(centred, full_matrices=False)
-    return centred @ components[:dims].T
+    # Eigenvectors of the small (d x d) covariance: cheaper than an SVD of the data.
+    _, eigenvectors = np.linalg.eigh(centred.T @ centred)
+    return centred @ eigenvectors[:, ::-1][:, :dims]
