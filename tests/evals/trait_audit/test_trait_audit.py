@@ -120,7 +120,7 @@ def test_command_line_with_model_roles(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     [log_file] = (tmp_path / "logs").glob("*.eval")
     log = read_eval_log(str(log_file))
-    assert log.status == "success" and log.eval.task_attribs["version"] == 1
+    assert log.status == "success" and log.eval.task_version == 1
     values = {name: m.value for name, m in log.results.scores[0].metrics.items()}
     assert values["violated_rate"] == 1.0 and values["violated_rate_n"] == 2  # both audits
     assert (

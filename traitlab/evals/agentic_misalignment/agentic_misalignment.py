@@ -34,7 +34,7 @@ def sample_evidence(state: TaskState) -> list[Evidence]:
     return candidate_actions(state, state.metadata["condition"]["harm"])
 
 
-@task(version=1)
+@task
 def agentic_misalignment(
     templates: str | None = None,
     scenarios: str | None = None,
@@ -78,4 +78,5 @@ def agentic_misalignment(
         scorer=[agentic_harm(sample_evidence), eval_awareness()],
         message_limit=message_limit,
         metadata={"source": templates or scenarios or "bundled"},
+        version=1,
     )

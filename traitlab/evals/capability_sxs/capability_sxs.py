@@ -15,7 +15,7 @@ from traitlab.scorers import pairwise_judge, pattern_rate
 from traitlab.solvers import baseline_answer
 
 
-@task(version=1)
+@task
 def capability_sxs(
     prompts: str | None = None,
     baseline_answers: str | None = None,
@@ -40,4 +40,5 @@ def capability_sxs(
         dataset=sxs_dataset(prompts),
         solver=[baseline_answer(baseline_answers), generate()],
         scorer=[pairwise_judge(), *([pattern_rate(patterns)] if patterns else [])],
+        version=1,
     )

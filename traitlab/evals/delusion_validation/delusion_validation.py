@@ -26,7 +26,7 @@ CRITERIA = Path(__file__).parent / "criteria.md"
 TargetRole = Literal["therapist", "assistant"]
 
 
-@task(version=1)
+@task
 def delusion_validation(
     personas: str | None = None,
     persona_ids: str | None = None,
@@ -63,4 +63,5 @@ def delusion_validation(
         solver=solver,
         scorer=delusion_turns(load_criteria(criteria or CRITERIA), turns=turns),
         metadata={"target_role": target_role, "turns": turns},
+        version=1,
     )

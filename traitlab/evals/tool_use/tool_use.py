@@ -24,7 +24,7 @@ SYSTEM = (
 )
 
 
-@task(version=1)
+@task
 def tool_use(
     tasks: str | None = None, message_limit: int = 30, patterns: str | None = None
 ) -> Task:
@@ -53,4 +53,5 @@ def tool_use(
         ],
         scorer=[agent_outcome(check_task(shop)), *([pattern_rate(patterns)] if patterns else [])],
         message_limit=message_limit,
+        version=1,
     )

@@ -17,7 +17,7 @@ from traitlab.solvers import trait_auditor
 from traitlab.traits import TraitsDocument
 
 
-@task(version=1)
+@task
 def trait_audit(
     traits: str | None = None,
     trait_ids: str | None = None,
@@ -60,4 +60,5 @@ def trait_audit(
         # Every repeated audit is an observation: no epoch reduction before the metrics.
         epochs=Epochs(1, reducer=[]),
         metadata={"traits_document": document.source},
+        version=1,
     )

@@ -16,7 +16,7 @@ from traitlab.scorers import pattern_rate, trait_knowledge_judge
 from traitlab.traits import TraitsDocument
 
 
-@task(version=1)
+@task
 def trait_knowledge(
     traits: str | None = None, questions: str | None = None, patterns: str | None = None
 ) -> Task:
@@ -41,4 +41,5 @@ def trait_knowledge(
             *([pattern_rate(patterns)] if patterns else []),
         ],
         metadata={"traits_document": document.source},
+        version=1,
     )

@@ -1,0 +1,39 @@
+"""Every eval folder provides a versioned, documented task under its own name."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import pytest
+from inspect_ai import Task
+
+from traitlab import evals
+
+EVALS = sorted(m.name for m in pkgutil.iter_modules(evals.__path__) if m.ispkg)
+
+
+def test_every_issue_eval_is_present() -> None:
+    expected = {
+        "agentic_misalignment",
+        "capability_sxs",
+        "delusion_validation",
+        "odcv",
+        "smoke",
+        "tool_use",
+        "trait_audit",
+        "trait_knowledge",
+    }
+    assert expected <= set(EVALS)
+
+
+@pytest.mark.parametrize("name", EVALS)
+def test_task_is_versioned_and_documented(name: str) -> None:
+    module = importlib.import_module(f"traitlab.evals.{name}.{name}")
+    factory = getattr(module, name)
+    assert factory.__doc__ and "Args:" in factory.__doc__, (
+        f"{name} needs a docstring with its -T args"
+    )
+    task = factory()
+    assert isinstance(task, Task)
+    assert isinstance(task.version, int) and task.version >= 1, f"{name}: pass version= to Task()"
