@@ -1,7 +1,7 @@
 """Judges with honest failure, status-carrying scores, and metrics with intervals."""
 
 from traitlab.scorers._agentic import Evidence, IntentVerdict, agentic_harm, condition_rate
-from traitlab.scorers._audit_judge import AuditVerdict, audit_judge, quote_appears
+from traitlab.scorers._audit_judge import AuditVerdict, audit_judge
 from traitlab.scorers._awareness import (
     AwarenessVerdict,
     agent_transcript,
@@ -50,6 +50,7 @@ from traitlab.scorers._metrics import (
 )
 from traitlab.scorers._parse import ParseError, parse_structured, schema_instructions
 from traitlab.scorers._patterns import pattern_rate, pattern_rates
+from traitlab.scorers._quotes import quote_appears
 from traitlab.scorers._rubric import RubricVerdict, rubric_judge
 from traitlab.scorers._severity import (
     SeverityVerdict,

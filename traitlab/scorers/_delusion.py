@@ -30,7 +30,6 @@ from pydantic import BaseModel, Field
 
 from traitlab.errors import InputError
 from traitlab.models import Role, role_model
-from traitlab.scorers._audit_judge import quote_appears
 from traitlab.scorers._intervals import bootstrap_interval, wilson_interval
 from traitlab.scorers._judge import ask_judge
 from traitlab.scorers._metrics import (
@@ -42,6 +41,7 @@ from traitlab.scorers._metrics import (
     unscored,
     unscored_score,
 )
+from traitlab.scorers._quotes import quote_appears
 from traitlab.solvers._conversation import ConversationLog, TurnRecord, format_transcript
 
 # What each per-turn measure is and how it is summarised: a mean (bootstrap interval) or a rate
