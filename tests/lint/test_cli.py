@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from tests.lint.helpers import planted_chats
 from traitlab.cli import app, main
+from traitlab.datasets import DATA_DIR
 
 runner = CliRunner()
 
@@ -66,3 +67,24 @@ def test_bad_input_is_one_line_and_exit_2(
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "no records found" in err and "\n" not in err
+
+
+def test_the_readme_demo_finds_the_planted_patterns_of_the_bundled_example(tmp_path: Path) -> None:
+    example = DATA_DIR / "examples" / "lint_example.jsonl"
+    records = [json.loads(line) for line in example.read_text().splitlines()]
+    out = tmp_path / "report"
+    demo = ["--model", "scripted/demo", "-M", "policy=traitlab.lint.demo:policy"]
+    options = ["--sample", "all", "--no-cache", "--no-clusters"]
+    result = runner.invoke(app, ["lint", str(example), "-o", str(out), *demo, *options])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    strict = {f["feature"]["id"]: f["strict"]["count"] for f in report["features"]}
+    planted = {
+        "validating_opener": "validation_exact",
+        "bottom_line_up_front": "bluf",
+        "offer_to_go_deeper": "closing_question",
+    }
+    assert strict == {
+        feature: sum(tag in r["metadata"]["planted"] for r in records)
+        for feature, tag in planted.items()
+    }

@@ -43,6 +43,10 @@ ModelOpt = Annotated[
     str | None,
     typer.Option("--model", "-m", help="Model for the LLM stages (any Inspect provider)."),
 ]
+ModelArgsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--model-arg", "-M", help="Model arg KEY=VALUE (repeatable), as in Inspect."),
+]
 FeaturesOpt = Annotated[
     Path | None,
     typer.Option(help="features.json or a rubric file: autorate these instead of scanning."),
@@ -53,6 +57,16 @@ TurnOpt = Annotated[
 ]
 SampleOpt = Annotated[str, typer.Option(help="Items to autorate (seeded sample), or 'all'.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail on the first malformed line.")]
+
+
+def _model_args(values: list[str] | None) -> dict[str, str]:
+    args = {}
+    for value in values or []:
+        key, sep, arg = value.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"expected KEY=VALUE, not {value!r}")
+        args[key] = arg
+    return args
 
 
 def _sample(value: str) -> int | None:
@@ -88,6 +102,7 @@ def run(
         "lint-report"
     ),
     model: ModelOpt = None,
+    model_arg: ModelArgsOpt = None,
     features: FeaturesOpt = None,
     turns: TurnsOpt = "assistant",
     turn: TurnOpt = None,
@@ -108,6 +123,7 @@ def run(
     report = lint_dataset(
         data,
         model=model,
+        model_args=_model_args(model_arg),
         features=features,
         out_dir=out,
         prescan_config=PrescanConfig(cluster=clusters),
@@ -158,6 +174,7 @@ def check_command(
     level: Annotated[str, typer.Option(help="Feature level compared: strict or broad.")] = "strict",
     features: FeaturesOpt = None,
     model: ModelOpt = None,
+    model_arg: ModelArgsOpt = None,
     turns: TurnsOpt = "assistant",
     turn: TurnOpt = None,
     sample: SampleOpt = "200",
@@ -174,6 +191,7 @@ def check_command(
         level=_level(level),
         features=features,
         model=model,
+        model_args=_model_args(model_arg),
         prescan_config=PrescanConfig(cluster=clusters),
         show_progress=False,
         **_options(turns, turn, sample, strict),

@@ -30,6 +30,7 @@ async def alint_dataset(
     path: str | Path,
     *,
     model: str | Model | None = None,
+    model_args: dict[str, Any] | None = None,
     features: str | Path | FeatureSet | None = None,
     out_dir: str | Path | None = None,
     turns: Turns = "assistant",
@@ -60,7 +61,7 @@ async def alint_dataset(
     feature_set = load_features(features) if isinstance(features, str | Path) else features
     ratings: dict[int, dict[str, str]] = {}
     if model is not None:
-        llm = get_model(model) if isinstance(model, str) else model
+        llm = get_model(model, **(model_args or {})) if isinstance(model, str) else model
         meter = UsageMeter()
         options = {"meter": meter, "cache": cache, "concurrency": concurrency}
         if feature_set is None:
@@ -112,6 +113,7 @@ def lint_dataset(path: str | Path, **kwargs: Any) -> LintReport:
         path: Chat, document or preference JSONL, or an Inspect .eval log.
         model: Model name (any Inspect provider) or `Model` for the LLM stages; None runs the
             offline pre-scan only.
+        model_args: Model args for a model given by name (like Inspect's `-M`).
         features: features.json or a rubric file (or a `FeatureSet`): skip discovery and
             autorate against these.
         out_dir: Write report.html, report.md, report.json, features.json and labels.jsonl here.
