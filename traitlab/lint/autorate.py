@@ -109,6 +109,7 @@ class AutorateResult:
     results: list[FeatureResult]
     ratings: dict[int, dict[str, Level]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    truncated: int = 0
 
 
 def sample_items(items: list[LintItem], size: int | None, seed: int = 0) -> list[LintItem]:
@@ -156,7 +157,9 @@ async def autorate(
         description="autorate",
         show_progress=show_progress,
     )
-    result = AutorateResult(results=[])
+    result = AutorateResult(
+        results=[], truncated=sum(len(item.text) > max_item_chars for item in chosen)
+    )
     for item, reply in zip(chosen, replies, strict=True):
         if reply.verdict is None:
             result.failures.append(f"{item.id}: {reply.error}")

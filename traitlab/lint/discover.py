@@ -162,6 +162,10 @@ async def discover_features(
     )
     reported = [(b, p) for b, patterns in enumerate(scans) for p in patterns]
     min_scans = min(config.min_scans, len(batches))
+    if min_scans < config.min_scans:
+        notes.append(
+            f"only {len(batches)} scan batches: patterns seen in {min_scans} of them were kept"
+        )
     groups = [
         group
         for group in cluster_patterns([p for _, p in reported], config.distance)

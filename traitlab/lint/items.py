@@ -151,7 +151,11 @@ def _read_eval_log(path: Path) -> ItemSet:
         if not text.strip():
             skipped += 1
             continue
-        context = sample.input if isinstance(sample.input, str) else None
+        if isinstance(sample.input, str):
+            context = sample.input
+        else:
+            users = [m.text for m in sample.input if m.role == "user"]
+            context = users[-1] if users else None
         item_id = f"{sample.id}@{sample.epoch}"
         items.append(LintItem(len(items), item_id, [text], context=context))
     return ItemSet(str(path), "eval", items, file_sha256(path), skipped=skipped)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
 from inspect_ai.model import Model, get_model
+from rich.console import Console
 
 from traitlab.lint.autorate import autorate
 from traitlab.lint.discover import DiscoverConfig, discover_features
@@ -46,7 +48,9 @@ async def alint_dataset(
 ) -> LintReport:
     """Lint a dataset; the async form of `lint_dataset` (same arguments)."""
     item_set = read_items(path, turns=turns, turn=turn, strict=strict)
-    findings, length, notes = prescan(item_set.items, prescan_config)
+    status = f"pre-scan of {len(item_set)} items"
+    with Console(stderr=True).status(status) if show_progress else nullcontext():
+        findings, length, notes = prescan(item_set.items, prescan_config)
     report = LintReport(
         source=item_set.source,
         sha256=item_set.sha256,
@@ -89,6 +93,8 @@ async def alint_dataset(
             report.rated = len(rated.ratings)
             report.unrated = len(rated.failures)
             report.notes += [f"unrated: {reason}" for reason in rated.failures[:10]]
+            if rated.truncated:
+                report.notes.append(f"{rated.truncated} long items were truncated for the autorate")
         else:
             report.notes.append("the scan found no pattern reported by enough batches")
         report.model = str(llm)
