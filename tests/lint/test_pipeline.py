@@ -9,8 +9,10 @@ import pytest
 
 from tests.helpers import scripted
 from tests.lint.helpers import DEEPER, VALIDATION, LintPolicy, planted_chats
+from traitlab.errors import InputError
 from traitlab.lint import DiscoverConfig, PrescanConfig, lint_dataset, load_features
 
+FEATURES = Path(__file__).parent / "features.json"
 FAST = {"prescan_config": PrescanConfig(cluster=False), "cache": False, "show_progress": False}
 
 
@@ -99,7 +101,7 @@ def test_unparseable_ratings_are_unrated_not_none(data: tuple[Path, list[dict]])
     report = lint_dataset(
         path,
         model=scripted("rate", policy=LintPolicy(garble=DEEPER)),
-        features=Path(__file__).parent / "features.json",
+        features=FEATURES,
         sample=None,
         **FAST,
     )
@@ -126,3 +128,11 @@ def test_long_items_are_truncated_for_the_scan_with_a_note(tmp_path: Path) -> No
         **FAST,
     )
     assert any("1 items longer than 2000 characters were truncated" in n for n in report.notes)
+
+
+def test_an_empty_autorate_sample_is_refused(data: tuple[Path, list[dict]]) -> None:
+    path, _ = data
+    with pytest.raises(InputError, match="at least 1 item"):
+        lint_dataset(
+            path, model=scripted("rate", policy=LintPolicy()), features=FEATURES, sample=0, **FAST
+        )

@@ -14,6 +14,7 @@ from typing import Literal
 from inspect_ai.model import Model
 from pydantic import BaseModel, Field, field_validator
 
+from traitlab.errors import InputError
 from traitlab.lint.features import Feature
 from traitlab.lint.items import LintItem
 from traitlab.lint.results import FeatureResult, Rate
@@ -138,6 +139,8 @@ async def autorate(
     Items the judge cannot rate after its retries are left out of every prevalence (n says how
     many were rated) and their reasons kept, never counted as "none".
     """
+    if sample is not None and sample < 1:
+        raise InputError(f"the autorate sample must be at least 1 item (or all), not {sample}")
     chosen = sample_items(items, sample, seed)
 
     async def rate_one(item: LintItem) -> JudgeResult[Ratings]:
