@@ -75,11 +75,10 @@ def test_pipeline_finds_features_and_their_prevalences(
 
 def test_autorate_a_sample_against_given_features(data: tuple[Path, list[dict]]) -> None:
     path, records = data
-    features = Path(__file__).parent / "features.json"
     report = lint_dataset(
         path,
         model=scripted("rate", policy=LintPolicy()),
-        features=features,
+        features=FEATURES,
         sample=50,
         seed=1,
         **FAST,
