@@ -20,7 +20,8 @@ def test_lint_filter_and_check_from_the_command_line(tmp_path: Path) -> None:
     data = tmp_path / "data.jsonl"
     planted_chats(data, 100, opening=0.3, closing=0.1, seed=8)
     out = tmp_path / "report"
-    result = runner.invoke(app, ["lint", str(data), "-o", str(out), "--no-clusters"])
+    # Options may come before DATA: the plain command is `lint run`.
+    result = runner.invoke(app, ["lint", "--no-clusters", "-o", str(out), str(data)])
     assert result.exit_code == 0, result.output
     assert "i hear you" in result.output
     assert (out / "report.html").exists()

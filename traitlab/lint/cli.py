@@ -27,7 +27,7 @@ class _RunByDefault(TyperGroup):
     """A group whose first argument, when it is not a sub-command, goes to `run`."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["run", *args]
         return super().parse_args(ctx, args)
 
