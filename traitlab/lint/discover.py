@@ -161,6 +161,10 @@ async def discover_features(
         batches, scan, concurrency=concurrency, description="scan", show_progress=show_progress
     )
     reported = [(b, p) for b, patterns in enumerate(scans) for p in patterns]
+
+    def scans_of(group: list[int]) -> int:
+        return len({reported[i][0] for i in group})
+
     min_scans = min(config.min_scans, len(batches))
     if min_scans < config.min_scans:
         notes.append(
@@ -169,9 +173,9 @@ async def discover_features(
     groups = [
         group
         for group in cluster_patterns([p for _, p in reported], config.distance)
-        if len({reported[i][0] for i in group}) >= min_scans
+        if scans_of(group) >= min_scans
     ]
-    groups.sort(key=lambda g: (-len({reported[i][0] for i in g}), g[0]))
+    groups.sort(key=lambda g: (-scans_of(g), g[0]))
     dropped = len(groups) - config.max_features
     if dropped > 0:
         notes.append(f"{dropped} recurring patterns beyond the first {config.max_features} dropped")
@@ -205,7 +209,7 @@ async def discover_features(
             provenance=Provenance(
                 source=source,
                 model=str(model),
-                scans=len({reported[i][0] for i in group}),
+                scans=scans_of(group),
                 stage="lint",
             ),
         )
