@@ -38,6 +38,7 @@ lint_app = typer.Typer(
     help="Lint a dataset for over-represented patterns: `traitlab lint DATA [-o DIR]`.",
 )
 
+
 Data = Annotated[Path, typer.Argument(help="Chat/document JSONL or an Inspect .eval log.")]
 ModelOpt = Annotated[
     str | None,
@@ -120,6 +121,8 @@ def run(
     from traitlab.lint.pipeline import lint_dataset
     from traitlab.lint.report import print_summary
 
+    if clusters or model:
+        _quiet_model_loading()
     report = lint_dataset(
         data,
         model=model,
@@ -184,6 +187,8 @@ def check_command(
     """Exit 1 when any feature or pre-scan finding exceeds the threshold (a CI gate)."""
     from traitlab.lint.check import check_dataset
 
+    if clusters or model:
+        _quiet_model_loading()
     result = check_dataset(
         data,
         max_prevalence=max_prevalence,
@@ -206,6 +211,15 @@ def check_command(
         table.add_row(v.id, v.name, v.source, v.rate.format(), f"{v.threshold:.0%}")
     console.print(table)
     raise typer.Exit(1)
+
+
+def _quiet_model_loading() -> None:
+    """Keep the terminal to the lint's own progress: no bar for loading the embedding model."""
+    try:
+        from transformers.utils import logging
+    except ImportError:
+        return
+    logging.disable_progress_bar()
 
 
 def _level(value: str) -> Level:
