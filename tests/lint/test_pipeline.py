@@ -135,3 +135,24 @@ def test_an_empty_autorate_sample_is_refused(data: tuple[Path, list[dict]]) -> N
         lint_dataset(
             path, model=scripted("rate", policy=LintPolicy()), features=FEATURES, sample=0, **FAST
         )
+
+
+def test_a_rerun_is_served_from_inspects_cache(
+    data: tuple[Path, list[dict]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INSPECT_CACHE_DIR", str(tmp_path / "cache"))
+    path, _ = data
+    policy = LintPolicy()
+    calls = 0
+
+    def counting(messages, tools, config):
+        nonlocal calls
+        calls += 1
+        return policy(messages, tools, config)
+
+    options = {**FAST, "cache": True, "sample": 30, "features": FEATURES}
+    first = lint_dataset(path, model=scripted("cached", policy=counting), **options)
+    assert calls == 30
+    second = lint_dataset(path, model=scripted("cached", policy=counting), **options)
+    assert calls == 30  # nothing paid twice
+    assert [r.strict for r in second.features] == [r.strict for r in first.features]
