@@ -13,7 +13,7 @@ from tests.lint.helpers import DEEPER, VALIDATION, LintPolicy, planted_chats
 from traitlab.errors import InputError
 from traitlab.lint import PrescanConfig, lint_dataset
 from traitlab.lint.check import check_dataset, check_report
-from traitlab.lint.filter import filter_dataset
+from traitlab.lint.filter import filter_dataset, load_report
 
 OFFLINE = PrescanConfig(cluster=False)
 FEATURES = Path(__file__).parent / "features.json"
@@ -137,3 +137,21 @@ def test_check_on_features_uses_the_level_and_its_threshold(
     assert relaxed == []
     with pytest.raises(InputError, match="needs a model"):
         check_dataset(data, features=FEATURES)
+
+
+def test_a_report_with_nothing_rated_still_writes_and_reads_back(tmp_path: Path) -> None:
+    data = tmp_path / "data.jsonl"
+    planted_chats(data, 12, seed=1)
+    report = lint_dataset(
+        data,
+        model=scripted("rate", policy=LintPolicy(garble=" ")),
+        features=FEATURES,
+        out_dir=tmp_path / "report",
+        sample=None,
+        prescan_config=OFFLINE,
+        cache=False,
+        show_progress=False,
+    )
+    assert report.rated == 0 and report.unrated == 12
+    assert check_report(report, max_prevalence=0.0, prescan_max=1.0) == []
+    assert load_report(tmp_path / "report").features[0].strict.n == 0

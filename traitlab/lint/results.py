@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from traitlab.lint.features import Feature, FeatureSet
 from traitlab.scorers import wilson_interval
@@ -19,7 +19,10 @@ GATED_KINDS: tuple[FindingKind, ...] = ("opening", "closing", "phrase", "cluster
 
 
 class Rate(BaseModel):
-    """count of n, with the share and its Wilson 95% interval."""
+    """count of n, with the share and its Wilson 95% interval (NaN when n is 0)."""
+
+    # NaN survives a round trip through report.json (as in Inspect's logs), not null.
+    model_config = ConfigDict(ser_json_inf_nan="constants")
 
     count: int
     n: int
