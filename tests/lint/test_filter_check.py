@@ -155,3 +155,15 @@ def test_a_report_with_nothing_rated_still_writes_and_reads_back(tmp_path: Path)
     assert report.rated == 0 and report.unrated == 12
     assert check_report(report, max_prevalence=0.0, prescan_max=1.0) == []
     assert load_report(tmp_path / "report").features[0].strict.n == 0
+
+
+def test_check_an_existing_report(linted: tuple[Path, Path, list[dict]], tmp_path: Path) -> None:
+    data, report, records = linted
+    opening = sum("validation" in r["metadata"]["planted"] for r in records) / len(records)
+    result = check_dataset(data, max_prevalence=opening - 0.01, prescan_max=1.0, report_dir=report)
+    assert [v.id for v in result.violations if v.id == "validating_opener"]
+    assert check_dataset(data, max_prevalence=0.99, report_dir=report).passed
+    other = tmp_path / "other.jsonl"
+    planted_chats(other, 10, seed=98)
+    with pytest.raises(InputError, match="different file"):
+        check_dataset(other, report_dir=report)

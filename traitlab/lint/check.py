@@ -15,6 +15,7 @@ from typing import Any
 
 from traitlab.errors import InputError
 from traitlab.lint.features import FeatureSet
+from traitlab.lint.filter import load_report
 from traitlab.lint.pipeline import lint_dataset
 from traitlab.lint.results import LintReport, Rate
 
@@ -70,20 +71,25 @@ def check_dataset(
     prescan_max: float | None = None,
     features: str | Path | FeatureSet | None = None,
     model: Any = None,
+    report_dir: str | Path | None = None,
     **lint_options: Any,
 ) -> CheckResult:
     """Lint `data` (pre-scan; autorate against `features` when a model is given) and check it.
 
     Without `features`, a model also runs the scan and merge stages to find features first.
+    With `report_dir`, check the report a lint of `data` already wrote instead of linting again.
     """
     for name, value in (("max_prevalence", max_prevalence), ("prescan_max", prescan_max)):
         if value is not None and not 0 <= value <= 1:
             raise InputError(f"{name} must be between 0 and 1, not {value}")
     if level not in ("broad", "strict"):
         raise InputError(f"level must be 'broad' or 'strict', not '{level}'")
-    if features is not None and model is None:
+    if report_dir is not None:
+        report = load_report(report_dir, data)
+    elif features is not None and model is None:
         raise InputError("checking against features needs a model to rate the data (--model)")
-    report = lint_dataset(data, model=model, features=features, **lint_options)
+    else:
+        report = lint_dataset(data, model=model, features=features, **lint_options)
     return CheckResult(
         report,
         check_report(report, max_prevalence=max_prevalence, level=level, prescan_max=prescan_max),

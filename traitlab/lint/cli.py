@@ -183,11 +183,14 @@ def check_command(
     sample: SampleOpt = "200",
     strict: StrictOpt = False,
     clusters: Annotated[bool, typer.Option(help="Cluster opening sentences (embeddings).")] = True,
+    report: Annotated[
+        Path | None, typer.Option(help="Check this lint report of DATA instead of linting again.")
+    ] = None,
 ) -> None:
     """Exit 1 when any feature or pre-scan finding exceeds the threshold (a CI gate)."""
     from traitlab.lint.check import check_dataset
 
-    if clusters or model:
+    if report is None and (clusters or model):
         _quiet_model_loading()
     result = check_dataset(
         data,
@@ -197,6 +200,7 @@ def check_command(
         features=features,
         model=model,
         model_args=_model_args(model_arg),
+        report_dir=report,
         prescan_config=PrescanConfig(cluster=clusters),
         show_progress=False,
         **_options(turns, turn, sample, strict),

@@ -33,8 +33,11 @@ class FilterResult:
     notes: list[str] = field(default_factory=list)
 
 
-def load_report(report_dir: str | Path) -> LintReport:
-    """A lint report with its labels, read back from its directory."""
+def load_report(report_dir: str | Path, data: str | Path | None = None) -> LintReport:
+    """A lint report with its labels, read back from its directory.
+
+    With `data`, also check that the report was made from exactly that file (content hash).
+    """
     report_dir = Path(report_dir)
     path = report_dir / "report.json"
     if not path.exists():
@@ -45,6 +48,8 @@ def load_report(report_dir: str | Path) -> LintReport:
         report = LintReport.model_validate_json(path.read_text(encoding="utf-8"))
     except ValueError as ex:
         raise InputError(f"invalid lint report ({str(ex).splitlines()[0]})", path=path) from None
+    if data is not None and file_sha256(data) != report.sha256:
+        raise InputError(f"the report in {report_dir} was made from a different file", path=data)
     report.labels = list(read_jsonl(report_dir / "labels.jsonl", ItemLabels, strict=True))
     return report
 
@@ -76,11 +81,9 @@ def filter_dataset(
         raise InputError("the output must be a new file: the input is never modified", path=out)
     if target is not None and not 0 <= target < 1:
         raise InputError(f"target prevalence must be in [0, 1), not {target}")
-    report = load_report(report_dir)
+    report = load_report(report_dir, data)
     if report.kind == "eval":
         raise InputError("filter works on JSONL datasets, not Inspect logs", path=data)
-    if file_sha256(data) != report.sha256:
-        raise InputError(f"the report in {report_dir} was made from a different file", path=data)
     llm_ids = {r.feature.id for r in report.features}
     known = llm_ids | {f.id for f in report.findings}
     unknown = [f for f in features if f not in known]
