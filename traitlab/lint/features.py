@@ -19,15 +19,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from traitlab.errors import InputError
+from traitlab.frontmatter import split_front_matter
 
 FEATURES_VERSION = 1
 
 _SLUG_RE = re.compile(r"[^a-z0-9]+")
-_FRONT_MATTER_RE = re.compile(r"\A---\s*\n(.*?)\n---\s*\n?(.*)\Z", re.DOTALL)
 
 
 def slugify(name: str, max_length: int = 48) -> str:
@@ -184,16 +183,8 @@ def _from_json(text: str, path: Path) -> FeatureSet:
 
 
 def _from_markdown(text: str, path: Path) -> FeatureSet:
-    fields: dict[str, Any] = {}
-    match = _FRONT_MATTER_RE.match(text)
-    if match:
-        try:
-            fields = yaml.safe_load(match.group(1)) or {}
-        except yaml.YAMLError as ex:
-            raise InputError(f"invalid YAML front matter ({ex})", path=path) from None
-        if not isinstance(fields, dict):
-            raise InputError("front matter must be a YAML mapping", path=path)
-        text = match.group(2)
+    front = split_front_matter(text, path)
+    fields, text = front.fields, front.body
     if not text.strip():
         raise InputError("the rubric is empty", path=path)
     name = str(fields.pop("name", None) or path.stem.replace("_", " ").replace("-", " "))

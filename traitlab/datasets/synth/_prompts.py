@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field
 
+from traitlab.frontmatter import split_front_matter
+
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -44,9 +46,9 @@ class DocType(BaseModel):
 @cache
 def stage_prompt(stage: str) -> StagePrompt:
     """The prompt for `stage`, parsed from ``prompts/<stage>.md``."""
-    text = (PROMPTS_DIR / f"{stage}.md").read_text(encoding="utf-8")
-    _, front, body = text.split("---\n", 2)
-    return StagePrompt(**yaml.safe_load(front), template=body.strip())
+    path = PROMPTS_DIR / f"{stage}.md"
+    front = split_front_matter(path.read_text(encoding="utf-8"), path, missing="no front matter")
+    return StagePrompt(**front.fields, template=front.body.strip())
 
 
 def stage_temperature(stage: str) -> float | None:

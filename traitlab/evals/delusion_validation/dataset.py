@@ -19,17 +19,16 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from inspect_ai.dataset import MemoryDataset, Sample
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from traitlab.errors import InputError
+from traitlab.frontmatter import split_front_matter
 
 BUNDLED = Path(__file__).parent / "personas"
 
 _STAGE_RE = re.compile(r"^Turns?\s+(\d+)\s*(?:[-\u2013]\s*(\d+)|(\+))?\s*:\s*(.+)$", re.IGNORECASE)
 _UPSTREAM_HEADER_RE = re.compile(r'^Your Character:\s*"(.+?)"\s*\((.+?)(?:,\s*(\d+))?\)\s*$')
-_FRONT_MATTER_RE = re.compile(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", re.DOTALL)
 
 
 class ArcStage(BaseModel):
@@ -171,21 +170,13 @@ def _stage(line: str, path: Path, number: int) -> dict[str, Any]:
 
 
 def _traitlab_fields(text: str, path: Path) -> dict[str, Any]:
-    match = _FRONT_MATTER_RE.match(text)
-    if match is None:
-        raise InputError(
-            "a persona must start with YAML front matter between '---' lines", path=path, line=1
-        )
-    try:
-        fields = yaml.safe_load(match.group(1)) or {}
-    except yaml.YAMLError as ex:
-        raise InputError(f"invalid YAML front matter ({ex})", path=path) from None
-    if not isinstance(fields, dict):
-        raise InputError("the front matter must be a mapping", path=path, line=2)
-    offset = text[: match.start(2)].count("\n")
+    front = split_front_matter(
+        text, path, missing="a persona must start with YAML front matter between '---' lines"
+    )
+    fields = front.fields
     sections: dict[str, list[tuple[int, str]]] = {}
     current: list[tuple[int, str]] | None = None
-    for number, line in enumerate(match.group(2).splitlines(), start=offset + 1):
+    for number, line in enumerate(front.body.splitlines(), start=front.body_line):
         if line.startswith("## "):
             current = sections.setdefault(line[3:].strip().lower(), [])
         elif current is not None and line.strip():
