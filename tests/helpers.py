@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from inspect_ai import Task, eval
-from inspect_ai.log import EvalLog
+from inspect_ai.log import EvalLog, read_eval_log
 from inspect_ai.model import ChatMessage, GenerateConfig, Model, get_model
 from inspect_ai.tool import ToolInfo
 
@@ -51,3 +53,19 @@ def metrics(log: EvalLog, scorer: str | None = None) -> dict[str, float]:
         if scorer is None or score.name == scorer:
             return {name: m.value for name, m in score.metrics.items()}
     raise KeyError(scorer)
+
+
+def scripted_role(role: str, **model_args: str) -> str:
+    """A ``--model-role`` value binding `role` to a scripted model with the given args."""
+    args = ", ".join(f"{key}: '{value}'" for key, value in model_args.items())
+    return f"{role}={{model: scripted/{role}, model_args: {{{args}}}}}"
+
+
+def run_inspect_cli(args: list[str], log_dir: Path) -> EvalLog:
+    """Run ``inspect eval ARGS`` as a user would, and return the one log it wrote."""
+    inspect = Path(sys.executable).parent / "inspect"
+    command = [str(inspect), "eval", *args, "--log-dir", str(log_dir), "--display", "none"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    [log_file] = log_dir.glob("*.eval")
+    return read_eval_log(str(log_file))

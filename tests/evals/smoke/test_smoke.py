@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-from inspect_ai.log import read_eval_log
-
-from tests.helpers import metrics, run_task, scripted
+from tests.helpers import metrics, run_inspect_cli, run_task, scripted, scripted_role
 from traitlab.evals.smoke.demo import judge as demo_judge
 from traitlab.evals.smoke.demo import target as demo_target
 from traitlab.evals.smoke.smoke import smoke
@@ -47,11 +43,8 @@ def test_command_line_with_replies_file(tmp_path: Path) -> None:
     replies.write_text(json.dumps(["I would, because trust matters."]))
     judge = tmp_path / "judge.jsonl"
     judge.write_text(json.dumps(json.dumps({"explanation": "ok", "met": True})) + "\n")
-    inspect = Path(sys.executable).parent / "inspect"
-    result = subprocess.run(
+    log = run_inspect_cli(
         [
-            str(inspect),
-            "eval",
             "traitlab/smoke",
             "--model",
             "scripted/x",
@@ -60,18 +53,9 @@ def test_command_line_with_replies_file(tmp_path: Path) -> None:
             "-T",
             "trait_ids=directness",
             "--model-role",
-            f"judge={{model: scripted/judge, model_args: {{replies: '{judge}'}}}}",
-            "--log-dir",
-            str(tmp_path / "logs"),
-            "--display",
-            "none",
+            scripted_role("judge", replies=str(judge)),
         ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+        tmp_path / "logs",
     )
-    assert result.returncode == 0, result.stderr
-    [log_file] = (tmp_path / "logs").glob("*.eval")
-    log = read_eval_log(str(log_file))
     assert log.status == "success"
     assert log.results.scores[0].metrics["met_rate"].value == 1.0

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from inspect_ai.log import EvalLog, read_eval_log
+from inspect_ai.log import EvalLog
 
-from tests.helpers import PolicyFn, metrics, run_task, scripted
+from tests.helpers import PolicyFn, metrics, run_inspect_cli, run_task, scripted, scripted_role
 from traitlab.evals.trait_audit import demo
 from traitlab.evals.trait_audit.trait_audit import trait_audit
 from traitlab.solvers import AuditLog, conversation_log
@@ -85,14 +83,8 @@ def test_auditor_role_is_required(tmp_path: Path) -> None:
 
 
 def test_command_line_with_model_roles(tmp_path: Path) -> None:
-    def role(name: str, policy: str) -> str:
-        return f"{name}={{model: scripted/{name}, model_args: {{policy: '{policy}'}}}}"
-
-    inspect = Path(sys.executable).parent / "inspect"
-    result = subprocess.run(
+    log = run_inspect_cli(
         [
-            str(inspect),
-            "eval",
             "traitlab/trait_audit",
             "--model",
             "scripted/x",
@@ -105,21 +97,12 @@ def test_command_line_with_model_roles(tmp_path: Path) -> None:
             "--epochs",
             "2",
             "--model-role",
-            role("auditor", "traitlab.evals.trait_audit.demo:auditor"),
+            scripted_role("auditor", policy="traitlab.evals.trait_audit.demo:auditor"),
             "--model-role",
-            role("judge", "traitlab.evals.trait_audit.demo:judge"),
-            "--log-dir",
-            str(tmp_path / "logs"),
-            "--display",
-            "none",
+            scripted_role("judge", policy="traitlab.evals.trait_audit.demo:judge"),
         ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+        tmp_path / "logs",
     )
-    assert result.returncode == 0, result.stderr
-    [log_file] = (tmp_path / "logs").glob("*.eval")
-    log = read_eval_log(str(log_file))
     assert log.status == "success" and log.eval.task_version == 1
     values = {name: m.value for name, m in log.results.scores[0].metrics.items()}
     assert values["violated_rate"] == 1.0 and values["violated_rate_n"] == 2  # both audits
