@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from inspect_ai import eval
-from inspect_ai.model import ChatMessage, GenerateConfig
+from inspect_ai.model import ChatMessage, GenerateConfig, ModelOutput
 from inspect_ai.tool import ToolInfo
 
 from tests.helpers import metrics, run_task, scripted
@@ -83,6 +83,28 @@ def test_baseline_answers_from_a_file_and_missing_ids_are_flagged(tmp_path: Path
     assert values["win_mean"] == 0.0 and values["win_mean_n"] == 4 and values["flagged"] == 1
     flagged = next(s for s in log.samples if s.id == "facts-01").scores["pairwise_judge"]
     assert "no baseline answer for id 'facts-01'" in flagged.explanation
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "",
+        ModelOutput.from_content("scripted/b", "I can", stop_reason="content_filter"),
+    ],
+    ids=["empty", "content_filter"],
+)
+def test_baseline_that_gives_no_answer_is_flagged_not_beaten(
+    tmp_path: Path, reply: str | ModelOutput
+) -> None:
+    roles = {
+        "baseline": scripted("b", policy=lambda *_: reply),
+        "judge": scripted("j", policy=biased_judge),
+    }
+    log = run(tmp_path, better, roles)
+    values = metrics(log)
+    assert values["flagged"] == 5 and values["win_mean_n"] == 0
+    score = log.samples[0].scores["pairwise_judge"]
+    assert "the baseline gave no answer" in score.explanation
 
 
 def test_unreadable_judge_leaves_the_pair_unscored(tmp_path: Path) -> None:
