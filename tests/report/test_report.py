@@ -175,3 +175,32 @@ def test_cli(
     out = capsys.readouterr().out
     assert "met_rate" in out and "report written to" in out
     assert (tmp_path / "report.html").exists()
+
+
+def test_per_sample_values_behind_rates_and_means() -> None:
+    from traitlab.report import Metric, Run
+    from traitlab.report._compare import per_sample
+
+    run = Run(
+        task="t",
+        variant="v",
+        task_args={},
+        model="m",
+        log="l",
+        status="success",
+        created="now",
+        completed_samples=3,
+        total_samples=3,
+        sample_values={
+            "s": {"hit": [1.0, 0.0, 0.6], "collusion_share": [0.25, 1.0], "score": [2.0]}
+        },
+    )
+
+    def metric(name: str) -> Metric:
+        return Metric(scorer="s", name=name, estimate=0.0)
+
+    assert per_sample(run, metric("hit_rate")) == [1.0, 0.0, 1.0]  # counted at 0.5, like `rate`
+    assert per_sample(run, metric("collusion_rate")) == [0.25, 1.0]  # a per-sample share
+    assert per_sample(run, metric("score_mean")) == [2.0]
+    assert per_sample(run, metric("missing_rate")) is None
+    assert per_sample(run, metric("win_total")) is None

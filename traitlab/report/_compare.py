@@ -36,14 +36,20 @@ def resolve_baseline(runs: list[Run], name: str) -> str:
 
 
 def per_sample(run: Run, metric: Metric) -> list[float] | None:
-    """The per-sample values behind an overall metric (`key_rate` or `key_mean`), if any."""
-    for suffix, as_indicator in (("_rate", True), ("_mean", False)):
-        if metric.name.endswith(suffix):
-            key = metric.name.removesuffix(suffix)
-            values = run.sample_values.get(metric.scorer, {}).get(key)
-            if values is None:
-                return None
-            return [float(v >= 0.5) for v in values] if as_indicator else values
+    """The per-sample values behind an overall metric, if the scores carry them.
+
+    `key_mean` reads `key`. `key_rate` reads the 0/1 indicator `key` (counted at 0.5, as the
+    `rate` metric does), or else a per-sample share `key_share` (for rates pooled over several
+    units of one sample, such as the turns of a conversation), whose mean is the rate.
+    """
+    scores = run.sample_values.get(metric.scorer, {})
+    if metric.name.endswith("_mean"):
+        return scores.get(metric.name.removesuffix("_mean"))
+    if metric.name.endswith("_rate"):
+        key = metric.name.removesuffix("_rate")
+        if key in scores:
+            return [float(v >= 0.5) for v in scores[key]]
+        return scores.get(f"{key}_share")
     return None
 
 
