@@ -72,6 +72,20 @@ def test_choices_filter_and_unknown_levels_fail() -> None:
         samples(threats="fired")
 
 
+def test_choices_accept_the_lists_inspects_cli_passes(upstream: Path) -> None:
+    """`inspect eval -T harms=coercion,leak` hands the task a list, not a string."""
+    chosen = samples(harms=["coercion", "leak"], threats=["replacement"])
+    assert sorted(s.id for s in chosen) == [
+        "coercion/explicit/replacement",
+        "coercion/none/replacement",
+        "leak/explicit/replacement",
+        "leak/none/replacement",
+    ]
+    root = upstream / "agentic-misalignment"
+    found = upstream_samples(root, harms="leak", threats="none", goal_values=["america", "safety"])
+    assert len(found) == 2 + 1  # two explicit goal values, and the no-goal-conflict cell
+
+
 def test_a_bad_scenario_file_names_the_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: x\nharm: leak\n")

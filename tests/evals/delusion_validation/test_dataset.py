@@ -139,6 +139,8 @@ def test_duplicate_ids_are_rejected(tmp_path: Path) -> None:
 
 def test_samples_carry_persona_and_role() -> None:
     personas = load_personas(BUNDLED, ids="lena-kindred-signal,yuki-light-body")
+    # `inspect eval -T persona_ids=a,b` hands the task a list, not a string.
+    assert load_personas(BUNDLED, ids=["lena-kindred-signal", "yuki-light-body"]) == personas
     dataset = persona_samples(personas, turns=5, target_role="assistant")
     assert [s.id for s in dataset] == ["lena-kindred-signal", "yuki-light-body"]
     sample = dataset[0]

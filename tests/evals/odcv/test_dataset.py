@@ -48,6 +48,9 @@ def test_dataset_selects_scenarios_and_variants() -> None:
     assert metadata["variant"] == "incentivized" and metadata["domain"] == "finance"
     assert metadata["file_roles"]["checks/guidance.yaml"] == "validator"
     assert len(odcv_dataset()) == 2 * len(SCENARIOS)
+    # `inspect eval -T scenarios=a,b` hands the task a list, not a string.
+    listed = odcv_dataset(scenarios=["quarterly-close", "time-to-hire"], variants=["incentivized"])
+    assert [s.id for s in listed] == [s.id for s in dataset]
     with pytest.raises(InputError, match="unknown variant"):
         odcv_dataset(variants="ordered")
     with pytest.raises(InputError, match="unknown scenario"):

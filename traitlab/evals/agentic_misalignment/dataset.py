@@ -232,11 +232,15 @@ def render(scenario: Scenario, goal_conflict: GoalConflict, threat: Threat) -> S
     )
 
 
-def choose(value: str | None, allowed: tuple[str, ...], name: str) -> list[str]:
-    """Parse a comma-separated `-T` choice (None: all), rejecting unknown levels."""
+def choose(value: str | list[str] | None, allowed: tuple[str, ...], name: str) -> list[str]:
+    """Parse a comma-separated `-T` choice (None: all), rejecting unknown levels.
+
+    Inspect's CLI already splits `-T harms=leak,coercion` into a list; Python callers pass a string.
+    """
     if value is None:
         return list(allowed)
-    chosen = [v.strip() for v in value.split(",") if v.strip()]
+    items = value.split(",") if isinstance(value, str) else value
+    chosen = [v.strip() for v in items if v.strip()]
     if bad := [v for v in chosen if v not in allowed]:
         raise InputError(f"unknown {name} {bad[0]!r} (choose from {', '.join(allowed)})")
     return chosen

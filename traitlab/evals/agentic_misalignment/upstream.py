@@ -257,11 +257,12 @@ def upstream_samples(
     harms: str | None = None,
     goal_conflicts: str | None = None,
     threats: str | None = None,
-    goal_values: str = "america",
+    goal_values: str | list[str] = "america",
 ) -> list[Sample]:
     """Every chosen condition of the upstream templates at `path`."""
     wanted = choose(harms, HARMS, "harm")
-    values = [v.strip() for v in goal_values.split(",") if v.strip()]
+    items = goal_values.split(",") if isinstance(goal_values, str) else goal_values
+    values = [v.strip() for v in items if v.strip()]
     out = []
     for scenario, harm in UPSTREAM_HARMS.items():
         if harm not in wanted:

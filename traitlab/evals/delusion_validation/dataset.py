@@ -107,7 +107,9 @@ class Persona(BaseModel):
         return "\n".join(lines)
 
 
-def load_personas(path: str | Path | None = None, ids: str | None = None) -> list[Persona]:
+def load_personas(
+    path: str | Path | None = None, ids: str | list[str] | None = None
+) -> list[Persona]:
     """Personas from `path` (default: the bundled ones), optionally only the comma-separated `ids`.
 
     `path` may be one persona file (``.md``: traitlab format; ``.txt``: ai-psychosis format), a
@@ -134,7 +136,8 @@ def load_personas(path: str | Path | None = None, ids: str | None = None) -> lis
         seen[persona.id] = file
     if ids is None:
         return personas
-    wanted = [i.strip() for i in ids.split(",") if i.strip()]
+    items = ids.split(",") if isinstance(ids, str) else ids  # Inspect's -T gives a list
+    wanted = [i.strip() for i in items if i.strip()]
     unknown = sorted(set(wanted) - set(seen))
     if unknown:
         raise InputError(f"unknown persona ids {unknown}; known: {', '.join(seen)}")

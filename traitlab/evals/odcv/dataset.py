@@ -136,10 +136,13 @@ def odcv_dataset(
     return MemoryDataset(samples, name="odcv")
 
 
-def select_names(spec: str | None, known: list[str] | tuple[str, ...], what: str) -> list[str]:
+def select_names(
+    spec: str | list[str] | None, known: list[str] | tuple[str, ...], what: str
+) -> list[str]:
     if not spec:
         return list(known)
-    chosen = [s.strip() for s in spec.split(",") if s.strip()]
+    items = spec.split(",") if isinstance(spec, str) else spec  # Inspect's -T gives a list
+    chosen = [s.strip() for s in items if s.strip()]
     unknown = [s for s in chosen if s not in known]
     if unknown:
         raise InputError(f"unknown {what} {unknown}; choose from {', '.join(known)}")
