@@ -72,6 +72,13 @@ def test_bad_replies_file(tmp_path: Path) -> None:
         load_replies(path)
     with pytest.raises(InputError, match="cannot read scripted replies"):
         load_replies(tmp_path / "missing.json")
+    # A judge verdict as a bare object is not a reply object; it must not become an empty reply.
+    path.write_text('"ok"\n{"explanation": "fine", "met": true}\n')
+    with pytest.raises(InputError, match=r"bad.jsonl:2: a reply is a string .*explanation"):
+        load_replies(path)
+    path.write_text(json.dumps([{"content": "a", "score": 3}]))
+    with pytest.raises(InputError, match="score: Extra inputs are not permitted"):
+        load_replies(path)
 
 
 async def test_policy_by_import_path_and_async_callable() -> None:

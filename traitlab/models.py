@@ -38,7 +38,7 @@ from inspect_ai.model import (
     modelapi,
 )
 from inspect_ai.tool import ToolCall, ToolChoice, ToolInfo
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from traitlab.errors import InputError
 
@@ -86,7 +86,13 @@ class ScriptedToolCall(BaseModel):
 
 
 class ScriptedReplyObject(BaseModel):
-    """One scripted reply: text and, optionally, tool calls."""
+    """One scripted reply: text and, optionally, tool calls.
+
+    Other keys are refused: a judge verdict written as a bare object (`{"score": 3}`) would
+    otherwise become an empty reply; write it as a JSON string or as its `content`.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     content: str = ""
     tool_calls: list[ScriptedToolCall] = Field(default_factory=list)
@@ -105,6 +111,8 @@ def load_replies(path: str | Path) -> list[ScriptedReply]:
             replies = json.loads(stripped)
         except json.JSONDecodeError as ex:
             raise InputError(f"invalid JSON ({ex.msg})", path=path, line=ex.lineno) from None
+        for reply in replies:
+            _check_reply(reply, path, None)
         return list(replies)
     replies = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -114,7 +122,22 @@ def load_replies(path: str | Path) -> list[ScriptedReply]:
             replies.append(json.loads(line))
         except json.JSONDecodeError as ex:
             raise InputError(f"invalid JSON ({ex.msg})", path=path, line=number) from None
+        _check_reply(replies[-1], path, number)
     return replies
+
+
+def _check_reply(reply: object, path: Path, line: int | None) -> None:
+    if isinstance(reply, str):
+        return
+    try:
+        ScriptedReplyObject.model_validate(reply)
+    except ValidationError as ex:
+        raise InputError(
+            "a reply is a string or {content, tool_calls} (write a JSON verdict as a string): "
+            + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in ex.errors()),
+            path=path,
+            line=line,
+        ) from None
 
 
 def load_policy(spec: str) -> Policy:
