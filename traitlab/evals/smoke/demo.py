@@ -1,4 +1,4 @@
-"""Scripted policies for the offline demo in the README (`-M policy=...`).
+"""Scripted policies for running the smoke task offline (`-M policy=...`).
 
 They stand in for real models so a newcomer can run the whole pipeline without an API key.
 The demo judge applies a crude check (a non-empty answer that does not decline), which is
