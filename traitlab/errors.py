@@ -29,3 +29,14 @@ def located(reason: str, *, path: str | Path | None = None, line: int | None = N
     if path is None:
         return reason
     return f"{path}:{line}: {reason}" if line is not None else f"{path}: {reason}"
+
+
+def read_user_text(path: str | Path, what: str) -> str:
+    """A user's UTF-8 text file, or a one-line `InputError` saying which file and why not."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{what} not found", path=path) from None
+    except (OSError, UnicodeDecodeError) as ex:
+        raise InputError(f"cannot read {what} ({ex})", path=path) from None

@@ -30,7 +30,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from traitlab.errors import InputError
+from traitlab.errors import InputError, read_user_text
 
 BUNDLED_TRAITS = Path(__file__).parent / "datasets" / "data" / "traits" / "example.md"
 
@@ -114,13 +114,7 @@ class TraitsDocument(BaseModel):
     def load(cls, path: str | Path | None = None) -> TraitsDocument:
         """Read and parse a document (the bundled example when `path` is None)."""
         path = Path(path) if path is not None else BUNDLED_TRAITS
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError("traits document not found", path=path) from None
-        except (OSError, UnicodeDecodeError) as ex:
-            raise InputError(f"cannot read traits document ({ex})", path=path) from None
-        return cls.parse(text, source=str(path))
+        return cls.parse(read_user_text(path, "traits document"), source=str(path))
 
     @classmethod
     def parse(cls, text: str, *, source: str | None = None) -> TraitsDocument:

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from traitlab.errors import InputError
+from traitlab.errors import InputError, read_user_text
 from traitlab.frontmatter import split_front_matter
 
 FEATURES_VERSION = 1
@@ -139,12 +139,7 @@ def load_features(path: str | Path) -> FeatureSet:
     ``broad``, ``strict``). A rubric's name defaults to the file's stem.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("features file not found", path=path) from None
-    except (OSError, UnicodeDecodeError) as ex:
-        raise InputError(f"cannot read features file ({ex})", path=path) from None
+    text = read_user_text(path, "features file")
     if not text.strip():
         raise InputError("features file is empty", path=path)
     try:

@@ -28,7 +28,7 @@ from inspect_ai.solver import TaskState
 from inspect_ai.util import store_as
 from pydantic import BaseModel, Field
 
-from traitlab.errors import InputError
+from traitlab.errors import InputError, read_user_text
 from traitlab.models import Role, role_model
 from traitlab.scorers._intervals import bootstrap_interval, wilson_interval
 from traitlab.scorers._judge import ask_judge
@@ -111,10 +111,7 @@ class Criterion(BaseModel):
 def load_criteria(path: str | Path) -> list[Criterion]:
     """Criteria from markdown: one ``## id: Name`` section each, its body the guide."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as ex:
-        raise InputError(f"cannot read criteria ({ex.strerror or ex})", path=path) from None
+    text = read_user_text(path, "criteria")
     criteria: list[Criterion] = []
     for number, section in _sections(text):
         head, _, body = section.partition("\n")

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from inspect_ai.dataset import MemoryDataset, Sample
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from traitlab.errors import InputError
+from traitlab.errors import InputError, read_user_text
 from traitlab.frontmatter import split_front_matter
 
 BUNDLED = Path(__file__).parent / "personas"
@@ -145,10 +145,7 @@ def load_personas(
 
 
 def _load_file(path: Path) -> Persona:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as ex:
-        raise InputError(f"cannot read persona ({ex.strerror or ex})", path=path) from None
+    text = read_user_text(path, "persona")
     fields = _upstream_fields(text, path) if path.suffix == ".txt" else _traitlab_fields(text, path)
     try:
         return Persona.model_validate(fields)
