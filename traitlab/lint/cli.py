@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
+from traitlab.cli_args import parse_key_values
 from traitlab.lint.autorate import Level
 from traitlab.lint.discover import DiscoverConfig
 from traitlab.lint.items import Turns
@@ -58,16 +59,6 @@ TurnOpt = Annotated[
 ]
 SampleOpt = Annotated[str, typer.Option(help="Items to autorate (seeded sample), or 'all'.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail on the first malformed line.")]
-
-
-def _model_args(values: list[str] | None) -> dict[str, str]:
-    args = {}
-    for value in values or []:
-        key, sep, arg = value.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"expected KEY=VALUE, not {value!r}")
-        args[key] = arg
-    return args
 
 
 def _sample(value: str) -> int | None:
@@ -126,7 +117,7 @@ def run(
     report = lint_dataset(
         data,
         model=model,
-        model_args=_model_args(model_arg),
+        model_args=parse_key_values(model_arg, option="-M"),
         features=features,
         out_dir=out,
         prescan_config=PrescanConfig(cluster=clusters),
@@ -199,7 +190,7 @@ def check_command(
         level=_level(level),
         features=features,
         model=model,
-        model_args=_model_args(model_arg),
+        model_args=parse_key_values(model_arg, option="-M"),
         report_dir=report,
         prescan_config=PrescanConfig(cluster=clusters),
         show_progress=False,

@@ -7,8 +7,8 @@ from string import Template
 import pytest
 
 from tests.datasets.synth.world import World
+from traitlab.cli_args import parse_key_values
 from traitlab.datasets.synth import PIPELINES, STAGES, GenerateOptions, stage_models
-from traitlab.datasets.synth._config import parse_stage_models
 from traitlab.datasets.synth._prompts import PROMPTS_DIR, stage_prompt
 from traitlab.datasets.synth._run import plan
 from traitlab.errors import InputError
@@ -27,9 +27,11 @@ def test_critical_stages_default_to_the_critic_and_any_stage_can_be_overridden()
 
 
 def test_stage_model_specs_parse() -> None:
-    assert parse_stage_models(["refine = openai/gpt-4o"]) == {"refine": "openai/gpt-4o"}
+    assert parse_key_values(
+        ["refine = openai/gpt-4o"], option="--stage-model", form="STAGE=MODEL", typed=False
+    ) == {"refine": "openai/gpt-4o"}
     with pytest.raises(InputError, match="STAGE=MODEL"):
-        parse_stage_models(["refine"])
+        parse_key_values(["refine"], option="--stage-model", form="STAGE=MODEL", typed=False)
 
 
 @pytest.mark.parametrize("path", sorted(PROMPTS_DIR.glob("*.md")), ids=lambda p: p.stem)

@@ -11,8 +11,9 @@ from inspect_ai.model import get_model
 from pydantic import ValidationError
 from rich.console import Console
 
+from traitlab.cli_args import parse_key_values
 from traitlab.datasets.synth import generate_dataset
-from traitlab.datasets.synth._config import STAGES, GenerateOptions, Kind, parse_stage_models
+from traitlab.datasets.synth._config import STAGES, GenerateOptions, Kind
 from traitlab.datasets.synth._lint import lint_output
 from traitlab.errors import InputError
 
@@ -89,10 +90,12 @@ def generate(
         generate_dataset(
             kind,
             output,
-            model=get_model(model, **_model_args(model_arg or [])),
+            model=get_model(model, **parse_key_values(model_arg, option="-M")),
             traits=traits,
             critic_model=critic_model,
-            stage_overrides=parse_stage_models(stage_model or []),
+            stage_overrides=parse_key_values(
+                stage_model, option="--stage-model", form="STAGE=MODEL", typed=False
+            ),
             options=options,
         )
     )
@@ -103,13 +106,3 @@ def generate(
     console.print(f"wrote {report.written} records to {report.output}; drops: {report.drops_path}")
     if lint and report.written:
         lint_output(report.output, model=lint_model, console=console)
-
-
-def _model_args(specs: list[str]) -> dict[str, str]:
-    args = {}
-    for spec in specs:
-        key, sep, value = spec.partition("=")
-        if not sep:
-            raise InputError(f"-M expects KEY=VALUE, got '{spec}'")
-        args[key.strip()] = value.strip()
-    return args

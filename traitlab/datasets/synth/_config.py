@@ -95,13 +95,3 @@ def stage_models(
         models[stage] = load(spec)
     return models
 
-
-def parse_stage_models(specs: list[str]) -> dict[str, str]:
-    """``["refine=openai/gpt-4o", ...]`` -> ``{"refine": "openai/gpt-4o"}``."""
-    parsed: dict[str, str] = {}
-    for spec in specs:
-        stage, sep, name = spec.partition("=")
-        if not sep or not stage.strip() or not name.strip():
-            raise InputError(f"--stage-model expects STAGE=MODEL, got '{spec}'")
-        parsed[stage.strip()] = name.strip()
-    return parsed
