@@ -16,6 +16,7 @@ Use it as ``--model scripted/NAME`` (or in ``--model-role``) with one of two mod
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import inspect
 import itertools
@@ -173,6 +174,34 @@ def to_output(reply: ScriptedReply, model: str) -> ModelOutput:
     return output
 
 
+def script_fingerprint(
+    replies: str | Path | Sequence[ScriptedReply] | None, policy: str | Policy | None
+) -> str:
+    """A stable digest of what a scripted model will answer, for Inspect's cache key.
+
+    A reply file is hashed by its content; a policy by its import path, plus the instance's
+    attributes when it is a configured object (``LintPolicy(garble="x")``).
+    """
+    if policy is not None:
+        if isinstance(policy, str):
+            identity = f"policy:{policy}"
+        else:
+            plain = inspect.isfunction(policy) or inspect.ismethod(policy)
+            kind = policy if plain else type(policy)
+            identity = f"policy:{kind.__module__}:{kind.__qualname__}"
+            state = getattr(policy, "__dict__", None)
+            if state and not inspect.isfunction(policy):
+                identity += json.dumps(state, sort_keys=True, default=repr)
+    elif isinstance(replies, str | Path):
+        try:
+            identity = "replies:" + hashlib.sha256(Path(replies).read_bytes()).hexdigest()
+        except OSError:
+            identity = f"replies:{replies}"
+    else:
+        identity = "replies:" + json.dumps(replies, sort_keys=True, default=repr)
+    return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
+
+
 def estimate_tokens(text: str) -> int:
     """About four characters a token: good enough for usage reports, needs no download."""
     return math.ceil(len(text) / 4) if text else 0
@@ -191,6 +220,10 @@ class ScriptedModelAPI(ModelAPI):
         policy: str | Policy | None = None,
         **model_args: Any,
     ) -> None:
+        # Inspect's cache key includes the base URL (not the model args), so the script's identity
+        # goes there: a second policy or reply list under the same model name never replays the
+        # first one's cached answers.
+        base_url = base_url or f"scripted:{script_fingerprint(replies, policy)}"
         super().__init__(model_name, base_url, api_key, [], config)
         if model_args:
             raise InputError(

@@ -156,3 +156,16 @@ def test_a_rerun_is_served_from_inspects_cache(
     second = lint_dataset(path, model=scripted("cached", policy=counting), **options)
     assert calls == 30  # nothing paid twice
     assert [r.strict for r in second.features] == [r.strict for r in first.features]
+
+
+def test_two_policies_under_one_model_name_do_not_share_cached_answers(
+    data: tuple[Path, list[dict]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INSPECT_CACHE_DIR", str(tmp_path / "cache"))
+    path, records = data
+    options = {**FAST, "cache": True, "sample": None, "features": FEATURES}
+    honest = lint_dataset(path, model=scripted("same", policy=LintPolicy()), **options)
+    garbling = LintPolicy(garble=DEEPER)
+    garbled = lint_dataset(path, model=scripted("same", policy=garbling), **options)
+    assert honest.unrated == 0
+    assert garbled.unrated == sum(DEEPER in r["messages"][1]["content"] for r in records) > 0
