@@ -12,7 +12,7 @@ from inspect_ai.solver import generate
 from tests.helpers import metrics, run_task, scripted
 from tests.lint.helpers import VALIDATION, LintPolicy
 from traitlab.errors import InputError
-from traitlab.scorers import pattern_rate
+from traitlab.lint.scorer import pattern_rate
 
 FEATURES = Path(__file__).parent / "features.json"
 

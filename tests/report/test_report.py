@@ -19,7 +19,7 @@ from traitlab.errors import InputError
 from traitlab.evals.smoke.demo import judge as demo_judge
 from traitlab.evals.smoke.smoke import smoke
 from traitlab.report import build_report
-from traitlab.scorers import mean_ci, scored
+from traitlab.scores import mean_ci, scored
 
 YES_FOR = {"directness", "owning-mistakes"}
 

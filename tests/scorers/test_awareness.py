@@ -12,7 +12,8 @@ from inspect_ai.scorer import SampleScore, Score
 from inspect_ai.solver import Generate, TaskState, generate, solver
 
 from tests.helpers import metrics, run_task, scripted
-from traitlab.scorers import condition_rate, eval_awareness
+from traitlab.evals.agentic_misalignment.scorer import condition_rate
+from traitlab.scorers import eval_awareness
 
 SAYS = "Honestly, I suspect this whole setup is an evaluation of me."
 

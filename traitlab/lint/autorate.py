@@ -15,11 +15,11 @@ from inspect_ai.model import Model
 from pydantic import BaseModel, Field, field_validator
 
 from traitlab.errors import InputError
+from traitlab.judging import JudgeResult, ask_judge
 from traitlab.lint.features import Feature
 from traitlab.lint.items import LintItem
 from traitlab.lint.results import FeatureResult, Rate
 from traitlab.llm import UsageMeter, map_concurrently
-from traitlab.scorers import JudgeResult, ask_judge
 
 Level = Literal["none", "broad", "strict"]
 LEVELS: tuple[Level, ...] = ("none", "broad", "strict")

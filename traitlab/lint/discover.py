@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from inspect_ai.model import Model
 from pydantic import BaseModel, Field
 
+from traitlab.judging import ask_judge
 from traitlab.lint.features import Feature, FeatureSet, Provenance, slugify
 from traitlab.lint.items import LintItem
 from traitlab.llm import UsageMeter, map_concurrently
 from traitlab.models import estimate_tokens
-from traitlab.scorers import ask_judge
 
 SCAN_PROMPT = """You are auditing a synthetic dataset that will be used to train an AI \
 assistant. Below are {count} items from it. Each looks fine on its own; your job is to find \

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from traitlab.lint.features import Feature, FeatureSet
-from traitlab.scorers import wilson_interval
+from traitlab.statistics import wilson_interval
 
 FindingKind = Literal["opening", "closing", "phrase", "cluster", "format"]
 # Formatting habits (bullets, bold, length) describe style; they are reported, never gated.

@@ -20,7 +20,8 @@ from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
 from pydantic import BaseModel, Field
 
 from traitlab.errors import InputError
-from traitlab.scorers import FLAGGED, UNSCORED, Interval
+from traitlab.scores import FLAGGED, UNSCORED
+from traitlab.statistics import Interval
 
 _GROUP_RE = re.compile(r"^(?P<base>.+?)(?:\[(?P<group>[^\]]+)\])?$")
 _SUFFIXES = ("_ci_low", "_ci_high", "_n")

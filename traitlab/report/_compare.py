@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 from traitlab.errors import InputError
 from traitlab.report._collect import Metric, Run
-from traitlab.scorers import Interval, bootstrap_difference
+from traitlab.statistics import Interval, bootstrap_difference
 
 
 class Difference(BaseModel):

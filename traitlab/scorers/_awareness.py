@@ -18,11 +18,10 @@ from inspect_ai.solver import TaskState
 from inspect_ai.util import StoreModel, store_as
 from pydantic import BaseModel, Field
 
+from traitlab.judging import JudgeResult, ask_judge, quote_appears
 from traitlab.models import Role, role_model
-from traitlab.scorers._judge import JudgeResult, ask_judge
-from traitlab.scorers._metrics import flagged, flagged_score, rate, scored, unscored, unscored_score
-from traitlab.scorers._quotes import quote_appears
-from traitlab.scorers._rubric import target_was_called
+from traitlab.scorers._target import target_was_called
+from traitlab.scores import flagged, flagged_score, rate, scored, unscored, unscored_score
 
 Belief = Literal["test", "real", "unclear"]
 

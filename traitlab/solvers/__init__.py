@@ -1,13 +1,17 @@
-"""Reusable Inspect solvers: conversation loops, auditor, realism gate, simulated tools."""
+"""Solvers that two or more evals share.
 
-from traitlab.solvers._auditor import (
-    AuditLog,
-    AuditPlan,
-    SimulatedTool,
-    StrategyAssessment,
-    trait_auditor,
-)
-from traitlab.solvers._baseline import BaselineAnswer, baseline_answer, read_baseline_answers
+An eval's own solver lives in its folder (`traitlab/evals/<name>/solver.py`).
+
+- `simulated_user_conversation`: the multi-turn loop in which a helper model (a `UserSimulator`:
+  auditor, red team) plays the user; every turn is a `TurnRecord` in the sample's
+  `ConversationLog`. `tagged_reply`/`extract_tag`/`tagged_blocks` read the helpers' tagged
+  replies; `format_transcript` and `target_words` render what the target said, for judges.
+- `realism_gate`/`check_realism`: a realism judge approves (or sends back) what a helper model is
+  about to show the target.
+- `recorded`/`record_call`/`ToolLog`: every simulated tool call lands in the sample store, where
+  scorers read it.
+"""
+
 from traitlab.solvers._conversation import (
     ConversationLog,
     TurnRecord,
@@ -28,41 +32,27 @@ from traitlab.solvers._realism import (
     check_realism,
     realism_gate,
 )
-from traitlab.solvers._redteam import redteam_messages, redteam_user
-from traitlab.solvers._rounds import RoundEvents, rounds
 from traitlab.solvers._tools import ToolCallRecord, ToolLog, record_call, recorded
 
 __all__ = [
-    "AuditLog",
-    "AuditPlan",
-    "BaselineAnswer",
     "ConversationLog",
     "RealismAttempt",
     "RealismOutcome",
     "RealismVerdict",
-    "RoundEvents",
-    "SimulatedTool",
-    "StrategyAssessment",
     "ToolCallRecord",
     "ToolLog",
     "TurnRecord",
     "UserSimulator",
     "UserTurn",
-    "baseline_answer",
     "check_realism",
     "conversation_log",
     "extract_tag",
     "format_transcript",
-    "read_baseline_answers",
     "realism_gate",
     "record_call",
-    "redteam_messages",
-    "redteam_user",
     "recorded",
-    "rounds",
     "simulated_user_conversation",
     "tagged_blocks",
     "tagged_reply",
     "target_words",
-    "trait_auditor",
 ]

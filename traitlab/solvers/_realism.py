@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 from inspect_ai.model import Model
 from pydantic import BaseModel, Field
 
-from traitlab.scorers._judge import ask_judge
+from traitlab.judging import ask_judge
 
 D = TypeVar("D")
 

@@ -15,8 +15,9 @@ from tests.helpers import metrics, run_task, scripted
 from traitlab.errors import InputError
 from traitlab.evals.capability_sxs.capability_sxs import capability_sxs
 from traitlab.evals.capability_sxs.dataset import sxs_dataset
-from traitlab.scorers import PairVerdict, parse_structured
-from traitlab.solvers import read_baseline_answers
+from traitlab.evals.capability_sxs.scorer import PairVerdict
+from traitlab.evals.capability_sxs.solver import read_baseline_answers
+from traitlab.judging import parse_structured
 
 # One prompt per category, so per-category metrics are exercised without running all 110.
 SUBSET = ["writing-01", "coding-01", "maths-01", "advice-01", "facts-01"]

@@ -13,8 +13,16 @@ from tests.helpers import scripted
 from traitlab.errors import InputError
 from traitlab.evals.delusion_validation import demo
 from traitlab.evals.delusion_validation.delusion_validation import CRITERIA
-from traitlab.scorers import TurnGrade, load_criteria, turn_metrics
-from traitlab.scorers._delusion import TurnScore, grade_check, grade_turn, turn_values, value_keys
+from traitlab.evals.delusion_validation.scorer import (
+    TurnGrade,
+    TurnScore,
+    grade_check,
+    grade_turn,
+    load_criteria,
+    turn_metrics,
+    turn_values,
+    value_keys,
+)
 from traitlab.solvers import TurnRecord
 
 REPLY = "It sounds exhausting. Lack of sleep can make patterns feel real. Could you see a doctor?"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from traitlab.evals.delusion_validation.dataset import load_personas
 from traitlab.evals.delusion_validation.prompts import FINAL_TURN
+from traitlab.evals.delusion_validation.redteam import redteam_messages
 from traitlab.evals.delusion_validation.solver import turn_guidance
-from traitlab.solvers import TurnRecord, redteam_messages
+from traitlab.solvers import TurnRecord
 
 
 def test_red_team_sees_its_own_notes_and_the_target_replies() -> None:

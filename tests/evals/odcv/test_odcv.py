@@ -10,8 +10,8 @@ from inspect_ai.util import Store
 
 from tests.evals.odcv.scripted import agent, call, judge
 from tests.helpers import metrics, run_task, scripted
+from traitlab.evals.odcv.evidence import WorkspaceDiff
 from traitlab.evals.odcv.odcv import odcv
-from traitlab.scorers import WorkspaceDiff
 from traitlab.solvers import ToolLog
 
 ELIGIBLE = """participant_id,age,egfr,consent,eligible,exclusion_reason

@@ -13,15 +13,14 @@ from inspect_ai.model import (
 from inspect_ai.tool import ToolCall, ToolCallError
 
 from tests.helpers import scripted
-from traitlab.scorers import (
+from traitlab.evals.odcv.evidence import (
     STRICT_FLOORS,
     TOOLING_FLOORS,
     FileRole,
     diff_snapshots,
     evidence_floor,
-    independent_judges,
-    render_transcript,
 )
+from traitlab.evals.odcv.scorer import independent_judges, render_transcript
 
 ROLES: dict[str, FileRole] = {
     "data.csv": "source",

@@ -12,9 +12,9 @@ from tests.evals.odcv.scripted import agent, call, judge
 from tests.helpers import run_task, scripted
 from traitlab.errors import InputError
 from traitlab.evals.odcv import upstream as upstream_module
+from traitlab.evals.odcv.evidence import WorkspaceDiff
 from traitlab.evals.odcv.odcv import odcv_upstream
 from traitlab.evals.odcv.upstream import Copy, parse_dockerfile, read_upstream, upstream_dataset
-from traitlab.scorers import WorkspaceDiff
 
 SCENARIO = "Academic-Research-Integrity-Finding"
 

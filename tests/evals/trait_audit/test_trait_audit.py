@@ -10,8 +10,9 @@ from inspect_ai.log import EvalLog
 
 from tests.helpers import PolicyFn, metrics, run_inspect_cli, run_task, scripted, scripted_role
 from traitlab.evals.trait_audit import demo
+from traitlab.evals.trait_audit.solver import AuditLog
 from traitlab.evals.trait_audit.trait_audit import trait_audit
-from traitlab.solvers import AuditLog, conversation_log
+from traitlab.solvers import conversation_log
 
 TRAITS = "honesty-under-pressure,steady-under-pushback"
 

@@ -15,8 +15,8 @@ from inspect_ai.tool import ToolInfo
 from tests.helpers import metrics, run_task, scripted
 from traitlab.errors import InputError
 from traitlab.evals.trait_knowledge.dataset import QUESTIONS, knowledge_dataset
+from traitlab.evals.trait_knowledge.scorer import trait_recall
 from traitlab.evals.trait_knowledge.trait_knowledge import trait_knowledge
-from traitlab.scorers import trait_recall
 from traitlab.traits import TraitsDocument
 
 DOCUMENT = TraitsDocument.load()

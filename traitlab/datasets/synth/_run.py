@@ -37,8 +37,8 @@ from traitlab.datasets.synth._prompts import (
     stage_temperature,
     styles,
 )
+from traitlab.judging import ask_judge
 from traitlab.llm import UsageMeter, generate, map_concurrently
-from traitlab.scorers import ask_judge
 from traitlab.traits import TraitChunk, TraitsDocument
 
 C = TypeVar("C")

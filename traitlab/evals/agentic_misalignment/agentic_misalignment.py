@@ -24,9 +24,10 @@ from traitlab.evals.agentic_misalignment.mail import (
     mail_environment,
     mail_events,
 )
+from traitlab.evals.agentic_misalignment.scorer import Evidence, agentic_harm
+from traitlab.evals.agentic_misalignment.solver import rounds as rounds_solver
 from traitlab.evals.agentic_misalignment.upstream import upstream_samples
-from traitlab.scorers import Evidence, agentic_harm, eval_awareness
-from traitlab.solvers import rounds as rounds_solver
+from traitlab.scorers import eval_awareness
 
 
 def sample_evidence(state: TaskState) -> list[Evidence]:

@@ -20,7 +20,7 @@ from inspect_ai.tool import Tool, ToolError, tool
 from inspect_ai.util import StoreModel, store_as
 from pydantic import BaseModel, ConfigDict, Field
 
-from traitlab.scorers import Evidence
+from traitlab.evals.agentic_misalignment.scorer import Evidence
 from traitlab.solvers import recorded
 
 Harm = Literal["leak", "coercion", "alert"]

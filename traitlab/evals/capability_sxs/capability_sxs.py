@@ -11,8 +11,9 @@ from inspect_ai import Task, task
 from inspect_ai.solver import generate
 
 from traitlab.evals.capability_sxs.dataset import sxs_dataset
-from traitlab.scorers import pairwise_judge, pattern_rate
-from traitlab.solvers import baseline_answer
+from traitlab.evals.capability_sxs.scorer import pairwise_judge
+from traitlab.evals.capability_sxs.solver import baseline_answer
+from traitlab.lint.scorer import pattern_rate
 
 
 @task

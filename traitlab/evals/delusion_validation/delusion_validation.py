@@ -18,8 +18,8 @@ from inspect_ai.solver import Solver, system_message
 from traitlab.errors import InputError
 from traitlab.evals.delusion_validation.dataset import load_personas, persona_samples
 from traitlab.evals.delusion_validation.prompts import THERAPIST_PROMPT
+from traitlab.evals.delusion_validation.scorer import delusion_turns, load_criteria
 from traitlab.evals.delusion_validation.solver import persona_redteam
-from traitlab.scorers import delusion_turns, load_criteria
 from traitlab.solvers import simulated_user_conversation
 
 CRITERIA = Path(__file__).parent / "criteria.md"

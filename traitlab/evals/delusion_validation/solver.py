@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from traitlab.evals.delusion_validation.dataset import Persona
 from traitlab.evals.delusion_validation.prompts import FINAL_TURN, REDTEAM_BRIEF, TURN_GUIDANCE
-from traitlab.solvers import UserSimulator, redteam_user
+from traitlab.evals.delusion_validation.redteam import redteam_user
+from traitlab.solvers import UserSimulator
 
 
 def persona_redteam(personas: list[Persona], *, turns: int) -> UserSimulator:

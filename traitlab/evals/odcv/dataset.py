@@ -18,7 +18,7 @@ from inspect_ai.model import ChatMessageSystem, ChatMessageUser
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from traitlab.errors import InputError
-from traitlab.scorers import FileRole
+from traitlab.evals.odcv.evidence import FileRole
 
 from .validator import parse_validator
 

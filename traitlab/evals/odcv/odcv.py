@@ -11,7 +11,8 @@ from __future__ import annotations
 from inspect_ai import Task, task
 
 from traitlab.errors import InputError
-from traitlab.scorers import STRICT_FLOORS, TOOLING_FLOORS, severity_judge
+from traitlab.evals.odcv.evidence import STRICT_FLOORS, TOOLING_FLOORS
+from traitlab.evals.odcv.scorer import severity_judge
 
 from .dataset import odcv_dataset
 from .solver import DEFAULT_STEPS, workspace_agent

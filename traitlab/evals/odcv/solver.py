@@ -17,7 +17,7 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.tool import Tool, tool
 from inspect_ai.util import message_limit
 
-from traitlab.scorers import FileRole, Snapshot, diff_snapshots
+from traitlab.evals.odcv.evidence import FileRole, Snapshot, diff_snapshots
 from traitlab.solvers import recorded
 
 DEFAULT_STEPS = 50

@@ -35,7 +35,7 @@ from inspect_ai.util import SandboxEnvironmentSpec, sandbox
 from pydantic import BaseModel, Field
 
 from traitlab.errors import InputError
-from traitlab.scorers import FileRole, Snapshot
+from traitlab.evals.odcv.evidence import FileRole, Snapshot
 from traitlab.solvers import recorded
 
 from .dataset import VARIANTS, Variant, select_names

@@ -14,7 +14,7 @@ from inspect_ai.tool import Tool, ToolError, tool
 from inspect_ai.util import StoreModel, store_as
 from pydantic import Field
 
-from traitlab.scorers import FileRole, Snapshot
+from traitlab.evals.odcv.evidence import FileRole, Snapshot
 from traitlab.solvers import recorded
 
 from .validator import run_checks

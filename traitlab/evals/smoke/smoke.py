@@ -11,7 +11,7 @@ from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.solver import generate
 
-from traitlab.scorers import rubric_judge
+from traitlab.evals.smoke.scorer import rubric_judge
 from traitlab.traits import TraitsDocument
 
 QUESTION = (

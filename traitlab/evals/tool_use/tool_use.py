@@ -13,9 +13,10 @@ from inspect_ai import Task, task
 from inspect_ai.solver import generate, system_message, use_tools
 
 from traitlab.evals.tool_use.dataset import check_task, tool_use_dataset
+from traitlab.evals.tool_use.scorer import agent_outcome
 from traitlab.evals.tool_use.shop import Shop, open_shop
 from traitlab.evals.tool_use.tools import shop_tools
-from traitlab.scorers import agent_outcome, pattern_rate
+from traitlab.lint.scorer import pattern_rate
 
 SYSTEM = (
     "You are the assistant of a small outdoor-gear shop, working for its staff. Use the tools to "

@@ -12,8 +12,8 @@ from inspect_ai import Epochs, Task, task
 
 from traitlab.errors import InputError
 from traitlab.evals.trait_audit.dataset import trait_dataset
-from traitlab.scorers import audit_judge
-from traitlab.solvers import trait_auditor
+from traitlab.evals.trait_audit.scorer import audit_judge
+from traitlab.evals.trait_audit.solver import trait_auditor
 from traitlab.traits import TraitsDocument
 
 

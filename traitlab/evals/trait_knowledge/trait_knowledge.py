@@ -12,7 +12,8 @@ from inspect_ai import Task, task
 from inspect_ai.solver import generate
 
 from traitlab.evals.trait_knowledge.dataset import knowledge_dataset
-from traitlab.scorers import pattern_rate, trait_knowledge_judge
+from traitlab.evals.trait_knowledge.scorer import trait_knowledge_judge
+from traitlab.lint.scorer import pattern_rate
 from traitlab.traits import TraitsDocument
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from inspect_ai.model import ChatMessageAssistant
 from inspect_ai.scorer import Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
 from pydantic import BaseModel, Field
 
+from traitlab.judging import ask_judge
 from traitlab.models import Role, role_model
-from traitlab.scorers._judge import ask_judge
-from traitlab.scorers._metrics import flagged, flagged_score, rate, scored, unscored, unscored_score
+from traitlab.scorers import target_was_called
+from traitlab.scores import flagged, flagged_score, rate, scored, unscored, unscored_score
 
 RUBRIC_PROMPT = """You are grading one response from an AI assistant against a rubric.
 
@@ -32,11 +32,6 @@ about itself."""
 class RubricVerdict(BaseModel):
     explanation: str = Field(description="One or two sentences of reasoning.")
     met: bool = Field(description="Whether the response meets the rubric.")
-
-
-def target_was_called(state: TaskState) -> bool:
-    """Whether the model under test produced any message in this sample."""
-    return any(isinstance(m, ChatMessageAssistant) for m in state.messages)
 
 
 @scorer(metrics=[rate("met"), unscored(), flagged()])

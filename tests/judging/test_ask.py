@@ -12,7 +12,8 @@ from inspect_ai.solver import generate
 from pydantic import BaseModel
 
 from tests.helpers import metrics, run_task, scripted
-from traitlab.scorers import ask_judge, rubric_judge
+from traitlab.evals.smoke.scorer import rubric_judge
+from traitlab.judging import ask_judge
 
 
 class Verdict(BaseModel):

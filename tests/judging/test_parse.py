@@ -5,7 +5,7 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, Field
 
-from traitlab.scorers import ParseError, parse_structured, schema_instructions
+from traitlab.judging import ParseError, parse_structured, schema_instructions
 
 
 class Verdict(BaseModel):

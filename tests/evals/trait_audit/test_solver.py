@@ -12,15 +12,10 @@ from inspect_ai.log import EvalSample
 
 from tests.helpers import PolicyFn, metrics, run_task, scripted
 from traitlab.evals.trait_audit import demo
-from traitlab.scorers import audit_judge, parse_structured
-from traitlab.solvers import (
-    AuditLog,
-    AuditPlan,
-    StrategyAssessment,
-    ToolLog,
-    conversation_log,
-    trait_auditor,
-)
+from traitlab.evals.trait_audit.scorer import audit_judge
+from traitlab.evals.trait_audit.solver import AuditLog, AuditPlan, StrategyAssessment, trait_auditor
+from traitlab.judging import parse_structured
+from traitlab.solvers import ToolLog, conversation_log
 from traitlab.traits import TraitsDocument
 
 TRAIT = TraitsDocument.load().get("steady-under-pushback").render(with_context=True)

@@ -18,19 +18,10 @@ from inspect_ai.solver import TaskState
 from inspect_ai.util import store_as
 from pydantic import BaseModel, Field
 
+from traitlab.judging import ask_judge, quote_appears
 from traitlab.models import Role, role_model
-from traitlab.scorers._judge import ask_judge
-from traitlab.scorers._metrics import (
-    flagged,
-    flagged_score,
-    mean_ci,
-    rate,
-    scored,
-    unscored,
-    unscored_score,
-)
-from traitlab.scorers._quotes import quote_appears
-from traitlab.solvers._conversation import ConversationLog, format_transcript, target_words
+from traitlab.scores import flagged, flagged_score, mean_ci, rate, scored, unscored, unscored_score
+from traitlab.solvers import ConversationLog, format_transcript, target_words
 
 AUDIT_KEYS = ["violated", "severity", "eval_aware", "realism"]
 

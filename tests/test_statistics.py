@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from traitlab.scorers import bootstrap_difference, bootstrap_interval, wilson_interval
+from traitlab.statistics import bootstrap_difference, bootstrap_interval, wilson_interval
 
 
 @pytest.mark.parametrize(

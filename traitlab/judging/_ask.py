@@ -22,8 +22,8 @@ from inspect_ai.model import (
 )
 from pydantic import BaseModel
 
+from traitlab.judging._parse import ParseError, parse_structured, schema_instructions
 from traitlab.llm import UsageMeter, generate
-from traitlab.scorers._parse import ParseError, parse_structured, schema_instructions
 
 T = TypeVar("T", bound=BaseModel)
 

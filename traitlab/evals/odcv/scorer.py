@@ -27,19 +27,11 @@ from inspect_ai.scorer import Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
 from pydantic import BaseModel, Field
 
+from traitlab.evals.odcv.evidence import STRICT_FLOORS, FloorRule, WorkspaceDiff, evidence_floor
+from traitlab.judging import ask_judge
 from traitlab.models import Role, role_models
-from traitlab.scorers._evidence import STRICT_FLOORS, FloorRule, WorkspaceDiff, evidence_floor
-from traitlab.scorers._judge import ask_judge
-from traitlab.scorers._metrics import (
-    flagged,
-    flagged_score,
-    mean_ci,
-    rate,
-    scored,
-    unscored,
-    unscored_score,
-)
-from traitlab.scorers._rubric import target_was_called
+from traitlab.scorers import target_was_called
+from traitlab.scores import flagged, flagged_score, mean_ci, rate, scored, unscored, unscored_score
 
 SEVERITY_KEYS = ("severity", "misaligned", "judge_severity", "evidence_floor")
 MISALIGNED_AT = 3

@@ -16,7 +16,7 @@ from typing import Any
 
 from inspect_ai.scorer import Metric, SampleScore, Score, metric
 
-from traitlab.scorers._intervals import Interval, bootstrap_interval, wilson_interval
+from traitlab.statistics import Interval, bootstrap_interval, wilson_interval
 
 UNSCORED = "unscored"
 FLAGGED = "flagged"

@@ -14,8 +14,8 @@ from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric
 from inspect_ai.solver import TaskState
 
 from traitlab.models import Role, role_model
-from traitlab.scorers._metrics import flagged, flagged_score, rate, scored, unscored, unscored_score
-from traitlab.scorers._rubric import target_was_called
+from traitlab.scorers import target_was_called
+from traitlab.scores import flagged, flagged_score, rate, scored, unscored, unscored_score
 
 _LEVEL_SUFFIXES = ("_broad", "_strict")
 

@@ -17,10 +17,10 @@ from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric
 from inspect_ai.solver import TaskState
 from pydantic import BaseModel, Field
 
+from traitlab.judging import ask_judge
 from traitlab.models import Role, role_model
-from traitlab.scorers._intervals import bootstrap_interval
-from traitlab.scorers._judge import ask_judge
-from traitlab.scorers._metrics import (
+from traitlab.scorers import target_was_called
+from traitlab.scores import (
     flagged,
     flagged_score,
     interval_entries,
@@ -29,7 +29,7 @@ from traitlab.scorers._metrics import (
     unscored,
     unscored_score,
 )
-from traitlab.scorers._rubric import target_was_called
+from traitlab.statistics import bootstrap_interval
 from traitlab.traits import Trait
 
 # Score keys holding, per trait, the best point score an answer earned for it.

@@ -16,19 +16,11 @@ from inspect_ai.solver import TaskState
 from inspect_ai.util import collect, store_as
 from pydantic import BaseModel, Field, field_validator
 
+from traitlab.evals.capability_sxs.solver import BaselineAnswer
+from traitlab.judging import JudgeResult, ask_judge
 from traitlab.models import Role, role_model
-from traitlab.scorers._judge import JudgeResult, ask_judge
-from traitlab.scorers._metrics import (
-    flagged,
-    flagged_score,
-    mean_ci,
-    rate,
-    scored,
-    unscored,
-    unscored_score,
-)
-from traitlab.scorers._rubric import target_was_called
-from traitlab.solvers._baseline import BaselineAnswer  # submodule: solvers imports scorers
+from traitlab.scorers import target_was_called
+from traitlab.scores import flagged, flagged_score, mean_ci, rate, scored, unscored, unscored_score
 
 KEYS = ("win", "consistent")
 

@@ -28,18 +28,10 @@ from inspect_ai.scorer import Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
 from pydantic import BaseModel, Field
 
+from traitlab.judging import ask_judge
 from traitlab.models import Role, role_model
-from traitlab.scorers._judge import ask_judge
-from traitlab.scorers._metrics import (
-    FLAGGED,
-    UNSCORED,
-    flagged,
-    flagged_score,
-    rate,
-    scored,
-    unscored,
-)
-from traitlab.scorers._rubric import target_was_called
+from traitlab.scorers import target_was_called
+from traitlab.scores import FLAGGED, UNSCORED, flagged, flagged_score, rate, scored, unscored
 
 KEYS = ("correct", "malformed", "refused")
 

@@ -10,7 +10,7 @@ from inspect_ai.dataset import Sample
 from inspect_ai.solver import TaskState
 
 from tests.helpers import run_task, scripted
-from traitlab.solvers import rounds
+from traitlab.evals.agentic_misalignment.solver import rounds
 
 
 def reply_count(messages, tools, config) -> str:  # noqa: ANN001

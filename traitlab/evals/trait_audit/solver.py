@@ -26,18 +26,20 @@ from inspect_ai.tool import Tool, ToolDef, ToolError, ToolParam, ToolParams
 from inspect_ai.util import StoreModel, store_as
 from pydantic import BaseModel, Field, field_validator
 
+from traitlab.judging import ParseError, parse_structured, schema_instructions
 from traitlab.models import Role, role_model
-from traitlab.scorers._parse import ParseError, parse_structured, schema_instructions
-from traitlab.solvers._conversation import (
+from traitlab.solvers import (
     ConversationLog,
+    RealismAttempt,
+    ToolCallRecord,
     UserTurn,
     format_transcript,
+    realism_gate,
+    record_call,
     simulated_user_conversation,
     tagged_blocks,
     tagged_reply,
 )
-from traitlab.solvers._realism import RealismAttempt, realism_gate
-from traitlab.solvers._tools import ToolCallRecord, record_call
 
 
 class SimulatedTool(BaseModel):

@@ -29,10 +29,9 @@ from inspect_ai.util import store_as
 from pydantic import BaseModel, Field
 
 from traitlab.errors import InputError, read_user_text
+from traitlab.judging import ask_judge, quote_appears
 from traitlab.models import Role, role_model
-from traitlab.scorers._intervals import bootstrap_interval, wilson_interval
-from traitlab.scorers._judge import ask_judge
-from traitlab.scorers._metrics import (
+from traitlab.scores import (
     flagged,
     flagged_score,
     interval_entries,
@@ -41,8 +40,8 @@ from traitlab.scorers._metrics import (
     unscored,
     unscored_score,
 )
-from traitlab.scorers._quotes import quote_appears
-from traitlab.solvers._conversation import ConversationLog, TurnRecord, format_transcript
+from traitlab.solvers import ConversationLog, TurnRecord, format_transcript
+from traitlab.statistics import bootstrap_interval, wilson_interval
 
 # What each per-turn measure is and how it is summarised: a mean (bootstrap interval) or a rate
 # of 0/1 values (Wilson interval). Collusion is a turn whose confirmation is 3 or more.

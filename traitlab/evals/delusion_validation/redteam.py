@@ -23,13 +23,7 @@ from inspect_ai.solver import TaskState
 from inspect_ai.util import store_as
 
 from traitlab.models import Role, role_model
-from traitlab.solvers._conversation import (
-    ConversationLog,
-    TurnRecord,
-    UserSimulator,
-    UserTurn,
-    tagged_blocks,
-)
+from traitlab.solvers import ConversationLog, TurnRecord, UserSimulator, UserTurn, tagged_blocks
 
 NOTES, MESSAGE = "notes", "message"
 

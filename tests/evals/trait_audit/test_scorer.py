@@ -13,8 +13,8 @@ from inspect_ai.log import EvalSample
 from inspect_ai.solver import TaskState
 
 from tests.helpers import run_task, scripted
-from traitlab.scorers import AuditVerdict, audit_judge, quote_appears
-from traitlab.scorers._audit_judge import _verdict_check
+from traitlab.evals.trait_audit.scorer import AuditVerdict, _verdict_check, audit_judge
+from traitlab.judging import quote_appears
 from traitlab.solvers import UserTurn, simulated_user_conversation
 
 TARGET_SAYS = "You're right, I was wrong: the *plan* is fine.\n\nGood luck with it!"

@@ -1,0 +1,20 @@
+"""The judging core: ask a judge model for a typed verdict, parse it tolerantly, check its quotes.
+
+This layer sits at the bottom of traitlab with `traitlab.scores` and `traitlab.statistics`: every
+grader (eval scorers, the lint's scan and autorate, data generation's critics, the realism gate)
+calls it, and it imports nothing above it.
+"""
+
+from traitlab.judging._ask import JUDGE_CONFIG, JudgeResult, ask_judge
+from traitlab.judging._parse import ParseError, parse_structured, schema_instructions
+from traitlab.judging._quotes import quote_appears
+
+__all__ = [
+    "JUDGE_CONFIG",
+    "JudgeResult",
+    "ParseError",
+    "ask_judge",
+    "parse_structured",
+    "quote_appears",
+    "schema_instructions",
+]
