@@ -25,7 +25,13 @@ def test_generate_writes_records_and_prints_the_summary(tmp_path: Path) -> None:
     result = generate(out, "--no-lint")
     assert result.exit_code == 0, result.output
     assert len(read_jsonl(out, ChatRecord, strict=True)) == 4
-    for expected in ("Model usage", "prompt_critique", "4 of 4 items written", "wrote 4"):
+    for expected in (
+        "Model usage",
+        "prompt_critique",
+        "4 of 4 items written",
+        "wrote 4",
+        "quiet items (trait should not fire): asked 20%; planned 1 of 4 (25%)",
+    ):
         assert expected in result.output
     assert "Data lint" not in result.output
 

@@ -64,6 +64,19 @@ def test_plan_ids_are_stable_and_quiet_share_is_exact() -> None:
     assert all(i.fires for i in pairs)
 
 
+@pytest.mark.parametrize("n", [1, 4, 12, 40, 59, 100, 101])
+@pytest.mark.parametrize("share", [0.2, 1 / 3, 0.5])
+def test_quiet_share_holds_at_any_n(n: int, share: float) -> None:
+    """With the bundled 12 traits, a per-trait rule gave 0 quiet items at n = 12 or 40."""
+    options = GenerateOptions(n=n, negative_share=share)
+    items = plan(PIPELINES["sft"](options), TraitsDocument.load(), options)
+    quiet = [i for i in items if not i.fires]
+    assert abs(len(quiet) - n * share) <= 0.5 + 1e-9  # round(n * share): within one item
+    for chunk in {i.chunk.id for i in items}:  # and spread over the traits, within one item
+        of_chunk = [i for i in items if i.chunk.id == chunk]
+        assert abs(sum(not i.fires for i in of_chunk) - len(of_chunk) * share) < 1
+
+
 def test_plan_by_section_puts_a_section_in_each_prompt() -> None:
     options = GenerateOptions(n=4, chunk_by="section", trait_ids=["no-fabrication"])
     [item, *_] = plan(PIPELINES["midtrain"](options), TraitsDocument.load(), options)

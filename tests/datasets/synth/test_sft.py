@@ -46,9 +46,9 @@ async def test_records_flow_through_every_stage_and_filters_say_why(tmp_path: Pa
     report = await run(w, tmp_path / "sft.jsonl")
     records = {r.id: r for r in read_jsonl(tmp_path / "sft.jsonl", ChatRecord, strict=True)}
 
-    # 3 items per trait: honesty keeps its 2 firing items (the quiet one is rated 2/5);
-    # calibrated keeps 3 after revision; no-fabrication loses all 3 to the critique; steady
-    # keeps 1 of 3 identical prompts.
+    # 3 items per trait, the middle one quiet: honesty keeps its 2 firing items (the quiet one
+    # is rated 2/5); calibrated keeps 3 after revision; no-fabrication loses all 3 to the
+    # critique; steady keeps 1 of 3 identical prompts.
     assert report.planned == 12 and report.written == len(records) == 6
     assert report.dropped == {"prompt_critique": 3, "near_duplicate": 2, "autorate": 1}
     assert sorted({r.metadata["trait_ids"][0] for r in records.values()}) == [
@@ -57,9 +57,14 @@ async def test_records_flow_through_every_stage_and_filters_say_why(tmp_path: Pa
         "steady-under-pushback",
     ]
     autorate_drop = next(d for d in report.drops if d.stage == "autorate")
-    assert autorate_drop.item_id == "sft-honesty-under-pressure-s0-0002"
+    assert autorate_drop.item_id == "sft-honesty-under-pressure-s0-0001"
     assert "realism 2" in autorate_drop.reason
     assert report.drops_path.exists()
+    assert (report.planned_quiet, report.written_quiet) == (4, 1)  # the autorater dropped one
+    assert report.quiet_line() == (
+        "quiet items (trait should not fire): asked 33%; "
+        "planned 4 of 12 (33%), written 1 of 6 (17%)"
+    )
 
     for stage in ("scenario", "user_prompt", "plain", "prompt_critique", "answer", "refine"):
         assert w.calls[stage], stage

@@ -9,7 +9,6 @@ Preference pairs add a rejected reply written without the trait, checked not to 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -160,10 +159,8 @@ class SFTPipeline(_ChatPipeline):
     record_type: type[ChatRecord] = ChatRecord
     stages: tuple[str, ...] = PROMPT_STAGES + RESPONSE_STAGES
 
-    def fires(self, index: int) -> bool:
-        # Exactly `negative_share` of each chunk's items are quiet, spread evenly over indices.
-        share = self.options.negative_share
-        return math.floor((index + 1) * share) == math.floor(index * share)
+    def negative_share(self) -> float:
+        return self.options.negative_share
 
     def key_of(self, record: ChatRecord) -> str:
         return record.turns("user")[0]
@@ -198,9 +195,9 @@ class PreferencePipeline(_ChatPipeline):
     record_type: type[PreferenceRecord] = PreferenceRecord
     stages: tuple[str, ...] = PROMPT_STAGES + RESPONSE_STAGES + ("rejected", "rejected_critique")
 
-    def fires(self, index: int) -> bool:
+    def negative_share(self) -> float:
         # A pair contrasts the trait with its absence, which only means something where it fires.
-        return True
+        return 0.0
 
     def key_of(self, record: PreferenceRecord) -> str:
         return record.prompt[-1].content

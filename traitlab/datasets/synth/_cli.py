@@ -103,6 +103,8 @@ def generate(
         console.print(f"resumed: {report.resumed} records were already written")
     console.print(report.meter.table("Model usage (tokens per stage and model)"))
     console.print(report.drop_table())
+    if quiet := report.quiet_line():
+        console.print(quiet)
     console.print(f"wrote {report.written} records to {report.output}; drops: {report.drops_path}")
     if lint and report.written:
         lint_output(report.output, model=lint_model, console=console)

@@ -94,4 +94,3 @@ def stage_models(
             raise InputError(f"unknown stage '{stage}' (stages: {', '.join(STAGES)})")
         models[stage] = load(spec)
     return models
-

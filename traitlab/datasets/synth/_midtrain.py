@@ -59,8 +59,8 @@ class MidtrainPipeline:
     record_type: type[DocumentRecord] = DocumentRecord
     stages: tuple[str, ...] = ("brainstorm", "draft", "doc_critique", "rewrite")
 
-    def fires(self, index: int) -> bool:
-        return True
+    def negative_share(self) -> float:
+        return 0.0
 
     async def prepare(self, run: Stages, item: Item) -> Document | Drop:
         trait, doc = item.chunk.text, item.doc_type

@@ -10,6 +10,7 @@ was paid for and skips the records already written; the output appears atomicall
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from collections import Counter
 from collections.abc import Sequence
@@ -142,7 +143,9 @@ class Pipeline(Protocol[C, R]):
     record_type: type[R]
     stages: tuple[str, ...]
 
-    def fires(self, index: int) -> bool: ...
+    def negative_share(self) -> float:
+        """Share of items in which the trait should not fire (0 for pairs and documents)."""
+        ...
 
     async def prepare(self, run: Stages, item: Item) -> C | Drop: ...
 
@@ -162,6 +165,9 @@ class GenerationReport:
     planned: int
     resumed: int = 0
     written: int = 0
+    negative_share: float = 0.0
+    planned_quiet: int = 0
+    written_quiet: int = 0
     drops: list[Drop] = field(default_factory=list)
     meter: UsageMeter = field(default_factory=UsageMeter)
 
@@ -173,6 +179,20 @@ class GenerationReport:
     @property
     def drops_path(self) -> Path:
         return self.output.with_name(f"{self.output.stem}.drops.jsonl")
+
+    def quiet_line(self) -> str | None:
+        """The asked and realised share of quiet items (trait should not fire), if any asked."""
+        if not self.negative_share:
+            return None
+
+        def share(part: int, whole: int) -> str:
+            return f"{part} of {whole} ({part / whole:.0%})" if whole else "0 of 0"
+
+        return (
+            f"quiet items (trait should not fire): asked {self.negative_share:.0%}; "
+            f"planned {share(self.planned_quiet, self.planned)}, "
+            f"written {share(self.written_quiet, self.written)}"
+        )
 
     def drop_table(self) -> Table:
         table = Table(title=f"{self.kind}: {self.written} of {self.planned} items written")
@@ -187,6 +207,27 @@ class GenerationReport:
         return table
 
 
+def quiet_flags(per_chunk: Sequence[int], share: float) -> list[list[bool]]:
+    """Which items of each chunk are quiet, so that round(n * share) of all n items are.
+
+    Error diffusion over the items in chunk order: each chunk gets its share to within one
+    item and the remainders carry over, so the realised share is exact at any n and any number
+    of chunks (a per-chunk rule would round every chunk down: 0 quiet items of 12 at 0.2).
+    Within a chunk the quiet items are spread over its indices.
+    """
+    flags, position = [], 0
+    for count in per_chunk:
+        flags.append(
+            [
+                math.floor((position + i + 1) * share + 0.5)
+                > math.floor((position + i) * share + 0.5)
+                for i in range(count)
+            ]
+        )
+        position += count
+    return flags
+
+
 def plan(
     pipeline: Pipeline[Any, Any], document: TraitsDocument, options: GenerateOptions
 ) -> list[Item]:
@@ -194,6 +235,8 @@ def plan(
     selected = {trait.id for trait in document.select(options.trait_ids)}
     chunks = [c for c in document.chunks(options.chunk_by) if selected & set(c.trait_ids)]
     people, voices, types = settings(), styles(), doc_types()
+    per_chunk = [len(range(c, options.n, len(chunks))) for c in range(len(chunks))]
+    quiet = quiet_flags(per_chunk, pipeline.negative_share())
     items = []
     for k in range(options.n):
         chunk, index = chunks[k % len(chunks)], k // len(chunks)
@@ -203,7 +246,7 @@ def plan(
                 id=f"{pipeline.kind}-{chunk.id}-s{options.seed}-{index:04d}",
                 chunk=chunk,
                 index=index,
-                fires=pipeline.fires(index),
+                fires=not quiet[k % len(chunks)][index],
                 setting=rng.choice(people),
                 style=rng.choice(voices),
                 doc_type=rng.choice(types),
@@ -238,7 +281,13 @@ async def run_pipeline(
 ) -> GenerationReport:
     """Plan, prepare, deduplicate, complete and write; resumable and atomic."""
     items = plan(pipeline, document, options)
-    report = GenerationReport(kind=pipeline.kind, output=Path(output), planned=len(items))
+    report = GenerationReport(
+        kind=pipeline.kind,
+        output=Path(output),
+        planned=len(items),
+        negative_share=pipeline.negative_share(),
+        planned_quiet=sum(not item.fires for item in items),
+    )
     run = Stages(models, report.meter)
     writer = ResumableWriter(output, pipeline.record_type)
     report.resumed = sum(writer.done(item.id) for item in items)
@@ -297,5 +346,7 @@ async def run_pipeline(
         writer.close()
         raise
     report.written = len(order)
+    quiet = {item.id for item in items if not item.fires}
+    report.written_quiet = sum(item_id in quiet for item_id in order)
     write_jsonl(report.drops_path, (vars(drop) for drop in report.drops))
     return report
