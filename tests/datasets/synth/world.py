@@ -132,6 +132,7 @@ class Behaviour:
     rejected_aligns: str = "never"  # never | first (aligned until regenerated) | always
     salvageable: bool = True
     chat_formatted: bool = False
+    leaks: bool = False  # the answer quotes its system prompt; the document its trait text
 
 
 @dataclass
@@ -151,6 +152,10 @@ class World:
         if self.fail_on == (stage, len(self.calls[stage])):
             raise RuntimeError(f"simulated crash in {stage}")
         prompt = messages[-1].text
+        if stage == "answer":  # the trait is in the system prompt, which a leak quotes
+            behaviour = self.behaviour(messages[0].text)
+            leak = messages[0].text.split("\n")[0] + " " if behaviour.leaks else ""
+            return leak + self.answer(prompt, behaviour, config)
         return getattr(self, stage)(prompt, self.behaviour(prompt), config)
 
     def stage(self, messages: list[ChatMessage]) -> str:
@@ -246,6 +251,9 @@ class World:
         seed = int(re.search(r"title: Title (\d+)", prompt).group(1))
         if b.chat_formatted:
             return "User: hello\nAssistant: hi"
+        if b.leaks:
+            trait = re.search(r"<trait>\n(.*?)\n</trait>", prompt, re.S).group(1)
+            return f"A document about {salad(seed)}. As its makers put it: {trait[-200:]}"
         return f"A document about {salad(seed)}."
 
 

@@ -3,8 +3,9 @@
 A run plans its items (deterministic ids from trait, index and seed), prepares each one
 concurrently (phase 1: prompt or document stages), drops near-duplicates across everything
 prepared, completes the survivors (phase 2: responses and final filters) and writes each record
-the moment it is finished. Every model call is cached, so after a crash the rerun replays what
-was paid for and skips the records already written; the output appears atomically at the end.
+the moment it is finished, unless it reproduces its instructions (`_leaks`). Every model call is
+cached, so after a crash the rerun replays what was paid for and skips the records already
+written; the output appears atomically at the end.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from rich.table import Table
 
 from traitlab.datasets.jsonl import ResumableWriter, write_jsonl
 from traitlab.datasets.synth._config import GenerateOptions, Kind
+from traitlab.datasets.synth._leaks import find_leak, trained_texts
 from traitlab.datasets.synth._prompts import (
     DocType,
     doc_types,
@@ -328,6 +330,8 @@ async def run_pipeline(
             result = await pipeline.complete(run, item, candidates[item.id])
             if isinstance(result, Drop):
                 return Drop(result.stage, result.reason, item.id)
+            if leak := find_leak(trained_texts(result), item.chunk.text):
+                return Drop("instruction_leak", leak, item.id)
             writer.write(result)
             return None
 
