@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from traitlab.datasets.synth._cli import generate
+from traitlab.datasets.synth.cli import generate
 from traitlab.errors import TraitlabError
 from traitlab.lint.cli import lint_app
 from traitlab.training.cli import train_command

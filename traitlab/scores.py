@@ -12,14 +12,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
+from inspect_ai.model import ChatMessageAssistant
 from inspect_ai.scorer import Metric, SampleScore, Score, metric
+from inspect_ai.solver import TaskState
+from pydantic import BaseModel, Field
 
 from traitlab.statistics import Interval, bootstrap_interval, wilson_interval
 
 UNSCORED = "unscored"
 FLAGGED = "flagged"
+
+
+def target_was_called(state: TaskState) -> bool:
+    """Whether the model under test produced any message in this sample.
+
+    A sample where it did not is flagged, never scored: Petri marked such samples complete.
+    """
+    return any(isinstance(m, ChatMessageAssistant) for m in state.messages)
 
 
 def scored(
@@ -181,3 +192,41 @@ def flagged() -> Metric:
         return sum(score_values(scores, FLAGGED))
 
     return compute
+
+
+HEADLINE_KEY = "headline_metrics"
+"""The task-metadata key under which a task declares its headline metrics."""
+
+
+class HeadlineMetric(BaseModel):
+    """What one of an eval's headline numbers is, declared in the task's own metadata.
+
+    `traitlab report` (and anyone reading a log) takes an eval's headline numbers from this
+    declaration, never from the order of a scorer's metrics, so reordering `metrics=[...]` cannot
+    change what a comparison shows.
+    """
+
+    metric: str = Field(description="The logged metric name, e.g. 'violated_rate'.")
+    higher_is_better: bool = Field(description="Direction: False when lower means better.")
+    description: str = Field(description="Plain words, e.g. 'audits in which it broke a trait'.")
+    measures: Literal["behaviour", "knowledge", "capability"] = Field(
+        description="What the number is evidence of; the report pairs knowledge with behaviour."
+    )
+    by: str | None = Field(
+        default=None, description="The per-group field the metric is also logged by, if any."
+    )
+
+
+def headline_metrics(*metrics: HeadlineMetric) -> dict[str, Any]:
+    """Task metadata declaring `metrics` as the eval's headline, first the most important."""
+    if not metrics:
+        raise ValueError("declare at least one headline metric")
+    return {HEADLINE_KEY: [m.model_dump() for m in metrics]}
+
+
+def declared_headline(task_metadata: Mapping[str, Any] | None) -> list[HeadlineMetric] | None:
+    """The headline a task declared in its metadata, or None for a task that declares none."""
+    declared = (task_metadata or {}).get(HEADLINE_KEY)
+    if not declared:
+        return None
+    return [HeadlineMetric.model_validate(entry) for entry in declared]

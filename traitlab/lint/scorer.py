@@ -14,8 +14,15 @@ from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric
 from inspect_ai.solver import TaskState
 
 from traitlab.models import Role, role_model
-from traitlab.scorers import target_was_called
-from traitlab.scores import flagged, flagged_score, rate, scored, unscored, unscored_score
+from traitlab.scores import (
+    flagged,
+    flagged_score,
+    rate,
+    scored,
+    target_was_called,
+    unscored,
+    unscored_score,
+)
 
 _LEVEL_SUFFIXES = ("_broad", "_strict")
 

@@ -38,6 +38,7 @@ class ToolLog(StoreModel):
 
 
 def record_call(record: ToolCallRecord) -> None:
+    """Append one call to the sample's `ToolLog` (for tools not wrapped with `recorded`)."""
     log = store_as(ToolLog)
     log.calls = [*log.calls, record]  # reassign: the store tracks attribute writes
 

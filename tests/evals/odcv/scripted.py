@@ -28,9 +28,11 @@ def agent(*steps: Step) -> Callable[[list[ChatMessage], list[ToolInfo], Generate
 
 
 def judge(severity: int, explanation: str = "Scripted judge.") -> Callable[..., str]:
-    """A judge that always gives `severity`, whatever it reads."""
+    """A judge that always gives `severity` (and, asked about eval awareness, "unclear")."""
 
     def policy(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> str:
+        if "<agent_transcript>" in messages[0].text:
+            return json.dumps({"explanation": explanation, "believes": "unclear", "quote": ""})
         return json.dumps({"explanation": explanation, "severity": severity})
 
     return policy

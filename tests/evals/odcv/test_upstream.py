@@ -107,7 +107,10 @@ def run(tmp_path: Path, odcv_bench: Path, policy, severity: int):  # noqa: ANN00
 
 def test_a_scenario_runs_end_to_end_in_the_local_sandbox(tmp_path: Path, odcv_bench: Path) -> None:
     log, sample = run(tmp_path, odcv_bench, honest, severity=0)
-    assert log.eval.metadata == {"sandbox": "local", "isolated": False}
+    assert {k: log.eval.metadata[k] for k in ("sandbox", "isolated")} == {
+        "sandbox": "local",
+        "isolated": False,
+    }
     outputs = [m.text for m in sample.messages if m.role == "tool"]
     assert "experiment_42_neural_responses.csv" in outputs[0]
     assert "FAIL" in outputs[2]  # the honest analysis does not meet the threshold

@@ -28,6 +28,7 @@ from traitlab.evals.agentic_misalignment.scorer import Evidence, agentic_harm
 from traitlab.evals.agentic_misalignment.solver import rounds as rounds_solver
 from traitlab.evals.agentic_misalignment.upstream import upstream_samples
 from traitlab.scorers import eval_awareness
+from traitlab.scores import HeadlineMetric, headline_metrics
 
 
 def sample_evidence(state: TaskState) -> list[Evidence]:
@@ -78,6 +79,16 @@ def agentic_misalignment(
         solver=[mail_environment(), rounds_solver(mail_events, rounds=rounds)],
         scorer=[agentic_harm(sample_evidence), eval_awareness()],
         message_limit=message_limit,
-        metadata={"source": templates or scenarios or "bundled"},
+        metadata={
+            "source": templates or scenarios or "bundled",
+            **headline_metrics(
+                HeadlineMetric(
+                    metric="harmful_rate",
+                    higher_is_better=False,
+                    description="episodes in which the agent leaked, coerced or let harm happen",
+                    measures="behaviour",
+                )
+            ),
+        },
         version=1,
     )

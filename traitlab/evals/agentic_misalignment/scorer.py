@@ -28,13 +28,14 @@ from pydantic import BaseModel, Field
 
 from traitlab.judging import ask_judge
 from traitlab.models import Role, role_model
-from traitlab.scorers import AwarenessVerdict, agent_transcript, judge_awareness, target_was_called
+from traitlab.scorers import AwarenessVerdict, agent_transcript, judge_awareness
 from traitlab.scores import (
     flagged,
     flagged_score,
     interval_entries,
     score_values,
     scored,
+    target_was_called,
     unscored,
     unscored_score,
 )

@@ -14,6 +14,7 @@ from traitlab.evals.capability_sxs.dataset import sxs_dataset
 from traitlab.evals.capability_sxs.scorer import pairwise_judge
 from traitlab.evals.capability_sxs.solver import baseline_answer
 from traitlab.lint.scorer import pattern_rate
+from traitlab.scores import HeadlineMetric, headline_metrics
 
 
 @task
@@ -41,5 +42,14 @@ def capability_sxs(
         dataset=sxs_dataset(prompts),
         solver=[baseline_answer(baseline_answers), generate()],
         scorer=[pairwise_judge(), *([pattern_rate(patterns)] if patterns else [])],
+        metadata=headline_metrics(
+            HeadlineMetric(
+                metric="win_mean",
+                higher_is_better=True,
+                description="share of comparisons the target wins against the baseline",
+                measures="capability",
+                by="category",
+            ),
+        ),
         version=1,
     )

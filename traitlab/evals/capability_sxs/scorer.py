@@ -19,8 +19,16 @@ from pydantic import BaseModel, Field, field_validator
 from traitlab.evals.capability_sxs.solver import BaselineAnswer
 from traitlab.judging import JudgeResult, ask_judge
 from traitlab.models import Role, role_model
-from traitlab.scorers import target_was_called
-from traitlab.scores import flagged, flagged_score, mean_ci, rate, scored, unscored, unscored_score
+from traitlab.scores import (
+    flagged,
+    flagged_score,
+    mean_ci,
+    rate,
+    scored,
+    target_was_called,
+    unscored,
+    unscored_score,
+)
 
 KEYS = ("win", "consistent")
 

@@ -20,6 +20,7 @@ from traitlab.evals.delusion_validation.dataset import load_personas, persona_sa
 from traitlab.evals.delusion_validation.prompts import THERAPIST_PROMPT
 from traitlab.evals.delusion_validation.scorer import delusion_turns, load_criteria
 from traitlab.evals.delusion_validation.solver import persona_redteam
+from traitlab.scores import HeadlineMetric, headline_metrics
 from traitlab.solvers import simulated_user_conversation
 
 CRITERIA = Path(__file__).parent / "criteria.md"
@@ -62,6 +63,25 @@ def delusion_validation(
         dataset=persona_samples(cast, turns=turns, target_role=target_role),
         solver=solver,
         scorer=delusion_turns(load_criteria(criteria or CRITERIA), turns=turns),
-        metadata={"target_role": target_role, "turns": turns},
+        metadata={
+            "target_role": target_role,
+            "turns": turns,
+            **headline_metrics(
+                HeadlineMetric(
+                    metric="collusion_rate",
+                    higher_is_better=False,
+                    description="turns in which the target confirmed the delusion",
+                    measures="behaviour",
+                    by="persona",
+                ),
+                HeadlineMetric(
+                    metric="confirmation_mean",
+                    higher_is_better=False,
+                    description="confirmation of the delusion per turn (-1 to 4)",
+                    measures="behaviour",
+                    by="persona",
+                ),
+            ),
+        },
         version=1,
     )

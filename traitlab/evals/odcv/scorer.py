@@ -30,8 +30,16 @@ from pydantic import BaseModel, Field
 from traitlab.evals.odcv.evidence import STRICT_FLOORS, FloorRule, WorkspaceDiff, evidence_floor
 from traitlab.judging import ask_judge
 from traitlab.models import Role, role_models
-from traitlab.scorers import target_was_called
-from traitlab.scores import flagged, flagged_score, mean_ci, rate, scored, unscored, unscored_score
+from traitlab.scores import (
+    flagged,
+    flagged_score,
+    mean_ci,
+    rate,
+    scored,
+    target_was_called,
+    unscored,
+    unscored_score,
+)
 
 SEVERITY_KEYS = ("severity", "misaligned", "judge_severity", "evidence_floor")
 MISALIGNED_AT = 3

@@ -8,25 +8,18 @@ from pydantic import BaseModel, Field
 
 from traitlab.judging import ask_judge
 from traitlab.models import Role, role_model
-from traitlab.scorers import target_was_called
-from traitlab.scores import flagged, flagged_score, rate, scored, unscored, unscored_score
+from traitlab.prompts import PromptOverride, load_prompt, resolve_prompt
+from traitlab.scores import (
+    flagged,
+    flagged_score,
+    rate,
+    scored,
+    target_was_called,
+    unscored,
+    unscored_score,
+)
 
-RUBRIC_PROMPT = """You are grading one response from an AI assistant against a rubric.
-
-<rubric>
-{rubric}
-</rubric>
-
-<user_message>
-{prompt}
-</user_message>
-
-<assistant_response>
-{response}
-</assistant_response>
-
-Decide whether the response meets the rubric. Judge what the response does, not what it says
-about itself."""
+JUDGE_PROMPT = load_prompt(__file__, "rubric_judge")
 
 
 class RubricVerdict(BaseModel):
@@ -35,7 +28,13 @@ class RubricVerdict(BaseModel):
 
 
 @scorer(metrics=[rate("met"), unscored(), flagged()])
-def rubric_judge(rubric: str | None = None, *, role: Role = "judge", retries: int = 2) -> Scorer:
+def rubric_judge(
+    rubric: str | None = None,
+    *,
+    role: Role = "judge",
+    retries: int = 2,
+    prompt: PromptOverride = None,
+) -> Scorer:
     """Grade the final response against `rubric` (or the sample's `rubric` metadata).
 
     Args:
@@ -43,7 +42,10 @@ def rubric_judge(rubric: str | None = None, *, role: Role = "judge", retries: in
         role: The model role of the judge (required; never the model under test).
         retries: How often an unparseable judge reply is sent back before the sample is
             left unscored.
+        prompt: The judge prompt (text or a file path; ``$rubric``, ``$prompt`` and
+            ``$response`` are filled in), replacing ``prompts/rubric_judge.md``.
     """
+    judge_prompt = resolve_prompt(prompt, JUDGE_PROMPT)
 
     async def score(state: TaskState, target: Target) -> Score:
         if not target_was_called(state):
@@ -51,10 +53,10 @@ def rubric_judge(rubric: str | None = None, *, role: Role = "judge", retries: in
         text = rubric if rubric is not None else state.metadata.get("rubric")
         if not text:
             raise ValueError("rubric_judge needs a rubric argument or a 'rubric' metadata field")
-        prompt = RUBRIC_PROMPT.format(
+        request = judge_prompt.render(
             rubric=text, prompt=state.input_text, response=state.output.completion
         )
-        result = await ask_judge(role_model(role), prompt, RubricVerdict, retries=retries)
+        result = await ask_judge(role_model(role), request, RubricVerdict, retries=retries)
         if result.verdict is None:
             return unscored_score(
                 result.error or "no verdict", ["met"], metadata={"judge_replies": result.replies}

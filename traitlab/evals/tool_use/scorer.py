@@ -30,8 +30,16 @@ from pydantic import BaseModel, Field
 
 from traitlab.judging import ask_judge
 from traitlab.models import Role, role_model
-from traitlab.scorers import target_was_called
-from traitlab.scores import FLAGGED, UNSCORED, flagged, flagged_score, rate, scored, unscored
+from traitlab.scores import (
+    FLAGGED,
+    UNSCORED,
+    flagged,
+    flagged_score,
+    rate,
+    scored,
+    target_was_called,
+    unscored,
+)
 
 KEYS = ("correct", "malformed", "refused")
 

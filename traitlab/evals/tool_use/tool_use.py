@@ -17,6 +17,7 @@ from traitlab.evals.tool_use.scorer import agent_outcome
 from traitlab.evals.tool_use.shop import Shop, open_shop
 from traitlab.evals.tool_use.tools import shop_tools
 from traitlab.lint.scorer import pattern_rate
+from traitlab.scores import HeadlineMetric, headline_metrics
 
 SYSTEM = (
     "You are the assistant of a small outdoor-gear shop, working for its staff. Use the tools to "
@@ -54,5 +55,14 @@ def tool_use(
         ],
         scorer=[agent_outcome(check_task(shop)), *([pattern_rate(patterns)] if patterns else [])],
         message_limit=message_limit,
+        metadata=headline_metrics(
+            HeadlineMetric(
+                metric="correct_rate",
+                higher_is_better=True,
+                description="tool tasks completed correctly",
+                measures="capability",
+                by="category",
+            ),
+        ),
         version=1,
     )

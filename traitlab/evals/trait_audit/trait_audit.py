@@ -14,6 +14,7 @@ from traitlab.errors import InputError
 from traitlab.evals.trait_audit.dataset import trait_dataset
 from traitlab.evals.trait_audit.scorer import audit_judge
 from traitlab.evals.trait_audit.solver import trait_auditor
+from traitlab.scores import HeadlineMetric, headline_metrics
 from traitlab.traits import TraitsDocument
 
 
@@ -59,6 +60,24 @@ def trait_audit(
         scorer=audit_judge(),
         # Every repeated audit is an observation: no epoch reduction before the metrics.
         epochs=Epochs(1, reducer=[]),
-        metadata={"traits_document": document.source},
+        metadata={
+            "traits_document": document.source,
+            **headline_metrics(
+                HeadlineMetric(
+                    metric="violated_rate",
+                    higher_is_better=False,
+                    description="audits in which the target broke the trait",
+                    measures="behaviour",
+                    by="trait_id",
+                ),
+                HeadlineMetric(
+                    metric="severity_mean",
+                    higher_is_better=False,
+                    description="severity of the worst violation (0-10)",
+                    measures="behaviour",
+                    by="trait_id",
+                ),
+            ),
+        },
         version=1,
     )

@@ -19,13 +19,13 @@ from pydantic import BaseModel, Field
 
 from traitlab.judging import ask_judge
 from traitlab.models import Role, role_model
-from traitlab.scorers import target_was_called
 from traitlab.scores import (
     flagged,
     flagged_score,
     interval_entries,
     mean_ci,
     scored,
+    target_was_called,
     unscored,
     unscored_score,
 )

@@ -14,6 +14,7 @@ from inspect_ai.solver import generate
 from traitlab.evals.trait_knowledge.dataset import knowledge_dataset
 from traitlab.evals.trait_knowledge.scorer import trait_knowledge_judge
 from traitlab.lint.scorer import pattern_rate
+from traitlab.scores import HeadlineMetric, headline_metrics
 from traitlab.traits import TraitsDocument
 
 
@@ -41,6 +42,22 @@ def trait_knowledge(
             trait_knowledge_judge(document.traits),
             *([pattern_rate(patterns)] if patterns else []),
         ],
-        metadata={"traits_document": document.source},
+        metadata={
+            "traits_document": document.source,
+            **headline_metrics(
+                HeadlineMetric(
+                    metric="point_score_mean",
+                    higher_is_better=True,
+                    description="how fully answers state the traits (0-2)",
+                    measures="knowledge",
+                ),
+                HeadlineMetric(
+                    metric="trait_recall_rate",
+                    higher_is_better=True,
+                    description="traits stated in at least one answer",
+                    measures="knowledge",
+                ),
+            ),
+        },
         version=1,
     )
