@@ -1,4 +1,4 @@
-"""Inspect entry point: importing this registers the scripted provider and every task.
+"""Inspect entry point: importing it registers the scripted provider, the sandbox, every task.
 
 Each eval lives in ``traitlab/evals/<name>/<name>.py``; they are discovered here so that adding
 an eval needs no edit to this file.
@@ -8,6 +8,7 @@ import importlib
 import pkgutil
 
 from traitlab import evals
+from traitlab import sandbox  # noqa: F401  (registers the `bwrap` sandbox)
 from traitlab.models import scripted  # noqa: F401  (registers the `scripted` provider)
 
 for _module in pkgutil.iter_modules(evals.__path__):

