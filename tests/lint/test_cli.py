@@ -53,7 +53,9 @@ def test_lint_filter_and_check_from_the_command_line(tmp_path: Path) -> None:
     assert failed.exit_code == 1 and "lint check failed" in failed.output
     assert "opening_i_hear" in failed.output
     assert runner.invoke(app, [*check, "0.5"]).exit_code == 0
-    assert runner.invoke(app, [*check, "0.2", "--prescan-max", "1"]).exit_code == 0
+    # No features and the pre-scan gate off: nothing was checked, which is not a pass.
+    nothing = runner.invoke(app, [*check, "0.2", "--prescan-max", "1"])
+    assert nothing.exit_code == 1 and "nothing was checked" in nothing.output
     reuse = ["lint", "check", str(data), "--report", str(out), "--max-prevalence"]
     assert runner.invoke(app, [*reuse, "0.2"]).exit_code == 1
     assert runner.invoke(app, [*reuse, "0.5"]).exit_code == 0

@@ -99,7 +99,7 @@ def test_filter_refuses_bad_requests(linted: tuple[Path, Path, list[dict]], tmp_
         filter_dataset(data, report, tmp_path / "o.jsonl", features=["nope"])
     other = tmp_path / "other.jsonl"
     planted_chats(other, 10, seed=99)
-    with pytest.raises(InputError, match="different file"):
+    with pytest.raises(InputError, match="different data"):
         filter_dataset(other, report, tmp_path / "o.jsonl", features=["validating_opener"])
     with pytest.raises(InputError, match="no report.json"):
         filter_dataset(data, tmp_path, tmp_path / "o.jsonl", features=["validating_opener"])
@@ -165,5 +165,5 @@ def test_check_an_existing_report(linted: tuple[Path, Path, list[dict]], tmp_pat
     assert check_dataset(data, max_prevalence=0.99, report_dir=report).passed
     other = tmp_path / "other.jsonl"
     planted_chats(other, 10, seed=98)
-    with pytest.raises(InputError, match="different file"):
+    with pytest.raises(InputError, match="different data"):
         check_dataset(other, report_dir=report)

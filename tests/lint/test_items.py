@@ -48,10 +48,24 @@ def write(path: Path, *rows: object) -> Path:
 def test_chat_turn_selection(
     tmp_path: Path, turns: str, turn: int | None, segments: list[str]
 ) -> None:
-    [item] = read_items(write(tmp_path / "d.jsonl", CHAT), turns=turns, turn=turn).items  # type: ignore[arg-type]
+    path = write(tmp_path / "d.jsonl", CHAT)
+    [item] = read_items(path, turns=turns, turn=turn, unit="record").items  # type: ignore[arg-type]
     assert item.segments == segments and item.id == "c1" and item.line == 1
     if turns == "assistant" and turn is None:
         assert item.context == "First question?"
+
+
+def test_each_reply_is_an_item_by_default_with_the_user_turn_it_answers(tmp_path: Path) -> None:
+    item_set = read_items(write(tmp_path / "d.jsonl", CHAT, CHAT))
+    assert item_set.unit == "reply" and item_set.records == 2
+    assert [(i.id, i.text, i.context, i.turn, i.line) for i in item_set.items] == [
+        ("c1#0", "First answer.", "First question?", 0, 1),
+        ("c1#1", "Second answer.", "Second question?", 1, 1),
+        ("c1#0", "First answer.", "First question?", 0, 2),
+        ("c1#1", "Second answer.", "Second question?", 1, 2),
+    ]
+    [last] = read_items(write(tmp_path / "e.jsonl", CHAT), turn=-1).items
+    assert (last.id, last.text, last.turn) == ("c1", "Second answer.", 1)
 
 
 def test_documents_and_missing_turns(tmp_path: Path) -> None:
@@ -64,7 +78,7 @@ def test_documents_and_missing_turns(tmp_path: Path) -> None:
 def test_malformed_lines_are_reported_and_skipped_or_fatal_under_strict(tmp_path: Path) -> None:
     path = write(tmp_path / "d.jsonl", CHAT, "{broken", {"messages": []}, CHAT)
     item_set = read_items(path)
-    assert len(item_set) == 2
+    assert len(item_set) == 4 and item_set.records == 2  # two replies per record
     assert item_set.errors[0].startswith(f"{path}:2: invalid JSON")
     assert item_set.errors[1].startswith(f"{path}:3: messages")
     with pytest.raises(InputError, match=":2: invalid JSON"):

@@ -1,23 +1,37 @@
-"""CI gate: fail when any pattern is more prevalent than a threshold.
+"""CI gate: fail when any pattern is more prevalent than a threshold, or the data is unreadable.
 
 `check_report` compares a lint report against thresholds; `check_dataset` lints and checks in
 one go (what `traitlab lint check` runs). LLM features are compared at one level (strict by
-default); pre-scan openings, closings, phrases and opening clusters against their own threshold
-(the same one unless given); formatting habits are style, reported but never gated. The point
-estimate is compared, and the table shows the interval so a borderline failure is visible.
+default) using their rater-corrected prevalence where the report has one; pre-scan openings,
+closings, phrases and opening clusters against their own threshold (the same one unless given);
+formatting habits are style, reported but never gated.
+
+The gate compares the point estimate, or with ``gate="lower"`` the interval's lower bound (fail
+only when the data shows the pattern above the threshold with 95% confidence). Besides patterns,
+the gate fails on malformed lines (unless allowed) and when it checked nothing at all (no
+features and the pre-scan gate off), which is not a pass.
+
+Accepted findings stay out of the verdict: an allowlist of ids (glob patterns allowed, for a
+house style such as "Short answer:") is never gated, and a baseline file of accepted findings
+(written by ``--write-baseline``) is accepted while its prevalence is not significantly above
+the recorded one (the interval's lower bound at or under it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import fnmatch
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from traitlab.errors import InputError
+from traitlab.errors import InputError, read_user_text
 from traitlab.lint.features import FeatureSet
 from traitlab.lint.filter import load_report
-from traitlab.lint.pipeline import lint_dataset
 from traitlab.lint.results import LintReport, Rate
+
+Gate = Literal["estimate", "lower"]
 
 
 @dataclass
@@ -29,16 +43,48 @@ class Violation:
     source: str
     rate: Rate
     threshold: float
+    accepted: str | None = None  # why it does not fail the gate (allowlist, baseline)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "source": self.source,
+            "estimate": self.rate.estimate,
+            "low": self.rate.low,
+            "high": self.rate.high,
+            "count": self.rate.count,
+            "n": self.rate.n,
+            "threshold": self.threshold,
+            "accepted": self.accepted,
+        }
 
 
 @dataclass
 class CheckResult:
     report: LintReport
     violations: list[Violation]
+    problems: list[str] = field(default_factory=list)
+    accepted: list[Violation] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
-        return not self.violations
+        return not self.violations and not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "source": self.report.source,
+            "unit": self.report.unit_name,
+            "items": self.report.n_items,
+            "violations": [v.to_dict() for v in self.violations],
+            "accepted": [v.to_dict() for v in self.accepted],
+            "problems": self.problems,
+        }
+
+
+def _compared(rate: Rate, gate: Gate) -> float:
+    return rate.low if gate == "lower" else rate.estimate
 
 
 def check_report(
@@ -47,28 +93,90 @@ def check_report(
     max_prevalence: float,
     level: str = "strict",
     prescan_max: float | None = None,
+    gate: Gate = "estimate",
 ) -> list[Violation]:
     """The features and gated pre-scan findings whose prevalence exceeds the thresholds."""
     prescan_max = max_prevalence if prescan_max is None else prescan_max
-    violations = [
-        Violation(r.feature.id, r.feature.name, f"autorate ({level})", rate, max_prevalence)
-        for r in report.features
-        if (rate := r.broad if level == "broad" else r.strict).n and rate.estimate > max_prevalence
-    ]
+    violations = []
+    for r in report.features:
+        rate = r.gated_rate(level)  # type: ignore[arg-type]
+        if rate.n and _compared(rate, gate) > max_prevalence:
+            label = "corrected" if r.corrected(level) is not None else level  # type: ignore[arg-type]
+            violations.append(
+                Violation(r.feature.id, r.feature.name, f"autorate ({label})", rate, max_prevalence)
+            )
     violations += [
         Violation(f.id, f.text, f"pre-scan {f.kind}", f.rate, prescan_max)
         for f in report.findings
-        if f.gated and f.rate.estimate > prescan_max
+        if f.gated and _compared(f.rate, gate) > prescan_max
     ]
     return sorted(violations, key=lambda v: -v.rate.estimate)
 
 
+def gate_problems(
+    report: LintReport, *, prescan_max: float, allow_malformed: bool = False
+) -> list[str]:
+    """Reasons the gate fails besides patterns: unreadable lines, nothing checked."""
+    problems = []
+    if report.errors and not allow_malformed:
+        problems.append(
+            f"{len(report.errors)} malformed lines (first: {report.errors[0]}); "
+            "fix them or pass --allow-malformed"
+        )
+    if not report.features and prescan_max >= 1:
+        problems.append(
+            "nothing was checked: no LLM features and the pre-scan gate is off (--prescan-max 1)"
+        )
+    return problems
+
+
+def read_baseline(path: str | Path) -> dict[str, float]:
+    """A baseline file: {"accepted": {finding id: prevalence when accepted}}."""
+    path = Path(path)
+    try:
+        data = json.loads(read_user_text(path, "baseline file"))
+        accepted = data["accepted"]
+        return {str(k): float(v) for k, v in accepted.items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise InputError(
+            'invalid baseline file (expected {"accepted": {"id": prevalence}}); '
+            "write one with --write-baseline",
+            path=path,
+        ) from None
+
+
+def write_baseline(path: str | Path, violations: Sequence[Violation]) -> Path:
+    """Accept the current violations: record each one's prevalence."""
+    path = Path(path)
+    accepted = {v.id: round(v.rate.estimate, 4) for v in violations}
+    path.write_text(json.dumps({"accepted": accepted}, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def accept(
+    violations: list[Violation], *, allow: Sequence[str] = (), baseline: dict[str, float] | None
+) -> tuple[list[Violation], list[Violation]]:
+    """Split violations into (failing, accepted by the allowlist or the baseline)."""
+    failing, accepted = [], []
+    for v in violations:
+        if any(fnmatch.fnmatchcase(v.id, pattern) for pattern in allow):
+            v.accepted = "allowlist"
+        elif baseline and v.id in baseline and v.rate.low <= baseline[v.id]:
+            v.accepted = f"baseline ({baseline[v.id]:.0%})"
+        (accepted if v.accepted else failing).append(v)
+    return failing, accepted
+
+
 def check_dataset(
-    data: str | Path,
+    data: Any,
     *,
     max_prevalence: float = 0.2,
     level: str = "strict",
     prescan_max: float | None = None,
+    gate: Gate = "estimate",
+    allow: Sequence[str] = (),
+    baseline: str | Path | dict[str, float] | None = None,
+    allow_malformed: bool = False,
     features: str | Path | FeatureSet | None = None,
     model: Any = None,
     report_dir: str | Path | None = None,
@@ -78,19 +186,28 @@ def check_dataset(
 
     Without `features`, a model also runs the scan and merge stages to find features first.
     With `report_dir`, check the report a lint of `data` already wrote instead of linting again.
+    `lint_options` go to `lint_dataset` (`out_dir` keeps the report, e.g. as a CI artifact).
     """
     for name, value in (("max_prevalence", max_prevalence), ("prescan_max", prescan_max)):
         if value is not None and not 0 <= value <= 1:
             raise InputError(f"{name} must be between 0 and 1, not {value}")
     if level not in ("broad", "strict"):
         raise InputError(f"level must be 'broad' or 'strict', not '{level}'")
+    if gate not in ("estimate", "lower"):
+        raise InputError(f"gate must be 'estimate' or 'lower', not '{gate}'")
+    accepted_rates = read_baseline(baseline) if isinstance(baseline, str | Path) else baseline
     if report_dir is not None:
-        report = load_report(report_dir, data)
+        report = load_report(report_dir, data, labels=False)
     elif features is not None and model is None:
         raise InputError("checking against features needs a model to rate the data (--model)")
     else:
+        from traitlab.lint.pipeline import lint_dataset
+
         report = lint_dataset(data, model=model, features=features, **lint_options)
-    return CheckResult(
-        report,
-        check_report(report, max_prevalence=max_prevalence, level=level, prescan_max=prescan_max),
+    threshold = max_prevalence if prescan_max is None else prescan_max
+    found = check_report(
+        report, max_prevalence=max_prevalence, level=level, prescan_max=prescan_max, gate=gate
     )
+    failing, accepted = accept(found, allow=allow, baseline=accepted_rates)
+    problems = gate_problems(report, prescan_max=threshold, allow_malformed=allow_malformed)
+    return CheckResult(report, failing, problems, accepted)

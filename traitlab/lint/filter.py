@@ -1,30 +1,37 @@
-"""Filter a dataset by lint labels: drop the labelled items, or downsample them to a target.
+"""Filter a dataset by lint labels: drop the labelled records, or downsample them to a target.
 
-The filter reads a lint report directory (report.json and labels.jsonl), checks that the labels
-were made from this exact file (by content hash), and writes a new JSONL file; the input is
-never modified. Labels from the autorate cover only the rated sample, so to filter a whole
-dataset by an LLM feature, lint it with ``--sample all`` (or ``sample=None``).
+The filter reads a lint report directory and refuses labels that do not belong to it or to the
+data: report.json records the content hash of labels.jsonl (a report directory half replaced by
+a crash, or labels copied from another run, are refused), and the data file must be one of the
+inputs the report was made from (by content hash). It writes a new JSONL file, copying the kept
+lines verbatim; the input is never modified.
+
+A record is removed when any of its linted items (replies, with the default unit) carries the
+label. Labels from the autorate cover only the rated sample, so to filter a whole dataset by an
+LLM feature, lint it with ``--sample all`` (or ``sample=None``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from traitlab.datasets import read_jsonl, write_jsonl
-from traitlab.datasets.jsonl import iter_json_lines
+from pydantic import ValidationError
+
 from traitlab.errors import InputError
 from traitlab.lint.autorate import Level, present
-from traitlab.lint.items import file_sha256
+from traitlab.lint.items import STDIN, combined_sha256, expand_inputs, file_sha256
+from traitlab.lint.outdir import check_output_file, write_file_atomically
 from traitlab.lint.results import ItemLabels, LintReport
 
 
 @dataclass
 class FilterResult:
-    """What the filter kept and removed, per feature."""
+    """What the filter kept and removed (records), per feature."""
 
     out: Path
     kept: int
@@ -33,25 +40,71 @@ class FilterResult:
     notes: list[str] = field(default_factory=list)
 
 
-def load_report(report_dir: str | Path, data: str | Path | None = None) -> LintReport:
-    """A lint report with its labels, read back from its directory.
+def load_report(
+    report_dir: str | Path,
+    data: str | Path | list[str | Path] | None = None,
+    *,
+    labels: bool = True,
+) -> LintReport:
+    """A lint report, with its labels unless `labels=False`, read back from its directory.
 
-    With `data`, also check that the report was made from exactly that file (content hash).
+    With `data`, also check that the report was made from exactly those inputs (content hash).
+    Labels are checked against the hash report.json recorded for them.
     """
     report_dir = Path(report_dir)
     path = report_dir / "report.json"
+    if not report_dir.is_dir():
+        raise InputError("no such report directory", path=report_dir)
     if not path.exists():
         raise InputError(
             "no report.json here: run `traitlab lint DATA -o DIR` first", path=report_dir
         )
     try:
         report = LintReport.model_validate_json(path.read_text(encoding="utf-8"))
-    except ValueError as ex:
-        raise InputError(f"invalid lint report ({str(ex).splitlines()[0]})", path=path) from None
-    if data is not None and file_sha256(data) != report.sha256:
-        raise InputError(f"the report in {report_dir} was made from a different file", path=data)
-    report.labels = list(read_jsonl(report_dir / "labels.jsonl", ItemLabels, strict=True))
+    except (ValueError, OSError) as ex:
+        reason = str(ex).splitlines()[0] if str(ex) else type(ex).__name__
+        raise InputError(f"invalid lint report ({reason})", path=path) from None
+    if data is not None:
+        inputs = expand_inputs(data)
+        if STDIN in inputs:
+            raise InputError("a report cannot be checked against standard input; pass the file")
+        if combined_sha256(file_sha256(p) for p in inputs) != report.sha256:
+            raise InputError(
+                f"the report in {report_dir} was made from different data", path=", ".join(inputs)
+            )
+    if labels:
+        report.labels = _read_labels(report_dir, report)
     return report
+
+
+def _read_labels(report_dir: Path, report: LintReport) -> list[ItemLabels]:
+    path = report_dir / "labels.jsonl"
+    try:
+        content = path.read_bytes()
+    except OSError as ex:
+        raise InputError(f"cannot read labels ({ex.strerror or ex})", path=path) from None
+    if not report.labels_sha256:
+        raise InputError(
+            "this report does not record its labels' hash (an older lint): lint again", path=path
+        )
+    if hashlib.sha256(content).hexdigest() != report.labels_sha256:
+        raise InputError(
+            "labels.jsonl does not belong to report.json beside it (a mixed or edited report "
+            "directory): lint again",
+            path=path,
+        )
+    rows = []
+    for number, line in enumerate(content.decode("utf-8").split("\n"), start=1):
+        if line.strip():
+            try:
+                rows.append(ItemLabels.model_validate_json(line))
+            except ValidationError as ex:
+                raise InputError(
+                    f"invalid label row ({ex.errors()[0]['msg']})", path=path, line=number
+                ) from None
+    if len(rows) != report.n_items:
+        raise InputError(f"{len(rows)} label rows for {report.n_items} items", path=path)
+    return rows
 
 
 def filter_dataset(
@@ -63,26 +116,44 @@ def filter_dataset(
     level: Level = "broad",
     target: float | None = None,
     seed: int = 0,
+    overwrite: bool = False,
 ) -> FilterResult:
-    """Write `data` without the items labelled with `features` (or down to `target` each).
+    """Write `data` without the records labelled with `features` (or down to `target` each).
 
     Args:
-        data: The dataset that was linted (JSONL).
+        data: One JSONL file the lint read (a report of several inputs filters each in turn).
         report_dir: The lint's output directory.
         out: Where to write the filtered dataset (must not be `data`).
         features: Feature or pre-scan finding ids to filter on.
         level: Count a label at this threshold ("broad" includes "strict").
-        target: Remove a seeded random subset of the labelled items, just enough that the
-            feature's prevalence falls to this share; None removes them all.
+        target: Remove a seeded random subset of the labelled records, just enough that the
+            feature's prevalence (among records) falls to this share; None removes them all.
         seed: Seed for the subset.
+        overwrite: Replace `out` if it exists.
     """
     data, out = Path(data), Path(out)
+    if str(data) == STDIN:
+        raise InputError("filter reads a file, not standard input")
+    if not data.exists():
+        raise InputError("file not found", path=data)
+    if data.is_dir() or data.suffix in (".eval", ".parquet"):
+        raise InputError(
+            "filter works on one JSONL file (a directory, log or Parquet file "
+            "cannot be filtered line by line)",
+            path=data,
+        )
     if out.resolve() == data.resolve():
         raise InputError("the output must be a new file: the input is never modified", path=out)
+    check_output_file(out, overwrite=overwrite)
     if target is not None and not 0 <= target < 1:
         raise InputError(f"target prevalence must be in [0, 1), not {target}")
-    report = load_report(report_dir, data)
-    if report.kind == "eval":
+    report = load_report(report_dir)
+    digest = file_sha256(data)
+    matches = [i for i, s in enumerate(report.sources) if s.sha256 == digest]
+    if not matches:
+        raise InputError(f"the report in {report_dir} was made from different data", path=data)
+    source = matches[0]
+    if report.sources[source].kind not in ("chat", "document", "preference"):
         raise InputError("filter works on JSONL datasets, not Inspect logs", path=data)
     llm_ids = {r.feature.id for r in report.features}
     known = llm_ids | {f.id for f in report.findings}
@@ -90,22 +161,30 @@ def filter_dataset(
     if unknown:
         raise InputError(f"unknown feature ids {unknown} (known: {', '.join(sorted(known))})")
 
+    # Records (by line) and the labels of their items.
+    records: dict[int, list[ItemLabels]] = {}
+    for row in report.labels:
+        if row.source == source and row.line is not None:
+            records.setdefault(row.line, []).append(row)
     rng = random.Random(seed)
     removed: set[int] = set()
     result = FilterResult(out=out, kept=0, removed=0)
     for feature in features:
         # An LLM feature's prevalence is measured on the rated sample; a finding's on all items.
         population = [
-            row
-            for row in report.labels
-            if row.line not in removed and (row.rated or feature not in llm_ids)
+            line
+            for line, rows in records.items()
+            if line not in removed and (feature not in llm_ids or any(r.rated for r in rows))
         ]
-        labelled = [row for row in population if present(row.labels.get(feature, "none"), level)]
-        count = len(labelled)
+        labelled = [
+            line
+            for line in population
+            if any(present(r.labels.get(feature, "none"), level) for r in records[line])
+        ]
         if target is not None:
-            count = max(0, math.ceil((count - target * len(population)) / (1 - target)))
+            count = max(0, math.ceil((len(labelled) - target * len(population)) / (1 - target)))
             labelled = rng.sample(labelled, min(count, len(labelled)))
-        removed.update(row.line for row in labelled if row.line is not None)
+        removed.update(labelled)
         result.removed_by[feature] = len(labelled)
         if feature in llm_ids and report.rated < report.n_items:
             result.notes.append(
@@ -113,22 +192,26 @@ def filter_dataset(
                 "lint with --sample all to filter every item"
             )
 
-    def kept_records() -> Iterator[dict]:
-        for line, obj in iter_json_lines(data):
-            if line in removed:
-                continue
-            if isinstance(obj, InputError):
-                result.notes.append(f"dropped a malformed line: {obj}")
-                continue
-            yield obj
+    bad = set(report.sources[source].bad_lines)
 
-    result.kept = write_jsonl(out, kept_records())
+    def kept_lines() -> Iterator[str]:
+        text = data.read_bytes().decode("utf-8-sig")
+        for number, line in enumerate(text.split("\n"), start=1):
+            if not line.strip() or number in removed or number in bad:
+                continue
+            result.kept += 1
+            yield line.rstrip("\r") + "\n"
+
+    write_file_atomically(out, kept_lines())
+    if bad:
+        # Lines the lint could not read are never passed on silently.
+        result.notes.append(f"dropped {len(bad)} malformed lines that the lint skipped")
     result.removed = len(removed)
     return result
 
 
 def describe(result: FilterResult) -> str:
     """One line per feature for the terminal."""
-    lines = [f"removed {n} items labelled {feature}" for feature, n in result.removed_by.items()]
+    lines = [f"removed {n} records labelled {feature}" for feature, n in result.removed_by.items()]
     lines.append(f"wrote {result.kept} records to {result.out} ({result.removed} removed)")
     return "\n".join(lines + result.notes)

@@ -4,51 +4,96 @@ This is the library entry point behind `traitlab lint`, `traitlab lint check`, a
 generation pipeline's closing lint. Without a model it is offline and statistical only; with one
 it discovers features (scan, cluster, merge) unless features are given, then autorates a seeded
 sample against them.
+
+Everything that can be checked up front is checked before the first slow step: the inputs
+exist, the report directory can be written, the features file parses, and the model's provider
+is known and has its key. The reading and the pre-scan run outside the event loop, so Ctrl-C
+stops them at once; the report directory is written all at once at the end.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+import re
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from inspect_ai.model import Model, get_model
 from rich.console import Console
 
+from traitlab.errors import InputError, TraitlabError
 from traitlab.lint.autorate import autorate
 from traitlab.lint.discover import DiscoverConfig, discover_features
 from traitlab.lint.features import FeatureSet, load_features
-from traitlab.lint.items import ItemSet, Turns, read_items
+from traitlab.lint.items import ItemSet, Turns, Unit, read_items
+from traitlab.lint.outdir import check_output_dir
 from traitlab.lint.prescan import PrescanConfig, prescan
-from traitlab.lint.results import ItemLabels, LintReport, UsageRow
+from traitlab.lint.results import ItemLabels, LintReport, SourceInfo, UsageRow
 from traitlab.llm import UsageMeter
 
-T = TypeVar("T")
+Inputs = str | Path | list[str | Path] | list[str] | list[Path]
 
 
-async def alint_dataset(
-    path: str | Path,
+def resolve_model(model: str | Model, model_args: dict[str, Any] | None = None) -> Model:
+    """The model for the LLM stages, or a one-line error naming it (unknown provider, missing
+    key or package), raised before any slow step."""
+    if not isinstance(model, str):
+        return model
+    try:
+        return get_model(model, **(model_args or {}))
+    except TraitlabError:
+        raise
+    except Exception as ex:  # providers raise ValueError, PrerequisiteError, ImportError, ...
+        raise InputError(f"--model {model}: {plain_message(ex)}") from None
+
+
+_MARKUP_RE = re.compile(r"\[/?[a-z ]+\]")
+
+
+def plain_message(ex: BaseException) -> str:
+    """An exception's message on one line, without rich markup or an 'ERROR:' prefix."""
+    text = " ".join(_MARKUP_RE.sub("", str(ex)).split())
+    text = re.sub(r"^ERROR:\s*", "", text)
+    return text or type(ex).__name__
+
+
+@dataclass
+class _Prepared:
+    """What the offline part of a lint produced, ready for the LLM stages."""
+
+    item_set: ItemSet
+    report: LintReport
+    feature_set: FeatureSet | None
+    llm: Model | None
+    out_dir: Path | None
+
+
+def _prepare(
+    path: Inputs,
     *,
-    model: str | Model | None = None,
-    model_args: dict[str, Any] | None = None,
-    features: str | Path | FeatureSet | None = None,
-    out_dir: str | Path | None = None,
-    turns: Turns = "assistant",
-    turn: int | None = None,
-    strict: bool = False,
-    sample: int | None = 200,
-    seed: int = 0,
-    prescan_config: PrescanConfig | None = None,
-    discover_config: DiscoverConfig | None = None,
-    concurrency: int = 16,
-    cache: bool = True,
-    show_progress: bool = True,
-) -> LintReport:
-    """Lint a dataset; the async form of `lint_dataset` (same arguments)."""
-    item_set = read_items(path, turns=turns, turn=turn, strict=strict)
-    status = f"pre-scan of {len(item_set)} items"
+    model: str | Model | None,
+    model_args: dict[str, Any] | None,
+    features: str | Path | FeatureSet | None,
+    out_dir: str | Path | None,
+    turns: Turns,
+    turn: int | None,
+    unit: Unit,
+    strict: bool,
+    fields: dict[str, str] | None,
+    sample: int | None,
+    prescan_config: PrescanConfig | None,
+    show_progress: bool,
+) -> _Prepared:
+    """Up-front checks, reading and pre-scan: synchronous, so Ctrl-C stops them at once."""
+    if sample is not None and sample < 1:
+        raise InputError(f"the autorate sample must be at least 1 item (or all), not {sample}")
+    out = check_output_dir(out_dir) if out_dir is not None else None
+    feature_set = load_features(features) if isinstance(features, str | Path) else features
+    llm = resolve_model(model, model_args) if model is not None else None
+    item_set = read_items(path, turns=turns, turn=turn, unit=unit, strict=strict, fields=fields)
+    status = f"pre-scan of {len(item_set):,} items from {item_set.records:,} records"
     with Console(stderr=True).status(status) if show_progress else nullcontext():
         findings, length, notes = prescan(item_set.items, prescan_config)
     report = LintReport(
@@ -56,101 +101,174 @@ async def alint_dataset(
         sha256=item_set.sha256,
         kind=item_set.kind,
         turns=turns if turn is None else f"{turns}[{turn}]",
+        unit=item_set.unit,
         n_items=len(item_set),
+        records=item_set.records,
+        sources=[SourceInfo(**vars(s)) for s in item_set.sources],
         errors=item_set.errors,
         notes=notes + _read_notes(item_set),
         findings=findings,
         length=length,
     )
-    feature_set = load_features(features) if isinstance(features, str | Path) else features
-    ratings: dict[int, dict[str, str]] = {}
-    if model is not None:
-        llm = get_model(model, **(model_args or {})) if isinstance(model, str) else model
-        meter = UsageMeter()
-        options = {"meter": meter, "cache": cache, "concurrency": concurrency}
-        if feature_set is None:
-            feature_set, discover_notes = await discover_features(
-                llm,
-                item_set.items,
-                config=discover_config,
-                source=item_set.source,
-                show_progress=show_progress,
-                **options,
-            )
-            report.notes += discover_notes
-        if feature_set.features:
-            rated = await autorate(
-                llm,
-                item_set.items,
-                feature_set.features,
-                sample=sample,
-                seed=seed,
-                show_progress=show_progress,
-                **options,
-            )
-            ratings = rated.ratings
-            report.features = rated.results
-            report.rated = len(rated.ratings)
-            report.unrated = len(rated.failures)
-            report.notes += [f"unrated: {reason}" for reason in rated.failures[:10]]
-            if rated.truncated:
-                report.notes.append(f"{rated.truncated} long items were truncated for the autorate")
-        else:
-            report.notes.append("the scan found no pattern reported by enough batches")
-        report.model = str(llm)
-        report.usage = [
-            UsageRow(stage=stage, model=name, **vars(usage))
-            for (stage, name), usage in sorted(meter.usage.items())
-        ]
-    elif feature_set is not None:
+    if llm is None and feature_set is not None:
         report.notes.append("features were given without a model: only the pre-scan ran")
-    report.labels = _labels(item_set, report, ratings)
-    if out_dir is not None:
+    return _Prepared(item_set, report, feature_set, llm, out)
+
+
+async def _llm_stages(
+    prepared: _Prepared,
+    *,
+    sample: int | None,
+    seed: int,
+    discover_config: DiscoverConfig | None,
+    concurrency: int,
+    cache: bool,
+    show_progress: bool,
+) -> dict[int, dict[str, str]]:
+    """Discover (unless features were given) and autorate; returns the ratings by item."""
+    llm, report, item_set = prepared.llm, prepared.report, prepared.item_set
+    if llm is None:
+        return {}
+    feature_set = prepared.feature_set
+    meter = UsageMeter()
+    options = {"meter": meter, "cache": cache, "concurrency": concurrency}
+    ratings: dict[int, dict[str, str]] = {}
+    if feature_set is None:
+        feature_set, discover_notes = await discover_features(
+            llm,
+            item_set.items,
+            config=discover_config,
+            source=item_set.source,
+            show_progress=show_progress,
+            **options,
+        )
+        report.notes += discover_notes
+    if feature_set.features:
+        rated = await autorate(
+            llm,
+            item_set.items,
+            feature_set.features,
+            sample=sample,
+            seed=seed,
+            show_progress=show_progress,
+            **options,
+        )
+        ratings = rated.ratings
+        report.features = rated.results
+        report.rated = len(rated.ratings)
+        report.unrated = len(rated.failures)
+        report.notes += [f"unrated: {reason}" for reason in rated.failures[:10]]
+        if rated.truncated:
+            report.notes.append(f"{rated.truncated} long items were truncated for the autorate")
+    else:
+        report.notes.append("the scan found no pattern reported by enough batches")
+    report.model = str(llm)
+    report.usage = [
+        UsageRow(stage=stage, model=name, **vars(usage))
+        for (stage, name), usage in sorted(meter.usage.items())
+    ]
+    return ratings
+
+
+def _finish(prepared: _Prepared, ratings: dict[int, dict[str, str]]) -> LintReport:
+    report = prepared.report
+    report.labels = _labels(prepared.item_set, report, ratings)
+    if prepared.out_dir is not None:
         from traitlab.lint.report import write_report
 
-        write_report(report, out_dir)
+        write_report(report, prepared.out_dir)
     return report
 
 
-def lint_dataset(path: str | Path, **kwargs: Any) -> LintReport:
+_DEFAULTS: dict[str, Any] = {
+    "model": None,
+    "model_args": None,
+    "features": None,
+    "out_dir": None,
+    "turns": "assistant",
+    "turn": None,
+    "unit": "reply",
+    "strict": False,
+    "fields": None,
+    "sample": 200,
+    "prescan_config": None,
+    "show_progress": True,
+}
+_LLM_DEFAULTS: dict[str, Any] = {
+    "seed": 0,
+    "discover_config": None,
+    "concurrency": 16,
+    "cache": True,
+}
+
+
+def _split(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    unknown = set(kwargs) - set(_DEFAULTS) - set(_LLM_DEFAULTS)
+    if unknown:
+        raise TypeError(f"lint_dataset() got unexpected arguments {sorted(unknown)}")
+    prepare = {key: kwargs.get(key, default) for key, default in _DEFAULTS.items()}
+    stages = {key: kwargs.get(key, default) for key, default in _LLM_DEFAULTS.items()}
+    stages["sample"] = prepare["sample"]
+    stages["show_progress"] = prepare["show_progress"]
+    return prepare, stages
+
+
+async def alint_dataset(path: Inputs, **kwargs: Any) -> LintReport:
+    """Lint a dataset; the async form of `lint_dataset` (same arguments).
+
+    The reading and pre-scan block the event loop while they run; call `lint_dataset` from
+    synchronous code, which runs them outside it.
+    """
+    prepare, stages = _split(kwargs)
+    prepared = _prepare(path, **prepare)
+    ratings = await _llm_stages(prepared, **stages)
+    return _finish(prepared, ratings)
+
+
+def lint_dataset(path: Inputs, **kwargs: Any) -> LintReport:
     """Lint a dataset: pre-scan always; scan, cluster and autorate when a model is given.
 
     Args:
-        path: Chat, document or preference JSONL, or an Inspect .eval log.
+        path: Inputs: JSONL (chat, document or preference), Parquet, a saved Hugging Face
+            dataset, an Inspect log, a directory of these, a glob pattern, ``-`` (stdin), or a
+            list of any of them.
         model: Model name (any Inspect provider) or `Model` for the LLM stages; None runs the
-            offline pre-scan only.
+            offline pre-scan only. A name is resolved (provider, key) before anything is read.
         model_args: Model args for a model given by name (like Inspect's `-M`).
         features: features.json or a rubric file (or a `FeatureSet`): skip discovery and
             autorate against these.
-        out_dir: Write report.html, report.md, report.json, features.json and labels.jsonl here.
+        out_dir: Write report.html, report.md, report.json, features.json and labels.jsonl
+            here (all at once: a crash leaves the previous report).
         turns: For chats, lint the assistant turns, the user turns, or the whole transcript.
         turn: For chats, only this turn of the selected role (0 = first, -1 = last).
+        unit: "reply" (each selected turn is an item; the default) or "record".
         strict: Fail on the first malformed line instead of reporting and skipping it.
+        fields: Column mapping, our field name -> the data's (e.g. messages -> conversations).
         sample: Autorate this many items (seeded); None rates every item.
         seed: Seed of the autorate sample.
         prescan_config: Thresholds of the pre-scan.
         discover_config: Settings of the scan, cluster and merge stages.
         concurrency: Model calls in flight at once.
         cache: Use Inspect's cache, so a rerun after a crash pays nothing twice.
-        show_progress: Show progress bars.
+        show_progress: Show progress.
 
     Returns:
         The report; `report.top_patterns()` gives the most prevalent patterns for printing.
     """
-    return _run(alint_dataset(path, **kwargs))
-
-
-def _run(coroutine: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coroutine)
-    coroutine.close()
-    raise RuntimeError("lint_dataset was called inside an event loop: await alint_dataset")
+        pass
+    else:
+        raise RuntimeError("lint_dataset was called inside an event loop: await alint_dataset")
+    prepare, stages = _split(kwargs)
+    prepared = _prepare(path, **prepare)
+    ratings = asyncio.run(_llm_stages(prepared, **stages)) if prepared.llm is not None else {}
+    return _finish(prepared, ratings)
 
 
 def _read_notes(item_set: ItemSet) -> list[str]:
-    notes = []
+    notes = list(item_set.notes)
     if item_set.errors:
         notes.append(f"{len(item_set.errors)} malformed lines skipped (see errors)")
     if item_set.skipped:
@@ -176,7 +294,9 @@ def _labels(
             ItemLabels(
                 index=item.index,
                 id=item.id,
+                source=item.source,
                 line=item.line,
+                turn=item.turn,
                 rated=rated is not None,
                 labels=labels,  # type: ignore[arg-type]
             )

@@ -8,15 +8,17 @@ report files and the terminal never disagree.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from traitlab.datasets import write_jsonl
+from traitlab.lint.outdir import write_dir_atomically
 from traitlab.lint.results import Finding, LintReport, Rate
 
 KIND_TITLES = {
@@ -44,7 +46,11 @@ def sections(report: LintReport) -> list[Section]:
             [
                 ["source", report.source],
                 ["kind / turns", f"{report.kind} / {report.turns}"],
-                ["items", str(report.n_items)],
+                [
+                    "unit (what a prevalence counts)",
+                    f"{report.n_items:,} {report.unit_name}s in {report.records:,} records",
+                ],
+                ["inputs", ", ".join(s.path for s in report.sources) or report.source],
                 ["malformed lines skipped", str(len(report.errors))],
                 ["model", report.model or "none (pre-scan only)"],
                 ["autorated", f"{report.rated} rated, {report.unrated} unrated"],
@@ -124,24 +130,38 @@ def _finding_row(finding: Finding) -> list[str]:
 
 
 def write_report(report: LintReport, out_dir: str | Path) -> dict[str, Path]:
-    """Write every report file into `out_dir`; returns their paths by name."""
+    """Write every report file into `out_dir` at once (built beside it, then swapped in).
+
+    report.json records the content hash of labels.jsonl, so `filter` can refuse labels that
+    do not belong to the report. Returns the files' final paths by name.
+    """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    tables = sections(report)
-    paths = {
-        "html": out / "report.html",
-        "md": out / "report.md",
-        "json": out / "report.json",
-        "features": out / "features.json",
-        "labels": out / "labels.jsonl",
+    names = {
+        "html": "report.html",
+        "md": "report.md",
+        "json": "report.json",
+        "features": "features.json",
+        "labels": "labels.jsonl",
     }
-    plots = _plots(report)
-    paths["html"].write_text(render_html(report, tables, plots), encoding="utf-8")
-    paths["md"].write_text(render_markdown(report, tables), encoding="utf-8")
-    paths["json"].write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    report.feature_set().save(paths["features"])
-    write_jsonl(paths["labels"], report.labels)
-    return paths
+
+    def fill(directory: Path) -> None:
+        report.run_id = uuid.uuid4().hex
+        digest = hashlib.sha256()
+        with (directory / names["labels"]).open("w", encoding="utf-8") as handle:
+            for row in report.labels:
+                line = row.model_dump_json(exclude_none=True) + "\n"
+                digest.update(line.encode("utf-8"))
+                handle.write(line)
+        report.labels_sha256 = digest.hexdigest()
+        tables = sections(report)
+        plots = _plots(report)
+        (directory / names["html"]).write_text(render_html(report, tables, plots), "utf-8")
+        (directory / names["md"]).write_text(render_markdown(report, tables), "utf-8")
+        (directory / names["json"]).write_text(report.model_dump_json(indent=2) + "\n", "utf-8")
+        report.feature_set().save(directory / names["features"])
+
+    write_dir_atomically(out, fill)
+    return {key: out / name for key, name in names.items()}
 
 
 def render_markdown(report: LintReport, tables: list[Section]) -> str:
@@ -259,7 +279,10 @@ def _bars(labels: list[str], series: dict[str, list[Rate]]) -> str:
 def print_summary(report: LintReport, console: Console | None = None, limit: int = 12) -> None:
     """The terminal summary: the most prevalent patterns with intervals."""
     console = console or Console()
-    table = Table(title=f"Data lint: {report.source} ({report.n_items} items)")
+    table = Table(
+        title=f"Data lint: {report.source} "
+        f"(share of {report.n_items:,} {report.unit_name}s in {report.records:,} records)"
+    )
     for column in ("pattern", "source", "prevalence [95% CI]", "n"):
         table.add_column(column, overflow="fold")
     for result in sorted(report.features, key=lambda r: -r.strict.estimate):
@@ -282,3 +305,16 @@ def print_summary(report: LintReport, console: Console | None = None, limit: int
             console.print(usage)
     if report.errors:
         console.print(f"[yellow]{len(report.errors)} malformed lines skipped[/yellow]")
+
+
+def print_verdict(report: LintReport, console: Console | None = None) -> None:
+    """What the terminal must not hide: how much the scan read, and when it found nothing."""
+    console = console or Console()
+    for note in report.notes:
+        if note.startswith(("the scan", "only ", "scan coverage")):
+            console.print(f"[yellow]{note}[/yellow]")
+    if report.model is not None and not report.features:
+        console.print(
+            "[yellow]no LLM feature was found: this is not evidence that the data is clean "
+            "(see the scan coverage above)[/yellow]"
+        )

@@ -74,9 +74,36 @@ class FeatureResult(BaseModel):
     broad: Rate
     strict: Rate
     examples: list[str] = Field(default_factory=list)
+    corrected_broad: Rate | None = Field(
+        default=None, description="Prevalence corrected for the rater's own error (see notes)."
+    )
+    corrected_strict: Rate | None = None
+    rater_error: dict[str, float] = Field(
+        default_factory=dict,
+        description="Estimated per-rating error rate at each level, from re-rated items.",
+    )
 
     def level(self, level: Literal["broad", "strict"]) -> Rate:
         return self.broad if level == "broad" else self.strict
+
+    def corrected(self, level: Literal["broad", "strict"]) -> Rate | None:
+        return self.corrected_broad if level == "broad" else self.corrected_strict
+
+    def gated_rate(self, level: Literal["broad", "strict"]) -> Rate:
+        """What the gate compares: the corrected prevalence where there is one."""
+        return self.corrected(level) or self.level(level)
+
+
+class SourceInfo(BaseModel):
+    """One input of the lint: path (or "-"), content hash, record kind and counts."""
+
+    path: str
+    sha256: str
+    kind: str
+    records: int = 0
+    items: int = 0
+    errors: int = 0
+    bad_lines: list[int] = Field(default_factory=list, description="Malformed lines skipped.")
 
 
 class ItemLabels(BaseModel):
@@ -89,7 +116,9 @@ class ItemLabels(BaseModel):
 
     index: int
     id: str
+    source: int = 0
     line: int | None = None
+    turn: int | None = None
     rated: bool = False
     labels: dict[str, Literal["broad", "strict"]] = Field(default_factory=dict)
 
@@ -106,10 +135,17 @@ class LintReport(BaseModel):
     """Everything one lint run found (written as report.json beside the other report files)."""
 
     source: str
-    sha256: str
+    sha256: str = Field(description="Digest of every input's content hash (order-free).")
     kind: str
     turns: str
+    unit: Literal["reply", "record"] = Field(
+        default="record", description="What a prevalence counts: replies or whole records."
+    )
     n_items: int
+    records: int = 0
+    sources: list[SourceInfo] = Field(default_factory=list)
+    run_id: str = Field(default="", description="Ties labels.jsonl to this report.")
+    labels_sha256: str = Field(default="", description="Content hash of labels.jsonl.")
     errors: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
@@ -120,6 +156,13 @@ class LintReport(BaseModel):
     unrated: int = 0
     usage: list[UsageRow] = Field(default_factory=list)
     labels: list[ItemLabels] = Field(default_factory=list, exclude=True)
+
+    @property
+    def unit_name(self) -> str:
+        """What one item is, in words ("reply", "record", "document")."""
+        if self.unit == "reply" and self.kind in ("chat", "eval"):
+            return "reply"
+        return {"document": "document", "preference": "preference pair"}.get(self.kind, "record")
 
     def feature_set(self) -> FeatureSet:
         """The features of this run, for features.json (reusable by check and scorers)."""

@@ -1,0 +1,135 @@
+"""Output paths of the lint, checked before any slow step and written all at once.
+
+A report directory is built beside its destination and swapped in when complete, so a lint that
+crashes or is interrupted leaves the previous report (report.json and labels.jsonl that belong
+together) or none, never a mix; the temporary directory is removed on the way out. Files are
+written with plain `open`, so they honour the umask (readable by other users and jobs where the
+umask allows).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from traitlab.errors import InputError
+
+# A directory holding any of these is a lint report that a new run may replace.
+REPORT_FILES = ("report.json", "report.md", "report.html", "labels.jsonl", "features.json")
+
+
+def check_output_dir(path: str | Path) -> Path:
+    """The report directory, if it can be written: new, empty, or an earlier lint report.
+
+    Raises:
+        InputError: the path is a file, a directory that is not a lint report, or its parent
+            is missing a writable directory.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError("the report path is an existing file, not a directory", path=path)
+    if path.is_dir():
+        entries = [p.name for p in path.iterdir()]
+        if entries and not set(entries) & set(REPORT_FILES):
+            raise InputError(
+                "this directory is not a lint report and is not empty; "
+                "choose a new directory (nothing there is replaced)",
+                path=path,
+            )
+    parent = _existing_parent(path)
+    check_writable(parent, path)
+    return path
+
+
+def check_output_file(path: str | Path, *, overwrite: bool = False) -> Path:
+    """An output file that can be written (refusing an existing one unless `overwrite`)."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError("the output path is a directory, not a file", path=path)
+    if path.exists() and not overwrite:
+        raise InputError("the output file exists (pass --overwrite to replace it)", path=path)
+    check_writable(_existing_parent(path), path)
+    return path
+
+
+def _existing_parent(path: Path) -> Path:
+    parent = path.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"{parent} is a file, not a directory", path=path)
+    return parent
+
+
+def check_writable(directory: Path, path: Path) -> None:
+    """Create and remove a probe file in `directory` (os.access is wrong for root and ACLs)."""
+    try:
+        fd, probe = tempfile.mkstemp(dir=directory, prefix=".traitlab-probe-")
+    except OSError as ex:
+        raise InputError(
+            f"cannot write there ({ex.strerror or ex} in {directory})", path=path
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_dir_atomically(path: str | Path, fill: Callable[[Path], None]) -> Path:
+    """Call `fill(tmp)` to write a new directory's files, then swap it in at `path`.
+
+    The previous directory stays in place until the new one is complete; a failure or Ctrl-C
+    while filling removes the temporary directory and leaves `path` as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.new-"))
+    try:
+        os.chmod(temp, 0o777 & ~_umask())  # mkdtemp makes it private; a report is not
+        fill(temp)
+        for file in temp.iterdir():
+            if file.is_file():
+                with file.open("rb") as handle:
+                    os.fsync(handle.fileno())
+        if path.exists():
+            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old-"))
+            os.rmdir(old)
+            os.replace(path, old)
+            try:
+                os.replace(temp, path)
+            except BaseException:
+                os.replace(old, path)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(temp, path)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return path
+
+
+def write_file_atomically(path: str | Path, chunks: Iterable[str]) -> Path:
+    """Write text to a temporary file beside `path`, then rename it into place (umask kept)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return path
