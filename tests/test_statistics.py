@@ -5,7 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from traitlab.statistics import bootstrap_difference, bootstrap_interval, wilson_interval
+from traitlab.statistics import (
+    bootstrap_difference,
+    bootstrap_interval,
+    cluster_bootstrap_interval,
+    wilson_interval,
+)
 
 
 @pytest.mark.parametrize(
@@ -58,3 +63,24 @@ def test_bootstrap_difference_separates_planted_gap() -> None:
     a, b = rng.normal(1.0, 0.5, 100), rng.normal(0.0, 0.5, 100)
     assert bootstrap_difference(a, b).excludes(0.0)
     assert not bootstrap_difference(b, rng.normal(0.0, 0.5, 100)).excludes(0.0)
+
+
+def test_cluster_bootstrap_is_wider_than_the_naive_interval_for_correlated_clusters() -> None:
+    # Ten conversations whose turns all agree: ten independent observations, not a hundred.
+    values = [float(c % 2) for c in range(10) for _ in range(10)]
+    clusters = [c for c in range(10) for _ in range(10)]
+    clustered = cluster_bootstrap_interval(values, clusters)
+    naive = bootstrap_interval(values)
+    assert clustered.estimate == naive.estimate == 0.5 and clustered.n == 100
+    assert (clustered.high - clustered.low) > 2 * (naive.high - naive.low)
+    # Independent clusters of one observation each match the plain bootstrap's width.
+    single = cluster_bootstrap_interval(values, list(range(100)))
+    assert abs((single.high - single.low) - (naive.high - naive.low)) < 0.05
+
+
+def test_cluster_bootstrap_edge_cases() -> None:
+    one = cluster_bootstrap_interval([1.0, 0.0, 1.0], ["a", "a", "a"])
+    assert one.estimate == 2 / 3 and math.isnan(one.low) and one.n == 3
+    assert cluster_bootstrap_interval([math.nan], ["a"]).n == 0
+    with pytest.raises(ValueError, match="same length"):
+        cluster_bootstrap_interval([1.0], [])

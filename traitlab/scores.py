@@ -19,7 +19,12 @@ from inspect_ai.scorer import Metric, SampleScore, Score, metric
 from inspect_ai.solver import TaskState
 from pydantic import BaseModel, Field
 
-from traitlab.statistics import Interval, bootstrap_interval, wilson_interval
+from traitlab.statistics import (
+    Interval,
+    bootstrap_interval,
+    cluster_bootstrap_interval,
+    wilson_interval,
+)
 
 UNSCORED = "unscored"
 FLAGGED = "flagged"
@@ -130,27 +135,52 @@ def interval_entries(name: str, interval: Interval, group: str | None) -> dict[s
     }
 
 
+def cluster_of(sample: SampleScore, cluster: str) -> object:
+    """The cluster a sample belongs to: its id (``"id"``: its epochs) or a metadata field."""
+    if cluster == "id":
+        return sample.sample_id
+    return (sample.sample_metadata or {}).get(cluster, sample.sample_id)
+
+
 def _interval_metric(
     scores: list[SampleScore],
     key: str | None,
     name: str,
     by: str | None,
     estimate: Callable[[list[float]], Interval],
+    cluster: str | None = None,
+    transform: Callable[[float], float] = float,
 ) -> dict[str, float]:
     entries: dict[str, float] = {}
     for group, members in grouped(scores, by):
-        entries.update(interval_entries(name, estimate(score_values(members, key)), group))
+        if cluster is None:
+            interval = estimate(score_values(members, key))
+        else:
+            graded = [(m, v) for m in members for v in score_values([m], key)]
+            interval = cluster_bootstrap_interval(
+                [transform(v) for _, v in graded], [cluster_of(m, cluster) for m, _ in graded]
+            )
+        entries.update(interval_entries(name, interval, group))
     return entries
 
 
 @metric
-def rate(key: str | None = None, *, by: str | None = None, threshold: float = 0.5) -> Metric:
-    """Share of graded samples whose `key` is at least `threshold`, with a Wilson interval.
+def rate(
+    key: str | None = None,
+    *,
+    by: str | None = None,
+    threshold: float = 0.5,
+    cluster: str | None = None,
+) -> Metric:
+    """Share of graded samples whose `key` is at least `threshold`, with a 95% interval.
 
     Args:
         key: The score key (None for scalar scores).
         by: Also report the rate per value of this sample metadata field (e.g. "trait_id").
         threshold: Values at or above it count as a success (1.0/0.0 indicators by default).
+        cluster: Observations that are not independent (repeated audits of one trait, epochs
+            of one scenario) share this sample metadata field, or ``"id"`` for the epochs of
+            one sample: the interval is then a cluster bootstrap instead of Wilson's.
     """
     name = f"{key}_rate" if key else "rate"
 
@@ -158,18 +188,23 @@ def rate(key: str | None = None, *, by: str | None = None, threshold: float = 0.
         return wilson_interval(sum(v >= threshold for v in values), len(values))
 
     def compute(scores: list[SampleScore]) -> dict[str, float]:
-        return _interval_metric(scores, key, name, by, estimate)
+        return _interval_metric(
+            scores, key, name, by, estimate, cluster, lambda v: float(v >= threshold)
+        )
 
     return compute
 
 
 @metric
-def mean_ci(key: str | None = None, *, by: str | None = None) -> Metric:
-    """Mean of `key` over graded samples with a seeded bootstrap 95% interval."""
+def mean_ci(key: str | None = None, *, by: str | None = None, cluster: str | None = None) -> Metric:
+    """Mean of `key` over graded samples with a seeded bootstrap 95% interval.
+
+    ``cluster`` works as in `rate`: the bootstrap then resamples whole clusters.
+    """
     name = f"{key}_mean" if key else "mean"
 
     def compute(scores: list[SampleScore]) -> dict[str, float]:
-        return _interval_metric(scores, key, name, by, bootstrap_interval)
+        return _interval_metric(scores, key, name, by, bootstrap_interval, cluster)
 
     return compute
 

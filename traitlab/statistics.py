@@ -87,6 +87,44 @@ def bootstrap_interval(
     return Interval(estimate, float(low), float(high), n)
 
 
+def cluster_bootstrap_interval(
+    values: Sequence[float],
+    clusters: Sequence[object],
+    *,
+    confidence: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> Interval:
+    """Interval for the pooled mean of `values` when observations come in correlated clusters.
+
+    Repeated audits of one trait, the turns of one conversation and the epochs of one scenario
+    are not independent; resampling single observations would make the interval too narrow.
+    This resamples whole clusters with replacement (the cluster bootstrap) and recomputes the
+    pooled mean. `n` is the number of observations; with one cluster the interval is NaN.
+    """
+    if len(values) != len(clusters):
+        raise ValueError("values and clusters must have the same length")
+    kept = [(v, c) for v, c in zip(values, clusters, strict=True) if not math.isnan(v)]
+    if not kept:
+        return NAN_INTERVAL
+    labels: dict[object, int] = {}
+    index = np.asarray([labels.setdefault(c, len(labels)) for _, c in kept])
+    data = np.asarray([v for v, _ in kept], dtype=float)
+    estimate = float(data.mean())
+    k = len(labels)
+    if k == 1:
+        return Interval(estimate, math.nan, math.nan, len(data))
+    sums = np.bincount(index, weights=data, minlength=k)
+    counts = np.bincount(index, minlength=k).astype(float)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, k, size=(resamples, k))
+    stats = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(stats, [alpha, 1 - alpha])
+    # Clamped to contain the estimate, as the Wilson interval is.
+    return Interval(estimate, min(estimate, float(low)), max(estimate, float(high)), len(data))
+
+
 def bootstrap_difference(
     treatment: Sequence[float],
     baseline: Sequence[float],
