@@ -9,6 +9,7 @@ import pytest
 from inspect_ai import Task
 
 from traitlab import evals
+from traitlab.scores import declared_headline
 
 EVALS = sorted(m.name for m in pkgutil.iter_modules(evals.__path__) if m.ispkg)
 
@@ -37,3 +38,12 @@ def test_task_is_versioned_and_documented(name: str) -> None:
     task = factory()
     assert isinstance(task, Task)
     assert isinstance(task.version, int) and task.version >= 1, f"{name}: pass version= to Task()"
+
+
+@pytest.mark.parametrize("name", EVALS)
+def test_task_declares_its_headline_metrics(name: str) -> None:
+    """`traitlab report` reads the declaration, so every eval must make one."""
+    module = importlib.import_module(f"traitlab.evals.{name}.{name}")
+    headline = declared_headline(getattr(module, name)().metadata)
+    assert headline, f"{name}: pass metadata=headline_metrics(...) to Task()"
+    assert len({h.metric for h in headline}) == len(headline)
