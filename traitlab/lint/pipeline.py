@@ -27,7 +27,7 @@ from traitlab.errors import InputError, TraitlabError
 from traitlab.lint.autorate import autorate
 from traitlab.lint.discover import DiscoverConfig, discover_features
 from traitlab.lint.features import FeatureSet, load_features
-from traitlab.lint.items import ItemSet, Turns, Unit, read_items
+from traitlab.lint.items import ItemSet, Turns, Unit, check_fields, expand_inputs, read_items
 from traitlab.lint.outdir import check_output_dir
 from traitlab.lint.prescan import PrescanConfig, prescan
 from traitlab.lint.results import ItemLabels, LintReport, SourceInfo, UsageRow
@@ -89,10 +89,14 @@ def _prepare(
     """Up-front checks, reading and pre-scan: synchronous, so Ctrl-C stops them at once."""
     if sample is not None and sample < 1:
         raise InputError(f"the autorate sample must be at least 1 item (or all), not {sample}")
+    inputs = expand_inputs(path)
+    check_fields(fields)
+    if unit not in ("reply", "record"):
+        raise InputError(f"--unit: expected reply or record, not '{unit}'")
     out = check_output_dir(out_dir) if out_dir is not None else None
     feature_set = load_features(features) if isinstance(features, str | Path) else features
     llm = resolve_model(model, model_args) if model is not None else None
-    item_set = read_items(path, turns=turns, turn=turn, unit=unit, strict=strict, fields=fields)
+    item_set = read_items(inputs, turns=turns, turn=turn, unit=unit, strict=strict, fields=fields)
     status = f"pre-scan of {len(item_set):,} items from {item_set.records:,} records"
     with Console(stderr=True).status(status) if show_progress else nullcontext():
         findings, length, notes = prescan(item_set.items, prescan_config)
