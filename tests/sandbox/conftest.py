@@ -1,4 +1,4 @@
-"""Fixtures for the sandbox tests: a working bwrap (else a skip saying why) and a sample's sandbox."""
+"""Sandbox test fixtures: a working bwrap (else a skip saying why) and one sample's sandbox."""
 
 from __future__ import annotations
 

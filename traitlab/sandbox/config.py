@@ -120,6 +120,10 @@ class BwrapConfig(BaseModel):
         description="Unprivileged host user that runs the sandbox when the eval runs as root.",
     )
 
+    def __hash__(self) -> int:
+        # Inspect caches sandboxes by their config, so it must hash; lists and dicts do not.
+        return hash(self.model_dump_json())
+
     @field_validator("workdir", "home")
     @classmethod
     def _absolute(cls, value: str) -> str:
