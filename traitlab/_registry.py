@@ -7,8 +7,8 @@ an eval needs no edit to this file.
 import importlib
 import pkgutil
 
+import traitlab.sandbox  # noqa: F401  (registers the `bwrap` sandbox)
 from traitlab import evals
-from traitlab import sandbox  # noqa: F401  (registers the `bwrap` sandbox)
 from traitlab.models import scripted  # noqa: F401  (registers the `scripted` provider)
 
 for _module in pkgutil.iter_modules(evals.__path__):
