@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from tests.datasets.synth.world import World
 from traitlab.cli import app
-from traitlab.datasets import ChatRecord, read_jsonl
+from traitlab.datasets import ChatRecord, PreferenceRecord, read_jsonl, read_records
+from traitlab.datasets.synth import generate_dataset
+from traitlab.datasets.synth._prompts import PROMPTS_DIR
+from traitlab.datasets.synth.demo import MARKERS
 from traitlab.errors import InputError
 
 POLICY = "policy=tests.datasets.synth.world:policy"
@@ -52,3 +58,126 @@ def test_bad_options_are_one_line_errors(tmp_path: Path) -> None:
     result = generate(tmp_path / "x.jsonl", "--stage-model", "critique")
     assert isinstance(result.exception, InputError)
     assert "STAGE=MODEL" in str(result.exception)
+
+
+def one_line_error(result: object) -> str:
+    exception = result.exception  # type: ignore[attr-defined]
+    assert isinstance(exception, InputError), result.output  # type: ignore[attr-defined]
+    assert "\n" not in str(exception)
+    return str(exception)
+
+
+def test_an_existing_output_is_refused_without_overwrite(tmp_path: Path) -> None:
+    out = tmp_path / "sft.jsonl"
+    out.write_text("keep me\n")
+    # the output is checked before the model: a bogus model is not even looked at
+    result = CliRunner().invoke(app, ["generate", "sft", "--model", "bogus/x", "-o", str(out)])
+    assert "output exists; pass --overwrite" in one_line_error(result)
+    assert out.read_text() == "keep me\n"
+    result = generate(out, "--no-lint", "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert len(read_jsonl(out, ChatRecord, strict=True)) == 4
+
+
+async def test_bad_outputs_are_refused_before_any_model_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = World()
+    (tmp_path / "dir.jsonl").mkdir()
+    (tmp_path / "file").write_text("")
+    cases = {
+        tmp_path / "dir.jsonl": "output is a directory",
+        tmp_path / "file" / "sft.jsonl": "a file is in the way",
+    }
+    for out, message in cases.items():
+        with pytest.raises(InputError, match=message):
+            await generate_dataset("sft", out, model=world.model(), n=2, show_progress=False)
+    # (tests run as root here, where every folder is writable: pretend one is not)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != tmp_path and real_access(p, mode))
+    with pytest.raises(InputError, match="output folder is not writable"):
+        await generate_dataset(
+            "sft", tmp_path / "new" / "x.jsonl", model=world.model(), n=2, show_progress=False
+        )
+    assert not world.calls
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "bogus/x"], "--model bogus/x: Model API bogus of model 'bogus/x' not recog"),
+        (["--model", "openai/gpt-4o-mini"], "--model openai/gpt-4o-mini: Unable to initialise"),
+        (
+            ["--model", "scripted/w", "-M", POLICY, "--critic-model", "openai/gpt-4o"],
+            "--critic-model openai/gpt-4o: Unable to initialise OpenAI client No OPENAI_API_KEY",
+        ),
+        (
+            ["--model", "scripted/w", "-M", POLICY, "--stage-model", "refine=bogus/y"],
+            "--stage-model refine bogus/y: Model API bogus",
+        ),
+        (
+            ["--model", "scripted/w", "-M", POLICY, "--lint-model", "bogus/z"],
+            "--lint-model bogus/z: Model API bogus",
+        ),
+        (
+            ["--model", "scripted/w", "-M", POLICY, "--stage-model-arg", "refine:x=1"],
+            "--stage-model-arg refine:x: there is no --stage-model refine=MODEL",
+        ),
+        (
+            ["--model", "scripted/w", "-M", POLICY, "--critic-model-arg", "x=1"],
+            "--critic-model-arg needs --critic-model",
+        ),
+    ],
+)
+def test_models_and_their_keys_are_checked_up_front(
+    args: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in ("OPENAI_API_KEY", "AZUREAI_OPENAI_API_KEY"):
+        monkeypatch.delenv(key, raising=False)
+    result = CliRunner().invoke(app, ["generate", "sft", *args, "-o", str(tmp_path / "o.jsonl")])
+    assert message in one_line_error(result)
+    assert "[bold]" not in str(result.exception)
+    assert not (tmp_path / "o.jsonl.partial").exists()
+
+
+def test_every_model_option_takes_args(tmp_path: Path) -> None:
+    """The critic and a stage model get their own args (here: their scripted policies)."""
+    out = tmp_path / "pairs.jsonl"
+    critic = "policy=tests.datasets.synth.test_cli:critic_policy"
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate", "preference", "--model", "scripted/writer", "-M", POLICY,
+            "--critic-model", "scripted/critic", "--critic-model-arg", critic,
+            "--stage-model", "rejected=scripted/rejecter",
+            "--stage-model-arg", f"rejected:{POLICY.replace(':policy', ':rejecter_policy')}",
+            "-n", "2", "--trait-ids", "directness", "-o", str(out), "--no-lint",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    [first, _] = read_jsonl(out, PreferenceRecord, strict=True)
+    assert first.metadata["models"]["refine"] == "scripted/critic"
+    assert first.metadata["models"]["rejected"] == "scripted/rejecter"
+    assert first.chosen.startswith("CRITIC SAYS REFINED")
+    assert first.rejected == "REJECTER REPLY"
+
+
+def critic_policy(messages, tools, config):  # type: ignore[no-untyped-def]
+    reply = World()(messages, tools, config)
+    return f"CRITIC SAYS {reply}" if reply.startswith("REFINED") else reply
+
+
+@pytest.mark.parametrize("kind", ["sft", "preference", "midtrain"])
+def test_the_demo_policy_runs_every_kind_offline(kind: str, tmp_path: Path) -> None:
+    out = tmp_path / f"{kind}.jsonl"
+    demo = ["--model", "scripted/demo", "-M", "policy=traitlab.datasets.synth.demo:policy"]
+    result = CliRunner().invoke(app, ["generate", kind, *demo, "-n", "12", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert len(read_records(out)) >= 8
+    assert "Data lint" in result.output
+
+
+def test_demo_markers_match_one_stage_prompt_each() -> None:
+    for stage, marker in MARKERS.items():
+        holders = [p.stem for p in PROMPTS_DIR.glob("*.md") if marker in p.read_text()]
+        assert holders == [stage], (stage, holders)

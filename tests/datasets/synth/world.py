@@ -265,3 +265,10 @@ def salad(seed: int, words: int = 12) -> str:
 def policy(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> str:
     """A world where the critics keep everything (for the CLI test)."""
     return World()(messages, tools, config)
+
+
+def rejecter_policy(
+    messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig
+) -> str:
+    """A stage model for rejected replies (for the CLI test of stage model args)."""
+    return "REJECTER REPLY"

@@ -17,10 +17,11 @@ from traitlab.datasets.synth._config import (
     GenerateOptions,
     Kind,
     ModelLike,
+    load_model,
     stage_models,
 )
 from traitlab.datasets.synth._midtrain import MidtrainPipeline
-from traitlab.datasets.synth._run import Drop, GenerationReport, run_pipeline
+from traitlab.datasets.synth._run import Drop, GenerationReport, check_output, run_pipeline
 from traitlab.traits import TraitsDocument
 
 PIPELINES = {"sft": SFTPipeline, "preference": PreferencePipeline, "midtrain": MidtrainPipeline}
@@ -35,6 +36,7 @@ async def generate_dataset(
     critic_model: ModelLike | None = None,
     stage_overrides: Mapping[str, ModelLike] | None = None,
     options: GenerateOptions | None = None,
+    overwrite: bool = False,
     **option_values: Any,
 ) -> GenerationReport:
     """Generate `kind` records from a traits document into `output` (JSONL).
@@ -49,11 +51,17 @@ async def generate_dataset(
             (default: `model`).
         stage_overrides: Stage name -> model, for any stage in `STAGES`.
         options: Run options; or pass them as keyword arguments (`n=...`, `seed=...`).
+        overwrite: Replace `output` if it exists (otherwise an existing output is an error).
+
+    The output path, the traits document and every stage's model are checked before the first
+    model call; each problem is a one-line `InputError`.
     """
     if options is None:
         options = GenerateOptions(**option_values)
     elif option_values:
         raise TypeError("pass either options or option keyword arguments, not both")
+    output = Path(output)
+    check_output(output, overwrite=overwrite)
     document = traits if isinstance(traits, TraitsDocument) else TraitsDocument.load(traits)
     models = stage_models(model, critic_model, stage_overrides)
     pipeline = PIPELINES[kind](options)
@@ -68,5 +76,6 @@ __all__ = [
     "GenerationReport",
     "Kind",
     "generate_dataset",
+    "load_model",
     "stage_models",
 ]

@@ -7,13 +7,14 @@ practice the best model is best spent where it judges and rewrites.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
 from inspect_ai.model import Model, get_model
 from pydantic import BaseModel, Field
 
-from traitlab.errors import InputError
+from traitlab.errors import InputError, TraitlabError
 
 Kind = Literal["sft", "preference", "midtrain"]
 
@@ -76,21 +77,45 @@ def stage_models(
     critic_model: ModelLike | None = None,
     overrides: Mapping[str, ModelLike] | None = None,
 ) -> dict[str, Model]:
-    """The model for every stage: defaults from `model`/`critic_model`, then `overrides`."""
+    """The model for every stage: defaults from `model`/`critic_model`, then `overrides`.
+
+    Every name is resolved here, before any call is made, so an unknown provider or a missing
+    API key is a one-line `InputError`, not a traceback after the first stages were paid for.
+    """
     resolved: dict[str, Model] = {}
 
-    def load(spec: ModelLike) -> Model:
+    def load(spec: ModelLike, setting: str) -> Model:
         if isinstance(spec, Model):
             return spec
-        key = f"name:{spec}"
-        if key not in resolved:
-            resolved[key] = get_model(spec)
-        return resolved[key]
+        if spec not in resolved:
+            resolved[spec] = load_model(spec, setting=setting)
+        return resolved[spec]
 
-    base = {"model": load(model), "critic": load(critic_model or model)}
+    base = {"model": load(model, "model")}
+    base["critic"] = base["model"] if critic_model is None else load(critic_model, "critic model")
     models = {stage: base[default] for stage, default in STAGES.items()}
     for stage, spec in (overrides or {}).items():
         if stage not in STAGES:
             raise InputError(f"unknown stage '{stage}' (stages: {', '.join(STAGES)})")
-        models[stage] = load(spec)
+        models[stage] = load(spec, f"stage model {stage}")
     return models
+
+
+def load_model(name: str, args: Mapping[str, Any] | None = None, *, setting: str) -> Model:
+    """`get_model(name, **args)`, or a one-line `InputError` naming the setting and the reason
+    (an unknown provider, a missing API key or package)."""
+    try:
+        return get_model(name, **dict(args or {}))
+    except TraitlabError:
+        raise
+    except Exception as ex:  # providers raise ValueError, PrerequisiteError, ImportError, ...
+        raise InputError(f"{setting} {name}: {_plain(ex)}") from None
+
+
+_MARKUP = re.compile(r"\[/?[a-z ]+\]")
+
+
+def _plain(ex: BaseException) -> str:
+    """An exception's message on one line, without rich markup or an 'ERROR:' prefix."""
+    text = " ".join(_MARKUP.sub("", str(ex)).split())
+    return re.sub(r"^ERROR:\s*", "", text) or type(ex).__name__

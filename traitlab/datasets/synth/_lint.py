@@ -13,6 +13,17 @@ from inspect_ai.model import Model
 from rich.console import Console
 
 from traitlab.lint import LintReport, lint_dataset, print_summary
+from traitlab.lint.outdir import check_output_dir
+
+
+def lint_dir(path: Path) -> Path:
+    """Where the lint of `path` writes its report."""
+    return path.with_name(f"{path.stem}.lint")
+
+
+def check_lint_dir(path: Path) -> None:
+    """Refuse, before generation starts, a lint report folder the lint could not write."""
+    check_output_dir(lint_dir(path))
 
 
 def lint_output(
@@ -24,7 +35,7 @@ def lint_output(
 ) -> LintReport:
     """Lint a finished output, write the report to ``<stem>.lint/`` and print the top patterns."""
     console = console or Console()
-    out_dir = path.with_name(f"{path.stem}.lint")
+    out_dir = lint_dir(path)
     report = lint_dataset(path, model=model, out_dir=out_dir, show_progress=show_progress)
     print_summary(report, console)
     console.print(f"lint report: {out_dir / 'report.html'}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import random
 from collections import Counter
 from collections.abc import Sequence
@@ -40,6 +41,7 @@ from traitlab.datasets.synth._prompts import (
     stage_temperature,
     styles,
 )
+from traitlab.errors import InputError
 from traitlab.judging import ask_judge
 from traitlab.llm import UsageMeter, generate, map_concurrently
 from traitlab.traits import TraitChunk, TraitsDocument
@@ -272,6 +274,29 @@ def near_duplicate_ids(keys: dict[str, str], threshold: float) -> dict[str, str]
         similarities = vectors[kept] @ vectors[index]
         matches[ids[index]] = ids[kept[int(similarities.argmax())]]
     return matches
+
+
+def check_output(output: Path, *, overwrite: bool = False) -> None:
+    """Refuse an output the run could not write or should not replace, before any model call.
+
+    An existing output is replaced only with `overwrite`; ``OUTPUT.partial`` (a crashed run's
+    records) is resumed as always. The drops file beside the output must be writable too.
+    """
+    drops = output.with_name(f"{output.stem}.drops.jsonl")
+    for path in (output, drops):
+        if path.is_dir():
+            raise InputError("output is a directory; give a .jsonl file path", path=path)
+    if output.exists() and not overwrite:
+        raise InputError(
+            "output exists; pass --overwrite to replace it (or choose another path)", path=output
+        )
+    folder = output.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise InputError("cannot create the output's folder: a file is in the way", path=folder)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError("output folder is not writable", path=folder)
 
 
 async def run_pipeline(

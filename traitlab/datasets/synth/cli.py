@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
-from inspect_ai.model import get_model
 from pydantic import ValidationError
 from rich.console import Console
 
 from traitlab.cli_args import parse_key_values
 from traitlab.datasets.synth import generate_dataset
-from traitlab.datasets.synth._config import STAGES, GenerateOptions, Kind
-from traitlab.datasets.synth._lint import lint_output
+from traitlab.datasets.synth._config import STAGES, GenerateOptions, Kind, load_model
+from traitlab.datasets.synth._lint import check_lint_dir, lint_output
+from traitlab.datasets.synth._run import check_output
 from traitlab.errors import InputError
 
 console = Console()
@@ -33,19 +33,27 @@ def generate(
     traits: Annotated[
         Path | None, typer.Option(help="Traits document (default: the bundled example).")
     ] = None,
+    model_arg: Annotated[
+        list[str] | None,
+        typer.Option("-M", "--model-arg", help="KEY=VALUE model arg for --model, repeatable."),
+    ] = None,
     critic_model: Annotated[
         str | None,
         typer.Option(
             help="Model for critiques, refinement, rewrites, autorater (default: --model)."
         ),
     ] = None,
+    critic_model_arg: Annotated[
+        list[str] | None,
+        typer.Option(help="KEY=VALUE model arg for --critic-model, repeatable."),
+    ] = None,
     stage_model: Annotated[
         list[str] | None,
         typer.Option(help=f"STAGE=MODEL, repeatable. Stages: {', '.join(STAGES)}."),
     ] = None,
-    model_arg: Annotated[
+    stage_model_arg: Annotated[
         list[str] | None,
-        typer.Option("-M", help="KEY=VALUE model arg for --model, repeatable."),
+        typer.Option(help="STAGE:KEY=VALUE model arg for that --stage-model, repeatable."),
     ] = None,
     trait_ids: Annotated[
         str | None, typer.Option("--trait-ids", help="Comma-separated trait ids (default: all).")
@@ -60,12 +68,19 @@ def generate(
     min_rating: Annotated[int, typer.Option(help=_help("min_rating"))] = 4,
     dedup_threshold: Annotated[float, typer.Option(help=_help("dedup_threshold"))] = 0.92,
     concurrency: Annotated[int, typer.Option(help=_help("concurrency"))] = 16,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the output file if it exists.")
+    ] = False,
     lint: Annotated[
         bool, typer.Option("--lint/--no-lint", help="Lint the output and print top patterns.")
     ] = True,
     lint_model: Annotated[
         str | None,
         typer.Option(help="Model for the lint's scan and autorate (default: pre-scan only)."),
+    ] = None,
+    lint_model_arg: Annotated[
+        list[str] | None,
+        typer.Option(help="KEY=VALUE model arg for --lint-model, repeatable."),
     ] = None,
 ) -> None:
     """Generate SFT chats, preference pairs or midtraining documents from a traits document."""
@@ -86,17 +101,41 @@ def generate(
         error = ex.errors()[0]
         option = str(error["loc"][0]).replace("_", "-")
         raise InputError(f"--{option}: {error['msg']}") from None
+    if critic_model_arg and not critic_model:
+        raise InputError("--critic-model-arg needs --critic-model")
+    if lint_model_arg and not lint_model:
+        raise InputError("--lint-model-arg needs --lint-model")
+    # Everything that can fail is checked here, before the first (paid) model call.
+    check_output(output, overwrite=overwrite)
+    if lint:
+        check_lint_dir(output)
+    stages = parse_key_values(stage_model, option="--stage-model", form="STAGE=MODEL", typed=False)
+    stage_args = _stage_args(stage_model_arg, stages)
+    main = load_model(model, parse_key_values(model_arg, option="-M"), setting="--model")
+    critic = critic_model and load_model(
+        critic_model,
+        parse_key_values(critic_model_arg, option="--critic-model-arg"),
+        setting="--critic-model",
+    )
+    overrides = {
+        stage: load_model(name, stage_args.get(stage), setting=f"--stage-model {stage}")
+        for stage, name in stages.items()
+    }
+    lint_llm = lint_model and load_model(
+        lint_model,
+        parse_key_values(lint_model_arg, option="--lint-model-arg"),
+        setting="--lint-model",
+    )
     report = asyncio.run(
         generate_dataset(
             kind,
             output,
-            model=get_model(model, **parse_key_values(model_arg, option="-M")),
+            model=main,
             traits=traits,
-            critic_model=critic_model,
-            stage_overrides=parse_key_values(
-                stage_model, option="--stage-model", form="STAGE=MODEL", typed=False
-            ),
+            critic_model=critic or None,
+            stage_overrides=overrides,
             options=options,
+            overwrite=overwrite,
         )
     )
     if report.resumed:
@@ -107,4 +146,18 @@ def generate(
         console.print(quiet)
     console.print(f"wrote {report.written} records to {report.output}; drops: {report.drops_path}")
     if lint and report.written:
-        lint_output(report.output, model=lint_model, console=console)
+        lint_output(report.output, model=lint_llm or None, console=console)
+
+
+def _stage_args(specs: list[str] | None, stages: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """``["refine:temperature=0.2"]`` -> ``{"refine": {"temperature": 0.2}}``."""
+    form = "STAGE:KEY=VALUE"
+    by_stage: dict[str, dict[str, Any]] = {}
+    for key, value in parse_key_values(specs, option="--stage-model-arg", form=form).items():
+        stage, sep, arg = (part.strip() for part in key.partition(":"))
+        if not sep or not stage or not arg:
+            raise InputError(f"--stage-model-arg expects {form}, got '{key}={value}'")
+        if stage not in stages:
+            raise InputError(f"--stage-model-arg {key}: there is no --stage-model {stage}=MODEL")
+        by_stage.setdefault(stage, {})[arg] = value
+    return by_stage
