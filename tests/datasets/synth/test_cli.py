@@ -12,7 +12,7 @@ from tests.datasets.synth.world import World
 from traitlab.cli import app
 from traitlab.datasets import ChatRecord, PreferenceRecord, read_jsonl, read_records
 from traitlab.datasets.synth import generate_dataset
-from traitlab.datasets.synth._prompts import PROMPTS_DIR
+from traitlab.datasets.synth._prompts import PROMPTS_DIR, stage_prompt
 from traitlab.datasets.synth.demo import MARKERS
 from traitlab.errors import InputError
 
@@ -179,5 +179,7 @@ def test_the_demo_policy_runs_every_kind_offline(kind: str, tmp_path: Path) -> N
 
 def test_demo_markers_match_one_stage_prompt_each() -> None:
     for stage, marker in MARKERS.items():
-        holders = [p.stem for p in PROMPTS_DIR.glob("*.md") if marker in p.read_text()]
+        holders = [
+            p.stem for p in PROMPTS_DIR.glob("*.md") if marker in stage_prompt(p.stem).template
+        ]
         assert holders == [stage], (stage, holders)
