@@ -6,14 +6,26 @@ calls it, and it imports nothing above it.
 """
 
 from traitlab.judging._ask import JUDGE_CONFIG, JudgeResult, ask_judge
+from traitlab.judging._panel import (
+    PanelMember,
+    PanelResult,
+    ask_panel,
+    default_quorum,
+    independent_judges,
+)
 from traitlab.judging._parse import ParseError, parse_structured, schema_instructions
 from traitlab.judging._quotes import quote_appears
 
 __all__ = [
     "JUDGE_CONFIG",
     "JudgeResult",
+    "PanelMember",
+    "PanelResult",
     "ParseError",
     "ask_judge",
+    "ask_panel",
+    "default_quorum",
+    "independent_judges",
     "parse_structured",
     "quote_appears",
     "schema_instructions",

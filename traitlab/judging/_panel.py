@@ -1,0 +1,173 @@
+"""A panel of judges: every member grades, failures are counted, and a quorum decides validity.
+
+A panel's answer is usually a median of its members' grades. If a member fails (unparseable
+replies after retries, a rejected quote) and the median is silently taken over the rest, a panel
+of three can become a panel of one with nothing in the log to say so. `ask_panel` therefore
+returns every member's outcome, and `PanelResult.record()` is what a scorer puts on every score:
+the panel's size, the quorum, who answered, who failed and why, and who was left out.
+
+The quorum rule (`default_quorum`): a strict majority of the judges asked must return a usable
+verdict, so a single judge must answer, two judges must both answer, and three or four judges
+need two or three answers. Below the quorum `PanelResult.ok` is False and the sample is unscored.
+
+Self-exclusion (as in ODCV-Bench): a judge that is the model under test never grades it.
+Models are compared by the last component of their name, case-insensitively, so the same
+model served by two providers (``openai/gpt-4o``, ``openrouter/openai/gpt-4o``) counts as one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from inspect_ai.model import ChatMessage, GenerateConfig, Model
+from pydantic import BaseModel
+
+from traitlab.judging._ask import ask_judge
+
+T = TypeVar("T", bound=BaseModel)
+
+
+def default_quorum(size: int) -> int:
+    """A strict majority of `size` judges (1 of 1, 2 of 2, 2 of 3, 3 of 4)."""
+    return size // 2 + 1
+
+
+@dataclass
+class PanelMember(Generic[T]):
+    """One judge's outcome: a verdict, or the reason there is none."""
+
+    judge: str
+    verdict: T | None
+    error: str | None = None
+    replies: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PanelResult(Generic[T]):
+    """Every member's outcome, the judges left out, and whether the quorum was reached."""
+
+    members: list[PanelMember[T]]
+    quorum: int
+    excluded: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        """How many judges were asked (after self-exclusion)."""
+        return len(self.members)
+
+    @property
+    def verdicts(self) -> list[T]:
+        return [m.verdict for m in self.members if m.verdict is not None]
+
+    @property
+    def failures(self) -> dict[str, str]:
+        return {m.judge: m.error or "no verdict" for m in self.members if m.verdict is None}
+
+    @property
+    def ok(self) -> bool:
+        """Whether enough members answered for the panel's grade to stand."""
+        return self.size > 0 and len(self.verdicts) >= self.quorum
+
+    @property
+    def error(self) -> str:
+        """Why the panel has no grade (empty when it has one)."""
+        if self.ok:
+            return ""
+        if not self.size:
+            left_out = f" ({', '.join(self.excluded)} left out)" if self.excluded else ""
+            return f"no judge on the panel{left_out}"
+        failed = "; ".join(f"{name}: {error}" for name, error in self.failures.items())
+        return (
+            f"{len(self.verdicts)} of {self.size} judges answered, below the quorum of "
+            f"{self.quorum} ({failed})"
+        )
+
+    def median(self, grade: Callable[[T], float]) -> float:
+        """The median of `grade` over the verdicts (call only when `ok`)."""
+        return float(statistics.median(grade(v) for v in self.verdicts))
+
+    def record(self, grade: Callable[[T], Any] | None = None) -> dict[str, Any]:
+        """Score metadata describing the panel: size, quorum, answers, failures, exclusions."""
+        return {
+            "panel_size": self.size,
+            "panel_quorum": self.quorum,
+            "panel_answered": len(self.verdicts),
+            "panel_failures": self.failures,
+            "panel_excluded": self.excluded,
+            "panel_grades": {
+                m.judge: grade(m.verdict) if grade else m.verdict.model_dump()
+                for m in self.members
+                if m.verdict is not None
+            },
+        }
+
+
+def independent_judges(judges: Iterable[Model], target: Model) -> tuple[list[Model], list[str]]:
+    """The judges that are not the target model, and the names of those left out."""
+    identity = _identity(target)
+    panel, excluded = [], []
+    for judge in judges:
+        if _identity(judge) == identity:
+            excluded.append(str(judge))
+        else:
+            panel.append(judge)
+    return panel, excluded
+
+
+def _identity(model: Model) -> str:
+    return model.name.rsplit("/", 1)[-1].lower()
+
+
+async def ask_panel(
+    judges: Sequence[Model],
+    prompt: str | list[ChatMessage],
+    schema: type[T],
+    *,
+    target: Model | None = None,
+    quorum: int | None = None,
+    retries: int = 2,
+    check: Callable[[T], str | None] | None = None,
+    config: GenerateConfig | None = None,
+) -> PanelResult[T]:
+    """Ask every judge (those that are not `target`) for a `schema` verdict, concurrently.
+
+    Args:
+        judges: The panel, e.g. `role_models("judge")`.
+        prompt: The grading prompt, the same for every member.
+        schema: The verdict model.
+        target: The model under test; a judge that is the same model is left out.
+        quorum: How many verdicts the panel needs; default a strict majority of those asked.
+        retries: Passed to `ask_judge` for each member.
+        check: Passed to `ask_judge` for each member.
+        config: Passed to `ask_judge` for each member.
+    """
+    panel, excluded = (
+        independent_judges(judges, target) if target is not None else (list(judges), [])
+    )
+    results = await asyncio.gather(
+        *(
+            ask_judge(judge, prompt, schema, retries=retries, check=check, config=config)
+            for judge in panel
+        )
+    )
+    names = _distinct_names([str(judge) for judge in panel])
+    members = [
+        PanelMember(judge=name, verdict=result.verdict, error=result.error, replies=result.replies)
+        for name, result in zip(names, results, strict=True)
+    ]
+    if quorum is not None and quorum < 1:
+        raise ValueError(f"a panel's quorum must be at least 1, not {quorum}")
+    needed = quorum if quorum is not None else default_quorum(len(panel))
+    return PanelResult(members=members, quorum=needed, excluded=excluded)
+
+
+def _distinct_names(names: list[str]) -> list[str]:
+    """Judge names, numbered where the same model sits on the panel twice."""
+    return [
+        f"{name}#{names[:index].count(name) + 1}" if names.count(name) > 1 else name
+        for index, name in enumerate(names)
+    ]
