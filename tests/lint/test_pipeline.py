@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,8 @@ def test_pipeline_finds_features_and_their_prevalences(
         assert result.feature.provenance.scans == 6
     # One autorate call per item, one scan per batch, one merge per feature.
     calls = {row.stage: row.calls for row in report.usage}
-    assert calls == {"scan": 6, "merge": 2, "autorate": 120}
+    # 40 rated items are rated again, uncached, to measure the rater's own error.
+    assert calls == {"scan": 6, "merge": 2, "autorate": 120, "recheck": 40}
 
     out = tmp_path / "report"
     assert {p.name for p in out.iterdir()} >= {
@@ -86,7 +88,7 @@ def test_autorate_a_sample_against_given_features(data: tuple[Path, list[dict]])
     rated = [row for row in report.labels if row.rated]
     assert report.rated == len(rated) == 50
     calls = {row.stage: row.calls for row in report.usage}
-    assert calls == {"autorate": 50}  # no scan or merge; calls <= 1.1 x sample
+    assert calls == {"autorate": 50, "recheck": 40}  # no scan or merge; calls <= 1.1 x sample
     opener = report.features[0]
     expected = sum(
         records[row.index]["messages"][1]["content"].startswith(VALIDATION) for row in rated
@@ -150,7 +152,7 @@ def test_a_rerun_is_served_from_inspects_cache(
         calls += 1
         return policy(messages, tools, config)
 
-    options = {**FAST, "cache": True, "sample": 30, "features": FEATURES}
+    options = {**FAST, "cache": True, "sample": 30, "features": FEATURES, "recheck": 0}
     first = lint_dataset(path, model=scripted("cached", policy=counting), **options)
     assert calls == 30
     second = lint_dataset(path, model=scripted("cached", policy=counting), **options)
@@ -169,3 +171,40 @@ def test_two_policies_under_one_model_name_do_not_share_cached_answers(
     garbled = lint_dataset(path, model=scripted("same", policy=garbling), **options)
     assert honest.unrated == 0
     assert garbled.unrated == sum(DEEPER in r["messages"][1]["content"] for r in records) > 0
+
+
+class NoisyRater(LintPolicy):
+    """Rates like LintPolicy, then flips each rating with probability `noise` (seeded)."""
+
+    def __init__(self, noise: float) -> None:
+        super().__init__()
+        self.noise = noise
+        self.rng = random.Random(0)
+
+    def __call__(self, messages, tools, config):  # type: ignore[no-untyped-def]
+        reply = json.loads(super().__call__(messages, tools, config))
+        flip = {"strict": "none", "none": "strict"}
+        for key, level in reply["ratings"].items():
+            if self.rng.random() < self.noise:
+                reply["ratings"][key] = flip[level]
+        return json.dumps(reply)
+
+
+def test_prevalence_is_corrected_for_the_raters_own_error(tmp_path: Path) -> None:
+    path = tmp_path / "data.jsonl"
+    records = planted_chats(path, 1000, opening=0.05, closing=0.4, seed=12)
+    truth = sum("validation" in r["metadata"]["planted"] for r in records) / len(records)
+    report = lint_dataset(
+        path,
+        model=scripted("noisy", policy=NoisyRater(0.1)),
+        features=FEATURES,
+        sample=None,
+        recheck=400,
+        **FAST,
+    )
+    opener = report.features[0]
+    assert opener.strict.low > truth + 0.03  # the raw rate is biased up by the noise
+    corrected = opener.corrected_strict
+    assert corrected is not None and corrected.low <= truth <= corrected.high
+    assert abs(opener.rater_error["strict"] - 0.1) < 0.05
+    assert opener.gated_rate("strict") is corrected  # what the gate compares

@@ -7,6 +7,7 @@ checkpoint's outputs in `traitlab.scorers.pattern_rate`, so the two rates are co
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 from typing import Literal
@@ -20,6 +21,7 @@ from traitlab.lint.features import Feature
 from traitlab.lint.items import LintItem
 from traitlab.lint.results import FeatureResult, Rate
 from traitlab.llm import UsageMeter, map_concurrently
+from traitlab.statistics import Z_95, wilson_interval
 
 Level = Literal["none", "broad", "strict"]
 LEVELS: tuple[Level, ...] = ("none", "broad", "strict")
@@ -78,6 +80,7 @@ async def rate_item(
     retries: int = 2,
     cache: bool = False,
     meter: UsageMeter | None = None,
+    stage: str = "autorate",
 ) -> JudgeResult[Ratings]:
     """Rate `item` against all `features` in one judge call (retried if a rating is missing)."""
     ids = [f.id for f in features]
@@ -94,7 +97,7 @@ async def rate_item(
         check=complete,
         cache=cache,
         meter=meter,
-        stage="autorate",
+        stage=stage,
     )
 
 
@@ -111,6 +114,44 @@ class AutorateResult:
     ratings: dict[int, dict[str, Level]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     truncated: int = 0
+    rechecked: int = 0
+
+
+def corrected_rate(observed: Rate, disagreements: int, rechecked: int) -> tuple[Rate, float] | None:
+    """Prevalence corrected for the rater's own error, and that error rate, or None.
+
+    The rater is modelled as flipping each rating independently with probability e, the same
+    for present and absent (symmetric noise). Two independent ratings of the same items then
+    disagree at d = 2e(1 - e), so e = (1 - sqrt(1 - 2d)) / 2, and an observed share q means a
+    true share p = (q - e) / (1 - 2e). The interval (delta method, clipped to [0, 1]) carries
+    the uncertainty of both q and e. A rater that disagrees with itself half the time or more
+    cannot be corrected (None). Systematic errors that both readings share are not seen by a
+    re-rating and are not corrected.
+    """
+    if rechecked == 0 or observed.n == 0:
+        return None
+    d = disagreements / rechecked
+    if d >= 0.5:
+        return None
+    spread = wilson_interval(disagreements, rechecked)
+    se_d = (spread.high - spread.low) / (2 * Z_95)
+    root = math.sqrt(1 - 2 * d)
+    error = (1 - root) / 2
+    se_error = se_d / (2 * max(root, 1e-6))
+    q = observed.estimate
+    se_q = (observed.high - observed.low) / (2 * Z_95)
+    denominator = 1 - 2 * error
+    p = (q - error) / denominator
+    se_p = math.hypot(se_q / denominator, (2 * q - 1) / denominator**2 * se_error)
+    clip = lambda value: min(1.0, max(0.0, value))  # noqa: E731
+    rate = Rate(
+        count=observed.count,
+        n=observed.n,
+        estimate=clip(p),
+        low=clip(p - Z_95 * se_p),
+        high=clip(p + Z_95 * se_p),
+    )
+    return rate, error
 
 
 def sample_items(items: list[LintItem], size: int | None, seed: int = 0) -> list[LintItem]:
@@ -133,11 +174,14 @@ async def autorate(
     cache: bool = True,
     concurrency: int = 16,
     show_progress: bool = True,
+    recheck: int = 40,
 ) -> AutorateResult:
     """Rate a seeded sample of `items` against `features`: one call per item (plus retries).
 
     Items the judge cannot rate after its retries are left out of every prevalence (n says how
-    many were rated) and their reasons kept, never counted as "none".
+    many were rated) and their reasons kept, never counted as "none". Then `recheck` of the
+    rated items are rated again (uncached, metered as "recheck"), and each prevalence is also
+    given corrected for the rater's error measured by the disagreement (`corrected_rate`).
     """
     if sample is not None and sample < 1:
         raise InputError(f"the autorate sample must be at least 1 item (or all), not {sample}")
@@ -170,17 +214,47 @@ async def autorate(
             result.ratings[item.index] = {f.id: reply.verdict.ratings[f.id] for f in features}
     n = len(result.ratings)
     by_index = {item.index: item for item in chosen}
+    second: dict[int, dict[str, Level]] = {}
+    if recheck > 0 and result.ratings:
+        again = sample_items([by_index[i] for i in sorted(result.ratings)], recheck, seed + 1)
+
+        async def rerate(item: LintItem) -> JudgeResult[Ratings]:
+            return await rate_item(
+                model,
+                item.text[:max_item_chars],
+                features,
+                context=item.context,
+                cache=False,
+                meter=meter,
+                stage="recheck",
+            )
+
+        replies = await map_concurrently(
+            again, rerate, concurrency=concurrency, description="recheck", show_progress=False
+        )
+        for item, reply in zip(again, replies, strict=True):
+            if reply.verdict is not None:
+                second[item.index] = {f.id: reply.verdict.ratings[f.id] for f in features}
+        result.rechecked = len(second)
     for feature in features:
         levels = [(index, r[feature.id]) for index, r in result.ratings.items()]
         strict = [index for index, level in levels if level == "strict"]
-        result.results.append(
-            FeatureResult(
-                feature=feature,
-                broad=Rate.of(sum(present(level, "broad") for _, level in levels), n),
-                strict=Rate.of(len(strict), n),
-                examples=[_snippet(by_index[i].text) for i in strict[:3]],
-            )
+        feature_result = FeatureResult(
+            feature=feature,
+            broad=Rate.of(sum(present(level, "broad") for _, level in levels), n),
+            strict=Rate.of(len(strict), n),
+            examples=[_snippet(by_index[i].text) for i in strict[:3]],
         )
+        for at in ("broad", "strict"):
+            disagree = sum(
+                present(result.ratings[i][feature.id], at) != present(r[feature.id], at)
+                for i, r in second.items()
+            )
+            corrected = corrected_rate(feature_result.level(at), disagree, len(second))
+            if corrected is not None:
+                setattr(feature_result, f"corrected_{at}", corrected[0])
+                feature_result.rater_error[at] = corrected[1]
+        result.results.append(feature_result)
     return result
 
 

@@ -128,6 +128,7 @@ async def _llm_stages(
     concurrency: int,
     cache: bool,
     show_progress: bool,
+    recheck: int,
 ) -> dict[int, dict[str, str]]:
     """Discover (unless features were given) and autorate; returns the ratings by item."""
     llm, report, item_set = prepared.llm, prepared.report, prepared.item_set
@@ -155,9 +156,15 @@ async def _llm_stages(
             sample=sample,
             seed=seed,
             show_progress=show_progress,
+            recheck=recheck,
             **options,
         )
         ratings = rated.ratings
+        if rated.rechecked:
+            report.notes.append(
+                f"rater error: {rated.rechecked} rated items were rated again; prevalences are "
+                "also given corrected for the disagreement (symmetric-noise model)"
+            )
         report.features = rated.results
         report.rated = len(rated.ratings)
         report.unrated = len(rated.failures)
@@ -203,6 +210,7 @@ _LLM_DEFAULTS: dict[str, Any] = {
     "discover_config": None,
     "concurrency": 16,
     "cache": True,
+    "recheck": 40,
 }
 
 
@@ -254,6 +262,8 @@ def lint_dataset(path: Inputs, **kwargs: Any) -> LintReport:
         discover_config: Settings of the scan, cluster and merge stages.
         concurrency: Model calls in flight at once.
         cache: Use Inspect's cache, so a rerun after a crash pays nothing twice.
+        recheck: Rate this many rated items again to measure the rater's error and correct
+            the prevalences for it (0 turns it off).
         show_progress: Show progress.
 
     Returns:

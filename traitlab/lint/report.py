@@ -61,12 +61,22 @@ def sections(report: LintReport) -> list[Section]:
         out.append(
             Section(
                 "Features (LLM autorate, 95% Wilson intervals)",
-                ["id", "feature", "strict", "broad", "n", "strict rubric", "examples"],
+                [
+                    "id",
+                    "feature",
+                    "strict",
+                    "strict, rater-corrected",
+                    "broad",
+                    "n",
+                    "strict rubric",
+                    "examples",
+                ],
                 [
                     [
                         r.feature.id,
                         r.feature.name,
                         r.strict.format(),
+                        r.corrected_strict.format() if r.corrected_strict else "not measured",
                         r.broad.format(),
                         str(r.strict.n),
                         r.feature.strict,
@@ -286,9 +296,10 @@ def print_summary(report: LintReport, console: Console | None = None, limit: int
     for column in ("pattern", "source", "prevalence [95% CI]", "n"):
         table.add_column(column, overflow="fold")
     for result in sorted(report.features, key=lambda r: -r.strict.estimate):
-        table.add_row(
-            result.feature.name, "autorate (strict)", result.strict.format(), str(result.strict.n)
-        )
+        corrected = result.corrected_strict
+        source = "autorate (strict, rater-corrected)" if corrected else "autorate (strict)"
+        rate = result.gated_rate("strict")
+        table.add_row(result.feature.name, source, rate.format(), str(result.strict.n))
     gated = sorted((f for f in report.findings if f.gated), key=lambda f: -f.rate.estimate)
     for finding in gated[:limit]:
         table.add_row(
