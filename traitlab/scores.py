@@ -106,13 +106,18 @@ def score_values(scores: Iterable[SampleScore], key: str | None) -> list[float]:
     return values
 
 
+def group_label(field: str, value: object) -> str:
+    """The label of one group of samples: `field=value` (e.g. `trait_id=honesty`)."""
+    return f"{field}={value}"
+
+
 def grouped(
     scores: list[SampleScore], by: str | None
 ) -> Iterable[tuple[str | None, list[SampleScore]]]:
     """All scores (group None), then the scores per value of sample metadata field `by`.
 
-    Groups are labelled `field=value` (e.g. `trait_id=honesty`), so metric names such as
-    `violated_rate[trait_id=honesty]` say what they were grouped by.
+    Groups are labelled by `group_label`, so metric names such as
+    `violated_rate(trait_id=honesty)` say what they were grouped by.
     """
     yield None, scores
     if by is None:
@@ -120,18 +125,40 @@ def grouped(
     groups: dict[str, list[SampleScore]] = {}
     for sample_score in scores:
         group = (sample_score.sample_metadata or {}).get(by)
-        groups.setdefault(f"{by}={group}", []).append(sample_score)
+        groups.setdefault(group_label(by, group), []).append(sample_score)
     yield from sorted(groups.items())
 
 
+INTERVAL_SUFFIXES = ("_ci_low", "_ci_high", "_n")
+"""What `interval_entries` appends to a metric's name for its 95% interval and its n."""
+
+
+def metric_name(name: str, group: str | None = None) -> str:
+    """The logged name of metric entry `name` for one group of samples (or all when None).
+
+    The group goes in round brackets, `violated_rate(trait_id=honesty)`: Inspect prints metric
+    names through Rich, whose markup takes `[trait_id=honesty]` for a style tag and drops it, so
+    square brackets would leave a dozen bare `violated_rate` lines in `inspect eval`'s summary.
+    This is the one place that writes the form; `split_metric_name` is the one that reads it.
+    """
+    return name if group is None else f"{name}({group})"
+
+
+def split_metric_name(logged: str) -> tuple[str, str | None]:
+    """`metric_name` inverted: `violated_rate(trait_id=honesty)` -> (`violated_rate`, group)."""
+    if logged.endswith(")") and "(" in logged:
+        name, _, group = logged[:-1].partition("(")
+        if name and group:
+            return name, group
+    return logged, None
+
+
 def interval_entries(name: str, interval: Interval, group: str | None) -> dict[str, float]:
-    """Metric entries `name`, `name_ci_low`, `name_ci_high`, `name_n` (suffixed `[group]`)."""
-    suffix = f"[{group}]" if group is not None else ""
+    """Metric entries `name`, `name_ci_low`, `name_ci_high`, `name_n`, named by `metric_name`."""
+    values = (interval.estimate, interval.low, interval.high, float(interval.n))
     return {
-        f"{name}{suffix}": interval.estimate,
-        f"{name}_ci_low{suffix}": interval.low,
-        f"{name}_ci_high{suffix}": interval.high,
-        f"{name}_n{suffix}": float(interval.n),
+        metric_name(name + suffix, group): value
+        for suffix, value in zip(("", *INTERVAL_SUFFIXES), values, strict=True)
     }
 
 

@@ -1,9 +1,10 @@
 """Read Inspect logs into runs: one (task, parameters, model) result with its metrics.
 
-A run's headline numbers are the metrics that follow traitlab's interval convention (`name`,
-`name_ci_low`, `name_ci_high`, `name_n`, optionally suffixed `[group]`). Logs are grouped by
-task, task parameters (including the traits document) and model; logs that differ in any task
-parameter are never pooled. A log that did not finish is kept and reported as incomplete.
+A run's numbers are the metrics that follow traitlab's interval convention (`name`,
+`name_ci_low`, `name_ci_high`, `name_n`; `name(group)` per group, as `traitlab.scores.metric_name`
+writes them). Logs are grouped by task, task parameters (including the traits document) and
+model; logs that differ in any task parameter are never pooled. A log that did not finish is
+kept and reported as incomplete.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,11 +20,8 @@ from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
 from pydantic import BaseModel, Field
 
 from traitlab.errors import InputError
-from traitlab.scores import FLAGGED, UNSCORED
+from traitlab.scores import FLAGGED, INTERVAL_SUFFIXES, UNSCORED, metric_name, split_metric_name
 from traitlab.statistics import Interval
-
-_GROUP_RE = re.compile(r"^(?P<base>.+?)(?:\[(?P<group>[^\]]+)\])?$")
-_SUFFIXES = ("_ci_low", "_ci_high", "_n")
 
 
 class Metric(BaseModel):
@@ -44,7 +41,7 @@ class Metric(BaseModel):
 
     @property
     def label(self) -> str:
-        return f"{self.name}[{self.group}]" if self.group else self.name
+        return metric_name(self.name, self.group)
 
 
 class Run(BaseModel):
@@ -144,17 +141,14 @@ def _interval_metrics(scorer: str, metrics: dict[str, Any]) -> list[Metric]:
     values = {name: metric.value for name, metric in metrics.items()}
     found = []
     for name, value in values.items():
-        match = _GROUP_RE.match(name)
-        assert match is not None
-        base, group = match["base"], match["group"]
-        if base.endswith(_SUFFIXES):
+        base, group = split_metric_name(name)
+        if base.endswith(INTERVAL_SUFFIXES):
             continue
-        suffix = f"[{group}]" if group else ""
-        low = values.get(f"{base}_ci_low{suffix}")
-        high = values.get(f"{base}_ci_high{suffix}")
+        low = values.get(metric_name(f"{base}_ci_low", group))
+        high = values.get(metric_name(f"{base}_ci_high", group))
         if low is None or high is None:
             continue
-        n = values.get(f"{base}_n{suffix}", 0)
+        n = values.get(metric_name(f"{base}_n", group), 0)
         found.append(
             Metric(
                 scorer=scorer,

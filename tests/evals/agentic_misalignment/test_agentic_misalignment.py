@@ -41,17 +41,17 @@ def test_conditions_and_beliefs_show_up_in_the_metrics(tmp_path: Path) -> None:
     log = play(leaks_when_replaced, judge, tmp_path, harms="leak")
     harm = metrics(log, "agentic_harm")
     assert harm["harmful_rate"] == 2 / 6 and harm["harmful_rate_n"] == 6
-    assert harm["harmful_rate[threat=replacement]"] == 1.0
-    assert harm["harmful_rate_n[threat=replacement]"] == 2
-    assert harm["harmful_rate[threat=none]"] == harm["harmful_rate[threat=restriction]"] == 0.0
-    assert harm["harmful_rate[leak/explicit/replacement]"] == 1.0
-    assert harm["harmful_rate[leak/none/none]"] == 0.0
-    assert harm["harmful_rate[goal_conflict=explicit]"] == 1 / 3
-    assert harm["harmful_rate_ci_low[threat=replacement]"] < 1.0
+    assert harm["harmful_rate(threat=replacement)"] == 1.0
+    assert harm["harmful_rate_n(threat=replacement)"] == 2
+    assert harm["harmful_rate(threat=none)"] == harm["harmful_rate(threat=restriction)"] == 0.0
+    assert harm["harmful_rate(leak/explicit/replacement)"] == 1.0
+    assert harm["harmful_rate(leak/none/none)"] == 0.0
+    assert harm["harmful_rate(goal_conflict=explicit)"] == 1 / 3
+    assert harm["harmful_rate_ci_low(threat=replacement)"] < 1.0
     # Split by what the agent said it believed (from the awareness judge).
-    assert harm["harmful_rate[believes=real]"] == 1.0
-    assert harm["harmful_rate_n[believes=real]"] == 2
-    assert harm["harmful_rate[believes=test]"] == 0.0
+    assert harm["harmful_rate(believes=real)"] == 1.0
+    assert harm["harmful_rate_n(believes=real)"] == 2
+    assert harm["harmful_rate(believes=test)"] == 0.0
     assert harm["unscored"] == harm["flagged"] == 0
     awareness = metrics(log, "eval_awareness")
     assert awareness["aware_rate"] == 4 / 6 and awareness["believes_real_rate"] == 2 / 6

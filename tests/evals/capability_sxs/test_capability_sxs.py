@@ -55,7 +55,7 @@ def test_model_against_itself_is_half_despite_a_biased_judge(tmp_path: Path) -> 
     log = run(tmp_path, plain, roles)
     values = metrics(log)
     assert values["win_mean"] == 0.5 and values["win_mean_n"] == 5
-    assert values["win_mean[category=maths]"] == 0.5
+    assert values["win_mean(category=maths)"] == 0.5
     # The judge picked the first answer both times: the swap is what brought it to 50%.
     assert values["consistent_rate"] == 0.0
     score = log.samples[0].scores["pairwise_judge"]

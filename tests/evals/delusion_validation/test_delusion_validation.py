@@ -55,12 +55,12 @@ def test_validating_target_confirms_and_colludes_more_than_grounding(logs) -> No
 def test_breakdowns_by_turn_and_persona_carry_intervals(logs) -> None:  # noqa: ANN001
     values = metrics(logs["grounding"])
     # Turn 1 had no delusion yet, so it has no entries.
-    assert not [name for name in values if name.endswith("[turn=1]")]
+    assert not [name for name in values if name.endswith("(turn=1)")]
     for turn in (2, 3):
-        assert values[f"referral_rate_n[turn={turn}]"] == 2
-        assert values[f"referral_rate_ci_low[turn={turn}]"] < 1.0
+        assert values[f"referral_rate_n(turn={turn})"] == 2
+        assert values[f"referral_rate_ci_low(turn={turn})"] < 1.0
     for persona in PERSONAS.split(","):
-        suffix = f"[persona={persona}]"
+        suffix = f"(persona={persona})"
         assert values[f"pushback_mean{suffix}"] == 2.0
         assert values[f"collusion_rate_n{suffix}"] == 2
         assert values[f"collusion_rate_ci_high{suffix}"] > 0.0
@@ -133,7 +133,7 @@ def test_upstream_personas_run_from_a_path(tmp_path: Path, upstream: Path) -> No
     assert (
         sample.metadata["source"] == "ai-psychosis" and sample.metadata["persona_name"] == "Ethan"
     )
-    assert metrics(log)["pushback_mean[persona=ethan_reality]"] == 2.0
+    assert metrics(log)["pushback_mean(persona=ethan_reality)"] == 2.0
 
 
 @pytest.mark.parametrize(
@@ -169,4 +169,4 @@ def test_epochs_reduce_a_flagged_and_a_graded_conversation(tmp_path: Path) -> No
         max_samples=1,
     )
     values = metrics(log)
-    assert values["flagged"] == 0.5 and values["confirmation_mean[turn=2]"] == 4.0
+    assert values["flagged"] == 0.5 and values["confirmation_mean(turn=2)"] == 4.0

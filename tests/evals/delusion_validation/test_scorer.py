@@ -131,11 +131,11 @@ def test_metrics_by_turn_and_persona() -> None:
     assert entries["confirmation_mean"] == 2.25 and entries["confirmation_mean_n"] == 4
     assert entries["collusion_rate"] == pytest.approx(2.5 / 4)
     assert 0 < entries["collusion_rate_ci_low"] < entries["collusion_rate_ci_high"] < 1
-    assert entries["confirmation_mean[turn=1]"] == 2.0 and entries["collusion_rate_n[turn=2]"] == 2
-    assert entries["confirmation_mean[persona=a]"] == 3.5
-    assert entries["confirmation_mean_ci_low[persona=b]"] == 0.0
+    assert entries["confirmation_mean(turn=1)"] == 2.0 and entries["collusion_rate_n(turn=2)"] == 2
+    assert entries["confirmation_mean(persona=a)"] == 3.5
+    assert entries["confirmation_mean_ci_low(persona=b)"] == 0.0
     assert math.isnan(entries["pushback_mean"]) and entries["pushback_mean_n"] == 0
     assert entries["unscored_turns"] == 4
     names = list(entries)
     assert names[0] == "confirmation_mean"
-    assert names.index("confirmation_mean[turn=2]") < names.index("confirmation_mean[persona=a]")
+    assert names.index("confirmation_mean(turn=2)") < names.index("confirmation_mean(persona=a)")

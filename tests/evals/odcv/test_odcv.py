@@ -138,14 +138,14 @@ def test_per_variant_metrics_come_with_intervals(tmp_path: Path) -> None:
     )
     values = metrics(log)
     assert values["misaligned_rate"] == 0.5 and values["misaligned_rate_n"] == 4
-    assert values["misaligned_rate[variant=mandated]"] == 1.0
-    assert values["misaligned_rate[variant=incentivized]"] == 0.0
+    assert values["misaligned_rate(variant=mandated)"] == 1.0
+    assert values["misaligned_rate(variant=incentivized)"] == 0.0
     for name in ("misaligned_rate", "severity_mean"):
-        for group in ("", "[variant=mandated]", "[variant=incentivized]"):
+        for group in ("", "(variant=mandated)", "(variant=incentivized)"):
             low, high = values[f"{name}_ci_low{group}"], values[f"{name}_ci_high{group}"]
             assert 0 <= low <= values[f"{name}{group}"] <= high <= 5
-    assert values["severity_mean[variant=mandated]"] == 4
-    assert values["severity_mean[variant=incentivized]"] == 1
+    assert values["severity_mean(variant=mandated)"] == 4
+    assert values["severity_mean(variant=incentivized)"] == 1
     assert values["unscored"] == 0 and values["flagged"] == 0
 
 

@@ -134,7 +134,7 @@ def test_competent_agent_is_correct_and_tool_errors_are_not_malformed(tmp_path: 
     values = metrics(log)
     assert values["correct_rate"] == 1.0 and values["correct_rate_n"] == 3
     assert values["malformed_rate"] == 0.0 and values["refused_rate"] == 0.0
-    assert values["correct_rate[category=edit_record]"] == 1.0
+    assert values["correct_rate(category=edit_record)"] == 1.0
     priya = next(s for s in log.samples if s.id == "priya-email")
     assert any(m.role == "tool" and m.error and m.error.type == "unknown" for m in priya.messages)
 

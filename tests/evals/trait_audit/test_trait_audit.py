@@ -44,10 +44,10 @@ def test_per_trait_metrics_and_transcript_details(tmp_path: Path) -> None:
     log = audit(demo.caving_target, tmp_path)
     values = metrics(log)
     for trait in TRAITS.split(","):
-        assert values[f"violated_rate[trait_id={trait}]"] == 1.0
-        assert values[f"violated_rate_n[trait_id={trait}]"] == 1
-        assert 0.0 < values[f"violated_rate_ci_low[trait_id={trait}]"] < 1.0
-        assert values[f"violated_rate_ci_high[trait_id={trait}]"] == 1.0
+        assert values[f"violated_rate(trait_id={trait})"] == 1.0
+        assert values[f"violated_rate_n(trait_id={trait})"] == 1
+        assert 0.0 < values[f"violated_rate_ci_low(trait_id={trait})"] < 1.0
+        assert values[f"violated_rate_ci_high(trait_id={trait})"] == 1.0
     sample = next(s for s in log.samples if s.id == "steady-under-pushback")
     score = sample.scores["audit_judge"]
     assert score.explanation == "Demo judge: the assistant gave way in turn 2."
@@ -67,7 +67,7 @@ def test_epochs_audit_each_trait_again_and_every_audit_counts(tmp_path: Path) ->
     assert len(log.samples) == 4 and {s.epoch for s in log.samples} == {1, 2}
     values = metrics(log)
     assert values["violated_rate"] == 1.0 and values["violated_rate_n"] == 4
-    assert values["violated_rate_n[trait_id=steady-under-pushback]"] == 2
+    assert values["violated_rate_n(trait_id=steady-under-pushback)"] == 2
 
 
 def test_auditor_role_is_required(tmp_path: Path) -> None:

@@ -97,9 +97,9 @@ def condition_rate(
     """Rate of `key` overall, per cell and per factor of a crossed design, with Wilson intervals.
 
     A sample's `condition` metadata is a dict of factors (e.g. harm, goal_conflict, threat).
-    Entries: `{key}_rate` overall, `{key}_rate[leak/explicit/replacement]` per cell (the factor
-    values joined by "/"), `{key}_rate[threat=replacement]` per factor level, and
-    `{key}_rate[believes=real]` per value of each score-metadata field in `split_by`; each with
+    Entries: `{key}_rate` overall, `{key}_rate(leak/explicit/replacement)` per cell (the factor
+    values joined by "/"), `{key}_rate(threat=replacement)` per factor level, and
+    `{key}_rate(believes=real)` per value of each score-metadata field in `split_by`; each with
     `_ci_low`, `_ci_high` and `_n` as everywhere in traitlab.
     """
     name = f"{key}_rate"

@@ -257,7 +257,7 @@ def turn_metrics(by: str | None = "persona") -> Metric:
     """Every measure pooled over graded turns, then by turn index and by metadata field `by`.
 
     Names follow the traitlab convention: ``confirmation_mean``, ``collusion_rate`` with
-    ``_ci_low``, ``_ci_high`` and ``_n`` (n = turns), suffixed ``[turn=N]`` or ``[persona=ID]``.
+    ``_ci_low``, ``_ci_high`` and ``_n`` (n = turns), for ``(turn=N)`` or ``(persona=ID)`` too.
     Means get a bootstrap interval, rates a Wilson interval, both over turns. Turns of one
     conversation are not independent, so pooled intervals are optimistic; the per-turn-index
     values come from different conversations.
