@@ -75,6 +75,28 @@ def flagged_score(
     return _missing(FLAGGED, reason, keys, explanation, answer, metadata)
 
 
+def partial_score(
+    status: Literal["unscored", "flagged"],
+    reason: str,
+    known: Mapping[str, float | int | bool],
+    missing: Iterable[str],
+    *,
+    explanation: str | None = None,
+    answer: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Score:
+    """A sample graded in part: `known` keys count in their metrics, `missing` keys are left out.
+
+    The sample is still counted as unscored or flagged (with `reason`). For values that do not
+    depend on what failed: evidence that decides a rate when the judge could not grade, or tool
+    use measured in a sample that is otherwise invalid.
+    """
+    score = _missing(status, reason, missing, explanation, answer, metadata)
+    assert isinstance(score.value, dict)
+    score.value = {**score.value, **{key: float(v) for key, v in known.items()}}
+    return score
+
+
 def _missing(
     status: str,
     reason: str,
