@@ -23,6 +23,7 @@ CORE = {
     "traitlab.cli_args",
     "traitlab.embeddings",
     "traitlab.errors",
+    "traitlab.files",
     "traitlab.frontmatter",
     "traitlab.judging",
     "traitlab.llm",

@@ -3,7 +3,8 @@
 * Reading validates each line; a bad line is reported as ``file:line: reason`` and skipped, or
   raises under ``strict``. The input file is never modified.
 * `write_jsonl` writes to a temporary file in the same directory and renames it into place, so a
-  crash leaves either the old file or the new one, never half of one.
+  crash leaves either the old file or the new one, never half of one; the file gets the mode a
+  plain ``open`` would give it (the umask decides who may read it).
 * `ResumableWriter` appends records one by one to ``OUT.partial`` (flushed per record), skips ids
   already written when a pipeline restarts, and renames to ``OUT`` when the run completes.
 """
@@ -11,8 +12,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from traitlab.datasets.records import RECORD_TYPES, RecordKind, record_kind
 from traitlab.errors import InputError
+from traitlab.files import write_atomically
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -121,22 +121,16 @@ def _dump(record: BaseModel | dict[str, Any]) -> str:
 
 
 def write_jsonl(path: str | Path, records: Iterable[BaseModel | dict[str, Any]]) -> int:
-    """Write records atomically (temp file + rename); returns how many were written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write records atomically (temp file + rename, umask honoured); returns how many."""
     count = 0
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for record in records:
-                handle.write(_dump(record) + "\n")
-                count += 1
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+
+    def lines() -> Iterator[str]:
+        nonlocal count
+        for record in records:
+            yield _dump(record) + "\n"
+            count += 1
+
+    write_atomically(path, lines())
     return count
 
 
