@@ -23,9 +23,10 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from traitlab.errors import InputError
+from traitlab.files import write_atomically
 from traitlab.lint.autorate import Level, present
 from traitlab.lint.items import STDIN, combined_sha256, expand_inputs, file_sha256
-from traitlab.lint.outdir import check_output_file, write_file_atomically
+from traitlab.lint.outdir import check_output_file
 from traitlab.lint.results import ItemLabels, LintReport
 
 
@@ -202,7 +203,7 @@ def filter_dataset(
             result.kept += 1
             yield line.rstrip("\r") + "\n"
 
-    write_file_atomically(out, kept_lines())
+    write_atomically(out, kept_lines())
     if bad:
         # Lines the lint could not read are never passed on silently.
         result.notes.append(f"dropped {len(bad)} malformed lines that the lint skipped")

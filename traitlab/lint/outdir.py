@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 from traitlab.errors import InputError
+from traitlab.files import current_umask
 
 # A directory holding any of these is a lint report that a new run may replace.
 REPORT_FILES = ("report.json", "report.md", "report.html", "labels.jsonl", "features.json")
@@ -76,12 +77,6 @@ def check_writable(directory: Path, path: Path) -> None:
     os.unlink(probe)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_dir_atomically(path: str | Path, fill: Callable[[Path], None]) -> Path:
     """Call `fill(tmp)` to write a new directory's files, then swap it in at `path`.
 
@@ -92,7 +87,7 @@ def write_dir_atomically(path: str | Path, fill: Callable[[Path], None]) -> Path
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.new-"))
     try:
-        os.chmod(temp, 0o777 & ~_umask())  # mkdtemp makes it private; a report is not
+        os.chmod(temp, 0o777 & ~current_umask())  # mkdtemp makes it private; a report is not
         fill(temp)
         for file in temp.iterdir():
             if file.is_file():
@@ -112,24 +107,5 @@ def write_dir_atomically(path: str | Path, fill: Callable[[Path], None]) -> Path
             os.replace(temp, path)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
-        raise
-    return path
-
-
-def write_file_atomically(path: str | Path, chunks: Iterable[str]) -> Path:
-    """Write text to a temporary file beside `path`, then rename it into place (umask kept)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
         raise
     return path

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from traitlab.errors import InputError
+from traitlab.files import write_atomically
 from traitlab.training.config import TrainConfig
 from traitlab.training.data import TrainingSet
 
@@ -112,11 +111,7 @@ class RunCard(BaseModel):
         """Write `run_card.json` atomically."""
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / RUN_CARD
-        fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{RUN_CARD}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(self.model_dump_json(indent=2) + "\n")
-        os.replace(temp, path)
-        return path
+        return write_atomically(path, [self.model_dump_json(indent=2) + "\n"])
 
     @classmethod
     def read(cls, directory: Path) -> RunCard:
