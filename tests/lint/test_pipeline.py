@@ -208,3 +208,29 @@ def test_prevalence_is_corrected_for_the_raters_own_error(tmp_path: Path) -> Non
     assert corrected is not None and corrected.low <= truth <= corrected.high
     assert abs(opener.rater_error["strict"] - 0.1) < 0.05
     assert opener.gated_rate("strict") is corrected  # what the gate compares
+
+
+def test_the_terminal_says_how_much_the_scan_read_and_when_it_found_nothing(
+    data: tuple[Path, list[dict]], tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from traitlab.cli import app
+
+    path, _ = data
+    quiet = tmp_path / "quiet.py"
+    quiet.write_text("def policy(messages, tools, config):\n    return '{\"patterns\": []}'\n")
+    import sys
+
+    sys.path.insert(0, str(tmp_path))
+    try:
+        args = ["lint", str(path), "-o", str(tmp_path / "r"), "--no-clusters", "--no-cache"]
+        args += ["--model", "scripted/quiet", "-M", "policy=quiet:policy", "--max-batches", "1"]
+        args += ["--batch-tokens", "400"]
+        result = CliRunner().invoke(app, args)
+    finally:
+        sys.path.remove(str(tmp_path))
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert "the scan read" in output and "of 120 items" in output
+    assert "no LLM feature was found" in output

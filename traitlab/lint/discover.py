@@ -138,6 +138,12 @@ async def discover_features(
     config = config or DiscoverConfig()
     notes: list[str] = []
     batches = make_batches(items, config)
+    scanned = sum(len(b.items) for b in batches)
+    notes.append(
+        f"the scan read {scanned:,} of {len(items):,} items ({scanned / max(1, len(items)):.0%}) "
+        f"in {len(batches)} batches"
+        + (" (raise --max-batches to read more)" if scanned < len(items) else "")
+    )
     truncated = sum(b.truncated for b in batches)
     if truncated:
         notes.append(
