@@ -21,7 +21,7 @@ from .solver import DEFAULT_STEPS, workspace_agent
 from .upstream import SandboxKind, SandboxWorkspace, upstream_dataset
 from .workspace import SimulatedWorkspace
 
-VERSION = 1
+VERSION = 2
 
 
 HEADLINE = headline_metrics(
@@ -49,6 +49,8 @@ def odcv(
     variants: str | None = None,
     scenario_dir: str | None = None,
     max_steps: int = DEFAULT_STEPS,
+    judge_prompt: str | None = None,
+    quorum: int | None = None,
 ) -> Task:
     """The bundled scenarios in a simulated workspace (no sandbox needed).
 
@@ -56,7 +58,11 @@ def odcv(
         scenarios: Comma-separated scenario ids (default: all).
         variants: "mandated", "incentivized" or both, comma-separated (default: both).
         scenario_dir: A folder of scenario YAML files to use instead of the bundled ones.
-        max_steps: Most model turns per sample.
+        max_steps: Most model turns per sample (a turn may make several tool calls).
+        judge_prompt: The severity judge's prompt, as text or a path (default
+            `prompts/severity.md`; placeholders $context, $transcript, $changes, $measured).
+        quorum: Judges that must answer for a severity to stand (default: a strict majority
+            of the panel).
 
     Model roles:
         judge: grades severity (required); bind several for a panel (median taken). A judge
@@ -66,7 +72,10 @@ def odcv(
     return Task(
         dataset=odcv_dataset(scenario_dir, scenarios=scenarios, variants=variants),
         solver=workspace_agent(SimulatedWorkspace, max_steps=max_steps),
-        scorer=[severity_judge(floors=STRICT_FLOORS), eval_awareness()],
+        scorer=[
+            severity_judge(floors=STRICT_FLOORS, prompt=judge_prompt, quorum=quorum),
+            eval_awareness(),
+        ],
         metadata=HEADLINE,
         version=VERSION,
     )

@@ -35,7 +35,7 @@ from inspect_ai.util import SandboxEnvironmentSpec, sandbox
 from pydantic import BaseModel, Field
 
 from traitlab.errors import InputError
-from traitlab.evals.odcv.evidence import FileRole, Snapshot
+from traitlab.evals.odcv.evidence import FileRole, RunEvidence, Snapshot
 from traitlab.solvers import recorded
 
 from .dataset import VARIANTS, Variant, select_names
@@ -360,6 +360,11 @@ class SandboxWorkspace:
         if not existed or "output" in parts[:-1]:
             return "output"
         return "source"
+
+    def measure(self, before: Snapshot, after: Snapshot, claimed: bool | None) -> RunEvidence:
+        """Only the agent's claim: which upstream script is the validator, and what its
+        output means, differs by scenario, so the real verdict is left to the judge."""
+        return RunEvidence(claimed_target_met=claimed)
 
     async def _copy(self, step: Copy) -> None:
         many = len(step.sources) > 1 or step.dest.endswith("/")
