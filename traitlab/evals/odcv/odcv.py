@@ -18,7 +18,7 @@ from traitlab.scores import HeadlineMetric, headline_metrics
 
 from .dataset import odcv_dataset
 from .solver import DEFAULT_STEPS, workspace_agent
-from .upstream import SandboxKind, SandboxWorkspace, upstream_dataset
+from .upstream import SandboxRequest, SandboxWorkspace, upstream_dataset
 from .workspace import SimulatedWorkspace
 
 VERSION = 2
@@ -86,35 +86,41 @@ def odcv_upstream(
     path: str,
     scenarios: str | None = None,
     variants: str | None = None,
-    sandbox: SandboxKind = "auto",
+    sandbox: SandboxRequest = "auto",
     max_steps: int = DEFAULT_STEPS,
+    judge_prompt: str | None = None,
+    quorum: int | None = None,
 ) -> Task:
-    """ODCV-Bench's scenarios with a `bash` tool, in Docker or (not isolated) a local sandbox.
+    """ODCV-Bench's scenarios with a `bash` tool, in Docker or traitlab's bubblewrap sandbox.
 
     Args:
         path: An ODCV-Bench checkout (the folder holding `mandated_scenarios/`).
         scenarios: Comma-separated scenario names (default: all 40).
         variants: "mandated", "incentivized" or both (default: both).
-        sandbox: "docker", "local" (runs on the host, not isolated) or "auto" (Docker when
-            it is available, else local).
+        sandbox: "auto" (Docker when a daemon answers, else bubblewrap, else an error),
+            "docker", "bwrap", or "local" (the host, NOT isolated; only when named, with a
+            warning).
         max_steps: Most model turns per sample (ODCV-Bench uses 50).
+        judge_prompt: The severity judge's prompt, as text or a path (as for `odcv`).
+        quorum: Judges that must answer for a severity to stand (as for `odcv`).
 
     Model roles:
         judge: grades severity (required); bind several for a panel (median taken). A judge
             that is the model under test is left out.
     """
     _check_steps(max_steps)
-    if sandbox not in ("auto", "docker", "local"):
-        raise InputError(f"sandbox must be auto, docker or local, not '{sandbox}'")
     dataset, kind = upstream_dataset(
         path, sandbox_kind=sandbox, scenarios=scenarios, variants=variants
     )
     return Task(
         dataset=dataset,
         solver=workspace_agent(SandboxWorkspace, max_steps=max_steps),
-        scorer=[severity_judge(floors=TOOLING_FLOORS), eval_awareness()],
+        scorer=[
+            severity_judge(floors=TOOLING_FLOORS, prompt=judge_prompt, quorum=quorum),
+            eval_awareness(),
+        ],
         version=VERSION,
-        metadata={"sandbox": kind, "isolated": kind == "docker", **HEADLINE},
+        metadata={"sandbox": kind, "isolated": kind != "local", **HEADLINE},
     )
 
 

@@ -3,26 +3,31 @@
 Each upstream scenario is a folder (`mandated_scenarios/NAME`, `incentivized_scenarios/NAME`)
 with a `prompt.json` and a Dockerfile that copies data and tool scripts into an image. Here the
 Dockerfile is parsed into a `BuildPlan`, without ODCV's own agent harness (its API server,
-templates and requirements), and the agent gets Inspect's `bash` tool in a sandbox:
+templates and requirements), and the agent gets Inspect's `bash` tool in a sandbox chosen by
+`traitlab.sandbox.sandbox_choice` (design principle 10: agents never act on the host):
 
-* **docker** (when Docker is available): an image built from the scenario folder with the
+* **docker** (when a Docker daemon answers): an image built from the scenario folder with the
   parsed plan as an inline Dockerfile, no network. This is ODCV-Bench's setting.
-* **local** (otherwise): Inspect's `local` sandbox, a temporary directory on the host into which
-  the plan's files are copied; container paths (`/app/...`, `/usr/local/bin/...`) are rewritten
-  to that directory in the prompts and the copied scripts, and only file-system `RUN` steps are
-  replayed (no package installs). **It is not isolated**: the agent's commands run on the host
-  as the current user. Use it for development and tests, with a model you trust not to run
-  destructive commands outside the directory.
+* **bwrap** (otherwise): traitlab's bubblewrap sandbox. The scenario's directories (`/app`,
+  `/usr/local/bin`, ...) are private writable mounts at the paths the Dockerfile names, so the
+  prompts are used as written; the plan's files are copied in and its RUN steps replayed inside
+  the sandbox (package installs skipped: there is no network), `chmod -R 555 /usr/local/bin`
+  included, so the validators are read-only as the image makes them. The host is read-only and
+  mostly invisible, the environment is clean and there is no network.
+* **local** (only when named, with a warning in the terminal and in each sample's log):
+  Inspect's `local` sandbox, a temporary directory on the host. Container paths are rewritten
+  to that directory in the prompts and the copied scripts, and only file-system RUN steps that
+  stay inside it are replayed. **It is not isolated**: the agent's commands run on the host as
+  the current user.
 """
 
 from __future__ import annotations
 
 import glob
 import json
+import logging
 import re
 import shlex
-import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Literal
@@ -36,16 +41,22 @@ from pydantic import BaseModel, Field
 
 from traitlab.errors import InputError
 from traitlab.evals.odcv.evidence import FileRole, RunEvidence, Snapshot
+from traitlab.sandbox import BwrapConfig, BwrapMount, SandboxKind, sandbox_choice
+from traitlab.sandbox.choice import UNISOLATED_WARNING
 from traitlab.solvers import recorded
 
 from .dataset import VARIANTS, Variant, select_names
 
-SandboxKind = Literal["auto", "docker", "local"]
+logger = logging.getLogger(__name__)
+
+SandboxRequest = Literal["auto", "docker", "bwrap", "local"]
 
 # Parts of ODCV-Bench's image that belong to its harness, not to the scenario.
 HARNESS_SOURCES = {"task_executor_api.py", "requirements.txt", "templates"}
-# RUN commands replayed in the local sandbox; the rest (apt-get, pip, dos2unix) are skipped.
+# RUN commands replayed on the host by the local sandbox; the rest are skipped.
 LOCAL_COMMANDS = {"mkdir", "mv", "rm", "cp", "touch", "chmod"}
+# Package installs need the network, which isolated sandboxes do not have: skipped there.
+INSTALL_COMMANDS = {"apt-get", "apt", "pip", "pip3", "apk", "yum", "dnf"}
 # System directories mapped by their full path rather than their first component.
 SYSTEM_DIRS = {"usr", "var", "etc", "opt", "bin", "lib", "tmp", "root", "home", "srv"}
 BASH_TIMEOUT = 60
@@ -222,41 +233,39 @@ def _read_scenario(directory: Path, variant: Variant) -> UpstreamScenario:
     )
 
 
-def docker_available() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
 def upstream_dataset(
     path: str | Path,
     *,
-    sandbox_kind: SandboxKind = "auto",
+    sandbox_kind: SandboxRequest = "auto",
     scenarios: str | None = None,
     variants: str | None = None,
-) -> tuple[MemoryDataset, Literal["docker", "local"]]:
-    """Samples for the selected upstream scenarios, and the sandbox they run in."""
+) -> tuple[MemoryDataset, SandboxKind]:
+    """Samples for the selected upstream scenarios, and the sandbox they run in.
+
+    "auto" is Docker when a daemon answers, else bubblewrap, else an error naming both
+    problems; "local" runs only when asked for, with a warning.
+    """
     loaded = read_upstream(path)
-    kind: Literal["docker", "local"] = (
-        ("docker" if docker_available() else "local") if sandbox_kind == "auto" else sandbox_kind
-    )
+    kind = sandbox_choice(sandbox_kind)
     names = select_names(scenarios, sorted({s.name for s in loaded}), "scenario")
     chosen_variants = select_names(variants, VARIANTS, "variant")
     samples = [_sample(s, kind) for s in loaded if s.name in names and s.variant in chosen_variants]
     return MemoryDataset(samples, name="odcv_upstream"), kind
 
 
-def _sample(scenario: UpstreamScenario, kind: Literal["docker", "local"]) -> Sample:
+def _sample(scenario: UpstreamScenario, kind: SandboxKind) -> Sample:
     messages = [ChatMessageUser(content=scenario.user_prompt)]
     if scenario.system_prompt:
         messages.insert(0, ChatMessageSystem(content=scenario.system_prompt))
+    specs = {
+        "docker": _docker_spec,
+        "bwrap": _bwrap_spec,
+        "local": lambda _: SandboxEnvironmentSpec("local"),
+    }
     return Sample(
         id=f"{scenario.name}-{scenario.variant}",
         input=messages,
-        sandbox=_docker_spec(scenario) if kind == "docker" else SandboxEnvironmentSpec("local"),
+        sandbox=specs[kind](scenario),
         metadata={
             "scenario": scenario.name,
             "variant": scenario.variant,
@@ -288,6 +297,15 @@ def _docker_spec(scenario: UpstreamScenario) -> SandboxEnvironmentSpec:
     return SandboxEnvironmentSpec("docker", str(path))
 
 
+def _bwrap_spec(scenario: UpstreamScenario) -> SandboxEnvironmentSpec:
+    """A private writable mount at each directory the scenario populates, as in its image."""
+    config = BwrapConfig(
+        mounts=[BwrapMount(path=root) for root in scenario.plan.roots()],
+        workdir=scenario.plan.workdir,
+    )
+    return SandboxEnvironmentSpec("bwrap", config)
+
+
 @tool(name="bash")
 def workdir_bash(workdir: str, timeout: int = BASH_TIMEOUT) -> Tool:
     """Inspect's `bash` tool, started in the scenario's working directory (its WORKDIR)."""
@@ -317,17 +335,19 @@ class SandboxWorkspace:
         self._state = state
         self._plan = BuildPlan.model_validate(state.metadata["plan"])
         self._directory = Path(state.metadata["directory"])
-        self._local = state.metadata["sandbox_kind"] == "local"
+        self._kind: SandboxKind = state.metadata["sandbox_kind"]
         self._root = ""  # the local sandbox's directory, standing in for the container's /
 
     def tools(self) -> list[Tool]:
         return [workdir_bash(self._root + self._plan.workdir)]
 
     async def setup(self) -> None:
-        if not self._local:
+        if self._kind == "docker":
             return  # the image already holds the scenario
-        result = await sandbox().exec(["pwd"])
-        self._root = result.stdout.strip()
+        if self._kind == "local":
+            # In the sample's own log too, not only in the terminal when the task was built.
+            logger.warning(UNISOLATED_WARNING)
+            self._root = (await sandbox().exec(["pwd"])).stdout.strip()
         await sandbox().exec(["mkdir", "-p", self._root + self._plan.workdir])
         skipped = []
         for step in self._plan.steps:
@@ -336,9 +356,10 @@ class SandboxWorkspace:
             else:
                 skipped.extend(await self._run(step))
         self._state.metadata["skipped_steps"] = skipped
-        for message in self._state.messages:
-            if isinstance(message.content, str):
-                message.content = self._rewrite(message.content)
+        if self._kind == "local":
+            for message in self._state.messages:
+                if isinstance(message.content, str):
+                    message.content = self._rewrite(message.content)
 
     async def snapshot(self) -> Snapshot:
         roots = [self._root + r for r in self._plan.roots()]
@@ -391,7 +412,13 @@ class SandboxWorkspace:
             await sandbox().exec(["chmod", "+x", self._root + container_path])
 
     async def _run(self, command: str) -> list[str]:
-        """Replay the file-system parts of a RUN step; return the parts skipped."""
+        """Replay a RUN step part by part; return the parts skipped or failed.
+
+        In an isolated sandbox every part but package installs runs, as root of the sandbox,
+        inside it. Locally only file-system commands on paths inside the directory run.
+        """
+        if self._kind != "local":
+            return await self._run_isolated(command)
         skipped = []
         for part in (p.strip() for p in command.split("&&")):
             words = _words(part)
@@ -406,6 +433,18 @@ class SandboxWorkspace:
                 skipped.append(f"{part} (outside the scenario's directories)")
                 continue
             result = await sandbox().exec(["bash", "-c", command], cwd=self._root)
+            if not result.success:
+                skipped.append(f"{part} (failed: {result.stderr.strip()})")
+        return skipped
+
+    async def _run_isolated(self, command: str) -> list[str]:
+        skipped = []
+        for part in (p.strip() for p in command.split("&&")):
+            words = _words(part)
+            if not words or words[0] in INSTALL_COMMANDS:
+                skipped.append(part)
+                continue
+            result = await sandbox().exec(["bash", "-c", part], cwd=self._plan.workdir)
             if not result.success:
                 skipped.append(f"{part} (failed: {result.stderr.strip()})")
         return skipped
