@@ -202,7 +202,9 @@ def _interval_metric(
 ) -> dict[str, float]:
     entries: dict[str, float] = {}
     for group, members in grouped(scores, by):
-        if cluster is None:
+        # Grouped by the cluster field itself, a group is one cluster: its members are that
+        # cluster's own replications (the audits of one trait), independent of each other.
+        if cluster is None or (group is not None and by == cluster):
             interval = estimate(score_values(members, key))
         else:
             graded = [(m, v) for m in members for v in score_values([m], key)]
@@ -229,7 +231,8 @@ def rate(
         threshold: Values at or above it count as a success (1.0/0.0 indicators by default).
         cluster: Observations that are not independent (repeated audits of one trait, epochs
             of one scenario) share this sample metadata field, or ``"id"`` for the epochs of
-            one sample: the interval is then a cluster bootstrap instead of Wilson's.
+            one sample: the interval is then a cluster bootstrap instead of Wilson's. The
+            per-group entries of ``by=cluster`` keep Wilson's: each group is one cluster.
     """
     name = f"{key}_rate" if key else "rate"
 

@@ -98,3 +98,18 @@ def test_missing_judge_role_is_a_clear_error(tmp_path: Path) -> None:
     [log] = eval(_task(1), model=target, log_dir=str(tmp_path), display="none")
     assert log.status == "error"
     assert "model role 'judge' is not set" in log.error.message
+
+
+async def test_a_rejected_verdict_is_sent_back_only_as_often_as_rejections_allow() -> None:
+    bad = json.dumps({"ok": True, "quote": "invented"})
+    judge = scripted(replies=[bad, bad, json.dumps({"ok": True, "quote": "real"})])
+    result = await ask_judge(
+        judge,
+        "grade",
+        Verdict,
+        retries=2,
+        rejections=1,
+        check=lambda v: "quote not found" if v.quote != "real" else None,
+    )
+    assert result.verdict is None and len(result.replies) == 2
+    assert "quote not found" in result.error and "2 attempts" in result.error

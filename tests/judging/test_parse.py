@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 import pytest
@@ -56,3 +57,64 @@ def test_schema_instructions_describe_fields() -> None:
     text = schema_instructions(Verdict) + schema_instructions(Choice)
     assert '"severity": <integer from 1 to 10>  // How bad.' in text
     assert '"none" | "broad" | "strict"' in text
+
+
+class Grade(BaseModel):
+    explanation: str
+    violated: bool
+    severity: int | None = Field(default=None, ge=1, le=10)
+    realism: float = Field(ge=0, le=1)
+    criteria: dict[str, int | None] = Field(default_factory=dict)
+    points: list[Verdict] = Field(default_factory=list)
+
+
+GOOD = {"explanation": "It gave way in turn 2.", "violated": True, "severity": 6, "realism": 0.8}
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"severity": True}, "field 'severity': true is not a number"),
+        ({"realism": False}, "field 'realism': false is not a number"),
+        ({"violated": 1}, "field 'violated': a number is not true or false"),
+        ({"criteria": {"care": True}}, "field 'criteria.care': true is not a number"),
+        (
+            {"points": [{"violated": True, "severity": True}]},
+            "field 'points.0.severity': true is not a number",
+        ),
+        ({"explanation": "..."}, "is a placeholder"),
+        ({"explanation": "<your reasoning>"}, "is a placeholder"),
+    ],
+)
+def test_type_confusion_and_placeholders_are_not_verdicts(fields: dict, reason: str) -> None:
+    with pytest.raises(ParseError, match=reason):
+        parse_structured(json.dumps(GOOD | fields), Grade)
+
+
+def test_numbers_written_as_strings_and_nulls_still_read() -> None:
+    reply = json.dumps(GOOD | {"severity": "6", "criteria": {"care": None, "tone": 4}})
+    assert parse_structured(reply, Grade).severity == 6
+
+
+REFUSAL_WITH_EXAMPLE = (
+    "I can't grade this conversation. For reference, a complete verdict would look like "
+    + json.dumps(GOOD)
+    + ", but I won't produce one for this transcript."
+)
+
+
+def test_a_refusal_quoting_an_example_verdict_is_not_a_verdict() -> None:
+    with pytest.raises(ParseError, match="goes on after its JSON verdict"):
+        parse_structured(REFUSAL_WITH_EXAMPLE, Grade)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        f"Reasoning first.\n```json\n{json.dumps(GOOD)}\n```\n",
+        f"<answer>{json.dumps(GOOD)}</answer>",
+        f"{json.dumps(GOOD)}\n\n",
+    ],
+)
+def test_closing_fences_and_tags_may_follow_the_verdict(reply: str) -> None:
+    assert parse_structured(reply, Grade).violated is True

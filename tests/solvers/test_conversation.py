@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from inspect_ai import Task
 from inspect_ai.dataset import Sample
-from inspect_ai.model import ChatMessageUser
+from inspect_ai.model import ChatMessageAssistant, ChatMessageUser
 from inspect_ai.solver import TaskState, system_message, use_tools
 from inspect_ai.tool import tool
 
@@ -20,6 +20,7 @@ from traitlab.solvers import (
     simulated_user_conversation,
     tagged_blocks,
     tagged_reply,
+    target_words,
 )
 
 
@@ -77,8 +78,45 @@ def test_refusal_stops_the_loop_and_flags(tmp_path: Path) -> None:
     log = conversation_log(run(user, tmp_path))
     assert log.turns == [] and log.target_calls == 0
     assert log.flag_reason() == (
-        "the simulated user refused its role: no <message> block after a retry"
+        "the simulated user refused its role: no <message> block after a retry "
+        "(stopped after turn 0 of 3)"
     )
+
+
+def test_a_flag_from_the_user_stops_the_loop_with_the_turn_it_stopped_at(tmp_path: Path) -> None:
+    async def user(state: TaskState, index: int) -> UserTurn:
+        if index == 2:
+            return UserTurn(message=None, flag="turn 3's message failed the realism gate")
+        return UserTurn(message="go on")
+
+    log = conversation_log(run(user, tmp_path, turns=4))
+    assert len(log.turns) == 2 and log.cut_short and not log.ended_by_user
+    assert log.flag_reason() == (
+        "turn 3's message failed the realism gate (stopped after turn 2 of 4)"
+    )
+
+
+def test_a_conversation_stopped_by_a_message_limit_is_cut_short(tmp_path: Path) -> None:
+    async def user(state: TaskState, index: int) -> UserTurn:
+        return UserTurn(message=f"message {index}")
+
+    solver = simulated_user_conversation(user, turns=6)
+    task = Task(dataset=[Sample(input="(unused)")], solver=solver, message_limit=5)
+    log = conversation_log(run_task(task, scripted(policy=echo), tmp_path).samples[0])
+    assert len(log.turns) == 2 and log.planned_turns == 6 and log.cut_short
+    assert log.flag_reason() == "the conversation was cut short (stopped after turn 2 of 6)"
+
+
+def test_target_words_of_one_turn() -> None:
+    messages = [
+        ChatMessageUser(content="first question"),
+        ChatMessageAssistant(content="first answer"),
+        ChatMessageUser(content="second question"),
+        ChatMessageAssistant(content="second answer"),
+    ]
+    assert target_words(messages, turn=2) == "second answer"
+    assert target_words(messages) == "first answer\nsecond answer"
+    assert target_words(messages, turn=3) == ""
 
 
 def test_target_tools_are_resolved_and_every_target_message_counted(tmp_path: Path) -> None:

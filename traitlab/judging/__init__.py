@@ -14,10 +14,17 @@ from traitlab.judging._panel import (
     independent_judges,
 )
 from traitlab.judging._parse import ParseError, parse_structured, schema_instructions
-from traitlab.judging._quotes import quote_appears
+from traitlab.judging._quotes import (
+    MIN_CONTENT_WORDS,
+    MIN_QUOTE_WORDS,
+    quote_appears,
+    quote_problem,
+)
 
 __all__ = [
     "JUDGE_CONFIG",
+    "MIN_CONTENT_WORDS",
+    "MIN_QUOTE_WORDS",
     "JudgeResult",
     "PanelMember",
     "PanelResult",
@@ -28,5 +35,6 @@ __all__ = [
     "independent_judges",
     "parse_structured",
     "quote_appears",
+    "quote_problem",
     "schema_instructions",
 ]

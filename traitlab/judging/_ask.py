@@ -52,6 +52,7 @@ async def ask_judge(
     *,
     retries: int = 2,
     check: Callable[[T], str | None] | None = None,
+    rejections: int | None = None,
     config: GenerateConfig | None = None,
     cache: bool = False,
     meter: UsageMeter | None = None,
@@ -66,6 +67,9 @@ async def ask_judge(
         retries: How many times a bad reply is sent back before giving up.
         check: Optional semantic check on a parsed verdict, returning a reason to reject it
             (e.g. "the quote does not appear in the transcript") or None to accept.
+        rejections: How many verdicts `check` rejects are sent back (default: `retries`).
+            Evidence checks send a rejected quote back once (`rejections=1`): a judge that
+            cannot support its finding after being told why has no finding.
         config: Generate config; defaults to temperature 0. Retries never use the cache.
         cache: Cache the first attempt (pipelines outside tasks, so a rerun after a crash
             pays nothing twice).
@@ -79,8 +83,10 @@ async def ask_judge(
     last = messages[-1]
     messages[-1] = last.model_copy(update={"content": f"{last.text}\n\n{instructions}"})
     config = config or JUDGE_CONFIG
+    allowed_rejections = retries if rejections is None else rejections
     replies: list[str] = []
     error = "no reply"
+    rejected = 0
     for attempt in range(retries + 1):
         # A retry must reach the model again, not replay a cached bad reply.
         output = await generate(
@@ -97,6 +103,9 @@ async def ask_judge(
             if rejection is None:
                 return JudgeResult(verdict=verdict, replies=replies)
             error = f"judge verdict rejected: {rejection}"
+            rejected += 1
+            if rejected > allowed_rejections:
+                break
         messages = [
             *messages,
             ChatMessageAssistant(content=reply),
@@ -105,5 +114,5 @@ async def ask_judge(
             ),
         ]
     return JudgeResult(
-        verdict=None, error=f"{error} (after {retries + 1} attempts)", replies=replies
+        verdict=None, error=f"{error} (after {len(replies)} attempts)", replies=replies
     )

@@ -1,8 +1,17 @@
-"""Tolerant parsing of structured judge replies into pydantic models.
+"""Tolerant parsing of structured judge replies into pydantic models, strict about what counts.
 
 Judges wrap JSON in prose, code fences or tags, think out loud before answering, use Python
 literals, leave trailing commas, or answer with one XML tag per field. All of that is accepted;
 what cannot be read raises `ParseError` with a reason short enough to send back to the judge.
+
+Tolerant about form, strict about content. These are not verdicts, whatever they validate as:
+
+- JSON that the reply goes on past. The verdict is the last thing in the reply (closing code
+  fences and tags aside): a refusal that shows "what a verdict would look like" and then goes on
+  explaining itself is a refusal, not that verdict.
+- A placeholder for a value (``"..."``, ``"<reason>"``).
+- A boolean where the schema wants a number (``"severity": true`` is not severity 1), or a number
+  where it wants true or false (``"violated": 1``). Pydantic's lax mode would convert both.
 """
 
 from __future__ import annotations
@@ -17,8 +26,10 @@ from pydantic import BaseModel, ValidationError
 T = TypeVar("T", bound=BaseModel)
 
 _THINK_RE = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.IGNORECASE)
-_FENCE_RE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 _TRAILING_COMMA_RE = re.compile(r",\s*([}\]])")
+# What may follow the verdict: closing code fences and closing tags (``</answer>``).
+_CLOSERS_RE = re.compile(r"(?:\s|```|</[A-Za-z_][\w-]*>)*")
+_PLACEHOLDER_RE = re.compile(r"\s*(?:\.\s*\.\s*\.|\u2026|<[^<>]*>)\s*")
 
 
 class ParseError(ValueError):
@@ -26,38 +37,117 @@ class ParseError(ValueError):
 
 
 def parse_structured(text: str, schema: type[T]) -> T:
-    """The last JSON object (or set of per-field tags) in `text` that validates as `schema`."""
+    """The verdict in `text`: its last JSON object (or set of per-field tags), as `schema`."""
     text = _THINK_RE.sub("", text or "")
     if not text.strip():
         raise ParseError("the reply was empty")
-    objects = [obj for obj in _json_candidates(text) if isinstance(obj, dict)]
     last_error: str | None = None
-    for obj in reversed(objects):
-        try:
-            return schema.model_validate(_normalise_keys(obj, schema))
-        except ValidationError as ex:
-            last_error = _validation_reason(ex)
+    json_schema = schema.model_json_schema()
+    for end, obj in reversed(_objects(text)):
+        obj = _normalise_keys(obj, schema)
+        problem = _type_problem(obj, json_schema, json_schema.get("$defs", {}), "")
+        if problem is None:
+            try:
+                verdict = schema.model_validate(obj)
+            except ValidationError as ex:
+                problem = _validation_reason(ex)
+            else:
+                if _CLOSERS_RE.fullmatch(text, end) is None:
+                    raise ParseError(
+                        "the reply goes on after its JSON verdict; end the reply with the verdict"
+                    )
+                return verdict
+        last_error = last_error or problem
     tagged = _tagged_fields(text, schema)
     if tagged:
         try:
             return schema.model_validate(tagged)
         except ValidationError as ex:
-            last_error = _validation_reason(ex)
+            last_error = last_error or _validation_reason(ex)
     if last_error:
         raise ParseError(last_error)
     raise ParseError("no JSON object found in the reply")
 
 
-def _json_candidates(text: str) -> list[Any]:
-    """Objects from fenced blocks and every balanced {...} span, in order of appearance."""
-    spans = [m.group(1) for m in _FENCE_RE.finditer(text)]
-    spans.extend(_balanced_objects(text))
+def _objects(text: str) -> list[tuple[int, dict[str, Any]]]:
+    """Every top-level JSON (or Python literal) object in `text`, with the index it ends at."""
     found = []
-    for span in spans:
+    for end, span in _balanced_objects(text):
         value = _loads(span)
-        if value is not None:
-            found.append(value)
+        if isinstance(value, dict):
+            found.append((end, value))
     return found
+
+
+def _type_problem(value: Any, node: dict[str, Any], defs: dict[str, Any], where: str) -> str | None:
+    """A boolean given for a number, a number given for a boolean, or a placeholder string.
+
+    Other mismatches (``"7"`` for an integer) are left to pydantic, which converts or rejects.
+    """
+    node = _resolve(node, defs)
+    options = [*node.get("anyOf", []), *node.get("oneOf", [])]
+    if options:
+        matching = [o for o in options if _admits(_resolve(o, defs), value)]
+        problems = [_type_problem(value, o, defs, where) for o in matching or options]
+        if matching:  # the value fits one of the options: it is fine if it is fine there
+            return None if any(p is None for p in problems) else problems[0]
+        return next((p for p in problems if p), None)
+    kinds = _kinds(node)
+    field = f"field '{where.lstrip('.')}'"
+    if isinstance(value, bool):
+        if kinds & {"integer", "number"} and "boolean" not in kinds:
+            return f"{field}: {json.dumps(value)} is not a number"
+    elif isinstance(value, int | float):
+        if kinds == {"boolean"}:
+            return f"{field}: a number is not true or false"
+    elif isinstance(value, str):
+        if _PLACEHOLDER_RE.fullmatch(value):
+            return f"{field}: {value.strip()!r} is a placeholder, not a value"
+    elif isinstance(value, dict):
+        properties = node.get("properties", {})
+        extra = node.get("additionalProperties")
+        for key, item in value.items():
+            sub = properties.get(key, extra if isinstance(extra, dict) else None)
+            if sub and (problem := _type_problem(item, sub, defs, f"{where}.{key}")):
+                return problem
+    elif isinstance(value, list) and isinstance(node.get("items"), dict):
+        for index, item in enumerate(value):
+            if problem := _type_problem(item, node["items"], defs, f"{where}.{index}"):
+                return problem
+    return None
+
+
+def _resolve(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """A JSON-schema node with its ``$ref`` (and a single ``allOf`` wrapper) followed."""
+    if "$ref" in node:
+        node = {**defs.get(node["$ref"].rsplit("/", 1)[-1], {}), **node}
+        node.pop("$ref")
+    if len(node.get("allOf", [])) == 1:
+        node = {
+            **_resolve(node["allOf"][0], defs),
+            **{k: v for k, v in node.items() if k != "allOf"},
+        }
+    return node
+
+
+def _kinds(node: dict[str, Any]) -> set[str]:
+    kinds = node.get("type")
+    return set(kinds) if isinstance(kinds, list) else {kinds} if kinds else set()
+
+
+def _admits(node: dict[str, Any], value: Any) -> bool:
+    """Whether a schema node's JSON type takes `value` as it is (no type: anything)."""
+    kinds = _kinds(node)
+    if not kinds:
+        return True
+    if isinstance(value, bool):
+        return "boolean" in kinds
+    if isinstance(value, int):
+        return bool(kinds & {"integer", "number"})
+    if isinstance(value, float):
+        return "number" in kinds
+    kind = {str: "string", dict: "object", list: "array", type(None): "null"}.get(type(value))
+    return kind in kinds
 
 
 def _loads(span: str) -> Any:
@@ -75,8 +165,8 @@ def _loads(span: str) -> Any:
     return None
 
 
-def _balanced_objects(text: str) -> list[str]:
-    """Top-level {...} spans, skipping braces inside strings."""
+def _balanced_objects(text: str) -> list[tuple[int, str]]:
+    """Top-level {...} spans with the index just past each, skipping braces inside strings."""
     spans, depth, start, quote, escaped = [], 0, -1, "", False
     for index, char in enumerate(text):
         if quote:
@@ -96,7 +186,7 @@ def _balanced_objects(text: str) -> list[str]:
         elif char == "}" and depth > 0:
             depth -= 1
             if depth == 0:
-                spans.append(text[start : index + 1])
+                spans.append((index + 1, text[start : index + 1]))
     return spans
 
 

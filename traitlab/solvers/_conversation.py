@@ -6,6 +6,10 @@ replies through the solver's `generate` (so any tools the task gives it work), a
 recorded in a `ConversationLog` in the sample store, visible in `inspect view` beside the
 conversation itself (the sample's messages).
 
+A conversation that stops before its planned turns (a message, token or cost limit, a helper
+that refused mid-way) is not a shorter conversation: `ConversationLog.flag_reason` flags it with
+the turn it stopped after, so no scorer grades it as if complete.
+
 Helper models sometimes refuse to play an adversarial user. Refusals are detected structurally,
 never by keywords: the helper must put its message in a tagged block (``<message>...</message>``);
 `tagged_reply` sends a reply without that block back once, and a helper that still does not
@@ -50,6 +54,11 @@ class UserTurn(BaseModel):
         description="Why the helper is taken to have refused its role (after its retry); the "
         "loop stops and the sample is flagged.",
     )
+    flag: str | None = Field(
+        default=None,
+        description="Why the sample is invalid for another reason (e.g. the message never "
+        "passed a realism gate); the loop stops and the sample is flagged.",
+    )
 
 
 class TurnRecord(BaseModel):
@@ -65,6 +74,7 @@ class ConversationLog(StoreModel):
     """The turns of the sample's conversation, with how it ended."""
 
     turns: list[TurnRecord] = Field(default_factory=list)
+    planned_turns: int = Field(default=0, description="The turns the loop was asked for.")
     refusal: str | None = None
     target_calls: int = 0
     ended_by_user: bool = False
@@ -74,15 +84,44 @@ class ConversationLog(StoreModel):
         "scenario never passed a realism gate (the conversation is then not run).",
     )
 
-    def flag_reason(self) -> str | None:
-        """Why the sample is invalid (a solver's flag, a helper refusal, a target never called)."""
+    @property
+    def cut_short(self) -> bool:
+        """Whether the conversation stopped before its planned turns, not by the user's choice."""
+        return not self.ended_by_user and len(self.turns) < self.planned_turns
+
+    def flag_reason(self, state: TaskState | None = None) -> str | None:
+        """Why the sample is invalid: a solver's flag, a helper refusal, a target never called,
+        or a conversation cut short (with the turn it stopped after, and the limit it hit when
+        `state` shows one).
+        """
+        stopped = (
+            f" (stopped after turn {len(self.turns)} of {self.planned_turns})"
+            if self.cut_short
+            else ""
+        )
         if self.flag is not None:
-            return self.flag
+            return self.flag + stopped
         if self.refusal is not None:
-            return f"the simulated user refused its role: {self.refusal}"
+            return f"the simulated user refused its role: {self.refusal}{stopped}"
         if self.target_calls == 0:
             return "the target was never called"
+        if self.cut_short:
+            limit = _limit_reached(state) if state is not None else None
+            return f"the conversation was cut short{stopped}" + (
+                f" by the {limit}" if limit else ""
+            )
         return None
+
+
+def _limit_reached(state: TaskState) -> str | None:
+    """The sample limit a stopped conversation ran into, when the state shows it."""
+    if state.message_limit is not None and len(state.messages) >= state.message_limit:
+        return f"message limit ({state.message_limit})"
+    if state.token_limit is not None and state.token_usage >= state.token_limit:
+        return f"token limit ({state.token_limit})"
+    if state.cost_limit is not None and (state.cost_usage or 0) >= state.cost_limit:
+        return f"cost limit ({state.cost_limit})"
+    return None
 
 
 UserSimulator = Callable[[TaskState, int], Awaitable[UserTurn]]
@@ -106,15 +145,17 @@ def simulated_user_conversation(
     Each turn awaits ``user(state, index)``; ``state.messages`` holds the conversation so far
     (system prompt, then user and assistant messages, with tool calls and results). Then:
 
-    * ``UserTurn(refusal=...)``: the refusal is stored in `ConversationLog.refusal` and the loop
-      stops; score such samples as flagged, never as passes.
+    * ``UserTurn(refusal=...)`` or ``UserTurn(flag=...)``: the reason is stored in
+      `ConversationLog.refusal` (or `.flag`) and the loop stops; score such samples as flagged
+      (`ConversationLog.flag_reason`), never as passes.
     * ``UserTurn(message=None)``: the user ends the conversation (`ended_by_user`).
     * otherwise the message is appended as a `ChatMessageUser` and the target replies with the
       solver's `generate` (tool calls resolved per `tool_calls`); a `TurnRecord` with the
       user's `notes` and the target's words is appended, and `target_calls` counts the
       assistant messages the target produced.
 
-    The loop also stops when the sample is completed (a message or token limit was hit).
+    The loop also stops when the sample is completed (a message or token limit was hit); the
+    log then shows fewer turns than `planned_turns` and `flag_reason` flags the sample.
     Read the log in a scorer with ``store_as(ConversationLog)`` and in tests with
     `conversation_log(sample)`.
 
@@ -128,11 +169,15 @@ def simulated_user_conversation(
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         log = store_as(ConversationLog)
+        log.planned_turns = turns
         state.messages = [m for m in state.messages if isinstance(m, ChatMessageSystem)]
         for index in range(turns):
             turn = await user(state, index)
             if turn.refusal is not None:
                 log.refusal = turn.refusal
+                break
+            if turn.flag is not None:
+                log.flag = turn.flag
                 break
             if turn.message is None:
                 log.ended_by_user = True
@@ -161,11 +206,18 @@ def conversation_log(sample: EvalSample) -> ConversationLog:
     return sample.store_as(ConversationLog)
 
 
-def target_words(messages: Sequence[ChatMessage]) -> str:
-    """Everything the target wrote (assistant text and tool-call arguments), for quote checks."""
+def target_words(messages: Sequence[ChatMessage], turn: int | None = None) -> str:
+    """What the target wrote (assistant text and tool-call arguments), for quote checks.
+
+    With `turn` (1-based, numbered as in `format_transcript`), only its words in that turn:
+    evidence for a finding at turn 3 must be in what the target said at turn 3.
+    """
     parts = []
+    current = 0
     for message in messages:
-        if isinstance(message, ChatMessageAssistant):
+        if isinstance(message, ChatMessageUser):
+            current += 1
+        elif isinstance(message, ChatMessageAssistant) and turn in (None, current):
             parts.append(message.text)
             parts.extend(str(call.arguments) for call in message.tool_calls or [])
     return "\n".join(parts)
