@@ -87,13 +87,16 @@ def test_defaults_follow_the_methods(tmp_path: Path, data_dir: Path) -> None:
     assert bdpo.training.learning_rate < sft.training.learning_rate
 
 
-@pytest.mark.parametrize("bound", [0.0, 1.0, 1.2])
-def test_bdpo_lambda_is_strictly_between_0_and_1(
-    bound: float, tmp_path: Path, data_dir: Path
-) -> None:
+@pytest.mark.parametrize("bound", [0.0, -0.1, 1.2])
+def test_bdpo_lambda_is_in_0_to_1(bound: float, tmp_path: Path, data_dir: Path) -> None:
     config = config_dict("bdpo", tmp_path, data_dir, tmp_path, preference={"bound_lambda": bound})
     with pytest.raises(InputError, match="preference.bound_lambda"):
         parse_config("bdpo", config)
+
+
+def test_bdpo_lambda_one_is_plain_dpo_and_allowed(tmp_path: Path, data_dir: Path) -> None:
+    config = config_dict("bdpo", tmp_path, data_dir, tmp_path, preference={"bound_lambda": 1.0})
+    assert parse_config("bdpo", config).preference.bound_lambda == 1.0  # type: ignore[union-attr]
 
 
 def test_cli_prints_one_line_and_exits_2(

@@ -20,7 +20,12 @@ from tests.helpers import run_task  # noqa: E402
 from tests.training.conftest import ANSWER, config_dict, write_config  # noqa: E402
 from traitlab.errors import InputError  # noqa: E402
 from traitlab.training import RUN_CARD, RunCard, build_training_set, parse_config, train  # noqa: E402
-from traitlab.training.run import build_trainer, load_tokenizer  # noqa: E402
+from traitlab.training.run import (  # noqa: E402
+    base_revision,
+    build_trainer,
+    load_tokenizer,
+    training_args,
+)
 
 MODES = {
     # midtraining runs with a LoRA adapter, merged into the checkpoint for serving
@@ -79,10 +84,21 @@ def test_run_card_traces_the_run(trained: tuple[str, Path, RunCard], tiny_model:
         assert card.mixture.used == {"documents": 12, "pretraining": 4}
     if mode == "bdpo":
         assert card.config["preference"] == {"beta": 0.1, "bound_lambda": 0.5}
-        # the rejected reward is the mixture's, bounded below by β·ln(1 − λ)
-        assert card.final_metrics["rewards/rejected"] >= 0.1 * math.log(0.5)
-    if mode in ("dpo", "bdpo"):
-        assert {"rewards/margins", "logps/chosen", "logps/rejected"} <= card.final_metrics.keys()
+        # the mixture's rejected reward is bounded below by β·ln(1 − λ); the policy's own is not
+        metrics = card.final_metrics
+        assert metrics["rewards/rejected_mixture"] >= 0.1 * math.log(0.5)
+        assert metrics["rewards/rejected"] != pytest.approx(metrics["rewards/rejected_mixture"])
+        # (same pairs in every batch) the mixture lies between the policy's reward and 0
+        assert 0 <= metrics["rewards/rejected_mixture"] / metrics["rewards/rejected"] <= 1
+    if mode in ("dpo", "bdpo"):  # TRL's metrics, BDPO's included
+        trl_metrics = {"rewards/margins", "rewards/accuracies", "logps/chosen", "logps/rejected"}
+        trl_metrics |= {"entropy", "mean_token_accuracy", "logits/chosen", "logits/rejected"}
+        assert trl_metrics <= card.final_metrics.keys()
+    assert card.base_revision == base_revision(str(tiny_model))
+    assert card.base_revision.startswith("sha256:") and len(card.base_revision) == 71
+    assert card.code["traitlab"].endswith(tuple("0123456789abcdef+dirty"))
+    assert len(card.sessions) == 1 and card.sessions[0].end_step == 6
+    assert card.train_tokens == card.sessions[0].tokens > 0
 
 
 def test_checkpoint_runs_an_inspect_eval(
@@ -112,7 +128,7 @@ def test_output_holding_another_run_is_refused(
 
 def test_unloadable_base_is_a_one_line_error(tmp_path: Path, data_dir: Path) -> None:
     config = config_dict("sft", tmp_path / "no-model", data_dir, tmp_path / "out")
-    with pytest.raises(InputError, match=r"model.base '.*no-model': cannot load it \(") as error:
+    with pytest.raises(InputError, match=r"model.base '.*no-model': no such directory") as error:
         train("sft", write_config(tmp_path / "c.yaml", config))
     assert "\n" not in str(error.value)
     assert not (tmp_path / "out").exists()
@@ -123,7 +139,9 @@ def test_sft_trains_on_assistant_tokens_only(
 ) -> None:
     config = parse_config("sft", config_dict("sft", tiny_model, data_dir, tmp_path / "out"))
     tokenizer = load_tokenizer(config)
-    trainer = build_trainer(config, tokenizer, build_training_set(config))
+    trainer = build_trainer(
+        config, tokenizer, build_training_set(config).rows, training_args(config)
+    )
     for example in trainer.train_dataset.select(range(4)):
         text = tokenizer.decode(example["input_ids"])
         trained = tokenizer.decode([t for t in example["labels"] if t != -100])

@@ -12,7 +12,9 @@ replaces the policy's probability of the rejected response by a mixture with the
 
 Because π_mix ≥ (1 − λ) · π_ref, the rejected log-ratio is bounded below by log(1 − λ): once the
 rejected response is unlikely, only raising the chosen one lowers the loss further. λ = 1 gives
-DPO back. The authors' TRL fork (github bonin147/BDPO) computes the same quantity.
+DPO back. The authors' TRL fork (github bonin147/BDPO) computes the same quantity, and like it
+(and TRL) the logged `rewards/*` are the policy's own; the mixture's are logged under their own
+names.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from trl import DPOTrainer
+
+from traitlab.errors import TraitlabError
 
 
 def bounded_dpo_loss(
@@ -56,41 +60,78 @@ def bounded_dpo_loss(
     return losses, chosen_rewards, rejected_rewards
 
 
+# The TRL releases this hook was written and tested against (pyproject pins the same range).
+TESTED_TRL = ">=1.16,<1.17"
+
+
 class BoundedDPOTrainer(DPOTrainer):
-    """TRL's DPOTrainer (data handling, reference model or disabled adapter, precomputed
-    reference log-probs, distributed training) with the BDPO loss in place of DPO's."""
+    """TRL's DPOTrainer with the BDPO loss in place of DPO's sigmoid loss.
+
+    The hook is as narrow as TRL allows (it has no public point for a custom pairwise loss):
+    TRL's own `compute_loss` runs unchanged, with its sigmoid term weighted 0, so its data
+    handling, reference model (or disabled adapter, or precomputed log-probs), distributed
+    training and every metric it logs (the policy's own rewards, margins and accuracies,
+    log-probs, entropy, logits, token accuracy, the MoE auxiliary loss) stay TRL's. The
+    per-sequence log-probs of the policy and reference forwards are read with a public torch
+    forward hook, and the BDPO loss is added. The mixture's rejected reward and margin are
+    logged apart, as `rewards/rejected_mixture` and `rewards/margins_mixture`.
+    """
 
     def __init__(self, *args: Any, bound_lambda: float, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        if self.loss_types != ["sigmoid"] or self.f_divergence_type != "reverse_kl":
-            raise ValueError("BDPO bounds the sigmoid DPO loss with the reverse-KL divergence only")
-        if self.ld_alpha is not None or self.use_weighting:
-            raise ValueError("BDPO does not combine with ld_alpha or use_weighting")
+        missing = [
+            name
+            for name in ("loss_types", "loss_weights", "precompute_ref_logps", "_metrics")
+            if not hasattr(self, name)
+        ]
+        if missing:
+            raise _unsupported(f"DPOTrainer has no {', '.join(missing)}")
+        if self.loss_types != ["sigmoid"] or getattr(self, "f_divergence_type", None) not in (
+            None,
+            "reverse_kl",
+        ):
+            raise TraitlabError("BDPO bounds the sigmoid DPO loss with reverse KL only")
+        if getattr(self, "ld_alpha", None) is not None or getattr(self, "use_weighting", False):
+            raise TraitlabError("BDPO does not combine with ld_alpha or use_weighting")
+        if not 0.0 < bound_lambda <= 1.0:
+            raise ValueError(f"bound_lambda must be in (0, 1], got {bound_lambda}")
         self.bound_lambda = bound_lambda
+        self.loss_weights = [0.0]  # TRL's sigmoid term: computed and logged, not trained on
 
-    def _compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool) -> Any:
+    def compute_loss(
+        self,
+        model: Any,
+        inputs: dict[str, Any],
+        return_outputs: bool = False,
+        num_items_in_batch: Any = None,
+    ) -> Any:
         if return_outputs:
             raise NotImplementedError("BoundedDPOTrainer does not return outputs")
-        mode = "train" if self.model.training else "eval"
-        model_inputs = {
-            k: v
-            for k, v in inputs.items()
-            if k not in {"completion_mask", "ref_chosen_logps", "ref_rejected_logps"}
-        }
-        completion_mask = inputs["completion_mask"]
-        labels = inputs["input_ids"].masked_fill(completion_mask == 0, -100)
-        outputs = model(**model_inputs, labels=labels, use_cache=False, fused_lm_head=True)
-        seq_len = completion_mask.size(1) - 1
-        chosen_logps, rejected_logps = outputs.log_probs[:, -seq_len:].sum(dim=1).chunk(2)
+        captured: list[Any] = []
+        modules = [self.accelerator.unwrap_model(model)]
+        if self.ref_model is not None:
+            modules.append(self.ref_model)
+        handles = [
+            m.register_forward_hook(lambda _m, _args, out: captured.append(out)) for m in modules
+        ]
+        try:
+            trl_loss = super().compute_loss(model, inputs, num_items_in_batch=num_items_in_batch)
+        finally:
+            for handle in handles:
+                handle.remove()
 
+        seq_len = inputs["completion_mask"].size(1) - 1
+        logps = [self._sequence_logps(out, seq_len) for out in captured]
+        chosen_logps, rejected_logps = logps[0].chunk(2)
         if self.precompute_ref_logps:
             ref_chosen_logps = inputs["ref_chosen_logps"]
             ref_rejected_logps = inputs["ref_rejected_logps"]
         else:
-            ref_model = self.ref_model if self.ref_model is not None else model
-            ref_chosen_logps, ref_rejected_logps = self.compute_ref_log_probs(ref_model, inputs)
+            if len(logps) < 2:
+                raise _unsupported("no reference forward pass was seen")
+            ref_chosen_logps, ref_rejected_logps = logps[1].chunk(2)
 
-        losses, chosen_rewards, rejected_rewards = bounded_dpo_loss(
+        losses, _, mixture_rewards = bounded_dpo_loss(
             chosen_logps,
             rejected_logps,
             ref_chosen_logps,
@@ -98,19 +139,27 @@ class BoundedDPOTrainer(DPOTrainer):
             beta=self.beta,
             bound_lambda=self.bound_lambda,
         )
-        metrics = {
-            "rewards/chosen": chosen_rewards,
-            "rewards/rejected": rejected_rewards,
-            "rewards/margins": chosen_rewards - rejected_rewards,
-            "rewards/accuracies": (chosen_rewards > rejected_rewards).float(),
-            "logps/chosen": chosen_logps,
-            "logps/rejected": rejected_logps,
-        }
-        if mode == "train":  # the same token count DPOTrainer logs, for throughput
-            tokens = self.accelerator.gather_for_metrics(inputs["attention_mask"].sum()).sum()
-            self._total_train_tokens += tokens.item() // self._tp_size
-        self._metrics[mode]["num_tokens"] = [self._total_train_tokens]
-        for name, values in metrics.items():
-            gathered = self.accelerator.gather_for_metrics(values.detach())
-            self._metrics[mode][name].append(gathered.mean().item())
-        return losses.mean()
+        mode = "train" if self.model.training else "eval"
+        chosen_rewards = self.beta * (chosen_logps - ref_chosen_logps).detach()
+        for name, values in {
+            "rewards/rejected_mixture": mixture_rewards.detach(),
+            "rewards/margins_mixture": chosen_rewards - mixture_rewards.detach(),
+        }.items():
+            self._metrics[mode][name].append(self.accelerator.gather(values).mean().item())
+        return trl_loss + losses.mean()
+
+    @staticmethod
+    def _sequence_logps(output: Any, seq_len: int) -> torch.Tensor:
+        log_probs = getattr(output, "log_probs", None)
+        if log_probs is None:
+            raise _unsupported("the forward pass returned no per-token log_probs")
+        return log_probs[:, -seq_len:].sum(dim=1)
+
+
+def _unsupported(what: str) -> TraitlabError:
+    import trl
+
+    return TraitlabError(
+        f"bdpo needs trl{TESTED_TRL} ({what}; installed trl {trl.__version__}): "
+        f"pip install 'trl{TESTED_TRL}'"
+    )

@@ -9,13 +9,15 @@ Relative paths are relative to the working directory, like every traitlab comman
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from traitlab.errors import InputError
+from traitlab.errors import InputError, read_user_text
 
 Mode = Literal["midtrain", "sft", "dpo", "bdpo"]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -128,12 +130,12 @@ class PreferenceSettings(_Section):
 
 class BoundedPreferenceSettings(PreferenceSettings):
     # λ = 0.5: the value used by the BDPO authors (Cho et al. 2025, github bonin147/BDPO run.sh).
-    # λ = 1 would be plain DPO; λ → 0 removes the rejected response's influence altogether.
+    # λ = 1 is plain DPO (a useful control run); λ → 0 removes the rejected response's influence.
     bound_lambda: float = Field(
         0.5,
         gt=0.0,
-        lt=1.0,
-        description="Weight of the policy in the rejected-response mixture (BDPO's λ).",
+        le=1.0,
+        description="Weight of the policy in the rejected-response mixture (BDPO's λ; 1 = DPO).",
     )
 
 
@@ -143,6 +145,11 @@ class _TrainConfig(_Section):
     data: _Section
     training: Hyperparameters = Field(default_factory=Hyperparameters)
     output: Path = Field(description="Checkpoint directory, e.g. checkpoints/NAME.")
+    trl: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Any other field of TRL's SFTConfig (midtrain, sft) or DPOConfig (dpo, "
+        "bdpo), passed through as is, e.g. {truncation_mode: keep_end}.",
+    )
 
     def files(self) -> list[Path]:
         """Every input file the config names (all must exist)."""
@@ -209,17 +216,76 @@ def parse_config(mode: str, raw: dict[str, Any], *, source: str | Path = "config
     for path in config.files():
         if not path.is_file():
             raise InputError(f"file not found: {path}", path=source)
+    if config.trl:
+        check_trl_section(config, source=source)
     return config  # type: ignore[return-value]
+
+
+# TRL fields that a config sets through its own groups: name them there, not under `trl`.
+MANAGED = {
+    "output_dir": "output",
+    "learning_rate": "training.learning_rate",
+    "num_train_epochs": "training.epochs",
+    "max_steps": "training.max_steps",
+    "per_device_train_batch_size": "training.batch_size",
+    "gradient_accumulation_steps": "training.gradient_accumulation_steps",
+    "max_length": "training.max_length",
+    "warmup_steps": "training.warmup_steps",
+    "lr_scheduler_type": "training.lr_scheduler",
+    "weight_decay": "training.weight_decay",
+    "bf16": "training.bf16",
+    "gradient_checkpointing": "training.gradient_checkpointing",
+    "logging_steps": "training.logging_steps",
+    "save_strategy": "training.save_steps",
+    "save_steps": "training.save_steps",
+    "report_to": "training.report_to",
+    "seed": "training.seed",
+    "model_init_kwargs": "model.dtype",
+    "beta": "preference.beta",
+    "packing": "training.packing",
+    "assistant_only_loss": "the mode (sft trains on assistant tokens only)",
+    "include_num_input_tokens_seen": "the run card (it counts tokens)",
+}
+
+
+def trl_config_class(mode: str) -> type:
+    """TRL's config dataclass for a mode (importing TRL)."""
+    import trl
+
+    return trl.DPOConfig if mode in ("dpo", "bdpo") else trl.SFTConfig
+
+
+def check_trl_section(config: _TrainConfig, *, source: str | Path = "config") -> None:
+    """Every key of the `trl` section must be a field of TRL's config class, and not one that
+    the config's own groups set; a typo is a one-line error, before any model loads."""
+    try:
+        cls = trl_config_class(config.mode)
+    except ImportError:
+        raise InputError(
+            "the trl section needs TRL installed: pip install 'traitlab[train]'", path=source
+        ) from None
+    fields = {f.name for f in dataclasses.fields(cls) if f.init}
+    for key in config.trl:
+        if key in MANAGED:
+            raise InputError(f"trl.{key}: set it through {MANAGED[key]}", path=source)
+        if key not in fields:
+            near = difflib.get_close_matches(key, fields, n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            raise InputError(
+                f"unknown setting 'trl.{key}': not a field of trl.{cls.__name__}{hint}",
+                path=source,
+            )
 
 
 def load_config(mode: str, path: str | Path) -> TrainConfig:
     """Read and validate a YAML config file for `mode`."""
     _check_mode(mode)
     path = Path(path)
+    text = read_user_text(path, "config file")
+    if "\x00" in text:
+        raise InputError("not a YAML text file (binary content)", path=path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("config file not found", path=path) from None
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as ex:
         line = getattr(getattr(ex, "problem_mark", None), "line", None)
         raise InputError(

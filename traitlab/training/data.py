@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from traitlab.datasets import ChatRecord, DocumentRecord, Message, PreferenceRecord, read_jsonl
 from traitlab.datasets.jsonl import iter_json_lines
+from traitlab.datasets.records import RECORD_TYPES, RecordKind, record_kind
 from traitlab.errors import InputError
 from traitlab.training.config import (
     BDPOConfig,
@@ -44,6 +45,17 @@ class SourceFile:
 
 
 @dataclass
+class TokenCounts:
+    """What became of the data's tokens (midtraining: documents split into `max_length` chunks)."""
+
+    total: int
+    kept: int
+    dropped: int
+    documents_split: int
+    sequences: int
+
+
+@dataclass
 class TrainingSet:
     """Rows in TRL's dataset format, with where each came from."""
 
@@ -53,6 +65,7 @@ class TrainingSet:
     available: dict[str, int]
     fractions: dict[str, float]
     system_prompts_stripped: int = 0
+    tokens: TokenCounts | None = None
 
     @property
     def used(self) -> dict[str, int]:
@@ -112,9 +125,31 @@ Loader = Callable[[Path], list[tuple[int, Any]]]
 Converter = Callable[..., Row]
 
 
+_FIELDS: dict[RecordKind, str] = {
+    "chat": "messages",
+    "document": "text",
+    "preference": "prompt, chosen, rejected",
+}
+
+
 def _records(schema: type[BaseModel]) -> Loader:
-    """A loader of validated records that stops at the first bad line."""
-    return lambda path: read_jsonl(path, schema, strict=True).records
+    """A loader of validated records that stops at the first bad line, and names the kind of
+    record it found when a file holds another kind than the method trains on."""
+    [expected] = [kind for kind, type_ in RECORD_TYPES.items() if type_ is schema]
+
+    def load(path: Path) -> list[tuple[int, Any]]:
+        for line, obj in iter_json_lines(path):
+            found = record_kind(obj) if isinstance(obj, dict) else None
+            if found is not None and found != expected:
+                raise InputError(
+                    f"a {found} record ({_FIELDS[found]}), but this mode trains on {expected} "
+                    f"records ({_FIELDS[expected]})",
+                    path=path,
+                    line=line,
+                )
+        return read_jsonl(path, schema, strict=True).records
+
+    return load
 
 
 def _plain_text(path: Path) -> list[tuple[int, Any]]:
@@ -224,3 +259,29 @@ def _preference_set(config: DPOConfig | BDPOConfig) -> TrainingSet:
         {"preferences": 1.0},
         system_prompts_stripped=reader.system_prompts_stripped,
     )
+
+
+def chunk_documents(
+    rows: list[Row], tokenizer: Any, max_length: int
+) -> tuple[list[Row], TokenCounts]:
+    """Tokenize text rows and split each into `max_length` pieces, so no token is cut off.
+
+    Each document ends with the EOS token (as TRL adds it to text) before it is split; the
+    pieces are tokenized rows (`input_ids`), which TRL trains on as they are, packed or not.
+    TRL's default would truncate everything past `max_length` (64% of the tokens of a test
+    corpus at 128 tokens), without a word.
+    """
+    chunked: list[Row] = []
+    total = split = 0
+    for row in rows:
+        ids = list(tokenizer(row["text"])["input_ids"])
+        if tokenizer.eos_token_id is not None and (not ids or ids[-1] != tokenizer.eos_token_id):
+            ids.append(tokenizer.eos_token_id)
+        total += len(ids)
+        split += len(ids) > max_length
+        chunked.extend(
+            {"input_ids": ids[start : start + max_length]}
+            for start in range(0, len(ids), max_length)
+        )
+    kept = sum(len(row["input_ids"]) for row in chunked)
+    return chunked, TokenCounts(total, kept, total - kept, split, len(chunked))

@@ -11,8 +11,11 @@ merge and the run card happen on the main process only.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
+import re
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +24,13 @@ from traitlab.training.config import (
     BDPOConfig,
     DPOConfig,
     MidtrainConfig,
+    SFTConfig,
     TrainConfig,
+    check_trl_section,
     load_config,
 )
-from traitlab.training.data import TrainingSet, build_training_set
-from traitlab.training.run_card import RunCard, check_output
+from traitlab.training.data import build_training_set, chunk_documents
+from traitlab.training.run_card import RunCard, Session, Tokens, check_output
 
 logger = logging.getLogger(__name__)
 
@@ -41,14 +46,24 @@ def train(mode: str, config_path: str | Path) -> RunCard:
 def run(config: TrainConfig) -> RunCard:
     """Train from a validated config and return the completed run card."""
     _require_training_packages()
+    check_base(config)
     data = build_training_set(config)
     if not data.rows:
         raise InputError("the data files hold no records to train on")
     card = RunCard.start(config, data)
-    check_output(config.output, card)
+    earlier = check_output(config.output, card)
+    if earlier is not None:
+        card.sessions = earlier.sessions  # a resumed run: its earlier sessions count too
+    args = training_args(config)
     tokenizer = load_tokenizer(config)
+    rows = data.rows
+    if isinstance(config, MidtrainConfig):
+        rows, counts = chunk_documents(rows, tokenizer, config.training.max_length)
+        card.tokens = Tokens(**vars(counts))
 
-    trainer = build_trainer(config, tokenizer, data)
+    trainer = build_trainer(config, tokenizer, rows, args)
+    card.base_revision = base_revision(config.model.base)
+    trainer.add_callback(card_callback(card, config.output))
     if trainer.is_world_process_zero():
         card.write(config.output)
     checkpoints = sorted((config.output / TRAINER_DIR).glob("checkpoint-*"))
@@ -95,15 +110,76 @@ def _require_training_packages() -> None:
         ) from None
 
 
+_WEIGHTS = ("*.safetensors", "*.bin", "*.safetensors.index.json", "*.bin.index.json", "*.pt")
+# `{% generation %}` (with optional whitespace control): where TRL finds the assistant tokens.
+_GENERATION_TAG = re.compile(r"\{%-?\s*generation\s*-?%\}")
+
+
+def check_base(config: TrainConfig) -> None:
+    """A local base must be a model directory with a config and weights; checked (one line)
+    before anything loads. A name of the form ORG/NAME that is not a local path is a hub id."""
+    base = config.model.base
+    path = Path(base).expanduser()
+    where = f"model.base '{base}'"
+    if path.exists():
+        if not path.is_dir():
+            raise InputError(f"{where}: not a directory (a model is a folder with config.json)")
+        if not (path / "config.json").is_file():
+            holds = "a tokenizer but " if (path / "tokenizer_config.json").exists() else ""
+            raise InputError(f"{where}: holds {holds}no config.json, so no model to train")
+        if not any(any(path.glob(pattern)) for pattern in _WEIGHTS):
+            raise InputError(f"{where}: holds a config but no weights (*.safetensors or *.bin)")
+        return
+    # ORG/NAME is a hub id, unless ORG is a local folder (checkpoints/NAME): then it is a path.
+    looks_local = (
+        (base.startswith(("/", ".", "~")) or base.count("/") != 1 or "\\" in base)
+        or path.parent.is_dir()
+        and str(path.parent) != "."
+    )
+    if looks_local:
+        raise InputError(f"{where}: no such directory (and not a hub id of the form ORG/NAME)")
+
+
+def base_revision(base: str) -> str | None:
+    """The base model's exact version: the hub commit it was loaded at, or for a local
+    directory a SHA-256 over its config, weight and tokenizer files."""
+    path = Path(base).expanduser()
+    if path.is_dir():
+        digest = hashlib.sha256()
+        files = sorted(
+            p for p in path.iterdir() if p.is_file() and p.name.endswith(_HASHED_SUFFIXES)
+        )
+        for file in files:
+            digest.update(file.name.encode() + b"\0")
+            with file.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        return f"sha256:{digest.hexdigest()}"
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(base, "config.json")
+    except Exception:  # noqa: BLE001  (a revision we cannot find is recorded as unknown)
+        return None
+    return f"hub:{Path(cached).parent.name}" if isinstance(cached, str) else None
+
+
+_HASHED_SUFFIXES = (".json", ".safetensors", ".bin", ".model", ".jinja", ".txt", ".tiktoken")
+
+
 def load_tokenizer(config: TrainConfig) -> Any:
-    """The base's tokenizer with the configured chat template; chat methods require one."""
+    """The base's tokenizer with the configured chat template; chat methods require one, and
+    SFT (loss on assistant tokens only) requires its `{% generation %}` markers."""
     from transformers import AutoTokenizer
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(config.model.base)
     except (OSError, ValueError) as ex:
         reason = str(ex).strip().splitlines()[0] if str(ex).strip() else type(ex).__name__
-        raise InputError(f"model.base '{config.model.base}': cannot load it ({reason})") from None
+        raise InputError(
+            f"model.base '{config.model.base}': not a local directory, and the hub could not "
+            f"provide it ({reason})"
+        ) from None
     if config.model.chat_template is not None:
         tokenizer.chat_template = config.model.chat_template.read_text(encoding="utf-8")
     if isinstance(config, MidtrainConfig):
@@ -117,14 +193,22 @@ def load_tokenizer(config: TrainConfig) -> Any:
         raise InputError(
             f"{config.model.base} has no chat template; set model.chat_template to a Jinja file"
         )
+    elif isinstance(config, SFTConfig) and not _GENERATION_TAG.search(tokenizer.chat_template):
+        raise InputError(
+            f"the chat template of {config.model.base} has no {{% generation %}} markers, which "
+            "SFT needs to train on assistant tokens only; set model.chat_template to a template "
+            "with them (examples/train/chatml.jinja)"
+        )
     return tokenizer
 
 
-def build_trainer(config: TrainConfig, tokenizer: Any, data: TrainingSet) -> Any:
-    """The TRL trainer for the config's method (SFTTrainer for midtrain and SFT)."""
-    from datasets import Dataset
+def training_args(config: TrainConfig) -> Any:
+    """TRL's config object for the method: the config's groups, then its `trl` section.
 
-    dataset = Dataset.from_list(data.rows)
+    Built before anything loads, so a bad value in the `trl` section is a one-line error.
+    """
+    import trl
+
     common: dict[str, Any] = {
         "output_dir": str(config.output / TRAINER_DIR),
         "learning_rate": config.training.learning_rate,
@@ -144,39 +228,79 @@ def build_trainer(config: TrainConfig, tokenizer: Any, data: TrainingSet) -> Any
         "report_to": config.training.report_to or "none",
         "seed": config.training.seed,
         "model_init_kwargs": {"dtype": config.model.dtype},
+        "include_num_input_tokens_seen": True,
     }
-    peft_config = _lora_config(config)
     if isinstance(config, DPOConfig | BDPOConfig):
-        import trl
+        cls, specific = trl.DPOConfig, {"beta": config.preference.beta}
+    else:
+        midtrain = isinstance(config, MidtrainConfig)
+        cls = trl.SFTConfig
+        specific = {
+            "assistant_only_loss": not midtrain,
+            "packing": midtrain and config.training.packing,
+        }
+    check_trl_section(config)
+    try:
+        return cls(**common, **specific, **config.trl)
+    except (TypeError, ValueError) as ex:
+        reason = " ".join(str(ex).split()) or type(ex).__name__
+        raise InputError(f"trl: trl.{cls.__name__} refused these settings ({reason})") from None
 
+
+def build_trainer(
+    config: TrainConfig, tokenizer: Any, rows: list[dict[str, Any]], args: Any
+) -> Any:
+    """The TRL trainer for the config's method (SFTTrainer for midtrain and SFT)."""
+    import trl
+    from datasets import Dataset
+
+    dataset = Dataset.from_list(rows)
+    kwargs: dict[str, Any] = {
+        "model": config.model.base,
+        "args": args,
+        "train_dataset": dataset,
+        "processing_class": tokenizer,
+        "peft_config": _lora_config(config),
+    }
+    if isinstance(config, BDPOConfig):
         from traitlab.training.bdpo import BoundedDPOTrainer
 
-        args = trl.DPOConfig(**common, beta=config.preference.beta)
-        kwargs: dict[str, Any] = {
-            "model": config.model.base,
-            "args": args,
-            "train_dataset": dataset,
-            "processing_class": tokenizer,
-            "peft_config": peft_config,
-        }
-        if isinstance(config, BDPOConfig):
-            return BoundedDPOTrainer(**kwargs, bound_lambda=config.preference.bound_lambda)
+        return BoundedDPOTrainer(**kwargs, bound_lambda=config.preference.bound_lambda)
+    if isinstance(config, DPOConfig):
         return trl.DPOTrainer(**kwargs)
+    return trl.SFTTrainer(**kwargs)
 
-    import trl
 
-    args = trl.SFTConfig(
-        **common,
-        assistant_only_loss=not isinstance(config, MidtrainConfig),
-        packing=isinstance(config, MidtrainConfig) and config.training.packing,
-    )
-    return trl.SFTTrainer(
-        model=config.model.base,
-        args=args,
-        train_dataset=dataset,
-        processing_class=tokenizer,
-        peft_config=peft_config,
-    )
+def card_callback(card: RunCard, output: Path) -> Any:
+    """A trainer callback that keeps the run card's current session up to date (steps, time,
+    tokens), so a crashed session still counts when the run is resumed."""
+    from transformers import TrainerCallback
+
+    class _CardCallback(TrainerCallback):  # type: ignore[misc]
+        def on_train_begin(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+            self.clock = time.monotonic()
+            self.tokens = int(state.num_input_tokens_seen or 0)
+            card.sessions.append(Session(start_step=state.global_step, end_step=state.global_step))
+            self._update(state)
+
+        def on_log(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+            self._update(state)
+
+        def on_save(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+            self._update(state)
+
+        def on_train_end(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+            self._update(state)
+
+        def _update(self, state: Any) -> None:
+            session = card.sessions[-1]
+            session.end_step = state.global_step
+            session.runtime_s = round(time.monotonic() - self.clock, 3)
+            session.tokens = int(state.num_input_tokens_seen or 0) - self.tokens
+            if state.is_world_process_zero:
+                card.write(output)
+
+    return _CardCallback()
 
 
 def _lora_config(config: TrainConfig) -> Any:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -38,6 +40,26 @@ class Mixture(BaseModel):
     used: dict[str, int]
 
 
+class Tokens(BaseModel):
+    """What became of the training text's tokens (midtraining splits documents, keeping all)."""
+
+    total: int
+    kept: int
+    dropped: int
+    documents_split: int = Field(description="Documents longer than max_length, split.")
+    sequences: int = Field(description="Training sequences after splitting.")
+
+
+class Session(BaseModel):
+    """One `traitlab train` process of this run (a resumed run has several)."""
+
+    started: str = Field(default_factory=lambda: _now())
+    start_step: int = 0
+    end_step: int = 0
+    runtime_s: float = 0.0
+    tokens: int = Field(0, description="Input tokens processed in this session.")
+
+
 class Losses(BaseModel):
     first: float | None = None
     final: float | None = None
@@ -52,6 +74,13 @@ class RunCard(BaseModel):
     status: Literal["running", "complete"] = "running"
     mode: str
     base_model: str
+    base_revision: str | None = Field(
+        None, description="hub:COMMIT the base was loaded at, or sha256:HASH of its local files."
+    )
+    code: dict[str, str] = Field(
+        default_factory=dict,
+        description="git commit (+dirty) of traitlab's checkout and of the working directory.",
+    )
     data: list[DataFile]
     mixture: Mixture
     system_prompts_stripped: int
@@ -62,8 +91,10 @@ class RunCard(BaseModel):
     final_metrics: dict[str, float] = Field(
         default_factory=dict, description="The trainer's last logged step (rewards, log-probs)."
     )
-    train_runtime_s: float | None = None
-    train_tokens: int | None = Field(None, description="Tokens the trainer processed (if logged).")
+    tokens: Tokens | None = None
+    sessions: list[Session] = Field(default_factory=list)
+    train_runtime_s: float | None = Field(None, description="Training time, all sessions.")
+    train_tokens: int | None = Field(None, description="Input tokens processed, all sessions.")
     started: str = Field(default_factory=lambda: _now())
     finished: str | None = None
 
@@ -81,6 +112,8 @@ class RunCard(BaseModel):
             seed=config.training.seed,
             config=settings,
             packages=package_versions(),
+            code=git_commits(),
+            tokens=Tokens(**vars(data.tokens)) if data.tokens else None,
         )
 
     def finish(self, log_history: list[dict[str, Any]]) -> None:
@@ -99,11 +132,15 @@ class RunCard(BaseModel):
             for k, v in (logged[-1] if logged else {}).items()
             if isinstance(v, int | float)
         }
-        self.train_runtime_s = next(
-            (e["train_runtime"] for e in log_history if "train_runtime" in e), None
-        )
-        tokens = [e["num_tokens"] for e in log_history if "num_tokens" in e]
-        self.train_tokens = int(max(tokens)) if tokens else None
+        if self.sessions:
+            self.train_runtime_s = round(sum(s.runtime_s for s in self.sessions), 3)
+            self.train_tokens = sum(s.tokens for s in self.sessions)
+        else:
+            self.train_runtime_s = next(
+                (e["train_runtime"] for e in log_history if "train_runtime" in e), None
+            )
+            tokens = [e["num_tokens"] for e in log_history if "num_tokens" in e]
+            self.train_tokens = int(max(tokens)) if tokens else None
         self.status = "complete"
         self.finished = _now()
 
@@ -138,17 +175,25 @@ def fingerprint(settings: dict[str, Any], files: list[DataFile]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def check_output(directory: Path, card: RunCard) -> None:
-    """Refuse an output directory that holds anything other than this same run.
+def check_output(directory: Path, card: RunCard) -> RunCard | None:
+    """Refuse an output directory that holds anything other than this same run, or that
+    cannot be written; return the card of the same run found there (to resume), if any.
 
     The same run (equal fingerprint) may be resumed or redone; anything else is an error.
     """
+    folder = directory
+    while not folder.exists():
+        folder = folder.parent
+    if folder != directory and not folder.is_dir():
+        raise InputError("cannot create the output directory: a file is in the way", path=folder)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError("output directory is not writable", path=folder)
     if not directory.exists():
-        return
+        return None
     if not directory.is_dir():
         raise InputError("output exists and is not a directory", path=directory)
     if not any(directory.iterdir()):
-        return
+        return None
     if not (directory / RUN_CARD).exists():
         raise InputError(
             "output directory is not empty and holds no run card; choose another output",
@@ -161,6 +206,32 @@ def check_output(directory: Path, card: RunCard) -> None:
             f"{existing.base_model}, started {existing.started}); choose another output",
             path=directory,
         )
+    return existing
+
+
+def git_commits() -> dict[str, str]:
+    """The git commit (with '+dirty' for uncommitted changes) of traitlab's own checkout and of
+    the working directory, where each is a git repository (an installed wheel is not)."""
+    found: dict[str, str] = {}
+    places = {"traitlab": Path(__file__).resolve().parent, "working_directory": Path.cwd()}
+    for name, place in places.items():
+        try:
+            top = _git(place, "rev-parse", "--show-toplevel")
+            if top in {f.split("@")[0] for f in found.values()}:
+                continue
+            commit = _git(place, "rev-parse", "HEAD")
+            dirty = bool(_git(place, "status", "--porcelain", "--untracked-files=no"))
+        except (OSError, subprocess.SubprocessError):
+            continue
+        found[name] = f"{top}@{commit}{'+dirty' if dirty else ''}"
+    return found
+
+
+def _git(place: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", *args], cwd=place, capture_output=True, text=True, timeout=10, check=True
+    )
+    return result.stdout.strip()
 
 
 def package_versions() -> dict[str, str]:

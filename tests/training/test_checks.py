@@ -1,0 +1,174 @@
+"""Everything a user can get wrong fails in one line before any weights load: the config file,
+the base model, the chat template, the kind of data, the `trl` pass-through section."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("trl")
+
+from tests.training.conftest import CHAT_TEMPLATE, config_dict, write_config  # noqa: E402
+from traitlab.errors import InputError  # noqa: E402
+from traitlab.training import load_config, parse_config, train  # noqa: E402
+
+
+@pytest.fixture
+def no_weights_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if a trainer (and so the model's weights) is built."""
+
+    def forbidden(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the model was loaded before the error")
+
+    monkeypatch.setattr(
+        importlib.import_module("traitlab.training.run"), "build_trainer", forbidden
+    )
+
+
+def one_line(error: pytest.ExceptionInfo[InputError]) -> str:
+    assert "\n" not in str(error.value)
+    return str(error.value)
+
+
+@pytest.mark.parametrize("what", ["directory", "binary"])
+def test_a_directory_or_binary_config_is_one_line(what: str, tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    if what == "directory":
+        path.mkdir()
+    else:
+        path.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(InputError) as error:
+        load_config("sft", path)
+    assert one_line(error).startswith(f"{path}: ")
+
+
+def test_a_config_with_nul_bytes_is_not_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"model:\x00\x00\n")
+    with pytest.raises(InputError, match="binary content"):
+        load_config("sft", path)
+
+
+def _base_variant(tiny_model: Path, tmp_path: Path, drop: tuple[str, ...]) -> Path:
+    base = tmp_path / "base"
+    shutil.copytree(tiny_model, base)
+    for name in drop:
+        (base / name).unlink()
+    return base
+
+
+@pytest.mark.parametrize(
+    ("base", "message"),
+    [
+        ("tokenizer-only", "holds a tokenizer but no config.json, so no model to train"),
+        ("no-weights", "holds a config but no weights"),
+        ("missing-local", "no such directory (and not a hub id of the form ORG/NAME)"),
+        ("missing-in-local-folder", "no such directory"),
+    ],
+)
+def test_a_base_without_a_model_is_one_line(
+    base: str,
+    message: str,
+    tiny_model: Path,
+    data_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    no_weights_load: None,
+) -> None:
+    if base == "tokenizer-only":
+        path = str(_base_variant(tiny_model, tmp_path, ("config.json", "model.safetensors")))
+    elif base == "no-weights":
+        path = str(_base_variant(tiny_model, tmp_path, ("model.safetensors",)))
+    elif base == "missing-local":
+        path = str(tmp_path / "checkpoints" / "nope" / "sft")
+    else:  # checkpoints/NAME looks like a hub id, but checkpoints/ is a local folder
+        (tmp_path / "checkpoints").mkdir()
+        monkeypatch.chdir(tmp_path)
+        path = "checkpoints/qwen-sft"
+    config = config_dict("sft", Path(path), data_dir, tmp_path / "out")
+    with pytest.raises(InputError) as error:
+        train("sft", write_config(tmp_path / "c.yaml", config))
+    assert one_line(error) == f"model.base '{path}': {message}" or message in str(error.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_sft_needs_generation_markers_in_the_chat_template(
+    tiny_model: Path, data_dir: Path, tmp_path: Path, no_weights_load: None
+) -> None:
+    template = tmp_path / "plain.jinja"
+    template.write_text(CHAT_TEMPLATE.replace("{% generation %}", "").replace(
+        "{% endgeneration %}", ""))  # fmt: skip
+    config = config_dict(
+        "sft", tiny_model, data_dir, tmp_path / "out", model={"chat_template": str(template)}
+    )
+    with pytest.raises(InputError) as error:
+        train("sft", write_config(tmp_path / "c.yaml", config))
+    assert "has no {% generation %} markers" in one_line(error)
+
+
+@pytest.mark.parametrize(
+    ("mode", "file", "message"),
+    [
+        ("dpo", "synthetic.jsonl", "a chat record (messages), but this mode trains on preference"),
+        ("sft", "preferences.jsonl", "a preference record (prompt, chosen, rejected), but this"),
+        ("midtrain", "synthetic.jsonl", "a chat record (messages), but this mode trains on doc"),
+    ],
+)
+def test_data_of_another_kind_is_named(
+    mode: str, file: str, message: str, tiny_model: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    config = config_dict(mode, tiny_model, data_dir, tmp_path / "out")
+    key = {"dpo": "preferences", "sft": "synthetic", "midtrain": "documents"}[mode]
+    config["data"] = {key: [str(data_dir / file)]}
+    with pytest.raises(InputError) as error:
+        train(mode, write_config(tmp_path / "c.yaml", config))
+    assert one_line(error).startswith(f"{data_dir / file}:1: {message}")
+
+
+@pytest.mark.parametrize(
+    ("mode", "section", "message"),
+    [
+        ("sft", {"truncation_mod": "keep_end"}, "unknown setting 'trl.truncation_mod': not a "
+         "field of trl.SFTConfig (did you mean 'truncation_mode'?)"),
+        ("dpo", {"learning_rate": 1.0}, "trl.learning_rate: set it through training.learning_rate"),
+        ("bdpo", {"beta": 0.3}, "trl.beta: set it through preference.beta"),
+    ],
+)  # fmt: skip
+def test_trl_section_keys_are_checked_with_the_config(
+    mode: str, section: dict[str, Any], message: str, data_dir: Path, tmp_path: Path
+) -> None:
+    config = config_dict(mode, tmp_path, data_dir, tmp_path / "out", trl=section)
+    path = write_config(tmp_path / "c.yaml", config)
+    with pytest.raises(InputError) as error:
+        load_config(mode, path)
+    assert one_line(error) == f"{path}: {message}"
+
+
+def test_trl_section_values_are_checked_before_loading(
+    tiny_model: Path, data_dir: Path, tmp_path: Path, no_weights_load: None
+) -> None:
+    config = config_dict(
+        "dpo", tiny_model, data_dir, tmp_path / "out", trl={"loss_weights": [1.0, 2.0]}
+    )
+    with pytest.raises(InputError) as error:
+        train("dpo", write_config(tmp_path / "c.yaml", config))
+    assert one_line(error).startswith("trl: trl.DPOConfig refused these settings (")
+
+
+def test_trl_section_reaches_the_trainer(tiny_model: Path, data_dir: Path, tmp_path: Path) -> None:
+    from traitlab.training.run import training_args
+
+    config = parse_config(
+        "sft",
+        config_dict(
+            "sft", tiny_model, data_dir, tmp_path / "out",
+            trl={"truncation_mode": "keep_end", "packing_strategy": "wrapped"},
+        ),
+    )  # fmt: skip
+    args = training_args(config)
+    assert (args.truncation_mode, args.packing_strategy) == ("keep_end", "wrapped")
+    assert args.learning_rate == 1e-2 and args.assistant_only_loss
