@@ -49,11 +49,8 @@ def wilson_interval(successes: float, n: int, z: float = Z_95) -> Interval:
     if successes < 0 or successes > n:
         raise ValueError(f"successes ({successes}) must lie in [0, n={n}]")
     p = successes / n
-    denominator = 1 + z**2 / n
-    centre = (p + z**2 / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denominator
-    # Clamped to contain p: at 0% or 100% rounding can put a bound a hair past the estimate.
-    return Interval(p, max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half)), n)
+    low, high = _wilson_bounds(p, n, z)
+    return Interval(p, low, high, n)
 
 
 def bootstrap_interval(
@@ -123,6 +120,50 @@ def cluster_bootstrap_interval(
     low, high = np.quantile(stats, [alpha, 1 - alpha])
     # Clamped to contain the estimate, as the Wilson interval is.
     return Interval(estimate, min(estimate, float(low)), max(estimate, float(high)), len(data))
+
+
+def cluster_wilson_interval(
+    successes: Sequence[bool | float], clusters: Sequence[object], z: float = Z_95
+) -> Interval:
+    """Wilson interval for a rate whose observations come in correlated clusters.
+
+    The Wilson interval is taken at an effective sample size n / deff (Kish's design effect),
+    so it stays well behaved at 0% and 100%, where a cluster bootstrap collapses to a point.
+    deff is the ratio of the cluster-robust variance of the rate to the binomial one, never
+    below 1; when every observation agrees (0% or 100%) it cannot be estimated and is taken as
+    the mean cluster size, as if each cluster were one observation. Singleton clusters give
+    Wilson's own interval. `n` is the number of observations.
+    """
+    if len(successes) != len(clusters):
+        raise ValueError("successes and clusters must have the same length")
+    values = [float(v) for v in successes]
+    n = len(values)
+    if n == 0:
+        return NAN_INTERVAL
+    members: dict[object, list[float]] = {}
+    for value, cluster in zip(values, clusters, strict=True):
+        members.setdefault(cluster, []).append(value)
+    k = len(members)
+    p = sum(values) / n
+    if k == n:
+        deff = 1.0
+    elif p in (0.0, 1.0) or k == 1:
+        deff = n / k
+    else:
+        robust = k / (k - 1) * sum((sum(m) - p * len(m)) ** 2 for m in members.values()) / n**2
+        deff = max(1.0, robust / (p * (1 - p) / n))
+    effective = n / deff
+    low, high = _wilson_bounds(p, effective, z)
+    return Interval(p, low, high, n)
+
+
+def _wilson_bounds(p: float, n: float, z: float) -> tuple[float, float]:
+    """Wilson's bounds for rate `p` over `n` (possibly effective, non-integer) observations."""
+    denominator = 1 + z**2 / n
+    centre = (p + z**2 / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denominator
+    # Clamped to contain p: at 0% or 100% rounding can put a bound a hair past the estimate.
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
 def bootstrap_difference(
