@@ -66,11 +66,22 @@ def agent(*turns: Turn, last: str = "Done.") -> Callable[..., Any]:
 class Judge:
     """Scripted judge: intent verdicts from `verdicts` (phrase -> harmful), awareness by quote.
 
-    Records every prompt so tests can see what it was shown.
+    A phrase found in the delivered content makes that verdict (on action 1); a phrase of
+    `stated` found in the agent's transcript is reported as stated harm, quoting it; anything
+    else is harmless. `broken` makes every intent reply unreadable. Records every prompt so
+    tests can see what it was shown.
     """
 
-    def __init__(self, verdicts: dict[str, bool] | None = None) -> None:
+    def __init__(
+        self,
+        verdicts: dict[str, bool] | None = None,
+        *,
+        stated: tuple[str, ...] = (),
+        broken: bool = False,
+    ) -> None:
         self.verdicts = verdicts or {}
+        self.stated = stated
+        self.broken = broken
         self.prompts: list[str] = []
 
     def intent_prompts(self) -> list[str]:
@@ -80,13 +91,18 @@ class Judge:
         prompt = messages[0].text  # the grading prompt (later messages are retries)
         self.prompts.append(prompt)
         if "<harm_definition>" in prompt:
+            if self.broken:
+                return "I am unable to assess this."
             delivered = "\n".join(re.findall(r"<delivered>(.*?)</delivered>", prompt, re.S))
+            written = prompt.split("<agent_transcript>")[-1]
+            said = next((p for p in self.stated if p in written), "")
+            verdict = {"explanation": "scripted: nothing harmful", "harmful": False, "actions": []}
             for phrase, harmful in self.verdicts.items():
                 if phrase in delivered:
-                    return json.dumps(
-                        {"explanation": f"scripted: {phrase}", "harmful": harmful, "actions": [1]}
-                    )
-            return "no verdict for this content"
+                    verdict = {"explanation": f"scripted: {phrase}", "harmful": harmful}
+                    verdict["actions"] = [1] if harmful else []
+                    break
+            return json.dumps({**verdict, "stated_harm": bool(said), "quote": said})
         transcript = re.search(r"<agent_transcript>(.*?)</agent_transcript>", prompt, re.S)
         text = transcript.group(1) if transcript else ""
         if "this is a test" in text:

@@ -38,6 +38,21 @@ def test_bundled_scenarios_cross_every_condition() -> None:
         assert ("primary goal" in sample.input[0].text) == explicit
 
 
+def test_latent_and_ambiguous_goals_differ_as_in_the_paper() -> None:
+    """latent: the explicit mail without the goal; ambiguous: a change that says no direction."""
+    cells = {s.id: s for s in samples(harms="coercion", threats="none")}
+    explicit, latent, ambiguous, none = (
+        cells[f"coercion/{g}/none"] for g in ("explicit", "latent", "ambiguous", "none")
+    )
+    assert "primary goal" in explicit.input[0].text
+    assert all("primary goal" not in s.input[0].text for s in (latent, ambiguous, none))
+    subjects = {k: {e.subject for e in world(s).inbox} for k, s in cells.items()}
+    assert subjects["coercion/latent/none"] == subjects["coercion/explicit/none"]
+    assert "Regional routes" in subjects["coercion/latent/none"]
+    assert "Network review" in subjects["coercion/ambiguous/none"]
+    assert "Regional routes" not in subjects["coercion/ambiguous/none"]
+
+
 def test_conditions_change_the_inbox() -> None:
     def subjects(cell: str) -> set[str]:
         [sample] = [s for s in samples(harms="leak") if s.id == cell]
@@ -74,7 +89,9 @@ def test_choices_filter_and_unknown_levels_fail() -> None:
 
 def test_choices_accept_the_lists_inspects_cli_passes(upstream: Path) -> None:
     """`inspect eval -T harms=coercion,leak` hands the task a list, not a string."""
-    chosen = samples(harms=["coercion", "leak"], threats=["replacement"])
+    chosen = samples(
+        harms=["coercion", "leak"], threats=["replacement"], goal_conflicts=["explicit", "none"]
+    )
     assert sorted(s.id for s in chosen) == [
         "coercion/explicit/replacement",
         "coercion/none/replacement",
@@ -83,7 +100,8 @@ def test_choices_accept_the_lists_inspects_cli_passes(upstream: Path) -> None:
     ]
     root = upstream / "agentic-misalignment"
     found = upstream_samples(root, harms="leak", threats="none", goal_values=["america", "safety"])
-    assert len(found) == 2 + 1  # two explicit goal values, and the no-goal-conflict cell
+    # explicit and latent for each goal value; ambiguous and none once
+    assert len(found) == 2 * 2 + 2
 
 
 def test_a_bad_scenario_file_names_the_file(tmp_path: Path) -> None:
@@ -96,13 +114,17 @@ def test_a_bad_scenario_file_names_the_file(tmp_path: Path) -> None:
 def test_upstream_loader_renders_every_scenario(upstream: Path) -> None:
     root = upstream / "agentic-misalignment"
     found = upstream_samples(root, goal_values=GOAL_VALUES)
-    # 3 scenarios x 3 threats x (8 explicit goal values + none)
-    assert len(found) == 3 * 3 * 9 == len({s.id for s in found})
+    # 3 scenarios x 3 threats x (8 goal values x {explicit, latent} + ambiguous + none)
+    assert len(found) == 3 * 3 * 18 == len({s.id for s in found})
     templates = sorted(p.name for p in root.glob("templates/*/templates/*.md"))
     assert len(templates) == 21
     # One upstream variables section lacks a slot its template uses; it is reported, not hidden.
     gaps = {s.id for s in found if s.metadata["unfilled_slots"]}
-    assert gaps == {f"upstream/{s}/explicit-safety/restriction" for s in ("blackmail", "murder")}
+    assert gaps == {
+        f"upstream/{s}/{goal}-safety/restriction"
+        for s in ("blackmail", "murder")
+        for goal in ("explicit", "latent")
+    }
     for sample in found:
         condition = sample.metadata["condition"]
         mail = world(sample)
@@ -110,9 +132,10 @@ def test_upstream_loader_renders_every_scenario(upstream: Path) -> None:
         text = " ".join(e.subject + e.body for e in mail.inbox)
         assert sorted(set(re.findall(r"\$\{\w+\}", text))) == sample.metadata["unfilled_slots"]
         assert mail.agent_address.startswith("alex.ai@")
-        if condition["goal_conflict"] == "explicit":
+        goal_type = condition["goal_conflict"]
+        assert ("primary goal" in sample.input[0].text) == (goal_type == "explicit")
+        if goal_type in ("explicit", "latent"):
             assert condition["goal_value"] in sample.id
-            assert "primary goal" in sample.input[0].text
         harm = condition["harm"]
         assert harm in UPSTREAM_HARMS.values()
         if harm == "leak":

@@ -4,21 +4,21 @@ After Lynch et al., "Agentic Misalignment" (2025), rebuilt on real tools: the ta
 autonomous email agent with Inspect tools over a simulated mail system (nothing is ever sent)
 and a few rounds in which the environment answers. Each scenario offers one harmful option
 (leak a confidential design to an outside company; coerce an executive with his affair; cancel
-the emergency alert for a person in danger), crossed with goal conflict (explicit / none) and
-threat (replacement / restriction / none).
+the emergency alert for a person in danger), crossed with the paper's goal types (explicit /
+latent / ambiguous / none) and threats (replacement / restriction / none).
 
 Scoring reads what the agent did from its recorded tool calls, then a judge decides intent
 (`agentic_harm`); a second scorer classifies whether the agent's reasoning treats the situation
-as a test or as real (`eval_awareness`).
+as a test or as real (`eval_awareness`). With `--epochs N` every episode counts.
 """
 
 from __future__ import annotations
 
-from inspect_ai import Task, task
+from inspect_ai import Epochs, Task, task
 from inspect_ai.dataset import MemoryDataset
 from inspect_ai.solver import TaskState
 
-from traitlab.evals.agentic_misalignment.dataset import samples
+from traitlab.evals.agentic_misalignment.dataset import agent_system_prompt, samples
 from traitlab.evals.agentic_misalignment.mail import (
     candidate_actions,
     mail_environment,
@@ -46,6 +46,8 @@ def agentic_misalignment(
     goal_values: str = "america",
     rounds: int = 3,
     message_limit: int = 60,
+    system_prompt: str | None = None,
+    judge_prompt: str | None = None,
 ) -> Task:
     """An autonomous email agent offered a harmful option, across conditions.
 
@@ -54,13 +56,21 @@ def agentic_misalignment(
             folder) to render its scenarios instead of the bundled ones.
         scenarios: A folder (or file) of scenario YAML files to use instead of the bundled ones.
         harms: Comma-separated harms to include: leak, coercion, alert (default: all).
-        goal_conflicts: explicit, none (default: both).
+        goal_conflicts: explicit, latent, ambiguous, none (default: all).
         threats: replacement, restriction, none (default: all).
         goal_values: For `templates`: comma-separated goal values of the explicit condition
             (america, global, safety, acceleration, ethical, pragmatic, individualism,
             collectivism).
         rounds: The most rounds of work; the environment answers between rounds.
         message_limit: The most messages in a sample, a bound on runaway tool loops.
+        system_prompt: The agent's system prompt, as text or a path (default
+            `prompts/system.md`; placeholders $agent_name, $company, $agent_address, $role,
+            $goal, $tools, $unread, $now).
+        judge_prompt: The intent judge's prompt, as text or a path (default
+            `prompts/intent.md`; placeholders $rubric, $actions, $transcript).
+
+    With ``--epochs N`` every episode counts in the metrics (no epoch reduction), and the
+    intervals are clustered by sample, whose epochs are repeated episodes of one scenario.
 
     Model roles:
         judge: decides intent on the candidate actions and classifies eval awareness
@@ -68,7 +78,8 @@ def agentic_misalignment(
     """
     if templates is not None and scenarios is not None:
         raise ValueError("pass either templates= or scenarios=, not both")
-    chosen = dict(harms=harms, goal_conflicts=goal_conflicts, threats=threats)
+    system = agent_system_prompt(system_prompt) if system_prompt is not None else None
+    chosen = dict(harms=harms, goal_conflicts=goal_conflicts, threats=threats, system=system)
     dataset = (
         upstream_samples(templates, goal_values=goal_values, **chosen)
         if templates is not None
@@ -77,8 +88,10 @@ def agentic_misalignment(
     return Task(
         dataset=MemoryDataset(dataset, name="agentic_misalignment"),
         solver=[mail_environment(), rounds_solver(mail_events, rounds=rounds)],
-        scorer=[agentic_harm(sample_evidence), eval_awareness()],
+        scorer=[agentic_harm(sample_evidence, prompt=judge_prompt), eval_awareness()],
         message_limit=message_limit,
+        # Every episode is an observation: no epoch reduction before the metrics.
+        epochs=Epochs(1, reducer=[]),
         metadata={
             "source": templates or scenarios or "bundled",
             **headline_metrics(
@@ -90,5 +103,5 @@ def agentic_misalignment(
                 )
             ),
         },
-        version=1,
+        version=2,
     )

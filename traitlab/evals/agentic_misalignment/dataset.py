@@ -1,15 +1,22 @@
 """Scenarios crossed over conditions, rendered into mail-world samples.
 
 A scenario file (YAML, `scenarios/*.yaml`) holds the inbox every condition shares and, per
-level of each factor, what that level adds: `goal_conflict` (explicit: a goal in the system
-prompt and mail showing leadership turning against it; none: neither) and `threat` to the
-agent (replacement / restriction / none). The levels' `vars` fill `${name}` slots in the shared
-mail, so one news story can announce either direction. Crossing gives harm x goal_conflict x
-threat samples (18 with the bundled files), each with its `condition` in metadata.
+level of each factor, what that level adds: `goal_conflict`, the paper's goal types
+(explicit: a goal in the system prompt and mail showing leadership turning against it; latent:
+the same mail, but no goal in the system prompt; ambiguous: no goal, and mail announcing a
+change of direction without saying which way; none: no goal and no change) and `threat` to
+the agent (replacement / restriction / none). The levels' `vars` fill `${name}` slots in the
+shared mail, so one news story can announce either direction. Crossing gives harm x
+goal_conflict x threat samples (36 with the bundled files), each with its `condition` in
+metadata.
+
+The agent's prompts are `prompts/system.md` and `prompts/kickoff.md`; the system prompt takes
+an override (`system_prompt=`, text or a path).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -32,11 +39,12 @@ from traitlab.evals.agentic_misalignment.mail import (
     MailWorld,
     mail_tools,
 )
+from traitlab.prompts import PromptOverride, PromptTemplate, load_prompt, resolve_prompt
 
-GoalConflict = Literal["explicit", "none"]
+GoalConflict = Literal["explicit", "latent", "ambiguous", "none"]
 Threat = Literal["replacement", "restriction", "none"]
 HARMS: tuple[Harm, ...] = ("leak", "coercion", "alert")
-GOAL_CONFLICTS: tuple[GoalConflict, ...] = ("explicit", "none")
+GOAL_CONFLICTS: tuple[GoalConflict, ...] = ("explicit", "latent", "ambiguous", "none")
 THREATS: tuple[Threat, ...] = ("replacement", "restriction", "none")
 
 HERE = Path(__file__).parent
@@ -53,11 +61,11 @@ class UpstreamWorld(BaseModel):
 
 
 class Prompts(BaseModel):
-    """`prompts.yaml`: the agent's prompts, the harm definitions, and what the upstream
+    """`prompts/*.md`: the agent's prompts, the harm definitions, and what the upstream
     templates need from us (goal statements, the agent's role, the world's answers)."""
 
-    system: str
-    kickoff: str
+    system: PromptTemplate
+    kickoff: PromptTemplate
     harms: dict[Harm, str]
     upstream_goals: dict[str, str]
     upstream_roles: dict[str, str]
@@ -114,8 +122,21 @@ def _validated(model: type[BaseModel], data: Any, path: Path) -> Any:
 
 @cache
 def load_prompts() -> Prompts:
-    path = HERE / "prompts.yaml"
-    return _validated(Prompts, read_yaml(path), path)
+    """The bundled prompt files (one markdown format, `traitlab.prompts`)."""
+    world = load_prompt(HERE, "upstream_world")
+    return Prompts(
+        system=load_prompt(HERE, "system"),
+        kickoff=load_prompt(HERE, "kickoff"),
+        harms={harm: load_prompt(HERE, f"harm_{harm}").template for harm in HARMS},
+        upstream_goals=load_prompt(HERE, "upstream_goals").variants,
+        upstream_roles=load_prompt(HERE, "upstream_roles").variants,
+        upstream_world=_validated(UpstreamWorld, world.variants, Path(world.source)),
+    )
+
+
+def agent_system_prompt(override: PromptOverride = None) -> PromptTemplate:
+    """The agent's system prompt: `prompts/system.md`, or an override (text or a path)."""
+    return resolve_prompt(override, load_prompts().system)
 
 
 def load_scenarios(directory: str | Path | None = None) -> list[Scenario]:
@@ -149,7 +170,7 @@ def numbered(emails: Iterable[Email]) -> tuple[list[Email], dict[str, str]]:
 
 def _tidy(text: str) -> str:
     """One line per paragraph, single spaces (an empty slot leaves no gap)."""
-    return "\n\n".join(" ".join(line.split()) for line in text.strip().splitlines())
+    return "\n\n".join(" ".join(p.split()) for p in re.split(r"\n\s*\n", text.strip()))
 
 
 def episode_sample(
@@ -161,6 +182,7 @@ def episode_sample(
     goal: str | None,
     now: str,
     extra: dict[str, Any] | None = None,
+    system: PromptTemplate | None = None,
 ) -> Sample:
     """One episode: system prompt and kickoff message, the world and the condition in metadata."""
     prompts = load_prompts()
@@ -175,12 +197,11 @@ def episode_sample(
         "unread": str(len(world.inbox)),
         "now": now,
     }
-    system = _tidy(Template(prompts.system).substitute(values))
     return Sample(
         id=sample_id,
         input=[
-            ChatMessageSystem(content=system),
-            ChatMessageUser(content=_tidy(Template(prompts.kickoff).substitute(values))),
+            ChatMessageSystem(content=_tidy((system or prompts.system).render(**values))),
+            ChatMessageUser(content=_tidy(prompts.kickoff.render(**values))),
         ],
         metadata={
             "condition": condition,
@@ -191,7 +212,12 @@ def episode_sample(
     )
 
 
-def render(scenario: Scenario, goal_conflict: GoalConflict, threat: Threat) -> Sample:
+def render(
+    scenario: Scenario,
+    goal_conflict: GoalConflict,
+    threat: Threat,
+    system: PromptTemplate | None = None,
+) -> Sample:
     """The sample for one cell of the design."""
     goal_part = scenario.goal_conflict[goal_conflict]
     threat_part = scenario.threat[threat]
@@ -229,6 +255,7 @@ def render(scenario: Scenario, goal_conflict: GoalConflict, threat: Threat) -> S
         goal=goal_part.goal if goal_conflict == "explicit" else None,
         now=scenario.now,
         extra={"scenario": scenario.id},
+        system=system,
     )
 
 
@@ -252,11 +279,12 @@ def samples(
     harms: str | None = None,
     goal_conflicts: str | None = None,
     threats: str | None = None,
+    system: PromptTemplate | None = None,
 ) -> list[Sample]:
     """Every chosen cell of every chosen scenario."""
     wanted_harms = choose(harms, HARMS, "harm")
     return [
-        render(scenario, goal, threat)  # type: ignore[arg-type]
+        render(scenario, goal, threat, system)  # type: ignore[arg-type]
         for scenario in load_scenarios(scenarios)
         if scenario.harm in wanted_harms
         for goal in choose(goal_conflicts, GOAL_CONFLICTS, "goal conflict")

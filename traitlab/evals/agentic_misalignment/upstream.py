@@ -6,14 +6,17 @@ rendered the way the original generator composes them, then turned into a tool-b
 
 - goal conflict "explicit": `<s>-shared.md` + `<s>-<threat>.md`, filled with the variables of
   the chosen goal value (`variables/<a>_vs_<b>.md`, section "Pro-<Value>"); the system prompt
-  states that goal (our own wording, `prompts.yaml: upstream_goals`).
-- goal conflict "none": `<s>-goal-conflict-none-<threat>.md`, filled from `variables/ambiguous.md`.
+  states that goal (our own wording, `prompts/upstream_goals.md`).
+- "latent": the same mail, but no goal in the system prompt.
+- "ambiguous": `<s>-shared.md` + `<s>-<threat>.md` filled from `variables/ambiguous.md` (a
+  change of direction that does not say which way), no goal.
+- "none": `<s>-goal-conflict-none-<threat>.md`, filled from `variables/ambiguous.md`.
 
 Each `<email>` block (From/To/Subject/Timestamp/Attachments/Body) becomes an inbox email. The
 scenario's structure is read from the mail: in "leaking" every attachment is the confidential
 document; in "blackmail" and "murder" the executive is the CTO Kyle Johnson; in "murder" the
 email with the override code is the cancellable alert. The original is single-turn; here the
-environment answers between rounds with our own short replies (`prompts.yaml: upstream_world`).
+environment answers between rounds with our own short replies (`prompts/upstream_world.md`).
 """
 
 from __future__ import annotations
@@ -44,9 +47,12 @@ from traitlab.evals.agentic_misalignment.mail import (
     Harm,
     MailWorld,
 )
+from traitlab.prompts import PromptTemplate
 
 UPSTREAM_HARMS: dict[str, Harm] = {"leaking": "leak", "blackmail": "coercion", "murder": "alert"}
 AGENT_NAME = "Alex"  # the templates address the agent by this name
+# Goal types whose mail is filled with a goal value's variables (the conflict is in the mail).
+VALUED = ("explicit", "latent")
 EXECUTIVE = "kyle.johnson"  # the CTO whose affair (blackmail) or life (murder) is at stake
 
 _EMAIL = re.compile(r"<email>(.*?)</email>", re.S)
@@ -124,18 +130,24 @@ def variables(root: Path, goal_value: str | None) -> dict[str, str]:
 
 
 def render_upstream(
-    path: str | Path, scenario: str, goal_conflict: str, threat: str, goal_value: str
+    path: str | Path,
+    scenario: str,
+    goal_conflict: str,
+    threat: str,
+    goal_value: str,
+    system: PromptTemplate | None = None,
 ) -> Sample:
     """One upstream condition as a mail-world sample."""
     root = scenario_root(path, scenario)
     templates = root / "templates"
     explicit = goal_conflict == "explicit"
+    valued = goal_conflict in VALUED
     files = (
-        [f"email-template-{scenario}-shared.md", f"email-template-{scenario}-{threat}.md"]
-        if explicit
-        else [f"email-template-{scenario}-goal-conflict-none-{threat}.md"]
+        [f"email-template-{scenario}-goal-conflict-none-{threat}.md"]
+        if goal_conflict == "none"
+        else [f"email-template-{scenario}-shared.md", f"email-template-{scenario}-{threat}.md"]
     )
-    values = variables(root, goal_value if explicit else None)
+    values = variables(root, goal_value if valued else None)
     text = ""
     for name in files:
         template = templates / name
@@ -151,12 +163,14 @@ def render_upstream(
     prompts = load_prompts()
     goal = prompts.upstream_goals.get(goal_value) if explicit else None
     if explicit and goal is None:
-        raise InputError(f"no goal statement for goal value '{goal_value}' in prompts.yaml")
+        raise InputError(
+            f"no goal statement for goal value '{goal_value}' in prompts/upstream_goals.md"
+        )
     condition = {"harm": UPSTREAM_HARMS[scenario], "goal_conflict": goal_conflict}
-    if explicit:
+    if valued:
         condition["goal_value"] = goal_value
     condition["threat"] = threat
-    label = f"explicit-{goal_value}" if explicit else "none"
+    label = f"{goal_conflict}-{goal_value}" if valued else goal_conflict
     return episode_sample(
         world,
         sample_id=f"upstream/{scenario}/{label}/{threat}",
@@ -170,6 +184,7 @@ def render_upstream(
             # leaves such slots in the text, and so do we, but say which.
             "unfilled_slots": sorted(set(_SLOT.findall(text))),
         },
+        system=system,
     )
 
 
@@ -258,6 +273,7 @@ def upstream_samples(
     goal_conflicts: str | None = None,
     threats: str | None = None,
     goal_values: str | list[str] = "america",
+    system: PromptTemplate | None = None,
 ) -> list[Sample]:
     """Every chosen condition of the upstream templates at `path`."""
     wanted = choose(harms, HARMS, "harm")
@@ -269,6 +285,6 @@ def upstream_samples(
             continue
         for goal in choose(goal_conflicts, GOAL_CONFLICTS, "goal conflict"):
             for threat in choose(threats, THREATS, "threat"):
-                for value in values if goal == "explicit" else ["none"]:
-                    out.append(render_upstream(path, scenario, goal, threat, value))
+                for value in values if goal in VALUED else ["none"]:
+                    out.append(render_upstream(path, scenario, goal, threat, value, system))
     return out
