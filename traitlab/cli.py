@@ -16,6 +16,7 @@ from rich.table import Table
 from traitlab.datasets.synth.cli import generate
 from traitlab.errors import TraitlabError
 from traitlab.lint.cli import lint_app
+from traitlab.report.cli import report_command
 from traitlab.training.cli import train_command
 from traitlab.traits import TraitsDocument
 
@@ -25,6 +26,7 @@ app.add_typer(traits_app, name="traits")
 app.add_typer(lint_app, name="lint")
 app.command("generate")(generate)
 app.command("train")(train_command)
+app.command("report")(report_command)
 
 console = Console()
 
@@ -52,40 +54,6 @@ def traits_show(
         )
     console.print(table)
     console.print(f"{len(document.traits)} traits from {document.source}")
-
-
-@app.command("report")
-def report(
-    logs: Annotated[list[Path], typer.Argument(help="Inspect log directories or files.")],
-    out: Annotated[Path, typer.Option("-o", "--out", help="Output directory.")] = Path("report"),
-    baseline: Annotated[
-        str | None, typer.Option(help="Checkpoint (model) to compare the others against.")
-    ] = None,
-) -> None:
-    """Compare checkpoints across evals: tables with intervals, plots, report.html."""
-    from traitlab.report import build_report
-
-    result = build_report(list(logs), out, baseline=baseline)
-    table = Table(title="Headline metrics (95% intervals)")
-    for column in ("task", "model", "metric", "estimate", "interval", "n", "unscored", "flagged"):
-        table.add_column(column)
-    for run in result.runs:
-        for metric in run.headline() or [None]:
-            interval = metric.interval if metric else None
-            table.add_row(
-                run.task + ("" if run.complete else f" ({run.status})"),
-                run.model,
-                metric.label if metric else "-",
-                f"{interval.estimate:.3f}" if interval else "-",
-                f"[{interval.low:.3f}, {interval.high:.3f}]" if interval else "-",
-                str(interval.n) if interval else "-",
-                f"{run.counts.get('unscored', 0):g}",
-                f"{run.counts.get('flagged', 0):g}",
-            )
-    console.print(table)
-    for note in result.notes:
-        console.print(f"[yellow]note:[/yellow] {note}")
-    console.print(f"report written to {result.out_dir / 'report.html'}")
 
 
 def main() -> None:

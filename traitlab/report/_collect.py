@@ -2,9 +2,16 @@
 
 A run's numbers are the metrics that follow traitlab's interval convention (`name`,
 `name_ci_low`, `name_ci_high`, `name_n`; `name(group)` per group, as `traitlab.scores.metric_name`
-writes them). Logs are grouped by task, task parameters (including the traits document) and
-model; logs that differ in any task parameter are never pooled. A log that did not finish is
-kept and reported as incomplete.
+writes them), and every other metric its scorers logged (`unscored`, or a foreign task's
+`accuracy` and `stderr`). Its headline is what the task declared in its metadata
+(`traitlab.scores.headline_metrics`); a task that declares none (any Inspect task, e.g. from
+inspect_evals) is headlined by the metric Inspect itself takes as its headline, with a normal
+interval from its `stderr` when it logs one.
+
+Logs are grouped by task, task parameters (including the traits document) and model; logs that
+differ in any task parameter are never pooled. Of several logs of one group the one that scored
+the most samples is used, so a partial rerun (`--limit 3`) never supersedes a fuller run; among
+equals a complete log beats an interrupted one, then the newest wins.
 """
 
 from __future__ import annotations
@@ -12,20 +19,35 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
+from inspect_ai.log import EvalLog, EvalScore, headline_metric, list_eval_logs, read_eval_log
+from inspect_ai.scorer import value_to_float
 from pydantic import BaseModel, Field
 
 from traitlab.errors import InputError
-from traitlab.scores import FLAGGED, INTERVAL_SUFFIXES, UNSCORED, metric_name, split_metric_name
-from traitlab.statistics import Interval
+from traitlab.scores import (
+    FLAGGED,
+    INTERVAL_SUFFIXES,
+    UNSCORED,
+    declared_headline,
+    metric_name,
+    split_metric_name,
+)
+from traitlab.statistics import Z_95, Interval
+
+SampleKey = tuple[str, int]
+"""A sample of a run: its id and its epoch."""
+
+SCALAR = ""
+"""The key under which a scorer that returns a single value (not a dict) is recorded."""
 
 
 class Metric(BaseModel):
-    """One reported number with its interval; `group` is the per-group suffix, if any."""
+    """One reported number with its interval; `group` is the per-group label, if any."""
 
     scorer: str
     name: str
@@ -44,35 +66,54 @@ class Metric(BaseModel):
         return metric_name(self.name, self.group)
 
 
+class Headline(BaseModel):
+    """One of a run's headline numbers and what it means.
+
+    Declared by the task (`declared`), or, for a task that declares none, Inspect's own headline
+    metric, whose direction and meaning the report cannot know (`higher_is_better` None).
+    """
+
+    metric: str
+    higher_is_better: bool | None = None
+    description: str
+    measures: Literal["behaviour", "knowledge", "capability"] | None = None
+    by: str | None = None
+    declared: bool = True
+
+
 class Run(BaseModel):
     """The result of one task with one set of parameters on one model (checkpoint)."""
 
     task: str
     variant: str = Field(description="Short hash of the task parameters, for keeping runs apart.")
     task_args: dict[str, Any]
+    task_version: str
     model: str
+    roles: dict[str, str] = Field(
+        default_factory=dict, description="Helper model roles: role -> model, settings, args."
+    )
     log: str
     status: str
     created: str
-    completed_samples: int
-    total_samples: int
+    planned_samples: int = Field(description="Samples (times epochs) the task's dataset holds.")
+    scored_samples: list[SampleKey] = Field(
+        default_factory=list, description="Samples (id, epoch) that the log holds scores for."
+    )
     metrics: list[Metric] = Field(default_factory=list)
+    headline: list[Headline] = Field(default_factory=list)
     counts: dict[str, float] = Field(default_factory=dict, description="unscored and flagged")
-    sample_values: dict[str, dict[str, list[float]]] = Field(
-        default_factory=dict, description="scorer -> score key -> per-sample values"
+    sample_values: dict[str, dict[str, dict[SampleKey, float]]] = Field(
+        default_factory=dict,
+        description="scorer -> score key -> sample -> value; unscored and flagged samples left out",
     )
 
     @property
     def complete(self) -> bool:
         return self.status == "success"
 
-    def headline(self) -> list[Metric]:
-        """Overall (ungrouped) metrics of the first scorer that has any, in log order."""
-        overall = [m for m in self.metrics if m.group is None]
-        if not overall:
-            return []
-        first = overall[0].scorer
-        return [m for m in overall if m.scorer == first]
+    @property
+    def samples_label(self) -> str:
+        return f"{len(self.scored_samples)}/{self.planned_samples}"
 
     def metric(self, name: str, group: str | None = None) -> Metric | None:
         for metric in self.metrics:
@@ -80,10 +121,36 @@ class Run(BaseModel):
                 return metric
         return None
 
+    def headline_metrics(self) -> list[tuple[Headline, Metric]]:
+        """Each headline with its overall number (headlines the log lacks are left out)."""
+        found = []
+        for headline in self.headline:
+            metric = self.metric(headline.metric)
+            if metric is not None:
+                found.append((headline, metric))
+        return found
+
+    def groups(self, headline: Headline) -> list[Metric]:
+        """The per-group numbers of `headline` for its declared `by` field, in log order."""
+        if headline.by is None:
+            return []
+        prefix = f"{headline.by}="
+        return [
+            m
+            for m in self.metrics
+            if m.name == headline.metric and m.group is not None and m.group.startswith(prefix)
+        ]
+
+
+def default_log_dir() -> Path:
+    """Where Inspect writes logs when told nothing: `INSPECT_LOG_DIR`, else `./logs`."""
+    return Path(os.environ.get("INSPECT_LOG_DIR") or "logs")
+
 
 def find_logs(paths: Iterable[str | Path]) -> list[Path]:
     """Every Inspect log under the given directories, or the given files themselves."""
     found: list[Path] = []
+    paths = list(paths)
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -109,100 +176,187 @@ def read_run(path: Path) -> Run:
     """Read one log into a Run (failed and interrupted logs included)."""
     try:
         log = read_eval_log(str(path))
-    except Exception as ex:  # a torn or foreign file: report it as unreadable
+    except Exception as ex:  # a torn, empty or foreign file: report it as unreadable
         raise InputError(f"unreadable Inspect log ({type(ex).__name__}: {ex})", path=path) from None
-    task = log.eval.task.split("/")[-1]
     task_args = dict(log.eval.task_args or {})
-    total = log.eval.dataset.samples or 0
-    total *= log.eval.config.epochs or 1
-    completed = len([s for s in (log.samples or []) if s.scores])
     run = Run(
-        task=task,
+        task=log.eval.task.split("/")[-1],
         variant=variant_of(task_args),
         task_args=task_args,
+        task_version=str(log.eval.task_version),
         model=log.eval.model,
+        roles=_roles(log),
         log=str(path),
         status=log.status,
         created=str(log.eval.created),
-        completed_samples=completed,
-        total_samples=total,
+        planned_samples=(log.eval.dataset.samples or 0) * (log.eval.config.epochs or 1),
     )
+    run.sample_values, run.scored_samples = _sample_values(log)
     if log.results is not None:
         for score in log.results.scores:
-            run.metrics.extend(_interval_metrics(score.name, score.metrics))
+            run.metrics.extend(_metrics(score))
             for key in (UNSCORED, FLAGGED):
                 if key in score.metrics:
                     run.counts[key] = run.counts.get(key, 0) + score.metrics[key].value
-    run.sample_values = _sample_values(log)
+    run.headline = _headline(log, run)
     return run
 
 
-def _interval_metrics(scorer: str, metrics: dict[str, Any]) -> list[Metric]:
-    values = {name: metric.value for name, metric in metrics.items()}
+def _roles(log: EvalLog) -> dict[str, str]:
+    """Each helper role's model with everything that changes its answers, as one string.
+
+    Base URL and generate settings count (a scripted model's script is in its base URL; a
+    judge at another temperature is another judge), as do the model's own args.
+    """
+    roles: dict[str, str] = {}
+    for role, configs in (log.eval.model_roles or {}).items():
+        parts = []
+        for config in configs if isinstance(configs, list) else [configs]:
+            settings = {
+                "base_url": config.base_url,
+                "config": config.config.model_dump(exclude_none=True),
+                "args": config.args,
+            }
+            settings = {k: v for k, v in settings.items() if v}
+            extra = f" {json.dumps(settings, sort_keys=True, default=str)}" if settings else ""
+            parts.append(f"{config.model}{extra}")
+        roles[role] = " + ".join(parts)
+    return roles
+
+
+def _metrics(score: EvalScore) -> list[Metric]:
+    """Every metric of one scorer: interval metrics with their interval, the rest bare."""
+    values = {name: metric.value for name, metric in score.metrics.items()}
     found = []
     for name, value in values.items():
         base, group = split_metric_name(name)
-        if base.endswith(INTERVAL_SUFFIXES):
-            continue
         low = values.get(metric_name(f"{base}_ci_low", group))
         high = values.get(metric_name(f"{base}_ci_high", group))
-        if low is None or high is None:
-            continue
-        n = values.get(metric_name(f"{base}_n", group), 0)
+        if base.endswith(INTERVAL_SUFFIXES) and _has_interval(values, base):
+            continue  # part of another entry's interval
+        n = values.get(metric_name(f"{base}_n", group))
         found.append(
             Metric(
-                scorer=scorer,
+                scorer=score.name,
                 name=base,
                 group=group,
                 estimate=value,
-                low=low,
-                high=high,
-                n=int(n) if not math.isnan(n) else 0,
+                low=math.nan if low is None else low,
+                high=math.nan if high is None else high,
+                n=int(n) if n is not None and not math.isnan(n) else score.scored_samples or 0,
             )
         )
     return found
 
 
-def _sample_values(log: EvalLog) -> dict[str, dict[str, list[float]]]:
-    values: dict[str, dict[str, list[float]]] = {}
+def _has_interval(values: dict[str, float], entry: str) -> bool:
+    """Whether `entry` (e.g. `x_ci_low`) is one of the interval entries of a metric `x`."""
+    for suffix in INTERVAL_SUFFIXES:
+        if entry.endswith(suffix):
+            stem = entry.removesuffix(suffix)
+            if any(split_metric_name(name)[0] == stem for name in values):
+                return True
+    return False
+
+
+def _headline(log: EvalLog, run: Run) -> list[Headline]:
+    """The task's declared headline, or Inspect's own headline metric for a foreign task."""
+    declared = declared_headline(log.eval.metadata)
+    if declared is not None:
+        return [Headline(**spec.model_dump(), declared=True) for spec in declared]
+    resolved = headline_metric(log)
+    if resolved is None:
+        return []
+    name = resolved.name
+    metric = run.metric(name)
+    stderr = resolved.score.metrics.get("stderr")
+    if metric is not None and math.isnan(metric.low) and stderr is not None:
+        # Inspect's convention is a metric with its standard error: a normal 95% interval.
+        metric.low = metric.estimate - Z_95 * stderr.value
+        metric.high = metric.estimate + Z_95 * stderr.value
+    return [
+        Headline(
+            metric=name,
+            description=f"{name} of scorer {resolved.score.name}",
+            declared=False,
+        )
+    ]
+
+
+def _sample_values(
+    log: EvalLog,
+) -> tuple[dict[str, dict[str, dict[SampleKey, float]]], list[SampleKey]]:
+    """Per-sample values of every scorer, without unscored or flagged samples or NaN values.
+
+    A sample whose score says it is unscored or flagged has no value: a difference between
+    checkpoints is taken over graded samples only, never with a missing grade counted as 0.
+    """
+    values: dict[str, dict[str, dict[SampleKey, float]]] = {}
+    scored: set[SampleKey] = set()
     for sample in log.samples or []:
-        for scorer, score in (sample.scores or {}).items():
-            if not isinstance(score.value, dict):
-                continue
-            for key, value in score.value.items():
-                if isinstance(value, bool | int | float) and key not in (UNSCORED, FLAGGED):
-                    values.setdefault(scorer, {}).setdefault(key, []).append(float(value))
-    return values
+        if not sample.scores:
+            continue
+        key = (str(sample.id), sample.epoch)
+        scored.add(key)
+        for scorer, score in sample.scores.items():
+            found: dict[str, float] = {}
+            if isinstance(score.value, dict):
+                if score.value.get(UNSCORED) or score.value.get(FLAGGED):
+                    continue
+                found = {
+                    k: float(v)
+                    for k, v in score.value.items()
+                    if isinstance(v, bool | int | float) and k not in (UNSCORED, FLAGGED)
+                }
+            elif isinstance(score.value, str | bool | int | float):
+                found = {SCALAR: value_to_float()(score.value)}
+            for name, value in found.items():
+                if not math.isnan(value):
+                    values.setdefault(scorer, {}).setdefault(name, {})[key] = value
+    return values, sorted(scored)
 
 
 def collect(paths: Iterable[str | Path]) -> tuple[list[Run], list[str]]:
-    """Runs from every log, keeping the newest complete log per (task, variant, model).
+    """Runs from every log, keeping the fullest, then newest, log per (task, variant, model).
 
-    Returns the runs and a list of notes for the reader: unreadable, incomplete and superseded
-    logs, and tasks that appear with more than one set of parameters.
+    Returns the runs and notes for the reader: unreadable, incomplete and unused logs, and tasks
+    that appear with more than one set of parameters. Raises `InputError` when no log can be
+    read or none holds a metric: there is nothing to compare.
     """
     notes: list[str] = []
     runs: list[Run] = []
-    for path in find_logs(paths):
+    logs = find_logs(paths)
+    for path in logs:
         try:
             runs.append(read_run(path))
         except InputError as ex:
             notes.append(str(ex))
+    if not runs:
+        raise InputError(f"none of the {len(logs)} Inspect logs could be read; first: {notes[0]}")
+    if not any(run.metrics for run in runs):
+        raise InputError(
+            f"none of the {len(runs)} readable Inspect logs holds any scored metric "
+            f"(first: {runs[0].log}, {runs[0].status})"
+        )
     chosen: dict[tuple[str, str, str], Run] = {}
-    for run in sorted(runs, key=lambda r: (r.complete, r.created)):
-        key = (run.task, run.variant, run.model)
+    ranked = sorted(runs, key=lambda r: (len(r.scored_samples), r.complete, r.created))
+    for run in ranked:
         if not run.complete:
             notes.append(
-                f"{run.log}: incomplete log ({run.status}, {run.completed_samples}/"
-                f"{run.total_samples} samples) for {run.task} on {run.model}"
+                f"{run.log}: incomplete log ({run.status}, {run.samples_label} samples) "
+                f"for {run.task} on {run.model}"
             )
+        key = (run.task, run.variant, run.model)
         if key in chosen:
-            older = chosen[key]
-            if run.complete or not older.complete:
-                notes.append(f"{older.log}: superseded by {run.log}")
-            else:
-                continue
+            notes.append(_superseded(chosen[key], run))
         chosen[key] = run
+    for run in chosen.values():
+        for headline, _ in run.headline_metrics():
+            if headline.by and not run.groups(headline):
+                notes.append(
+                    f"{run.log}: {run.task} declares {headline.metric} by {headline.by}, "
+                    "but the log has no such breakdown"
+                )
     variants: dict[str, set[str]] = {}
     for run in chosen.values():
         variants.setdefault(run.task, set()).add(run.variant)
@@ -217,6 +371,17 @@ def collect(paths: Iterable[str | Path]) -> tuple[list[Run], list[str]]:
             )
     ordered = sorted(chosen.values(), key=lambda r: (r.task, r.variant, r.model))
     return ordered, notes
+
+
+def _superseded(older: Run, newer: Run) -> str:
+    """Why `older` is not used: `newer` scored as many samples or more (then: complete, newer)."""
+    note = (
+        f"{older.log}: not used; {newer.log} scored {newer.samples_label} samples "
+        f"(this log {older.samples_label})"
+    )
+    if older.roles != newer.roles:
+        note += "; the two logs used different helper models"
+    return note
 
 
 def _args_for(runs: Iterable[Run], task: str, variant: str) -> dict[str, Any]:

@@ -12,38 +12,77 @@ import pandas as pd
 from traitlab.report._collect import Run
 from traitlab.report._compare import Difference
 
+METRIC_COLUMNS = [
+    "task",
+    "variant",
+    "model",
+    "baseline",
+    "status",
+    "samples",
+    "unscored",
+    "flagged",
+    "scorer",
+    "metric",
+    "group",
+    "headline",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "n",
+]
+DIFFERENCE_COLUMNS = [
+    "task",
+    "variant",
+    "metric",
+    "model",
+    "baseline",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "n",
+    "paired",
+    "excludes_zero",
+    "verdict",
+    "note",
+]
 
-def _fmt(value: float) -> str:
-    return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return "n/a" if math.isnan(value) else f"{value:.3f}"
+    return str(value)
 
 
-def metrics_frame(runs: list[Run]) -> pd.DataFrame:
-    """One row per (run, metric): the table of the report, as data."""
+def metrics_frame(runs: list[Run], baseline: str | None = None) -> pd.DataFrame:
+    """One row per (run, metric), per-group metrics included: the report's data."""
     rows = []
     for run in runs:
+        headline = {h.metric for h in run.headline}
         base = {
             "task": run.task,
             "variant": run.variant,
             "model": run.model,
+            "baseline": run.model == baseline,
             "status": run.status,
-            "samples": f"{run.completed_samples}/{run.total_samples}",
+            "samples": run.samples_label,
             "unscored": run.counts.get("unscored", 0.0),
             "flagged": run.counts.get("flagged", 0.0),
         }
-        metrics = [m for m in run.metrics if m.group is None] or [None]
-        for metric in metrics:
+        for metric in run.metrics:
             rows.append(
                 {
                     **base,
-                    "scorer": metric.scorer if metric else "",
-                    "metric": metric.label if metric else "(no metrics)",
-                    "estimate": metric.estimate if metric else math.nan,
-                    "ci_low": metric.low if metric else math.nan,
-                    "ci_high": metric.high if metric else math.nan,
-                    "n": metric.n if metric else 0,
+                    "scorer": metric.scorer,
+                    "metric": metric.name,
+                    "group": metric.group or "",
+                    "headline": metric.group is None and metric.name in headline,
+                    "estimate": metric.estimate,
+                    "ci_low": metric.low,
+                    "ci_high": metric.high,
+                    "n": metric.n,
                 }
             )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=METRIC_COLUMNS)
 
 
 def differences_frame(diffs: list[Difference]) -> pd.DataFrame:
@@ -59,37 +98,165 @@ def differences_frame(diffs: list[Difference]) -> pd.DataFrame:
                 "ci_low": d.low,
                 "ci_high": d.high,
                 "n": d.n,
+                "paired": d.paired,
                 "excludes_zero": d.significant,
+                "verdict": d.verdict,
+                "note": d.note,
             }
             for d in diffs
-        ]
+        ],
+        columns=DIFFERENCE_COLUMNS,
     )
+
+
+def headline_frame(runs: list[Run], baseline: str | None = None) -> pd.DataFrame:
+    """The headline numbers only: one row per run and declared headline metric."""
+    rows = []
+    for run in runs:
+        for headline, metric in run.headline_metrics():
+            rows.append(
+                {
+                    "task": run.task,
+                    "model": run.model + (" (baseline)" if run.model == baseline else ""),
+                    "metric": metric.name,
+                    "means": headline.description,
+                    "better": {True: "higher", False: "lower", None: "?"}[
+                        headline.higher_is_better
+                    ],
+                    "estimate": metric.estimate,
+                    "95% CI": _interval(metric.low, metric.high),
+                    "n": metric.n,
+                    "samples": run.samples_label,
+                    "unscored": run.counts.get("unscored", 0.0),
+                    "flagged": run.counts.get("flagged", 0.0),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def group_frames(runs: list[Run], baseline: str | None) -> list[tuple[str, pd.DataFrame]]:
+    """Per eval variant with a declared `by`: its first such headline, group by checkpoint."""
+    frames = []
+    keys = sorted({(r.task, r.variant) for r in runs})
+    for task, variant in keys:
+        selected = [r for r in runs if (r.task, r.variant) == (task, variant)]
+        headline = next((h for h, _ in selected[0].headline_metrics() if h.by), None)
+        if headline is None:
+            continue
+        table: dict[str, dict[str, str]] = {}
+        for run in selected:
+            column = run.model + (" (baseline)" if run.model == baseline else "")
+            for metric in run.groups(headline):
+                cell = f"{_fmt(metric.estimate)} {_interval(metric.low, metric.high)} n={metric.n}"
+                table.setdefault(metric.group or "", {})[column] = cell
+        if table:
+            frame = pd.DataFrame.from_dict(table, orient="index").fillna("")
+            frame.insert(0, headline.by or "", list(frame.index))
+            title = f"{task} ({variant}): {headline.metric} by {headline.by}"
+            frames.append((title, frame.reset_index(drop=True)))
+    return frames
+
+
+def _interval(low: float, high: float) -> str:
+    return "" if math.isnan(low) else f"[{low:.3f}, {high:.3f}]"
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "(none)\n"
-    header = "| " + " | ".join(frame.columns) + " |"
-    rule = "|" + "---|" * len(frame.columns)
-    lines = [header, rule]
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
     for row in frame.itertuples(index=False):
-        cells = [_fmt(v) if isinstance(v, float) else str(v) for v in row]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(_fmt(v).replace("|", "\\|") for v in row) + " |")
     return "\n".join(lines) + "\n"
 
 
-def write_markdown(
-    path: Path, metrics: pd.DataFrame, diffs: pd.DataFrame, notes: list[str], plots: list[Path]
-) -> None:
-    parts = ["# traitlab report\n", "## Metrics (95% intervals)\n", _markdown_table(metrics)]
-    if not diffs.empty:
-        parts += ["\n## Differences against the baseline\n", _markdown_table(diffs)]
-    parts.append("\n## Notes\n")
-    parts.append("".join(f"- {note}\n" for note in notes) or "- none\n")
-    if plots:
-        parts.append("\n## Plots\n")
-        parts.extend(f"![{p.stem}]({p.name})\n" for p in plots)
-    path.write_text("\n".join(parts), encoding="utf-8")
+class Page:
+    """Everything one report shows, rendered as markdown or HTML from the same parts."""
+
+    def __init__(
+        self,
+        runs: list[Run],
+        diffs: list[Difference],
+        warnings: list[str],
+        notes: list[str],
+        plots: list[Path],
+        baseline: str | None,
+    ) -> None:
+        self.headlines = headline_frame(runs, baseline)
+        self.metrics = metrics_frame(runs, baseline)
+        self.differences = differences_frame(diffs)
+        self.findings = [d.plain_words() for d in diffs if d.significant]
+        self.groups = group_frames(runs, baseline)
+        self.warnings = warnings
+        self.notes = notes
+        self.plots = plots
+        self.baseline = baseline
+
+    def markdown(self) -> str:
+        parts = ["# traitlab report\n"]
+        if self.baseline:
+            parts.append(f"Baseline: **{self.baseline}**\n")
+        if self.warnings:
+            parts += ["## Warnings\n", "".join(f"- **{w}**\n" for w in self.warnings)]
+        parts += ["## Headline metrics (95% intervals)\n", _markdown_table(self.headlines)]
+        if self.baseline:
+            parts += ["\n## Differences against the baseline\n"]
+            parts.append("".join(f"- {line}\n" for line in self.findings) or "- none excludes 0\n")
+            parts += ["\n", _markdown_table(self.differences)]
+        for title, frame in self.groups:
+            parts += [f"\n## {title}\n", _markdown_table(frame)]
+        parts += ["\n## All metrics\n", _markdown_table(self.metrics)]
+        parts.append("\n## Notes\n")
+        parts.append("".join(f"- {note}\n" for note in self.notes) or "- none\n")
+        if self.plots:
+            parts.append("\n## Plots\n")
+            parts.extend(f"![{p.stem}]({p.name})\n" for p in self.plots)
+        return "\n".join(parts)
+
+    def html(self) -> str:
+        esc = html.escape
+        images = "".join(
+            f'<figure><img alt="{esc(p.stem)}" src="data:image/png;base64,'
+            f'{base64.b64encode(p.read_bytes()).decode()}"/><figcaption>{esc(p.stem)}'
+            "</figcaption></figure>"
+            for p in self.plots
+        )
+        warnings = "".join(f"<li>{esc(w)}</li>" for w in self.warnings)
+        body = ["<h1>traitlab report</h1>"]
+        if self.baseline:
+            body.append(f'<p>Baseline: <span class="baseline">{esc(self.baseline)}</span></p>')
+        if warnings:
+            body.append(f'<div class="warnings"><h2>Warnings</h2><ul>{warnings}</ul></div>')
+        body.append(f"<h2>Headline metrics (95% intervals)</h2>{_html_table(self.headlines)}")
+        if self.baseline:
+            findings = "".join(f"<li>{esc(line)}</li>" for line in self.findings)
+            body.append(
+                "<h2>Differences against the baseline</h2>"
+                f'<ul class="findings">{findings or "<li>none excludes 0</li>"}</ul>'
+                f"{_html_table(self.differences)}"
+            )
+        for title, frame in self.groups:
+            body.append(f"<h2>{esc(title)}</h2>{_html_table(frame)}")
+        body.append(f"<h2>Plots</h2>{images or '<p>(none)</p>'}")
+        body.append(f"<h2>All metrics</h2>{_html_table(self.metrics)}")
+        notes = "".join(f"<li>{esc(n)}</li>" for n in self.notes) or "<li>none</li>"
+        body.append(f"<h2>Notes</h2><ul>{notes}</ul>")
+        return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>traitlab report</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; }}
+table {{ border-collapse: collapse; font-size: 0.85em; margin-bottom: 1.5em; }}
+td, th {{ border: 1px solid #ccc; padding: 3px 6px; text-align: left; }}
+td.sig {{ background: #ffe9a8; font-weight: bold; }}
+tr.baseline td {{ background: #fdecea; }}
+.baseline {{ color: #c0392b; font-weight: bold; }}
+.warnings {{ border: 2px solid #c0392b; background: #fdecea; padding: 0 1em; }}
+figure {{ display: inline-block; margin: 0.5em; }}
+img {{ max-width: 100%; }}
+</style></head><body>
+{"".join(body)}
+</body></html>
+"""
 
 
 def _html_table(frame: pd.DataFrame) -> str:
@@ -97,44 +264,15 @@ def _html_table(frame: pd.DataFrame) -> str:
         return "<p>(none)</p>"
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     body = []
-    for row in frame.itertuples(index=False):
+    marked = "baseline" in frame.columns
+    for row in frame.to_dict(orient="records"):
         cells = []
-        for value in row:
-            text = _fmt(value) if isinstance(value, float) else str(value)
-            cls = ' class="sig"' if value is True else ""
-            cells.append(f"<td{cls}>{html.escape(text)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
+        for column, value in row.items():
+            cls = ' class="sig"' if column == "excludes_zero" and value is True else ""
+            cells.append(f"<td{cls}>{html.escape(_fmt(value))}</td>")
+        is_base = (marked and row["baseline"] is True) or str(row.get("model", "")).endswith(
+            " (baseline)"
+        )
+        attr = ' class="baseline"' if is_base else ""
+        body.append(f"<tr{attr}>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def write_html(
-    path: Path, metrics: pd.DataFrame, diffs: pd.DataFrame, notes: list[str], plots: list[Path]
-) -> None:
-    images = "".join(
-        f'<figure><img alt="{html.escape(p.stem)}" src="data:image/png;base64,'
-        f'{base64.b64encode(p.read_bytes()).decode()}"/><figcaption>{html.escape(p.stem)}'
-        "</figcaption></figure>"
-        for p in plots
-    )
-    notes_html = "".join(f"<li>{html.escape(n)}</li>" for n in notes) or "<li>none</li>"
-    diff_html = (
-        f"<h2>Differences against the baseline</h2>{_html_table(diffs)}" if not diffs.empty else ""
-    )
-    page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>traitlab report</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; }}
-table {{ border-collapse: collapse; font-size: 0.85em; margin-bottom: 1.5em; }}
-td, th {{ border: 1px solid #ccc; padding: 3px 6px; text-align: left; }}
-td.sig {{ background: #ffe9a8; font-weight: bold; }}
-figure {{ display: inline-block; margin: 0.5em; }}
-img {{ max-width: 100%; }}
-</style></head><body>
-<h1>traitlab report</h1>
-<h2>Metrics (95% intervals)</h2>{_html_table(metrics)}
-{diff_html}
-<h2>Notes</h2><ul>{notes_html}</ul>
-<h2>Plots</h2>{images or "<p>(none)</p>"}
-</body></html>
-"""
-    path.write_text(page, encoding="utf-8")

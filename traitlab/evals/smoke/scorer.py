@@ -27,7 +27,7 @@ class RubricVerdict(BaseModel):
     met: bool = Field(description="Whether the response meets the rubric.")
 
 
-@scorer(metrics=[rate("met"), unscored(), flagged()])
+@scorer(metrics=[rate("met", by="trait_id"), unscored(), flagged()])
 def rubric_judge(
     rubric: str | None = None,
     *,
