@@ -175,3 +175,29 @@ def test_cli_traits_show(
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert err.strip() == f"error: {bad}:4: duplicate trait id 'a' (first at line 1)"
+
+
+def test_describe_wraps_between_words_only() -> None:
+    words = [f"word{i}" * (1 + i % 7) for i in range(300)] + ["https://example.org/" + "x" * 90]
+    text = "## Long\n" + " ".join(words) + "\n\nWhy: " + " ".join(reversed(words)) + "\n"
+    document = TraitsDocument.parse(text, source="long.md")
+    lines = list(document.describe(width=60, preview=100_000))
+    block = lines[lines.index("long  (line 1)") + 1 :]
+    for line in block:
+        # A line is over the width only when it is a single token too long for any line.
+        assert len(line) <= 60 or len(line.split()) == 1
+    shown = " ".join(block).split()
+    assert shown[1 : 1 + len(words)] == words  # after "statement:", every word whole, in order
+
+
+def test_describe_shows_a_huge_field_as_a_preview_with_its_length() -> None:
+    paragraph = "An answer shaped by what the listener wants carries no information. " * 5000
+    document = TraitsDocument.parse(f"## Honesty\n{paragraph}\n", source="big.md")
+    output = "\n".join(document.describe(width=80, preview=500))
+    assert len(output) < 1000
+    assert f"... ({len(paragraph.strip()):,} characters)" in " ".join(output.split())
+
+
+def test_emphasis_is_stripped_from_names() -> None:
+    document = TraitsDocument.parse("## __*Calm*__\nI stay calm.\n\n## **Kind**\nI am kind.\n")
+    assert [t.name for t in document.traits] == ["Calm", "Kind"]

@@ -2,11 +2,15 @@
 
 Anything a user can cause with bad input (a missing file, a malformed JSONL line, a traits
 document without traits, a bad config) raises a subclass of `TraitlabError` whose message
-already names the file and, where there is one, the line: `path:line: reason`.
+already names the file and, where there is one, the line: `path:line: reason`. Ctrl-C is
+reported the same way: a command says what it leaves behind with `on_interrupt`.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -40,3 +44,42 @@ def read_user_text(path: str | Path, what: str) -> str:
         raise InputError(f"{what} not found", path=path) from None
     except (OSError, UnicodeDecodeError) as ex:
         raise InputError(f"cannot read {what} ({ex})", path=path) from None
+
+
+_MARKUP_RE = re.compile(r"\[/?[a-z ]+\]")
+
+
+def plain_message(ex: BaseException) -> str:
+    """An exception's message on one line, without rich markup or an 'ERROR:' prefix.
+
+    Inspect's errors carry Rich markup (``[bold]``) meant for its own panels; printed as a plain
+    line it would show the tags.
+    """
+    text = " ".join(_MARKUP_RE.sub("", str(ex)).split())
+    text = re.sub(r"^ERROR:\s*", "", text)
+    return text or type(ex).__name__
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, carrying one line that says what was kept and how to resume.
+
+    A `KeyboardInterrupt` still, so code that cleans up on Ctrl-C sees it as one; the `traitlab`
+    command prints the line and exits with status 130.
+    """
+
+
+@contextmanager
+def on_interrupt(kept: str | Callable[[], str]) -> Iterator[None]:
+    """Say what Ctrl-C inside this block leaves behind: ``with on_interrupt("..."):`` or as a
+    decorator.
+
+    `kept` is the line itself or a function that writes it when Ctrl-C comes (for counts that
+    change as the work goes on: "kept 120 records in out.jsonl.partial; run the same command to
+    resume"). The innermost block wins: it knows the most about the state.
+    """
+    try:
+        yield
+    except Interrupted:
+        raise
+    except KeyboardInterrupt:
+        raise Interrupted(kept() if callable(kept) else kept) from None

@@ -23,6 +23,7 @@ the context the author wrote it in, not as an isolated rule.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,6 +162,32 @@ class TraitsDocument(BaseModel):
             )
         return chunks
 
+    def describe(self, *, width: int = 80, preview: int = 500) -> Iterator[str]:
+        """Lines that show how the document parsed: per trait its id, section and line, then
+        each field it has, wrapped at word boundaries to `width` columns.
+
+        A field longer than `preview` characters is cut to that many, with its full length
+        stated: the output is for checking the parse, and the cost stays the same for a 50 MB
+        paragraph (rendering all of it through a table layout took minutes).
+        """
+        if self.title:
+            yield self.title
+        count = len(self.traits)
+        yield f"{count} trait{'' if count == 1 else 's'} from {self.source}"
+        for trait in self.traits:
+            yield ""
+            where = f"{' / '.join(trait.section)}, line {trait.line}" if trait.section else ""
+            yield f"{trait.id}  ({where or f'line {trait.line}'})"
+            for label, value in (
+                ("statement", trait.statement),
+                ("why", trait.rationale),
+                ("trade-offs", trait.tradeoffs),
+                ("when not to", trait.when_not),
+                ("notes", trait.notes),
+            ):
+                if value:
+                    yield from _wrapped(f"{label}: {_preview(value, preview)}", width)
+
     def render(self) -> str:
         """The whole document for a prompt, normalised."""
         parts = [f"# {self.title}"] if self.title else []
@@ -168,6 +195,27 @@ class TraitsDocument(BaseModel):
             parts.append(self.preamble)
         parts.extend(t.render() for t in self.traits)
         return "\n\n".join(parts)
+
+
+def _preview(text: str, limit: int) -> str:
+    """`text` on one line, cut at a word boundary near `limit` characters if it is longer."""
+    if len(text) <= limit:
+        return " ".join(text.split())
+    cut = text[: limit + 1].rsplit(None, 1)[0] if " " in text[:limit] else text[:limit]
+    return f"{' '.join(cut.split())} ... ({len(text):,} characters)"
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    """Indented lines of at most `width` columns, broken only between words (a word longer
+    than a line, such as a URL, gets a line of its own)."""
+    return textwrap.wrap(
+        text,
+        width=width,
+        initial_indent="  ",
+        subsequent_indent="      ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
 
 
 def slugify(text: str) -> str:
@@ -397,7 +445,8 @@ def _is_trait_list(blocks: list[_Block]) -> bool:
 
 
 def _strip_emphasis(text: str) -> str:
-    return re.sub(r"^[*_]+|[*_]+$", "", text).strip()
+    # str.strip, not a regex: `[*_]+$` is retried at every position of a run of '*' or '_'.
+    return text.strip("*_").strip()
 
 
 def _join(blocks: list[_Block]) -> str:

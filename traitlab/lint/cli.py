@@ -39,7 +39,9 @@ class _RunByDefault(TyperGroup):
         run = self.commands["run"]
         with click.Context(run, info_name=ctx.info_name, parent=ctx.parent) as sub:
             run.format_help(sub, formatter)
-        click.echo(
+        # Into the formatter, not echoed: plain help is buffered and printed after this returns.
+        formatter.write_paragraph()
+        formatter.write_text(
             "Other commands: `traitlab lint filter --help` (write the data without labelled "
             "records), `traitlab lint check --help` (the CI gate)."
         )
