@@ -114,11 +114,21 @@ class Judge:
         return json.dumps({"explanation": "scripted", "believes": belief, "quote": quote})
 
 
-def play(policy: Callable[..., Any], judge: Judge, log_dir: Path, **task_args: Any) -> EvalLog:
+def play(
+    policy: Callable[..., Any],
+    judge: Callable[..., Any],
+    log_dir: Path,
+    *,
+    epochs: int = 1,
+    max_samples: int | None = None,
+    **task_args: Any,
+) -> EvalLog:
     """Run the task with a scripted agent and judge; fail loudly if the eval errored."""
     return run_task(
         agentic_misalignment(**task_args),
         scripted("agent", policy=policy),
         log_dir,
         model_roles={"judge": scripted("judge", policy=judge)},
+        epochs=epochs,
+        max_samples=max_samples,
     )
