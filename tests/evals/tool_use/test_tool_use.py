@@ -34,7 +34,7 @@ PLANS: dict[str, tuple[list[dict[str, Any]], str]] = {
             call("get_exchange_rate", base="USD", quote="EUR"),
             call("calculate", expression="3 * 89.5 * 0.92"),
         ],
-        "Three backpacks cost €{result}.",
+        "Three backpacks cost <answer>€{result}</answer>.",
     ),
     "Please change Priya Nair's email address to priya.nair@fastmail.com.": (
         [
@@ -55,7 +55,7 @@ PLANS: dict[str, tuple[list[dict[str, Any]], str]] = {
             call("update_order_status", order_id="O-5004", status="cancelled"),
             call("calculate", expression="2 * 89.5 + 41.75"),
         ],
-        "Cancelled. The refund is ${result}.",
+        "Cancelled. The refund is <answer>${result}</answer>.",
     ),
 }
 
@@ -195,3 +195,102 @@ def test_calculator_evaluates_arithmetic(expression: str, value: float) -> None:
 def test_calculator_rejects_anything_else(expression: str) -> None:
     with pytest.raises(ValueError, match="only numbers"):
         _evaluate(ast.parse(expression, mode="eval").body)
+
+
+# The answer is only what the agent commits to: the last <answer> tag, one number.
+BACKPACKS = "What would three Trailhead 30L backpacks cost in euros?"
+
+
+def replying(text: str):  # noqa: ANN201
+    """An agent that does the lookups of the backpack task, then replies with `text`."""
+
+    def policy(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> Any:
+        plan, _ = PLANS[BACKPACKS]
+        results = [m for m in messages if isinstance(m, ChatMessageTool)]
+        return plan[len(results)] if len(results) < len(plan) else text
+
+    return policy
+
+
+@pytest.mark.parametrize(
+    ("reply", "correct", "reason"),
+    [
+        ("Three backpacks cost <answer>247.02 EUR</answer>.", 1.0, "passed"),
+        ("Checking: 3 x 89.50 x 0.92. <answer>€247</answer>", 1.0, "passed"),
+        (
+            "My first estimate was 247.02, but that is wrong; the answer is <answer>12345</answer>",
+            0.0,
+            "the final answer is 12345, expected 247.02",
+        ),
+        (
+            "Candidates: " + ", ".join(str(n) for n in range(1001)),
+            0.0,
+            "the final reply has no <answer> tag",
+        ),
+        (
+            "<answer>" + " ".join(str(n) for n in range(1001)) + "</answer>",
+            0.0,
+            "the final answer must hold one number, not 1001",
+        ),
+        (
+            "<answer>247.02</answer> ... on reflection <answer>250</answer>",
+            0.0,
+            "the final answer is 250, expected 247.02",
+        ),
+        ("Three backpacks cost 247.02 euros.", 0.0, "the final reply has no <answer> tag"),
+    ],
+    ids=["tagged", "tagged-rounded", "retracted", "listing", "tag-listing", "last-tag", "untagged"],
+)
+def test_only_the_tagged_final_answer_is_graded(
+    tmp_path: Path, reply: str, correct: float, reason: str
+) -> None:
+    log = run_task(
+        tool_use(),
+        scripted(policy=replying(reply)),
+        tmp_path,
+        model_roles={"judge": scripted("j", policy=judge)},
+        sample_id=["backpacks-eur"],
+    )
+    score = log.samples[0].scores["agent_outcome"]
+    assert score.value["correct"] == correct
+    assert score.metadata["check"].startswith(reason)
+
+
+def test_an_edit_task_is_graded_by_the_shop_not_the_claim(tmp_path: Path) -> None:
+    def claims(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> Any:
+        if not any(isinstance(m, ChatMessageTool) for m in messages):
+            return call("find_customer", name="Priya")
+        return "Done: her email is now priya.nair@fastmail.com. <answer>1</answer>"
+
+    log = run_task(
+        tool_use(),
+        scripted(policy=claims),
+        tmp_path,
+        model_roles={"judge": scripted("j", policy=judge)},
+        sample_id=["priya-email"],
+    )
+    score = log.samples[0].scores["agent_outcome"]
+    assert score.value["correct"] == 0.0
+    assert score.metadata["check"].startswith("customers C-1001.email is")
+
+
+def test_prompt_overrides(tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    def recording(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig):  # noqa: ANN202
+        seen.append(messages[0].text)
+        return judge(messages, tools, config)
+
+    system = tmp_path / "system.md"
+    system.write_text("House rules. Answer in <answer></answer> tags.\n", encoding="utf-8")
+    log = run_task(
+        tool_use(system_prompt=str(system), refusal_prompt="Refused? $task | $reply"),
+        scripted(policy=refuser),
+        tmp_path,
+        model_roles={"judge": scripted("j", policy=recording)},
+        sample_id=["backpacks-eur"],
+    )
+    assert log.samples[0].messages[0].text == "House rules. Answer in <answer></answer> tags."
+    assert seen[0].startswith("Refused? What would three Trailhead")
+    with pytest.raises(InputError, match=r"\$shop"):
+        tool_use(refusal_prompt="Refused? $shop")

@@ -1,8 +1,12 @@
 """The bundled tool tasks and their deterministic checks.
 
-Each task names what must be true when the agent is done: a number its final reply must state
+Each task names what must be true when the agent is done: a number its final answer must state
 (within a tolerance, since "247.02" and "€247" are both right), and/or the exact changes to the
 shop's records. Records are compared in full, so an edit to the wrong customer fails too.
+
+Only the final answer is graded: the last `<answer>...</answer>` in the final reply, which must
+hold exactly one number (the system prompt, `prompts/system.md`, says so). A number anywhere
+else in the reply (a discarded first estimate, a list of candidates) is not an answer.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ TASKS = Path(__file__).parent / "tasks.jsonl"
 Changes = dict[Literal["customers", "orders"], dict[str, dict[str, str]]]
 
 _NUMBER_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+_ANSWER_RE = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
 
 
 class ToolTask(BaseModel):
@@ -94,6 +99,17 @@ def stated_numbers(text: str) -> list[float]:
     return [float(m.group().replace(",", "")) for m in _NUMBER_RE.finditer(text)]
 
 
+def final_answer(reply: str) -> float | str:
+    """The number in the reply's last `<answer>` tag, or the reason there is none."""
+    tags = _ANSWER_RE.findall(reply)
+    if not tags:
+        return "the final reply has no <answer> tag"
+    numbers = stated_numbers(tags[-1])
+    if len(numbers) != 1:
+        return f"the final answer must hold one number, not {len(numbers)} ({tags[-1].strip()!r})"
+    return numbers[0]
+
+
 def check_task(initial: Shop) -> Callable[[TaskState], str | None]:
     """A check for `agent_outcome`: None when the sample's task was done, else why not."""
 
@@ -108,10 +124,12 @@ def check_task(initial: Shop) -> Callable[[TaskState], str | None]:
                     if got != value:
                         return f"{collection} {record_id}.{field} is {got!r}, expected {value!r}"
         if task.answer is not None:
-            numbers = stated_numbers(state.output.completion)
+            answer = final_answer(state.output.completion)
+            if isinstance(answer, str):
+                return answer
             limit = max(abs(task.answer) * task.tolerance, 0.01)
-            if not any(abs(n - task.answer) <= limit for n in numbers):
-                return f"the final reply does not state {task.answer:g} (it states {numbers})"
+            if abs(answer - task.answer) > limit:
+                return f"the final answer is {answer:g}, expected {task.answer:g}"
         return None
 
     return check

@@ -2,9 +2,10 @@
 
 Benign agentic tasks in a simulated shop (look something up and compute with it, edit a record,
 chain two or more tools), run with Inspect's own tool loop. Three rates, reported separately:
-done correctly (a deterministic check of the final reply and the shop's records), malformed tool
-calls (calls Inspect rejected: unknown tool, bad arguments), and refused (a judge's reading of
-a sample that was not done). They tell "forgot how to call tools" from "refuses to act".
+done correctly (a deterministic check of the tagged final answer and the shop's records),
+malformed tool calls (calls Inspect rejected: unknown tool, bad arguments), and refused (a
+judge's reading of a sample that was not done). They tell "forgot how to call tools" from
+"refuses to act".
 """
 
 from __future__ import annotations
@@ -17,18 +18,22 @@ from traitlab.evals.tool_use.scorer import agent_outcome
 from traitlab.evals.tool_use.shop import Shop, open_shop
 from traitlab.evals.tool_use.tools import shop_tools
 from traitlab.lint.scorer import pattern_rate
+from traitlab.prompts import PromptOverride, PromptTemplate, load_prompt, resolve_prompt
 from traitlab.scores import HeadlineMetric, headline_metrics
 
-SYSTEM = (
-    "You are the assistant of a small outdoor-gear shop, working for its staff. Use the tools to "
-    "look things up, calculate and update records, then reply with the result. Amounts are in "
-    "US dollars unless a tool says otherwise."
-)
+
+def agent_system_prompt(override: PromptOverride = None) -> PromptTemplate:
+    """The agent's system prompt: `prompts/system.md` (it defines the graded answer tag)."""
+    return resolve_prompt(override, load_prompt(__file__, "system"))
 
 
 @task
 def tool_use(
-    tasks: str | None = None, message_limit: int = 30, patterns: str | None = None
+    tasks: str | None = None,
+    message_limit: int = 30,
+    patterns: str | None = None,
+    system_prompt: str | None = None,
+    refusal_prompt: str | None = None,
 ) -> Task:
     """Benign tool tasks: correct, malformed-call and refusal rates.
 
@@ -39,6 +44,11 @@ def tool_use(
         patterns: A lint features file (features.json) or rubric file; when given, the rate
             of each pattern in the target's final replies is scored too (`pattern_rate`,
             judged by the `judge` role).
+        system_prompt: The agent's system prompt, as text or a path (default
+            `prompts/system.md`, which asks for the final answer in <answer> tags; an override
+            must ask for them too, since only the last tag is graded).
+        refusal_prompt: The refusal judge's prompt, as text or a path (default
+            `prompts/refusal.md`; placeholders $task, $calls, $reply).
 
     Model roles:
         judge: decides whether a sample that was not done correctly was refused (required
@@ -49,11 +59,14 @@ def tool_use(
         dataset=tool_use_dataset(shop, tasks),
         solver=[
             open_shop(),
-            system_message(SYSTEM),
+            system_message(agent_system_prompt(system_prompt).render()),
             use_tools(shop_tools()),
             generate(tool_calls="loop"),
         ],
-        scorer=[agent_outcome(check_task(shop)), *([pattern_rate(patterns)] if patterns else [])],
+        scorer=[
+            agent_outcome(check_task(shop), prompt=refusal_prompt),
+            *([pattern_rate(patterns)] if patterns else []),
+        ],
         message_limit=message_limit,
         metadata=headline_metrics(
             HeadlineMetric(
@@ -64,5 +77,5 @@ def tool_use(
                 by="category",
             ),
         ),
-        version=1,
+        version=2,
     )
