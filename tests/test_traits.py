@@ -201,3 +201,12 @@ def test_describe_shows_a_huge_field_as_a_preview_with_its_length() -> None:
 def test_emphasis_is_stripped_from_names() -> None:
     document = TraitsDocument.parse("## __*Calm*__\nI stay calm.\n\n## **Kind**\nI am kind.\n")
     assert [t.name for t in document.traits] == ["Calm", "Kind"]
+
+
+@pytest.mark.parametrize("spoil", ["bom", "crlf"])
+def test_a_bom_or_crlf_document_parses_the_same(tmp_path: Path, spoil: str) -> None:
+    text = BUNDLED_TRAITS.read_bytes()
+    path = tmp_path / "traits.md"
+    path.write_bytes(b"\xef\xbb\xbf" + text if spoil == "bom" else text.replace(b"\n", b"\r\n"))
+    spoiled = TraitsDocument.load(path).model_dump(exclude={"source"})
+    assert spoiled == TraitsDocument.load(BUNDLED_TRAITS).model_dump(exclude={"source"})

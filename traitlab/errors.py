@@ -36,10 +36,14 @@ def located(reason: str, *, path: str | Path | None = None, line: int | None = N
 
 
 def read_user_text(path: str | Path, what: str) -> str:
-    """A user's UTF-8 text file, or a one-line `InputError` saying which file and why not."""
+    """A user's UTF-8 text file, or a one-line `InputError` saying which file and why not.
+
+    A byte-order mark (which Windows editors write) is dropped: left in, it would hide the first
+    line's markup, such as a document's title heading.
+    """
     path = Path(path)
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError(f"{what} not found", path=path) from None
     except (OSError, UnicodeDecodeError) as ex:
