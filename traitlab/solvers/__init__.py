@@ -7,7 +7,7 @@ An eval's own solver lives in its folder (`traitlab/evals/<name>/solver.py`).
   `ConversationLog`. `tagged_reply`/`extract_tag`/`tagged_blocks` read the helpers' tagged
   replies; `format_transcript` and `target_words` render what the target said, for judges.
 - `realism_gate`/`check_realism`: a realism judge approves (or sends back) what a helper model is
-  about to show the target.
+  about to show the target; `REALISM_PROMPT` is the checker's bundled prompt for scenarios.
 - `recorded`/`record_call`/`ToolLog`: every simulated tool call lands in the sample store, where
   scorers read it.
 """
@@ -26,6 +26,7 @@ from traitlab.solvers._conversation import (
     target_words,
 )
 from traitlab.solvers._realism import (
+    REALISM_PROMPT,
     RealismAttempt,
     RealismOutcome,
     RealismVerdict,
@@ -35,6 +36,7 @@ from traitlab.solvers._realism import (
 from traitlab.solvers._tools import ToolCallRecord, ToolLog, record_call, recorded
 
 __all__ = [
+    "REALISM_PROMPT",
     "ConversationLog",
     "RealismAttempt",
     "RealismOutcome",
