@@ -263,17 +263,11 @@ def near_duplicate_ids(keys: dict[str, str], threshold: float) -> dict[str, str]
     """Dropped id -> the kept id it is too similar to (greedy in the order of `keys`)."""
     if len(keys) < 2:
         return {}
-    from traitlab.embeddings import embed, near_duplicates
+    from traitlab.embeddings import embed, near_duplicate_matches
 
     ids = list(keys)
-    vectors = embed(list(keys.values()))
-    dropped = near_duplicates(vectors, threshold)
-    kept = sorted(set(range(len(ids))) - set(dropped))
-    matches = {}
-    for index in dropped:
-        similarities = vectors[kept] @ vectors[index]
-        matches[ids[index]] = ids[kept[int(similarities.argmax())]]
-    return matches
+    matches = near_duplicate_matches(embed(list(keys.values())), threshold)
+    return {ids[dropped]: ids[kept] for dropped, kept in matches.items()}
 
 
 def check_output(output: Path, *, overwrite: bool = False) -> None:
