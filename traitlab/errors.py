@@ -46,8 +46,11 @@ def read_user_text(path: str | Path, what: str) -> str:
         return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError(f"{what} not found", path=path) from None
-    except (OSError, UnicodeDecodeError) as ex:
-        raise InputError(f"cannot read {what} ({ex})", path=path) from None
+    except UnicodeDecodeError as ex:
+        reason = f"not UTF-8 text: byte {ex.object[ex.start]:#x} at offset {ex.start}"
+        raise InputError(f"cannot read {what} ({reason})", path=path) from None
+    except OSError as ex:  # the path is already named: the reason alone, not str(ex)
+        raise InputError(f"cannot read {what} ({ex.strerror or ex})", path=path) from None
 
 
 _MARKUP_RE = re.compile(r"\[/?[a-z ]+\]")
