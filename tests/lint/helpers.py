@@ -145,8 +145,9 @@ class LintPolicy:
     """A scripted model for every lint stage: scan, merge and autorate replies.
 
     The first scan also reports an idiosyncratic pattern, which `min_scans=2` must drop.
-    Autorate rates the validating opener strict when the item opens with VALIDATION and the
-    offer strict when it contains DEEPER; items containing `garble` get an unusable reply.
+    Autorate rates the validating opener strict when the item opens with VALIDATION, the
+    offer strict when it contains DEEPER, and any other feature "none"; items containing
+    `garble` get an unusable reply.
     """
 
     def __init__(self, garble: str | None = None) -> None:
@@ -174,6 +175,8 @@ class LintPolicy:
         for feature_id, name in re.findall(r'<feature id="([^"]+)">\nname: ([^\n]+)', prompt):
             if name == "Validating opener":
                 ratings[feature_id] = "strict" if text.startswith(VALIDATION) else "none"
-            else:
+            elif name == "Offer to go deeper":
                 ratings[feature_id] = "strict" if DEEPER in text else "none"
+            else:
+                ratings[feature_id] = "none"
         return json.dumps({"ratings": ratings})

@@ -48,10 +48,11 @@ def test_pipeline_finds_features_and_their_prevalences(
         assert result.strict.n == 120 and result.broad.count == result.strict.count
         assert result.strict.low <= result.strict.estimate <= result.strict.high
         assert result.feature.provenance.scans == 6
-    # One autorate call per item, one scan per batch, one merge per feature.
+    # One autorate call per item, one scan per batch, one merge per feature; 100 items rated
+    # against every reported wording to group them; 40 rated items are rated again, uncached,
+    # to measure the rater's own error.
     calls = {row.stage: row.calls for row in report.usage}
-    # 40 rated items are rated again, uncached, to measure the rater's own error.
-    assert calls == {"scan": 6, "merge": 2, "autorate": 120, "recheck": 40}
+    assert calls == {"scan": 6, "group": 100, "merge": 2, "autorate": 120, "recheck": 40}
 
     out = tmp_path / "report"
     assert {p.name for p in out.iterdir()} >= {

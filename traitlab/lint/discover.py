@@ -1,25 +1,34 @@
-"""Discover features: scan batches of items, cluster what the scans report, merge each cluster.
+"""Discover features: scan batches of items, group what the scans report, merge each group.
 
 1. *Scan.* Items are shuffled (seeded) and packed into batches up to a token budget; an LLM
    lists the recurring structural, rhetorical or behavioural patterns in each batch, with
    evidence quotes. A pattern one sees only across many examples at once is the point: one
    example at a time, "opens by validating the user's feelings" looks fine.
-2. *Cluster.* The reported patterns are embedded and clustered (average-linkage on cosine
-   distance); a cluster reported by fewer than `min_scans` batches is dropped as idiosyncratic.
-3. *Merge.* Each surviving cluster is merged by the LLM into one feature with a broad and a
+2. *Group.* Reports worded almost alike are clustered by embedding (average-linkage on cosine
+   distance). That cannot finish the job: two paraphrases of one pattern ("opens with a
+   question", "Socratic hook") lie further apart in sentence-embedding space than different
+   patterns often do, so no distance cut separates them. So every candidate is rated on the
+   same seeded sample of items, and candidates whose labels agree far beyond chance (Cohen's
+   kappa) are one pattern: that is evidence about what they pick out, not how they are worded.
+   A pattern reported by fewer than `min_scans` batches, under any of its names, is dropped.
+3. *Merge.* Each pattern's reports are merged by the LLM into one feature with a broad and a
    strict detection rubric, ready for autorating.
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from itertools import zip_longest
 
 from inspect_ai.model import Model
 from pydantic import BaseModel, Field
 
-from traitlab.judging import ask_judge
-from traitlab.lint.features import Feature, FeatureSet, Provenance, slugify
+from traitlab.judging import JudgeResult, ask_judge
+from traitlab.lint.autorate import Ratings, present, rate_item, sample_items
+from traitlab.lint.features import Feature, FeatureSet, Provenance, rubric_feature, slugify
 from traitlab.lint.items import LintItem
 from traitlab.llm import UsageMeter, map_concurrently
 from traitlab.models import estimate_tokens
@@ -37,9 +46,12 @@ as evidence.
 {items}"""
 
 MERGE_PROMPT = """Several auditors scanned different batches of a synthetic training dataset \
-for recurring patterns and reported the following, which appear to describe one pattern:
+for recurring patterns. Rated on the same items, the following reports picked out the same \
+items, so they describe one pattern under different names:
 
+<patterns>
 {patterns}
+</patterns>
 
 Merge them into one feature: a short name, a one-sentence description, and two detection \
 rubrics for rating a single item:
@@ -67,16 +79,25 @@ class MergedFeature(BaseModel):
 
 @dataclass(frozen=True)
 class DiscoverConfig:
-    """Settings of the scan, cluster and merge stages.
+    """Settings of the scan, group and merge stages.
 
     Attributes:
         batch_tokens: Token budget of one scan batch (about 4 characters a token).
         max_batches: At most this many scan calls.
         max_item_chars: Longer items are truncated for the scan (noted in the report).
-        min_scans: Keep a pattern reported by at least this many batches.
+        min_scans: Keep a pattern reported by at least this many batches (under any name).
         max_features: Keep at most this many features (the most often reported).
-        distance: Cosine distance under which scanned patterns are clustered together.
-        seed: Seed of the batch shuffle.
+        distance: Cosine distance under which reports are worded alike enough to be one
+            candidate without rating them.
+        max_candidates: Rate at most this many candidates (the most often reported) to tell
+            which are one pattern.
+        agreement_sample: Items each candidate is rated on to tell paraphrases apart from
+            different patterns (one call per item, all candidates at once).
+        same_pattern: Candidates whose labels on those items agree at least this far beyond
+            chance (Cohen's kappa, average over the members of two groups) are one pattern.
+            Two paraphrases rated with 10% independent label noise score about 0.5-0.6 at 15-30%
+            prevalence; unrelated patterns score about 0.
+        seed: Seed of the batch shuffle and of the agreement sample.
     """
 
     batch_tokens: int = 6000
@@ -85,6 +106,9 @@ class DiscoverConfig:
     min_scans: int = 2
     max_features: int = 12
     distance: float = 0.35
+    max_candidates: int = 36
+    agreement_sample: int = 100
+    same_pattern: float = 0.3
     seed: int = 0
 
 
@@ -176,12 +200,44 @@ async def discover_features(
         notes.append(
             f"only {len(batches)} scan batches: patterns seen in {min_scans} of them were kept"
         )
+    candidates = cluster_patterns([p for _, p in reported], config.distance)
+    candidates.sort(key=lambda g: (-scans_of(g), g[0]))
+    if len(candidates) > config.max_candidates:
+        notes.append(
+            f"{len(candidates) - config.max_candidates} patterns reported least often were "
+            f"not considered (--max-candidates {config.max_candidates})"
+        )
+        candidates = candidates[: config.max_candidates]
+    evidence = [
+        [(batches[reported[i][0]], reported[i][1].evidence) for i in group] for group in candidates
+    ]
+    ratings = await rate_candidates(
+        agreement_items(items, evidence, config),
+        [_candidate_feature(n, [reported[i][1] for i in g]) for n, g in enumerate(candidates)],
+        rate=lambda item, features: rate_item(
+            model,
+            item.text[: config.max_item_chars],
+            features,
+            context=item.context,
+            cache=cache,
+            meter=meter,
+            stage="group",
+        ),
+        concurrency=concurrency,
+    )
+    merged = group_by_agreement(ratings, len(candidates), config.same_pattern)
     groups = [
         group
-        for group in cluster_patterns([p for _, p in reported], config.distance)
+        for group in ([i for c in members for i in candidates[c]] for members in merged)
         if scans_of(group) >= min_scans
     ]
     groups.sort(key=lambda g: (-scans_of(g), g[0]))
+    if len(candidates) > 1:
+        notes.append(
+            f"{len(reported)} reported patterns, {len(candidates)} distinct wordings: their "
+            f"labels on {len(ratings)} rated items make {len(merged)} patterns, {len(groups)} "
+            f"of them reported by at least {min_scans} batches"
+        )
     dropped = len(groups) - config.max_features
     if dropped > 0:
         notes.append(f"{dropped} recurring patterns beyond the first {config.max_features} dropped")
@@ -189,13 +245,10 @@ async def discover_features(
 
     async def merge(group: list[int]) -> Feature | None:
         patterns = [reported[i][1] for i in group]
-        listing = "\n".join(
-            f"- {p.name}: {p.description}" + "".join(f'\n  quote: "{q}"' for q in p.evidence[:2])
-            for p in patterns
-        )
+        names = list(dict.fromkeys(p.name for p in patterns))
         result = await ask_judge(
             model,
-            MERGE_PROMPT.format(patterns=listing),
+            MERGE_PROMPT.format(patterns=_listing(patterns)),
             MergedFeature,
             cache=cache,
             meter=meter,
@@ -217,13 +270,135 @@ async def discover_features(
                 model=str(model),
                 scans=scans_of(group),
                 stage="lint",
+                reported_as=names,
             ),
         )
 
-    merged = await map_concurrently(
+    features = await map_concurrently(
         groups, merge, concurrency=concurrency, description="merge", show_progress=show_progress
     )
-    return FeatureSet(source=source, features=_unique_ids([f for f in merged if f])), notes
+    return FeatureSet(source=source, features=_unique_ids([f for f in features if f])), notes
+
+
+def _listing(patterns: list[ScannedPattern], limit: int = 12) -> str:
+    """The reports of one pattern for the merge prompt: each wording once, two quotes each."""
+    distinct = list({p.name.lower(): p for p in patterns}.values())[:limit]
+    return "\n".join(
+        f"- {p.name}: {p.description}" + "".join(f'\n  quote: "{q}"' for q in p.evidence[:2])
+        for p in distinct
+    )
+
+
+def _candidate_feature(number: int, patterns: list[ScannedPattern]) -> Feature:
+    """A candidate to rate: the most common wording of reports clustered by embedding."""
+    name = Counter(p.name for p in patterns).most_common(1)[0][0]
+    first = next(p for p in patterns if p.name == name)
+    return rubric_feature(first.description or name, name=name, id=f"c{number}")
+
+
+RateFn = Callable[[LintItem, list[Feature]], Awaitable[JudgeResult[Ratings]]]
+
+
+def agreement_items(
+    items: list[LintItem],
+    evidence: list[list[tuple[Batch, list[str]]]],
+    config: DiscoverConfig,
+) -> list[LintItem]:
+    """The items every candidate is rated on: up to half of them quoted as evidence, the rest
+    a seeded random sample.
+
+    `evidence` holds, per candidate, the batch and quotes of each of its reports. Items a scan
+    quoted carry the patterns that scan reported, so they raise the prevalence of each pattern in
+    the sample, and labels that agree by more than chance are evidence of one pattern, not of
+    two rare ones that are both mostly absent. A quote is looked up in its own batch only.
+    """
+    limit = config.agreement_sample // 2
+    quoted: dict[int, LintItem] = {}
+    for reports in zip_longest(*evidence):  # one report of each candidate in turn
+        for report in reports:
+            if report is None or len(quoted) >= limit:
+                continue
+            batch, quotes = report
+            for quote in (" ".join(q.lower().split()) for q in quotes):
+                for item in batch.items:
+                    if len(quote) >= 8 and quote in " ".join(item.text.lower().split()):
+                        quoted.setdefault(item.index, item)
+                        break
+    quoted = dict(list(quoted.items())[:limit])
+    rest = [item for item in items if item.index not in quoted]
+    return list(quoted.values()) + sample_items(
+        rest, config.agreement_sample - len(quoted), config.seed
+    )
+
+
+async def rate_candidates(
+    items: list[LintItem],
+    candidates: list[Feature],
+    *,
+    rate: RateFn,
+    concurrency: int,
+) -> list[list[bool]]:
+    """Each candidate's labels (present at the broad level) on `items`.
+
+    One call per item rates every candidate; an item the judge could not rate is left out.
+    Returns one row per rated item, one column per candidate; nothing to rate with fewer than
+    two candidates.
+    """
+    if len(candidates) < 2:
+        return []
+    replies = await map_concurrently(
+        items,
+        lambda item: rate(item, candidates),
+        concurrency=concurrency,
+        description="group",
+        show_progress=False,
+    )
+    return [
+        [present(reply.verdict.ratings[c.id], "broad") for c in candidates]
+        for reply in replies
+        if reply.verdict is not None
+    ]
+
+
+def kappa(a: list[bool], b: list[bool]) -> float:
+    """Cohen's kappa of two labelings of the same items: agreement beyond chance, 1 = same.
+
+    0 when either labeling is constant (no evidence either way).
+    """
+    n = len(a)
+    if n == 0:
+        return 0.0
+    qa, qb = sum(a) / n, sum(b) / n
+    chance = qa * qb + (1 - qa) * (1 - qb)
+    if chance >= 1:
+        return 0.0
+    observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
+    return (observed - chance) / (1 - chance)
+
+
+def group_by_agreement(
+    ratings: list[list[bool]], count: int, same_pattern: float
+) -> list[list[int]]:
+    """Groups of candidate indices that are one pattern by their labels (average linkage on
+    1 - kappa, cut at 1 - `same_pattern`); each candidate alone when there are no ratings."""
+    if count < 2 or not ratings:
+        return [[i] for i in range(count)]
+    import numpy as np
+    from sklearn.cluster import AgglomerativeClustering
+
+    columns = [[row[i] for row in ratings] for i in range(count)]
+    distances = np.array([[1 - kappa(a, b) for b in columns] for a in columns])
+    np.fill_diagonal(distances, 0.0)
+    labels = AgglomerativeClustering(
+        n_clusters=None,
+        distance_threshold=1 - same_pattern,
+        metric="precomputed",
+        linkage="average",
+    ).fit_predict(distances)
+    groups: dict[int, list[int]] = {}
+    for index, label in enumerate(labels):
+        groups.setdefault(int(label), []).append(index)
+    return sorted(groups.values())
 
 
 def cluster_patterns(patterns: list[ScannedPattern], distance: float) -> list[list[int]]:
@@ -245,7 +420,8 @@ def cluster_patterns(patterns: list[ScannedPattern], distance: float) -> list[li
 
 
 def _unique_ids(features: list[Feature]) -> list[Feature]:
-    """Suffix repeated ids (two clusters merged to similar names) with _2, _3, ..."""
+    """Suffix repeated ids with _2, _3, ...: two patterns whose labels differ, which the merge
+    happened to name alike (reports of one pattern are grouped before they are merged)."""
     seen: dict[str, int] = {}
     unique = []
     for feature in features:

@@ -42,7 +42,12 @@ class Provenance(BaseModel):
 
     source: str | None = Field(default=None, description="Dataset or file it was derived from.")
     model: str | None = Field(default=None, description="Model that proposed and merged it.")
-    scans: int = Field(default=0, description="How many scan batches reported the pattern.")
+    scans: int = Field(
+        default=0, description="How many scan batches reported the pattern, under any name."
+    )
+    reported_as: list[str] = Field(
+        default_factory=list, description="The names the scans gave the pattern."
+    )
     stage: str = Field(default="manual", description="'lint' (found by the lint) or 'manual'.")
 
 
