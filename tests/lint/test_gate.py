@@ -138,7 +138,7 @@ def test_a_crash_is_one_line_and_exit_2(
     def boom(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr("traitlab.lint.pipeline.prescan", boom)
+    monkeypatch.setattr("traitlab.lint.pipeline.Prescan", boom)
     monkeypatch.delenv("TRAITLAB_DEBUG", raising=False)
     code, _, err = run_main(["lint", str(data), "-o", str(tmp_path / "o")], monkeypatch, capsys)
     assert code == 2

@@ -16,16 +16,29 @@ Each item keeps its source and line (row), so that `filter` drops exactly the re
 
 from __future__ import annotations
 
+import codecs
 import glob
 import hashlib
+import itertools
 import json
+import multiprocessing
+import os
+import random
+import shutil
+import signal
 import sys
+import tempfile
+import weakref
+from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal, Protocol, overload
 
+import numpy as np
 from pydantic import ValidationError
+from rich.progress import Progress
 
 from traitlab.datasets.records import RECORD_TYPES, record_kind
 from traitlab.errors import InputError
@@ -40,25 +53,59 @@ MAPPABLE = ("id", "messages", "text", "prompt", "chosen", "rejected", "role", "c
 _ROLE_ALIASES = {"human": "user", "gpt": "assistant", "model": "assistant", "bot": "assistant"}
 
 
-@dataclass(slots=True)
 class LintItem:
     """One linted unit: the selected turns (segments), with where it came from.
 
     `source` indexes `ItemSet.sources`; `line` is the JSONL line or the table row (1-based);
     `turn` is which selected turn of the record this item is (unit ``reply``), else None.
+    An item handed out by an `ItemStore` reads its text again from the input when first asked
+    for it, so that a million items cost their places, not their text.
     """
 
-    index: int
-    id: str
-    segments: list[str]
-    line: int | None = None
-    context: str | None = None
-    source: int = 0
-    turn: int | None = None
+    __slots__ = ("index", "id", "line", "source", "turn", "_segments", "_context", "_store")
+
+    def __init__(
+        self,
+        index: int,
+        id: str,
+        segments: list[str] | None = None,
+        line: int | None = None,
+        context: str | None = None,
+        source: int = 0,
+        turn: int | None = None,
+        *,
+        store: ItemStore | None = None,
+    ) -> None:
+        if segments is None and store is None:
+            raise ValueError("a LintItem needs its segments or a store to read them from")
+        self.index, self.id, self.line, self.source, self.turn = index, id, line, source, turn
+        self._segments, self._context, self._store = segments, context, store
+
+    @property
+    def segments(self) -> list[str]:
+        if self._segments is None:
+            self._load()
+        return self._segments  # type: ignore[return-value]
+
+    @property
+    def context(self) -> str | None:
+        if self._segments is None:
+            self._load()
+        return self._context
 
     @property
     def text(self) -> str:
-        return self.segments[0] if len(self.segments) == 1 else "\n\n".join(self.segments)
+        segments = self.segments
+        return segments[0] if len(segments) == 1 else "\n\n".join(segments)
+
+    def _load(self) -> None:
+        assert self._store is not None
+        self._segments, self._context = self._store.read(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"LintItem(index={self.index}, id={self.id!r}, source={self.source}, line={self.line})"
+        )
 
 
 @dataclass
@@ -79,7 +126,7 @@ class ItemSet:
     """The items of every input, with the problems met while reading them."""
 
     sources: list[SourceFile]
-    items: list[LintItem]
+    items: Sequence[LintItem]
     unit: Unit = "reply"
     errors: list[str] = field(default_factory=list)
     skipped: int = 0
@@ -187,45 +234,6 @@ def _expand_path(path: Path, *, explicit: bool) -> list[str]:
     return found
 
 
-def read_items(
-    paths: str | Path | Sequence[str | Path],
-    *,
-    turns: Turns = "assistant",
-    turn: int | None = None,
-    unit: Unit = "reply",
-    strict: bool = False,
-    fields: dict[str, str] | None = None,
-) -> ItemSet:
-    """Read every input into items (see the module docstring for inputs and units).
-
-    Args:
-        paths: Files, directories, glob patterns or ``-``.
-        turns: For chats: lint the assistant turns, the user turns, or the whole transcript.
-        turn: For chats: only this turn of the selected role (0 = first, -1 = last).
-        unit: ``reply``: one item per selected turn; ``record``: one item per record.
-        strict: Fail on the first malformed line instead of reporting and skipping it.
-        fields: Column mapping, our name -> the data's (``{"messages": "conversations"}``).
-
-    Raises:
-        InputError: unreadable, empty or mixed-schema input, or records with unknown fields.
-    """
-    if unit not in ("reply", "record"):
-        raise InputError(f"unit must be 'reply' or 'record', not '{unit}'")
-    mapping = check_fields(fields)
-    item_set = ItemSet(sources=[], items=[], unit=unit)
-    reader = _Reader(item_set, turns=turns, turn=turn, unit=unit, strict=strict, fields=mapping)
-    for path in expand_inputs(paths):
-        reader.read(path)
-    if not item_set.items:
-        reason = "no items to lint"
-        if item_set.errors:
-            reason += f" ({len(item_set.errors)} bad lines, first: {item_set.errors[0]})"
-        elif item_set.skipped:
-            reason += f" ({item_set.skipped} records lack the selected turn)"
-        raise InputError(reason, path=item_set.source)
-    return item_set
-
-
 def check_fields(fields: dict[str, str] | None) -> dict[str, str]:
     mapping = dict(fields or {})
     unknown = sorted(set(mapping) - set(MAPPABLE))
@@ -237,226 +245,603 @@ def check_fields(fields: dict[str, str] | None) -> dict[str, str]:
     return mapping
 
 
-class _Reader:
-    """Reads one input after another into one `ItemSet`."""
+class Scan(Protocol):
+    """What is computed over the items while they are read (the pre-scan): it sees a seeded
+    sample of records first, then tallies every item in chunks (in worker processes too) and
+    merges the tallies in input order."""
 
-    def __init__(
-        self,
-        item_set: ItemSet,
-        *,
-        turns: Turns,
-        turn: int | None,
-        unit: Unit,
-        strict: bool,
-        fields: dict[str, str],
-    ) -> None:
-        self.item_set = item_set
-        self.turns, self.turn, self.unit, self.strict = turns, turn, unit, strict
-        self.fields = fields
+    sample_records: int
+    seed: int
 
-    def read(self, path: str) -> None:
-        if path == STDIN:
-            data = sys.stdin.buffer.read()
-            self._read_jsonl(STDIN, data, hashlib.sha256(data).hexdigest())
-            return
-        p = Path(path)
-        if is_saved_dataset(p):
-            self._read_saved_dataset(p)
-        elif p.suffix == ".eval":
-            self._read_eval_log(p)
-        elif p.suffix == ".parquet":
-            self._read_parquet(p)
-        else:
-            try:
-                data = p.read_bytes()
-            except IsADirectoryError:
-                raise InputError("is a directory with nothing to lint", path=p) from None
-            except OSError as ex:
-                raise InputError(f"cannot read file ({ex.strerror or ex})", path=p) from None
-            self._read_jsonl(path, data, hashlib.sha256(data).hexdigest())
+    def plan(self, sample: list[LintItem], complete: bool) -> None: ...
 
-    # -- record sources ----------------------------------------------------------------------
+    def tally(self) -> Tally: ...
 
-    def _read_jsonl(self, name: str, data: bytes, digest: str) -> None:
-        try:
-            text = data.decode("utf-8-sig")  # a byte-order mark is not part of the first record
-        except UnicodeDecodeError:
-            raise InputError("not a UTF-8 text file", path=name) from None
+    def merge(self, tally: Tally) -> None: ...
 
-        def rows() -> Iterator[tuple[int, Any]]:
-            # Split on newlines only: str.splitlines also breaks at U+2028 and other separators
-            # that JSON strings may hold raw, which would tear a record in two.
-            for number, line in enumerate(text.split("\n"), start=1):
-                if not line.strip():
-                    continue
-                try:
-                    yield number, json.loads(line)
-                except json.JSONDecodeError as ex:
-                    yield number, InputError(f"invalid JSON ({ex.msg})", path=name, line=number)
 
-        self._read_rows(name, digest, rows(), columnar=False)
+class Tally(Protocol):
+    """A picklable accumulator over one chunk's items (indices are positions in the chunk)."""
 
-    def _read_parquet(self, path: Path) -> None:
-        try:
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise InputError(
-                "reading Parquet needs pyarrow: pip install 'traitlab[train]'", path=path
-            ) from None
-        try:
-            table = pq.read_table(path)
-        except Exception as ex:  # pyarrow raises several types for a corrupt or foreign file
-            raise InputError(f"cannot read Parquet ({_first_line(ex)})", path=path) from None
-        self._read_rows(str(path), file_sha256(path), _table_rows(table), columnar=True)
+    def add(self, item: LintItem) -> None: ...
 
-    def _read_saved_dataset(self, path: Path) -> None:
-        splits = path / "dataset_dict.json"
-        if splits.is_file():
-            try:
-                names = json.loads(splits.read_text(encoding="utf-8"))["splits"]
-            except (ValueError, KeyError, TypeError):
-                raise InputError("invalid dataset_dict.json", path=splits) from None
-            for name in names:
-                self._read_saved_dataset(path / name)
-            return
-        try:
-            import pyarrow as pa
-        except ImportError:
-            raise InputError(
-                "reading a saved dataset needs pyarrow: pip install 'traitlab[train]'", path=path
-            ) from None
-        try:
-            state = json.loads((path / "state.json").read_text(encoding="utf-8"))
-            files = [path / entry["filename"] for entry in state["_data_files"]]
-            tables = []
-            for file in files:
-                with pa.memory_map(str(file)) as source:
-                    tables.append(pa.ipc.open_stream(source).read_all())
-        except Exception as ex:
-            raise InputError(f"cannot read saved dataset ({_first_line(ex)})", path=path) from None
-        rows = (row for table in tables for row in _table_rows(table))
-        self._read_rows(str(path), file_sha256(path), _renumber(rows), columnar=True)
 
-    def _read_rows(
-        self, name: str, digest: str, rows: Iterable[tuple[int, Any]], *, columnar: bool
-    ) -> None:
-        """Validate each row once (detecting the kind from the first recognisable one)."""
-        source = SourceFile(path=name, sha256=digest, kind="")
-        index = len(self.item_set.sources)
-        self.item_set.sources.append(source)
-        pending: list[tuple[int, Any]] = []
-        kind_line: int | None = None
-        for number, obj in rows:
-            if isinstance(obj, dict) and (self.fields or columnar):
-                obj = _mapped(obj, self.fields, columnar)
-            kind = record_kind(obj) if isinstance(obj, dict) else None
-            if kind is not None and not source.kind:
-                source.kind, kind_line = kind, number
-                for early in pending:
-                    self._add(source, index, *early)
-                pending = []
-            elif kind is not None and kind != source.kind:
-                raise InputError(
-                    f"mixed record types in one file ({source.kind} from line {kind_line}, "
-                    f"{kind} from line {number})",
-                    path=name,
-                )
-            if not source.kind:
-                pending.append((number, obj))
-            else:
-                self._add(source, index, number, obj)
-        if not source.kind:
-            hint = "; map other column names with --field, e.g. messages=COLUMN" if columnar else ""
-            raise InputError(
-                f"no records found (expected objects with 'messages', 'text' or 'chosen'{hint})",
-                path=name,
+def read_items(
+    paths: str | Path | Sequence[str | Path],
+    *,
+    turns: Turns = "assistant",
+    turn: int | None = None,
+    unit: Unit = "reply",
+    strict: bool = False,
+    fields: dict[str, str] | None = None,
+    scan: Scan | None = None,
+    workers: int = 1,
+    chunk_bytes: int = 8 << 20,
+    progress: Progress | None = None,
+) -> ItemSet:
+    """Read every input into items (see the module docstring for inputs and units).
+
+    Each row is parsed and validated once; an item keeps its place and id, and its text is read
+    again only when asked for (`ItemStore`), so memory grows with the number of items, not with
+    their text. JSONL files larger than `chunk_bytes` are read in chunks by `workers` processes.
+
+    Args:
+        paths: Files, directories, glob patterns or ``-``.
+        turns: For chats: lint the assistant turns, the user turns, or the whole transcript.
+        turn: For chats: only this turn of the selected role (0 = first, -1 = last).
+        unit: ``reply``: one item per selected turn; ``record``: one item per record.
+        strict: Fail on the first malformed line instead of reporting and skipping it.
+        fields: Column mapping, our name -> the data's (``{"messages": "conversations"}``).
+        scan: Computed over the items as they are read (the pre-scan).
+        workers: Processes for large JSONL files (1: none).
+        chunk_bytes: Bytes of JSONL per chunk of work.
+        progress: Shows records read, with an ETA.
+
+    Raises:
+        InputError: unreadable, empty or mixed-schema input, or records with unknown fields.
+    """
+    if unit not in ("reply", "record"):
+        raise InputError(f"unit must be 'reply' or 'record', not '{unit}'")
+    options = _Options(
+        turns=turns, turn=turn, unit=unit, strict=strict, fields=check_fields(fields)
+    )
+    inputs = [source for path in expand_inputs(paths) for source in _open(path)]
+    opened = [_opened(index, source, options) for index, source in enumerate(inputs)]
+    store = ItemStore([o.rows for o in opened], [o.handler for o in opened])
+    item_set = ItemSet(sources=[o.info for o in opened], items=store, unit=unit)
+    if scan is not None:
+        sample, complete = _sample(opened, scan.sample_records, scan.seed)
+        scan.plan(sample, complete)
+    total = sum(len(o.rows) for o in opened)
+    task = progress.add_task("reading", total=total) if progress is not None else None
+    chunked = [_tasks(o, chunk_bytes, scan) for o in opened]
+    pool = None
+    if workers > 1 and any(len(tasks) > 1 for tasks in chunked) and _FORK is not None:
+        pool = _FORK.Pool(
+            workers, initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN)
+        )
+    try:
+        for source, tasks in zip(opened, chunked, strict=True):
+            results = (
+                pool.imap(_run, tasks) if pool is not None and len(tasks) > 1 else map(_run, tasks)
             )
+            for chunk in results:
+                _merge(item_set, source, chunk, scan)
+                if progress is not None and task is not None:
+                    progress.advance(task, chunk.rows)
+    finally:
+        if pool is not None:
+            pool.terminate()
+    if not len(store):
+        reason = "no items to lint"
+        if item_set.errors:
+            reason += f" ({len(item_set.errors)} bad lines, first: {item_set.errors[0]})"
+        elif item_set.skipped:
+            reason += f" ({item_set.skipped} records lack the selected turn)"
+        raise InputError(reason, path=item_set.source)
+    return item_set
 
-    def _add(self, source: SourceFile, index: int, number: int, obj: Any) -> None:
-        error = obj if isinstance(obj, InputError) else None
-        record = None
-        if error is None:
-            try:
-                record = _validate(source.kind, obj)
-            except ValidationError as ex:
-                reason = _reason(ex)
-                error = InputError(reason, path=source.path, line=number)
-                if reason.startswith("unknown field '"):
-                    # A schema mistake (a typo, the wrong file), not one bad line.
-                    raise error from None
-        if error is not None:
-            if self.strict:
-                raise error
-            source.errors += 1
-            source.bad_lines.append(number)
-            self.item_set.errors.append(str(error))
-            return
-        source.records += 1
-        record_id = record.get("id") or f"line-{number}"
-        added = self._add_item_units(record, source.kind, record_id, index, number)
-        source.items += added
-        if not added:
-            self.item_set.skipped += 1
 
-    def _add_item_units(
-        self, record: dict[str, Any], kind: str, record_id: str, source: int, line: int | None
-    ) -> int:
-        items = self.item_set.items
-        units = _units(record, kind, self.turns, self.turn)
+# Worker processes are forked: they inherit the loaded modules (a fresh interpreter would spend
+# seconds importing them) and need nothing from the parent's threads.
+_FORK = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+
+
+@dataclass(frozen=True)
+class _Options:
+    turns: Turns
+    turn: int | None
+    unit: Unit
+    strict: bool
+    fields: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _Handler:
+    """Turns one input's rows into items: mapping, kind check, validation, units (picklable)."""
+
+    name: str
+    source: int
+    kind: str
+    kind_line: int
+    columnar: bool
+    options: _Options
+
+    def record(self, number: int, obj: Any) -> dict[str, Any] | InputError:
+        """The validated record, or the reason it is malformed; raises InputError when reading
+        must stop (another record type, an unknown field)."""
+        if isinstance(obj, InputError):
+            return obj
+        if isinstance(obj, dict) and (self.options.fields or self.columnar):
+            obj = _mapped(obj, self.options.fields, self.columnar)
+        if self.kind == "eval":  # built from the log's samples, not read from user JSON
+            return obj  # type: ignore[no-any-return]
+        found = record_kind(obj) if isinstance(obj, dict) else None
+        if found is not None and found != self.kind:
+            raise InputError(
+                f"mixed record types in one file ({self.kind} from line {self.kind_line}, "
+                f"{found} from line {number})",
+                path=self.name,
+            )
+        try:
+            return _validate(self.kind, obj)
+        except ValidationError as ex:
+            reason = _reason(ex)
+            error = InputError(reason, path=self.name, line=number)
+            if reason.startswith("unknown field '"):
+                raise error from None  # a schema mistake (a typo, the wrong file), not one bad line
+            return error
+
+    def items(self, number: int, record: dict[str, Any], first: int) -> list[LintItem]:
+        """The record's items, indexed from `first`."""
+        kind = "chat" if self.kind == "eval" else self.kind
+        units = _units(record, kind, self.options.turns, self.options.turn)
         if not units:
-            return 0
-        if self.unit == "record" or kind != "chat" or self.turns == "transcript":
-            items.append(
-                LintItem(
-                    len(items),
-                    record_id,
-                    [text for _, text, _ in units],
-                    line=line,
-                    context=units[0][2],
-                    source=source,
-                )
+            return []
+        record_id = record.get("id") or f"line-{number}"
+        if self.options.unit == "record" or kind != "chat" or self.options.turns == "transcript":
+            segments = [text for _, text, _ in units]
+            return [LintItem(first, record_id, segments, number, units[0][2], self.source)]
+        return [
+            LintItem(
+                first + k,
+                record_id if len(units) == 1 else f"{record_id}#{position}",
+                [text],
+                number,
+                context,
+                self.source,
+                position,
             )
-            return 1
-        for position, text, context in units:
-            items.append(
-                LintItem(
-                    len(items),
-                    record_id if len(units) == 1 else f"{record_id}#{position}",
-                    [text],
-                    line=line,
-                    context=context,
-                    source=source,
-                    turn=position,
-                )
-            )
-        return len(units)
+            for k, (position, text, context) in enumerate(units)
+        ]
 
-    def _read_eval_log(self, path: Path) -> None:
-        from inspect_ai.log import read_eval_log
+    def segments(self, obj: Any, turn: int | None) -> tuple[list[str], str | None]:
+        """An item's segments and context, read again from its record."""
+        record = self.record(0, obj)
+        assert not isinstance(record, InputError), "a record that was read has changed"
+        kind = "chat" if self.kind == "eval" else self.kind
+        units = _units(record, kind, self.options.turns, self.options.turn)
+        if turn is None:
+            return [text for _, text, _ in units], units[0][2]
+        [(_, text, context)] = [unit for unit in units if unit[0] == turn]
+        return [text], context
 
+    def run(self, rows: Iterable[tuple[int, Any]], tally: Tally | None) -> _Chunk:
+        """Read rows in order into a chunk; stops at the first error that ends the reading."""
+        chunk = _Chunk(tally=tally)
         try:
-            log = read_eval_log(str(path))
-        except Exception as ex:  # Inspect raises several types for a corrupt or foreign file.
-            raise InputError(f"cannot read Inspect log ({_first_line(ex)})", path=path) from None
-        source = SourceFile(path=str(path), sha256=file_sha256(path), kind="eval")
-        index = len(self.item_set.sources)
-        self.item_set.sources.append(source)
-        for number, sample in enumerate(log.samples or [], start=1):
-            messages = [
-                {"role": m.role, "content": m.text}
-                for m in sample.messages
-                if m.role in ("system", "user", "assistant", "tool")
-            ]
-            if not any(m["role"] == "assistant" and m["content"].strip() for m in messages):
-                completion = sample.output.completion if sample.output else ""
-                if completion.strip():
-                    messages.append({"role": "assistant", "content": completion})
-            source.records += 1
-            record = {"id": f"{sample.id}@{sample.epoch}", "messages": messages}
-            added = self._add_item_units(record, "chat", record["id"], index, number)
-            source.items += added
-            if not added:
-                self.item_set.skipped += 1
+            for number, obj in rows:
+                record = self.record(number, obj)
+                if isinstance(record, InputError):
+                    if self.options.strict:
+                        raise record
+                    chunk.errors.append(str(record))
+                    chunk.bad_lines.append(number)
+                    continue
+                chunk.records += 1
+                items = self.items(number, record, len(chunk.ids))
+                if not items:
+                    chunk.skipped += 1
+                for item in items:
+                    chunk.ids.append(item.id)
+                    chunk.lines.append(number)
+                    chunk.turns.append(-1 if item.turn is None else item.turn)
+                    if tally is not None:
+                        tally.add(item)
+        except InputError as ex:
+            chunk.fatal = (ex.reason, ex.path, ex.line)
+        return chunk
+
+
+@dataclass
+class _Chunk:
+    """What reading one chunk of rows gave (sent back from a worker process)."""
+
+    tally: Tally | None
+    rows: int = 0
+    records: int = 0
+    skipped: int = 0
+    ids: list[str] = field(default_factory=list)
+    lines: array[int] = field(default_factory=lambda: array("q"))
+    turns: array[int] = field(default_factory=lambda: array("i"))
+    errors: list[str] = field(default_factory=list)
+    bad_lines: list[int] = field(default_factory=list)
+    fatal: tuple[str, str | None, int | None] | None = None
+
+
+class ItemStore(Sequence[LintItem]):
+    """Every item's place (input, line, turn) and id; its text is read again when asked for."""
+
+    def __init__(self, rows: list[_Rows], handlers: list[_Handler]) -> None:
+        self._rows, self._handlers = rows, handlers
+        self.ids: list[str] = []
+        self.sources = array("i")
+        self.lines = array("q")
+        self.turns = array("i")  # -1: the item is the whole record
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, index: int) -> LintItem: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[LintItem]: ...
+
+    def __getitem__(self, index: int | slice) -> LintItem | list[LintItem]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        turn = self.turns[index]
+        return LintItem(
+            index,
+            self.ids[index],
+            line=self.lines[index],
+            source=self.sources[index],
+            turn=None if turn < 0 else turn,
+            store=self,
+        )
+
+    def read(self, item: LintItem) -> tuple[list[str], str | None]:
+        """An item's segments and context, from its input."""
+        assert item.line is not None
+        obj = self._rows[item.source].read(item.line)
+        return self._handlers[item.source].segments(obj, item.turn)
+
+    def extend(self, source: int, chunk: _Chunk) -> None:
+        self.ids += chunk.ids
+        self.sources.extend(array("i", [source]) * len(chunk.ids))
+        self.lines += chunk.lines
+        self.turns += chunk.turns
+
+
+class _Rows(Protocol):
+    """One input's rows: numbered from 1, read in order or again by number."""
+
+    def __len__(self) -> int: ...
+
+    def read(self, number: int) -> Any: ...
+
+    def select(self, numbers: Iterable[int]) -> Iterator[tuple[int, Any]]: ...
+
+
+@dataclass
+class _JsonlRows:
+    """A JSONL file (or standard input, spooled to a file) indexed by line offsets."""
+
+    name: str
+    path: str
+    bounds: np.ndarray  # line n is bytes bounds[n - 1]:bounds[n]
+
+    def __len__(self) -> int:
+        return len(self.bounds) - 1
+
+    def read(self, number: int) -> Any:
+        return next(self.select([number]), (number, None))[1]
+
+    def select(self, numbers: Iterable[int]) -> Iterator[tuple[int, Any]]:
+        """The rows at `numbers` (blank lines left out); a JSON error is an InputError value."""
+        with open(self.path, "rb") as handle:
+            for number in numbers:
+                start = int(self.bounds[number - 1])
+                handle.seek(start)
+                obj = _parse_line(handle.read(int(self.bounds[number]) - start), number, self.name)
+                if obj is not None:
+                    yield number, obj
+
+    def ranges(self, chunk_bytes: int) -> list[tuple[_Range, int]]:
+        """Consecutive runs of whole lines of about `chunk_bytes` each, with their line counts."""
+        lines = len(self)
+        cuts = np.searchsorted(self.bounds, np.arange(chunk_bytes, self.bounds[-1], chunk_bytes))
+        edges = sorted({0, lines, *(int(c) for c in cuts if 0 < c < lines)})
+        return [
+            (_Range(self.name, self.path, int(self.bounds[a]), int(self.bounds[b]), a + 1), b - a)
+            for a, b in itertools.pairwise(edges)
+        ]
+
+
+@dataclass(frozen=True)
+class _Range:
+    """Lines of a JSONL file from byte `start` to `end`, the first numbered `first` (picklable)."""
+
+    name: str
+    path: str
+    start: int
+    end: int
+    first: int
+
+    def __iter__(self) -> Iterator[tuple[int, Any]]:
+        with open(self.path, "rb") as handle:
+            handle.seek(self.start)
+            data = handle.read(self.end - self.start)
+        pieces = data.split(b"\n")
+        if data.endswith(b"\n"):
+            pieces.pop()  # what follows the last newline is not a line
+        for number, raw in enumerate(pieces, start=self.first):
+            obj = _parse_line(raw, number, self.name)
+            if obj is not None:
+                yield number, obj
+
+
+def _parse_line(raw: bytes, number: int, name: str) -> Any:
+    """One JSONL line: the object, an InputError value for invalid JSON, or None when blank."""
+    if number == 1 and raw.startswith(codecs.BOM_UTF8):
+        raw = raw[3:]  # a byte-order mark is not part of the first record
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("not a UTF-8 text file", path=name) from None
+    if not line.strip():
+        return None
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as ex:
+        return InputError(f"invalid JSON ({ex.msg})", path=name, line=number)
+
+
+@dataclass
+class _MemoryRows:
+    """Rows already in memory: a Parquet table or saved dataset as dicts, an Inspect log's
+    samples as chat records."""
+
+    name: str
+    rows: list[Any]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def read(self, number: int) -> Any:
+        return self.rows[number - 1]
+
+    def select(self, numbers: Iterable[int]) -> Iterator[tuple[int, Any]]:
+        return ((number, self.rows[number - 1]) for number in numbers)
+
+
+@dataclass
+class _Input:
+    """One input opened: its rows, content hash, and what kind of rows they are."""
+
+    rows: _JsonlRows | _MemoryRows
+    sha256: str
+    columnar: bool = False
+    kind: str | None = None  # known up front for Inspect logs; else found in the rows
+
+
+@dataclass
+class _Opened:
+    info: SourceFile
+    rows: _JsonlRows | _MemoryRows
+    handler: _Handler
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One chunk of work: rows, how to read them, and a fresh tally (picklable)."""
+
+    handler: _Handler
+    rows: Iterable[tuple[int, Any]]
+    lines: int
+    tally: Tally | None
+
+
+def _run(task: _Task) -> _Chunk:
+    chunk = task.handler.run(task.rows, task.tally)
+    chunk.rows = task.lines
+    return chunk
+
+
+def _tasks(opened: _Opened, chunk_bytes: int, scan: Scan | None) -> list[_Task]:
+    rows = opened.rows
+
+    def tally() -> Tally | None:
+        return scan.tally() if scan is not None else None
+
+    if isinstance(rows, _JsonlRows):
+        return [_Task(opened.handler, r, n, tally()) for r, n in rows.ranges(chunk_bytes)]
+    every = rows.select(range(1, len(rows) + 1))
+    return [_Task(opened.handler, every, len(rows), tally())]
+
+
+def _merge(item_set: ItemSet, opened: _Opened, chunk: _Chunk, scan: Scan | None) -> None:
+    """Add one chunk (in input order) to the item set, or raise the error that stopped it."""
+    if chunk.fatal is not None:
+        reason, path, line = chunk.fatal
+        raise InputError(reason, path=path, line=line)
+    assert isinstance(item_set.items, ItemStore)
+    item_set.items.extend(opened.handler.source, chunk)
+    info = opened.info
+    info.records += chunk.records
+    info.items += len(chunk.ids)
+    info.errors += len(chunk.errors)
+    info.bad_lines += chunk.bad_lines
+    item_set.errors += chunk.errors
+    item_set.skipped += chunk.skipped
+    if scan is not None and chunk.tally is not None:
+        scan.merge(chunk.tally)
+
+
+def _sample(opened: list[_Opened], size: int, seed: int) -> tuple[list[LintItem], bool]:
+    """The items of a seeded sample of `size` rows over every input (all rows when there are no
+    more), and whether that was all of them. Malformed rows are left out here; the full pass
+    reports them."""
+    counts = [len(o.rows) for o in opened]
+    total = sum(counts)
+    complete = total <= size
+    picks = range(total) if complete else sorted(random.Random(seed).sample(range(total), size))
+    items: list[LintItem] = []
+    offset = 0
+    for source, count in zip(opened, counts, strict=True):
+        low, high = bisect_left(picks, offset), bisect_left(picks, offset + count)
+        numbers = (picks[i] - offset + 1 for i in range(low, high))
+        for number, obj in source.rows.select(numbers):
+            try:
+                record = source.handler.record(number, obj)
+            except InputError:
+                continue
+            if not isinstance(record, InputError):
+                items += source.handler.items(number, record, len(items))
+        offset += count
+    return items, complete
+
+
+def _open(path: str) -> list[_Input]:
+    """Open one input (a saved dataset dict is one input per split)."""
+    if path == STDIN:
+        return [_open_jsonl(STDIN, _spool(sys.stdin.buffer))]
+    p = Path(path)
+    if is_saved_dataset(p):
+        return _open_saved_dataset(p)
+    if p.suffix == ".eval":
+        return [_open_eval_log(p)]
+    if p.suffix == ".parquet":
+        return [_open_parquet(p)]
+    return [_open_jsonl(path, path)]
+
+
+def _spool(stream: BinaryIO) -> str:
+    """Standard input copied to a temporary file, so that items can be read again later."""
+    with tempfile.NamedTemporaryFile(
+        prefix="traitlab-stdin-", suffix=".jsonl", delete=False
+    ) as out:
+        shutil.copyfileobj(stream, out, 1 << 22)
+    return out.name
+
+
+def _open_jsonl(name: str, path: str) -> _Input:
+    """Hash the file and index its lines in one read of fixed-size blocks."""
+    digest = hashlib.sha256()
+    starts = [np.zeros(1, dtype=np.int64)]
+    size = 0
+    try:
+        with open(path, "rb") as handle:
+            while block := handle.read(1 << 22):
+                digest.update(block)
+                newlines = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+                starts.append(newlines + (size + 1))
+                size += len(block)
+    except IsADirectoryError:
+        raise InputError("is a directory with nothing to lint", path=name) from None
+    except OSError as ex:
+        raise InputError(f"cannot read file ({ex.strerror or ex})", path=name) from None
+    bounds = np.concatenate(starts)
+    if bounds[-1] != size:  # the last line has no newline
+        bounds = np.append(bounds, size)
+    rows = _JsonlRows(name, path, bounds)
+    if path != name:  # a spooled copy of standard input, removed with its rows
+        weakref.finalize(rows, os.unlink, path)
+    return _Input(rows, digest.hexdigest())
+
+
+def _open_parquet(path: Path) -> _Input:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InputError(
+            "reading Parquet needs pyarrow: pip install 'traitlab[train]'", path=path
+        ) from None
+    try:
+        table = pq.read_table(path)
+    except Exception as ex:  # pyarrow raises several types for a corrupt or foreign file
+        raise InputError(f"cannot read Parquet ({_first_line(ex)})", path=path) from None
+    return _Input(_MemoryRows(str(path), _table_rows(table)), file_sha256(path), columnar=True)
+
+
+def _open_saved_dataset(path: Path) -> list[_Input]:
+    splits = path / "dataset_dict.json"
+    if splits.is_file():
+        try:
+            names = json.loads(splits.read_text(encoding="utf-8"))["splits"]
+        except (ValueError, KeyError, TypeError):
+            raise InputError("invalid dataset_dict.json", path=splits) from None
+        return [opened for name in names for opened in _open_saved_dataset(path / name)]
+    try:
+        import pyarrow as pa
+    except ImportError:
+        raise InputError(
+            "reading a saved dataset needs pyarrow: pip install 'traitlab[train]'", path=path
+        ) from None
+    try:
+        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+        rows: list[Any] = []
+        for entry in state["_data_files"]:
+            with pa.memory_map(str(path / entry["filename"])) as source:
+                rows += _table_rows(pa.ipc.open_stream(source).read_all())
+    except Exception as ex:
+        raise InputError(f"cannot read saved dataset ({_first_line(ex)})", path=path) from None
+    return [_Input(_MemoryRows(str(path), rows), file_sha256(path), columnar=True)]
+
+
+def _open_eval_log(path: Path) -> _Input:
+    """Every sample as a chat record of its messages (the output when no reply is in them)."""
+    from inspect_ai.log import read_eval_log
+
+    try:
+        log = read_eval_log(str(path))
+    except Exception as ex:  # Inspect raises several types for a corrupt or foreign file.
+        raise InputError(f"cannot read Inspect log ({_first_line(ex)})", path=path) from None
+    records = []
+    for sample in log.samples or []:
+        messages = [
+            {"role": m.role, "content": m.text}
+            for m in sample.messages
+            if m.role in ("system", "user", "assistant", "tool")
+        ]
+        if not any(m["role"] == "assistant" and m["content"].strip() for m in messages):
+            completion = sample.output.completion if sample.output else ""
+            if completion.strip():
+                messages.append({"role": "assistant", "content": completion})
+        records.append({"id": f"{sample.id}@{sample.epoch}", "messages": messages})
+    return _Input(_MemoryRows(str(path), records), file_sha256(path), kind="eval")
+
+
+def _opened(index: int, source: _Input, options: _Options) -> _Opened:
+    """An input with its record kind: the first recognisable row's (mixed kinds are found while
+    reading)."""
+    name = source.rows.name
+    kind, kind_line = source.kind, 1
+    if kind is None:
+        for number, obj in source.rows.select(range(1, len(source.rows) + 1)):
+            if isinstance(obj, dict):
+                if options.fields or source.columnar:
+                    obj = _mapped(obj, options.fields, source.columnar)
+                kind, kind_line = record_kind(obj), number
+                if kind is not None:
+                    break
+    if kind is None:
+        hint = (
+            "; map other column names with --field, e.g. messages=COLUMN" if source.columnar else ""
+        )
+        raise InputError(
+            f"no records found (expected objects with 'messages', 'text' or 'chosen'{hint})",
+            path=name,
+        )
+    info = SourceFile(path=name, sha256=source.sha256, kind=kind)
+    return _Opened(
+        info, source.rows, _Handler(name, index, kind, kind_line, source.columnar, options)
+    )
 
 
 def _units(
@@ -554,17 +939,8 @@ def _mapped_message(message: Any, role: str, content: str, columnar: bool) -> An
     return out
 
 
-def _table_rows(table: Any) -> Iterator[tuple[int, Any]]:
-    number = 0
-    for batch in table.to_batches(max_chunksize=4096):
-        for row in batch.to_pylist():
-            number += 1
-            yield number, row
-
-
-def _renumber(rows: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
-    for number, (_, row) in enumerate(rows, start=1):
-        yield number, row
+def _table_rows(table: Any) -> list[Any]:
+    return [row for batch in table.to_batches(max_chunksize=4096) for row in batch.to_pylist()]
 
 
 def _reason(ex: ValidationError) -> str:

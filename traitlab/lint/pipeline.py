@@ -14,14 +14,23 @@ stops them at once; the report directory is written all at once at the end.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from inspect_ai.model import Model, get_model
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from traitlab.errors import InputError, TraitlabError
 from traitlab.lint.autorate import autorate
@@ -29,7 +38,7 @@ from traitlab.lint.discover import DiscoverConfig, discover_features
 from traitlab.lint.features import FeatureSet, load_features
 from traitlab.lint.items import ItemSet, Turns, Unit, check_fields, expand_inputs, read_items
 from traitlab.lint.outdir import check_output_dir
-from traitlab.lint.prescan import PrescanConfig, prescan
+from traitlab.lint.prescan import Prescan, PrescanConfig
 from traitlab.lint.results import ItemLabels, LintReport, SourceInfo, UsageRow
 from traitlab.llm import UsageMeter
 
@@ -57,6 +66,23 @@ def plain_message(ex: BaseException) -> str:
     text = " ".join(_MARKUP_RE.sub("", str(ex)).split())
     text = re.sub(r"^ERROR:\s*", "", text)
     return text or type(ex).__name__
+
+
+def _progress(show: bool) -> AbstractContextManager[Progress | None]:
+    """Records read of the total, with the rate and an ETA (on stderr, when shown)."""
+    if not show:
+        return nullcontext()
+    return Progress(
+        TextColumn("pre-scan: {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("records"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
 
 
 @dataclass
@@ -96,10 +122,20 @@ def _prepare(
     out = check_output_dir(out_dir) if out_dir is not None else None
     feature_set = load_features(features) if isinstance(features, str | Path) else features
     llm = resolve_model(model, model_args) if model is not None else None
-    item_set = read_items(inputs, turns=turns, turn=turn, unit=unit, strict=strict, fields=fields)
-    status = f"pre-scan of {len(item_set):,} items from {item_set.records:,} records"
-    with Console(stderr=True).status(status) if show_progress else nullcontext():
-        findings, length, notes = prescan(item_set.items, prescan_config)
+    scan = Prescan(prescan_config)
+    with _progress(show_progress) as progress:
+        item_set = read_items(
+            inputs,
+            turns=turns,
+            turn=turn,
+            unit=unit,
+            strict=strict,
+            fields=fields,
+            scan=scan,
+            workers=os.cpu_count() or 1,
+            progress=progress,
+        )
+        findings, length, notes = scan.finish(item_set.items)
     report = LintReport(
         source=item_set.source,
         sha256=item_set.sha256,

@@ -1,11 +1,15 @@
 """Statistical pre-scan: over-represented openings, closings, phrases and habits, no LLM.
 
-It always runs, offline, and is fast enough for 100k records on a laptop: openings and closings
-are counted as word prefixes (suffixes) of each item's first (last) sentence, phrases as word
-n-grams by document frequency, habits by regular expressions. Opening sentences are also
-embedded and clustered (HDBSCAN), which catches a pattern that is paraphrased ("That sounds so
-hard" / "I'm sorry you're going through this") rather than copied. Every finding carries its
-prevalence among items with a Wilson 95% interval and a few examples.
+It always runs, offline, and streams: items are tallied as they are read (in worker processes
+for large inputs) and only what the findings need is kept, so a million records fit in a few
+hundred megabytes. Openings and closings are counted as word prefixes (suffixes) of each item's
+first (last) sentence, exactly, from each item's edge words kept as integer ids; phrases are
+word n-grams by document frequency, their candidates found in a seeded sample of records and
+then counted exactly over every item while reading; habits by regular expressions. Opening
+sentences are also embedded and clustered (HDBSCAN), which catches a pattern that is paraphrased
+("That sounds so hard" / "I'm sorry you're going through this") rather than copied. Every
+finding carries its prevalence among items with a Wilson 95% interval and a few examples, which
+are read again from the input.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ import math
 import random
 import re
 import statistics
-from bisect import bisect_left
+from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,25 +32,68 @@ from traitlab.lint.results import Finding, LengthStats, Rate
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+|\n+")
 _MARKDOWN_RE = re.compile(r"^[\s>#*_`\-]+|[*_`]+")
-# Tokens are lowercase words plus BOUNDARY at each sentence end, so that one regex pass per
-# item gives openings, closings, phrases (which never cross a boundary) and length.
+# Tokens are lowercase words plus BOUNDARY at each sentence end, so that phrases never cross a
+# sentence; openings (closings) are the words before (after) the first (last) boundary.
 BOUNDARY = "|"
 _BOUNDARY_RE = re.compile(r"[.!?]+(?=\s|$)|\n+|\|")
-_TOKEN_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|\|")
+_TOKEN_RE = re.compile(rf"{_WORD_RE.pattern}|{_BOUNDARY_RE.pattern}")
+_BOUNDARY_START = frozenset(".!?\n|")
+# Bytes that are not part of a word, for counting words without a regex (ASCII text, no ').
+_NOT_WORD = bytes(
+    c if chr(c).isascii() and (chr(c).islower() or chr(c).isdigit()) else 32 for c in range(256)
+)
 # Sentences this long are compared on their first (last) words only; slicing the text first
 # keeps the cost per item independent of its length.
 _EDGE_CHARS = 400
+# A closing is looked for in the text's last characters first (more when they hold no whole
+# sentence).
+_TAIL_CHARS = 160
 
 Edge = tuple[str, ...]
 
-# Habits: (finding id, description, pattern searched in the item's text).
-_HABITS: list[tuple[str, str, re.Pattern[str]]] = [
-    ("format_headers", "markdown headers", re.compile(r"(?m)^#{1,6}\s")),
-    ("format_bullets", "bullet or numbered lists", re.compile(r"(?m)^\s*(?:[-*•+]|\d+[.)])\s+\S")),
-    ("format_bold", "bold text", re.compile(r"\*\*[^*\n]+\*\*|__[^_\n]+__")),
-    ("format_emoji", "emoji", re.compile(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]")),
-    ("format_em_dash", "em dashes", re.compile("\u2014")),
-    ("format_closing_question", "ends with a question", re.compile(r"\?\s*\Z")),
+
+def _found(pattern: str, maybe: Callable[[str], bool] | None = None) -> Callable[[str], bool]:
+    """`pattern` searched in a text, after a cheap test that every match needs (`maybe`)."""
+    search = re.compile(pattern).search
+    if maybe is None:
+        return lambda text: search(text) is not None
+    return lambda text: maybe(text) and search(text) is not None
+
+
+_BULLET = r"\s*(?:[-*•+]|\d+[.)])\s+\S"
+_bullet_first_line = re.compile(_BULLET).match
+_bullet_any_line = re.compile(rf"(?m)^{_BULLET}").search
+_QUESTION_END = re.compile(r"\?\s*\Z")
+
+
+def _has_bullets(text: str) -> bool:
+    # Without a newline the only line start is the first character.
+    search = _bullet_any_line if "\n" in text else _bullet_first_line
+    return search(text) is not None
+
+
+def _ends_with_question(text: str) -> bool:
+    # A match is a "?" followed only by whitespace: it can only start where rstrip() stops.
+    end = len(text.rstrip())
+    return end > 0 and text[end - 1] == "?" and _QUESTION_END.search(text, end - 1) is not None
+
+
+# Habits: (finding id, description, test of the item's text).
+_HABITS: list[tuple[str, str, Callable[[str], bool]]] = [
+    ("format_headers", "markdown headers", _found(r"(?m)^#{1,6}\s", lambda t: "#" in t)),
+    ("format_bullets", "bullet or numbered lists", _has_bullets),
+    (
+        "format_bold",
+        "bold text",
+        _found(r"\*\*[^*\n]+\*\*|__[^_\n]+__", lambda t: "**" in t or "__" in t),
+    ),
+    (
+        "format_emoji",
+        "emoji",
+        _found(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]", lambda t: not t.isascii()),
+    ),
+    ("format_em_dash", "em dashes", lambda t: "\u2014" in t),
+    ("format_closing_question", "ends with a question", _ends_with_question),
 ]
 
 
@@ -65,8 +112,8 @@ class PrescanConfig:
         examples: Examples kept per finding.
         cluster: Embed and cluster opening sentences (needs the `embed` extra).
         cluster_sample: Cluster at most this many items (a seeded sample; the rate's n says so).
-        phrase_sample: Find candidate phrases in at most this many items (seeded); their counts
-            are then exact over every item.
+        phrase_sample: Find candidate phrases in the items of at most this many records (a
+            seeded sample); their counts are then exact over every item.
         seed: Seed for samples.
     """
 
@@ -83,14 +130,21 @@ class PrescanConfig:
     seed: int = 0
 
 
+def _lower(text: str) -> str:
+    return text.lower().replace("\u2019", "'")
+
+
 def words(text: str) -> list[str]:
     """Lowercase words, markdown and punctuation dropped (the unit of comparison)."""
-    return _WORD_RE.findall(text.lower().replace("\u2019", "'"))
+    return _WORD_RE.findall(_lower(text))
 
 
 def tokens(text: str) -> list[str]:
     """`words`, with BOUNDARY at each sentence end (., !, ? before a space; a newline)."""
-    return _TOKEN_RE.findall(_BOUNDARY_RE.sub(" | ", text.lower().replace("\u2019", "'")))
+    return [
+        BOUNDARY if token[0] in _BOUNDARY_START else token
+        for token in _TOKEN_RE.findall(_lower(text))
+    ]
 
 
 def first_sentence(text: str) -> str:
@@ -103,136 +157,329 @@ def last_sentence(text: str) -> str:
     return pieces[-1].strip() if pieces else ""
 
 
-def opening_words(toks: list[str], max_words: int) -> Edge:
-    """The first sentence's first `max_words` tokens."""
-    start = 0
-    while start < len(toks) and toks[start] == BOUNDARY:
-        start += 1
-    head = toks[start : start + max_words]
-    return tuple(head[: head.index(BOUNDARY)] if BOUNDARY in head else head)
+def opening_words(lowered: str, max_words: int) -> Edge:
+    """The first sentence's first `max_words` words (of `_lower`ed text): the words before the
+    first boundary that has words before it."""
+    position = 0
+    while True:
+        end = _BOUNDARY_RE.search(lowered, position)
+        found = _WORD_RE.findall(lowered, position, end.start() if end else len(lowered))
+        if found or end is None:
+            return tuple(found[:max_words])
+        position = end.end()
 
 
-def closing_words(toks: list[str], max_words: int) -> Edge:
-    """The last sentence's last `max_words` tokens."""
-    end = len(toks)
-    while end and toks[end - 1] == BOUNDARY:
-        end -= 1
-    tail = toks[max(0, end - max_words) : end]
-    if BOUNDARY in tail:
-        tail = tail[len(tail) - tail[::-1].index(BOUNDARY) :]
-    return tuple(tail)
+def closing_words(lowered: str, max_words: int) -> Edge:
+    """The last sentence's last `max_words` words (of `_lower`ed text), looked for in the
+    text's end: a cut can only spoil the first word of what is looked at."""
+    size = _TAIL_CHARS
+    while True:
+        start = max(0, len(lowered) - size)
+        pieces = _BOUNDARY_RE.split(lowered[start:])
+        for position in range(len(pieces) - 1, -1, -1):
+            found = _WORD_RE.findall(pieces[position])
+            if found:
+                if position or not start or len(found) > max_words:
+                    return tuple(found[-max_words:])
+                break
+        if not start:
+            return ()
+        size *= 4
 
 
-@dataclass
-class _Scan:
-    """What one pass over the items collects."""
-
-    openings: list[set[Edge]]
-    closings: list[set[Edge]]
-    joined: list[str]  # " tok tok | tok ... " per item, for phrase membership by substring
-    grams: Counter[Edge]
-    lengths: list[int]
+def word_count(lowered: str) -> int:
+    """How many words `_lower`ed text has (as `words` splits them)."""
+    if "'" in lowered:
+        return len(_WORD_RE.findall(lowered))
+    # Without an apostrophe a word is a run of [a-z0-9]; other bytes (UTF-8 too) are not.
+    return len(lowered.encode().translate(_NOT_WORD).split())
 
 
-def _tokenise(items: list[LintItem], config: PrescanConfig) -> _Scan:
-    scan = _Scan([], [], [], Counter(), [])
-    size, max_words = config.phrase_words, config.max_words
-    counted = _sample_indices(len(items), config.phrase_sample, config.seed)
-    for position, item in enumerate(items):
-        per_segment = [tokens(segment) for segment in item.segments]
-        scan.openings.append({e for t in per_segment if (e := opening_words(t, max_words))})
-        # Closings are stored reversed, so that both kinds are compared as prefixes.
-        scan.closings.append({e[::-1] for t in per_segment if (e := closing_words(t, max_words))})
-        flat = (
-            per_segment[0]
-            if len(per_segment) == 1
-            else [token for t in per_segment for token in (*t, BOUNDARY)]
+class _Tally:
+    """What the pre-scan keeps of one chunk of items: edge words as ids, lengths, and which
+    items have each habit and each candidate phrase (positions in the chunk). Picklable, so a
+    worker process can send it back."""
+
+    def __init__(self, max_words: int, phrases: tuple[Edge, ...]) -> None:
+        self.max_words = max_words
+        self.phrases = phrases
+        self.n = 0
+        self.multi = False  # an item with several segments (its edges may repeat)
+        self.vocabulary: dict[str, int] = {}  # word -> id (0 pads an edge)
+        self.edges = {kind: (array("I"), array("q")) for kind in ("opening", "closing")}
+        self.lengths = array("q")
+        self.habits = [array("q") for _ in _HABITS]
+        self.phrase_members = [array("q") for _ in phrases]
+
+    def add(self, item: LintItem) -> None:
+        position = self.n
+        self.n += 1
+        segments = item.segments
+        self.multi |= len(segments) > 1
+        lowered = [_lower(segment) for segment in segments]
+        openings = {e for low in lowered if (e := opening_words(low, self.max_words))}
+        closings = {e[::-1] for low in lowered if (e := closing_words(low, self.max_words))}
+        self._add_edges("opening", openings, position)
+        self._add_edges("closing", closings, position)
+        self.lengths.append(sum(word_count(low) for low in lowered))
+        text = item.text
+        for members, (_, _, has) in zip(self.habits, _HABITS, strict=True):
+            if has(text):
+                members.append(position)
+        joined = None
+        for members, phrase in zip(self.phrase_members, self.phrases, strict=True):
+            if all(any(word in low for low in lowered) for word in phrase):
+                if joined is None:
+                    joined = _joined_tokens(segments)
+                if f" {' '.join(phrase)} " in joined:
+                    members.append(position)
+
+    def _add_edges(self, kind: str, edges: set[Edge], position: int) -> None:
+        words_, owners = self.edges[kind]
+        vocabulary = self.vocabulary
+        for edge in edges:
+            words_.extend([vocabulary.setdefault(w, len(vocabulary) + 1) for w in edge])
+            words_.extend([0] * (self.max_words - len(edge)))
+            owners.append(position)
+
+
+def _joined_tokens(segments: list[str]) -> str:
+    """An item's tokens as " tok tok | tok ... ", for phrase membership by substring."""
+    per_segment = [tokens(segment) for segment in segments]
+    flat = (
+        per_segment[0]
+        if len(per_segment) == 1
+        else [token for t in per_segment for token in (*t, BOUNDARY)]
+    )
+    return f" {' '.join(flat)} "
+
+
+class Prescan:
+    """The pre-scan as a stream: planned on a sample, tallied in chunks, then finished.
+
+    `read_items(..., scan=Prescan(config))` drives it while reading; `prescan()` drives it over
+    items already read. Either way the findings are the same for the same sample.
+    """
+
+    def __init__(self, config: PrescanConfig | None = None) -> None:
+        self.config = config or PrescanConfig()
+        self.sample_records = self.config.phrase_sample
+        self.seed = self.config.seed
+        self._candidates: list[tuple[Edge, int]] = []
+        self._sampled = 0
+        self._complete = True
+        self._n = 0
+        self._vocabulary: dict[str, int] = {}
+        self._edges: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {
+            "opening": [],
+            "closing": [],
+        }
+        self._multi = False
+        self._lengths: list[np.ndarray] = []
+        self._habits: list[list[np.ndarray]] = [[] for _ in _HABITS]
+        self._phrase_members: list[list[np.ndarray]] = []
+
+    def plan(self, sample: list[LintItem], complete: bool) -> None:
+        """Candidate phrases: frequent n-grams of the sample's items, chained; `complete` when
+        the sample is every item (then the reporting floor applies as is)."""
+        config = self.config
+        size = config.phrase_words
+        grams: Counter[Edge] = Counter()
+        for item in sample:
+            flat = _joined_tokens(item.segments).split()
+            # Grams across a boundary are counted here and discarded once, among the frequent.
+            grams.update(set(zip(*(flat[k:] for k in range(size)), strict=False)))
+        counted = len(sample)
+        if complete:
+            candidate_floor = max(config.min_count, config.min_phrase_prevalence * counted)
+        else:  # some slack for sampling noise; the counts reported are exact
+            candidate_floor = 0.8 * config.min_phrase_prevalence * counted
+        frequent = {g: c for g, c in grams.items() if c >= candidate_floor and BOUNDARY not in g}
+        self._candidates = sorted(_chain(frequent).items(), key=lambda kv: (-kv[1], kv[0]))
+        self._phrase_members = [[] for _ in self._candidates]
+        self._sampled, self._complete = counted, complete
+
+    def tally(self) -> _Tally:
+        return _Tally(self.config.max_words, tuple(phrase for phrase, _ in self._candidates))
+
+    def merge(self, tally: _Tally) -> None:
+        """Add a chunk's tally (chunks in input order): ids and positions made global."""
+        ids = np.zeros(len(tally.vocabulary) + 1, dtype=np.uint32)
+        for word, local in tally.vocabulary.items():
+            ids[local] = self._vocabulary.setdefault(word, len(self._vocabulary) + 1)
+        width = self.config.max_words
+        for kind, (edge_words, owners) in tally.edges.items():
+            local_ids = np.frombuffer(edge_words, dtype=np.uint32).reshape(-1, width)
+            global_owners = np.frombuffer(owners, dtype=np.int64) + self._n
+            self._edges[kind].append((ids[local_ids], global_owners))
+        self._multi |= tally.multi
+        self._lengths.append(np.frombuffer(tally.lengths, dtype=np.int64).copy())
+        for kept, members in zip(self._habits, tally.habits, strict=True):
+            kept.append(np.frombuffer(members, dtype=np.int64) + self._n)
+        for kept, members in zip(self._phrase_members, tally.phrase_members, strict=True):
+            kept.append(np.frombuffer(members, dtype=np.int64) + self._n)
+        self._n += tally.n
+
+    def finish(self, items: Sequence[LintItem]) -> tuple[list[Finding], LengthStats, list[str]]:
+        """Findings (openings, closings, phrases, clusters, habits), length stats, and notes.
+
+        `items` are the items tallied, in order (an item's index is its position); examples
+        and clusters read their text.
+        """
+        config, n = self.config, self._n
+        assert n == len(items), "every item is tallied once"
+        notes: list[str] = []
+        words_by_id = [""] * (len(self._vocabulary) + 1)
+        for word, index in self._vocabulary.items():
+            words_by_id[index] = word
+        findings: list[Finding] = []
+        for kind in ("opening", "closing"):
+            parts = self._edges[kind]
+            matrix = (
+                np.concatenate([p[0] for p in parts])
+                if parts
+                else np.zeros((0, config.max_words), dtype=np.uint32)
+            )
+            owners = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
+            findings += _edge_findings(
+                kind, matrix, owners, words_by_id, items, config, self._multi
+            )
+        findings += self._phrase_findings(items, findings)
+        if config.cluster:
+            try:
+                findings += cluster_openings(items, config, known=findings)
+            except ImportError as ex:
+                notes.append(f"opening clusters skipped: {ex}")
+        for (habit_id, label, _), members in zip(_HABITS, self._habits, strict=True):
+            indices = np.concatenate(members).tolist() if members else []
+            findings.append(
+                Finding(
+                    id=habit_id,
+                    kind="format",
+                    text=label,
+                    rate=Rate.of(len(indices), n),
+                    members=indices,
+                )
+            )
+        lengths = np.concatenate(self._lengths).tolist() if self._lengths else [0]
+        deciles = statistics.quantiles(lengths, n=10) if n > 1 else [lengths[0]] * 9
+        length = LengthStats(
+            mean=statistics.fmean(lengths),
+            median=statistics.median(lengths),
+            p10=deciles[0],
+            p90=deciles[-1],
         )
-        scan.joined.append(f" {' '.join(flat)} ")
-        # Grams across a boundary are counted here and discarded once, among the frequent.
-        if counted is None or position in counted:
-            scan.grams.update(set(zip(*(flat[k:] for k in range(size)), strict=False)))
-        scan.lengths.append(len(flat) - flat.count(BOUNDARY))
-    return scan
+        return findings, length, notes
+
+    def _phrase_findings(
+        self, items: Sequence[LintItem], edge_findings: list[Finding]
+    ) -> list[Finding]:
+        """Candidate phrases in many items, with exact counts. Phrases mostly explained by an
+        opening or closing finding are dropped (compared as shares: the candidate's count is
+        the sample's)."""
+        config, n = self.config, self._n
+        floor = max(config.min_count, config.min_phrase_prevalence * n)
+        edges = [(f.text, f.rate.count) for f in edge_findings]
+        findings = []
+        for (phrase, count), parts in zip(self._candidates, self._phrase_members, strict=True):
+            text = " ".join(phrase)
+            if any(
+                text in edge and count * n <= 1.25 * edge_count * self._sampled
+                for edge, edge_count in edges
+            ):
+                continue
+            members = np.concatenate(parts).tolist() if parts else []
+            if len(members) < floor:
+                continue
+            findings.append(
+                Finding(
+                    id=slugify(f"phrase {text}", max_length=64),
+                    kind="phrase",
+                    text=text,
+                    rate=Rate.of(len(members), n),
+                    examples=_examples(
+                        (_context(items[i].text, phrase) for i in members[:_EXAMPLE_SCAN]),
+                        config.examples,
+                    ),
+                    members=members,
+                )
+            )
+            if len(findings) == config.max_findings:
+                break
+        return findings
 
 
 def prescan(
-    items: list[LintItem], config: PrescanConfig | None = None
+    items: Sequence[LintItem], config: PrescanConfig | None = None
 ) -> tuple[list[Finding], LengthStats, list[str]]:
-    """Findings (openings, closings, phrases, clusters, habits), length stats, and notes."""
-    config = config or PrescanConfig()
-    n = len(items)
-    notes: list[str] = []
-    scan = _tokenise(items, config)
-    findings = _edge_findings("opening", scan.openings, items, config)
-    findings += _edge_findings("closing", scan.closings, items, config)
-    findings += _phrase_findings(items, scan, config, findings)
-    if config.cluster:
-        try:
-            findings += cluster_openings(items, config, known=findings)
-        except ImportError as ex:
-            notes.append(f"opening clusters skipped: {ex}")
-    for habit_id, label, pattern in _HABITS:
-        members = [item.index for item in items if pattern.search(item.text)]
-        findings.append(
-            Finding(
-                id=habit_id,
-                kind="format",
-                text=label,
-                rate=Rate.of(len(members), n),
-                members=members,
-            )
-        )
-    lengths = scan.lengths
-    deciles = statistics.quantiles(lengths, n=10) if n > 1 else [lengths[0]] * 9
-    length = LengthStats(
-        mean=statistics.fmean(lengths),
-        median=statistics.median(lengths),
-        p10=deciles[0],
-        p90=deciles[-1],
-    )
-    return findings, length, notes
-
-
-def _sample_indices(n: int, size: int, seed: int) -> set[int] | None:
-    """A seeded sample of `size` positions out of `n`, or None when all are taken."""
-    return None if n <= size else set(random.Random(seed).sample(range(n), size))
+    """Findings (openings, closings, phrases, clusters, habits), length stats, and notes, of
+    items already read (phrase candidates from a seeded sample of `phrase_sample` items)."""
+    scan = Prescan(config)
+    n, size = len(items), scan.config.phrase_sample
+    if n <= size:
+        scan.plan(list(items), complete=True)
+    else:
+        chosen = sorted(random.Random(scan.seed).sample(range(n), size))
+        scan.plan([items[i] for i in chosen], complete=False)
+    tally = scan.tally()
+    for item in items:
+        tally.add(item)
+    scan.merge(tally)
+    return scan.finish(items)
 
 
 def _edge_findings(
-    kind: str, edges: list[set[Edge]], items: list[LintItem], config: PrescanConfig
+    kind: str,
+    matrix: np.ndarray,
+    owners: np.ndarray,
+    words_by_id: list[str],
+    items: Sequence[LintItem],
+    config: PrescanConfig,
+    multi: bool,
 ) -> list[Finding]:
     """Over-represented openings (word prefixes) or closings (word suffixes, stored reversed).
 
-    Every prefix of at least two words is counted once per item. A prefix is dropped when a
-    one-word extension covers most of its items (>= 80%): "i hear you" gives way to
-    "i hear you and that sounds hard" when nearly every item with one has the other.
+    `matrix` holds one edge per row as word ids (0 pads), `owners` the item of each row. Every
+    prefix of at least two words is counted once per item, exactly, by descending the edges'
+    trie: only a prefix in enough items is extended, since an extension is never in more. A
+    prefix is dropped when a one-word extension covers most of its items (>= 80%): "i hear
+    you" gives way to "i hear you and that sounds hard" when nearly every item with one has the
+    other.
     """
     n = len(items)
-    counts: Counter[Edge] = Counter()
-    owners: dict[Edge, list[int]] = {}
-    for item, item_edges in zip(items, edges, strict=True):
-        parts: set[Edge] = set()
-        for edge in item_edges:
-            owners.setdefault(edge, []).append(item.index)
-            parts.update(edge[:size] for size in range(2, len(edge) + 1))
-        counts.update(parts)
     floor = max(config.min_count, config.min_prevalence * n)
-    frequent = {part: c for part, c in counts.items() if c >= floor}
+    frequent: dict[Edge, int] = {}
+    ids_of: dict[Edge, tuple[int, ...]] = {}
+    stack: list[tuple[np.ndarray, tuple[int, ...]]] = [(np.arange(len(matrix)), ())]
+    while stack:
+        rows, prefix = stack.pop()
+        depth = len(prefix)
+        if depth == matrix.shape[1]:
+            continue
+        column = matrix[rows, depth]
+        values, inverse, counts = np.unique(column, return_inverse=True, return_counts=True)
+        for k in np.flatnonzero((counts >= floor) & (values != 0)):
+            below = rows[inverse.reshape(-1) == k]
+            count = len(np.unique(owners[below])) if multi else len(below)
+            if count < floor:
+                continue
+            ids = (*prefix, int(values[k]))
+            if depth:
+                part = tuple(words_by_id[i] for i in ids)
+                frequent[part], ids_of[part] = count, ids
+            stack.append((below, ids))
     covered = {
         part[:-1]
         for part, count in frequent.items()
         if len(part) > 2 and count >= 0.8 * frequent.get(part[:-1], 0)
     }
     kept = sorted((p for p in frequent if p not in covered), key=lambda p: (-frequent[p], p))
-    # Edges sorted once: the edges starting with a prefix are one contiguous run.
-    ordered = sorted(owners)
     opening = kind == "opening"
     pick = first_sentence if opening else last_sentence
     findings = []
     for part in kept[: config.max_findings]:
-        run = ordered[bisect_left(ordered, part) : bisect_left(ordered, (*part, "\uffff"))]
-        members = sorted({index for edge in run for index in owners[edge]})
+        ids = np.array(ids_of[part], dtype=matrix.dtype)
+        members = np.unique(owners[np.all(matrix[:, : len(ids)] == ids, axis=1)]).tolist()
         shown = part if opening else part[::-1]
         findings.append(
             Finding(
@@ -274,51 +521,6 @@ def _examples(texts: Iterable[str], limit: int) -> list[str]:
             if len(seen) == limit:
                 break
     return seen
-
-
-def _phrase_findings(
-    items: list[LintItem], scan: _Scan, config: PrescanConfig, edge_findings: list[Finding]
-) -> list[Finding]:
-    """Phrases in many items: frequent word n-grams, chained into longer phrases.
-
-    Overlapping frequent n-grams with similar counts are windows of one longer phrase and are
-    chained into it. Phrases mostly explained by an opening or closing finding are dropped.
-    """
-    n = len(items)
-    floor = max(config.min_count, config.min_phrase_prevalence * n)
-    # Candidates come from the counted sample, with some slack for sampling noise; the counts
-    # that are reported are exact, over every item.
-    counted = min(n, config.phrase_sample)
-    candidate_floor = floor if counted == n else 0.8 * config.min_phrase_prevalence * counted
-    frequent = {
-        gram: c for gram, c in scan.grams.items() if c >= candidate_floor and BOUNDARY not in gram
-    }
-    edges = [(f.text, f.rate.count) for f in edge_findings]
-    findings = []
-    for phrase, count in sorted(_chain(frequent).items(), key=lambda kv: (-kv[1], kv[0])):
-        text = " ".join(phrase)
-        if any(text in edge and count <= 1.25 * edge_count for edge, edge_count in edges):
-            continue
-        needle = f" {text} "
-        members = [i for i, joined in enumerate(scan.joined) if needle in joined]
-        if len(members) < floor:
-            continue
-        findings.append(
-            Finding(
-                id=slugify(f"phrase {text}", max_length=64),
-                kind="phrase",
-                text=text,
-                rate=Rate.of(len(members), n),
-                examples=_examples(
-                    (_context(items[i].text, phrase) for i in members[:_EXAMPLE_SCAN]),
-                    config.examples,
-                ),
-                members=[items[i].index for i in members],
-            )
-        )
-        if len(findings) == config.max_findings:
-            break
-    return findings
 
 
 def _chain(frequent: dict[tuple[str, ...], int]) -> dict[tuple[str, ...], int]:
@@ -367,7 +569,7 @@ def _context(text: str, phrase: tuple[str, ...]) -> str:
 
 
 def cluster_openings(
-    items: list[LintItem], config: PrescanConfig, known: Iterable[Finding] = ()
+    items: Sequence[LintItem], config: PrescanConfig, known: Iterable[Finding] = ()
 ) -> list[Finding]:
     """Clusters of similar first sentences (embedded, HDBSCAN) in a seeded sample of items.
 
