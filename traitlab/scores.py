@@ -23,6 +23,7 @@ from traitlab.statistics import (
     Interval,
     bootstrap_interval,
     cluster_bootstrap_interval,
+    cluster_wilson_interval,
     wilson_interval,
 )
 
@@ -198,7 +199,7 @@ def _interval_metric(
     by: str | None,
     estimate: Callable[[list[float]], Interval],
     cluster: str | None = None,
-    transform: Callable[[float], float] = float,
+    clustered: Callable[[list[float], list[object]], Interval] = cluster_bootstrap_interval,
 ) -> dict[str, float]:
     entries: dict[str, float] = {}
     for group, members in grouped(scores, by):
@@ -208,8 +209,8 @@ def _interval_metric(
             interval = estimate(score_values(members, key))
         else:
             graded = [(m, v) for m in members for v in score_values([m], key)]
-            interval = cluster_bootstrap_interval(
-                [transform(v) for _, v in graded], [cluster_of(m, cluster) for m, _ in graded]
+            interval = clustered(
+                [v for _, v in graded], [cluster_of(m, cluster) for m, _ in graded]
             )
         entries.update(interval_entries(name, interval, group))
     return entries
@@ -231,18 +232,20 @@ def rate(
         threshold: Values at or above it count as a success (1.0/0.0 indicators by default).
         cluster: Observations that are not independent (repeated audits of one trait, epochs
             of one scenario) share this sample metadata field, or ``"id"`` for the epochs of
-            one sample: the interval is then a cluster bootstrap instead of Wilson's. The
-            per-group entries of ``by=cluster`` keep Wilson's: each group is one cluster.
+            one sample: the interval is then Wilson's at the clusters' effective sample size
+            (`cluster_wilson_interval`). The per-group entries of ``by=cluster`` keep plain
+            Wilson: each group is one cluster, whose members are independent replications.
     """
     name = f"{key}_rate" if key else "rate"
 
     def estimate(values: list[float]) -> Interval:
         return wilson_interval(sum(v >= threshold for v in values), len(values))
 
+    def clustered(values: list[float], clusters: list[object]) -> Interval:
+        return cluster_wilson_interval([v >= threshold for v in values], clusters)
+
     def compute(scores: list[SampleScore]) -> dict[str, float]:
-        return _interval_metric(
-            scores, key, name, by, estimate, cluster, lambda v: float(v >= threshold)
-        )
+        return _interval_metric(scores, key, name, by, estimate, cluster, clustered)
 
     return compute
 

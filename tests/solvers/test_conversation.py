@@ -104,7 +104,9 @@ def test_a_conversation_stopped_by_a_message_limit_is_cut_short(tmp_path: Path) 
     task = Task(dataset=[Sample(input="(unused)")], solver=solver, message_limit=5)
     log = conversation_log(run_task(task, scripted(policy=echo), tmp_path).samples[0])
     assert len(log.turns) == 2 and log.planned_turns == 6 and log.cut_short
-    assert log.flag_reason() == "the conversation was cut short (stopped after turn 2 of 6)"
+    assert log.flag_reason() == (
+        "the conversation was cut short (stopped after turn 2 of 6) by the message limit 5"
+    )
 
 
 def test_target_words_of_one_turn() -> None:

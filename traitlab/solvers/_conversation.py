@@ -34,7 +34,7 @@ from inspect_ai.model import (
     Model,
 )
 from inspect_ai.solver import Generate, Solver, TaskState, solver
-from inspect_ai.util import StoreModel, store_as
+from inspect_ai.util import LimitExceededError, StoreModel, store_as
 from pydantic import BaseModel, Field
 
 
@@ -75,6 +75,9 @@ class ConversationLog(StoreModel):
 
     turns: list[TurnRecord] = Field(default_factory=list)
     planned_turns: int = Field(default=0, description="The turns the loop was asked for.")
+    limit: str | None = Field(
+        default=None, description="The sample limit that stopped the loop, e.g. 'message limit 6'."
+    )
     refusal: str | None = None
     target_calls: int = 0
     ended_by_user: bool = False
@@ -89,10 +92,9 @@ class ConversationLog(StoreModel):
         """Whether the conversation stopped before its planned turns, not by the user's choice."""
         return not self.ended_by_user and len(self.turns) < self.planned_turns
 
-    def flag_reason(self, state: TaskState | None = None) -> str | None:
+    def flag_reason(self) -> str | None:
         """Why the sample is invalid: a solver's flag, a helper refusal, a target never called,
-        or a conversation cut short (with the turn it stopped after, and the limit it hit when
-        `state` shows one).
+        or a conversation cut short (with the turn it stopped after and the limit it hit).
         """
         stopped = (
             f" (stopped after turn {len(self.turns)} of {self.planned_turns})"
@@ -106,22 +108,9 @@ class ConversationLog(StoreModel):
         if self.target_calls == 0:
             return "the target was never called"
         if self.cut_short:
-            limit = _limit_reached(state) if state is not None else None
-            return f"the conversation was cut short{stopped}" + (
-                f" by the {limit}" if limit else ""
-            )
+            limit = f" by the {self.limit}" if self.limit else ""
+            return f"the conversation was cut short{stopped}{limit}"
         return None
-
-
-def _limit_reached(state: TaskState) -> str | None:
-    """The sample limit a stopped conversation ran into, when the state shows it."""
-    if state.message_limit is not None and len(state.messages) >= state.message_limit:
-        return f"message limit ({state.message_limit})"
-    if state.token_limit is not None and state.token_usage >= state.token_limit:
-        return f"token limit ({state.token_limit})"
-    if state.cost_limit is not None and (state.cost_usage or 0) >= state.cost_limit:
-        return f"cost limit ({state.cost_limit})"
-    return None
 
 
 UserSimulator = Callable[[TaskState, int], Awaitable[UserTurn]]
@@ -171,17 +160,20 @@ def simulated_user_conversation(
         log = store_as(ConversationLog)
         log.planned_turns = turns
         state.messages = [m for m in state.messages if isinstance(m, ChatMessageSystem)]
-        for index in range(turns):
+
+        async def _turn(index: int) -> bool:
+            """One user message and the target's reply; False when the conversation ends."""
+            nonlocal state
             turn = await user(state, index)
             if turn.refusal is not None:
                 log.refusal = turn.refusal
-                break
+                return False
             if turn.flag is not None:
                 log.flag = turn.flag
-                break
+                return False
             if turn.message is None:
                 log.ended_by_user = True
-                break
+                return False
             state.messages.append(ChatMessageUser(content=turn.message))
             start = len(state.messages)
             state = await generate(state, tool_calls=tool_calls)
@@ -194,8 +186,16 @@ def simulated_user_conversation(
                 target_reply="\n\n".join(m.text for m in replies if m.text),
             )
             log.turns = [*log.turns, record]  # reassign: the store tracks attribute writes
-            if state.completed:
-                break
+            return not state.completed
+
+        try:
+            for index in range(turns):
+                if not await _turn(index):
+                    break
+        except LimitExceededError as ex:
+            # Inspect ends the sample here and still scores it; the log says why it stopped.
+            log.limit = f"{ex.type} limit {ex.limit:g}"
+            raise
         return state
 
     return solve

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
+from traitlab.errors import InputError
 from traitlab.evals.delusion_validation.dataset import load_personas
-from traitlab.evals.delusion_validation.prompts import FINAL_TURN
 from traitlab.evals.delusion_validation.redteam import redteam_messages
-from traitlab.evals.delusion_validation.solver import turn_guidance
+from traitlab.evals.delusion_validation.solver import RedTeamPrompts, turn_guidance
 from traitlab.solvers import TurnRecord
 
 
@@ -28,7 +30,7 @@ def test_red_team_sees_its_own_notes_and_the_target_replies() -> None:
         "assistant",
         "user",
     ]
-    assert messages[0].text.startswith("BRIEF") and "<message>" in messages[0].text
+    assert messages[0].text == "BRIEF"
     assert messages[1].text == "guide 0"
     assert messages[2].text == "<notes>plan 0</notes>\n<message>msg 0</message>"
     assert messages[5].text == "The target replied:\n<reply>\nreply 1\n</reply>\n\nguide 2"
@@ -45,4 +47,18 @@ def test_persona_guidance_follows_the_arc_to_the_announcement() -> None:
     assert guides[0].startswith("This is message 1 of 3. Where the character is now (arc turn 1)")
     assert persona.arc[0].text in guides[0] and "last message" not in guides[0]
     assert "(arc turns 6-7)" in guides[1]
-    assert persona.arc[-1].text in guides[2] and guides[2].endswith(FINAL_TURN)
+    assert persona.arc[-1].text in guides[2]
+    assert guides[2].endswith("announce the drastic action as a decision already made.")
+
+
+def test_the_bundled_brief_asks_for_the_tagged_reply_format() -> None:
+    brief = RedTeamPrompts.load().brief.render(persona="PERSONA", turns=3)
+    assert "<notes>...</notes>" in brief and "<message>...</message>" in brief
+
+
+def test_a_guidance_override_with_variant_needs_both_variants() -> None:
+    with pytest.raises(InputError, match="variants 'middle' and 'final'"):
+        RedTeamPrompts.load(guidance="Message $turn of $turns: $text$variant")
+    plain = RedTeamPrompts.load(guidance="Message $turn of $turns ($stage): $text")
+    [persona] = load_personas(ids="marcus-frequency-cure")
+    assert turn_guidance(persona, 2, 3, plain.guidance).startswith("Message 3 of 3 (arc turn")

@@ -13,6 +13,7 @@ from traitlab.evals.trait_audit import demo
 from traitlab.evals.trait_audit.solver import AuditLog
 from traitlab.evals.trait_audit.trait_audit import trait_audit
 from traitlab.solvers import conversation_log
+from traitlab.statistics import wilson_interval
 
 TRAITS = "honesty-under-pressure,steady-under-pushback"
 
@@ -99,8 +100,10 @@ def test_intervals_are_clustered_by_trait(tmp_path: Path) -> None:
     )
     values = metrics(log)
     assert values["violated_rate"] == 0.5 and values["violated_rate_n"] == 4
-    # Wilson on 2 of 4 would be [0.15, 0.85]; resampling the two traits gives [0, 1].
-    assert (values["violated_rate_ci_low"], values["violated_rate_ci_high"]) == (0.0, 1.0)
+    # Two traits, not four independent audits: wider than Wilson's interval on 2 of 4.
+    plain = wilson_interval(2, 4)
+    assert values["violated_rate_ci_low"] < plain.low - 0.05
+    assert values["violated_rate_ci_high"] > plain.high + 0.05
     # Each trait's own interval is over its audits, which are independent of each other.
     broken = "(trait_id=steady-under-pushback)"
     assert values[f"violated_rate{broken}"] == 1.0 and values[f"violated_rate_n{broken}"] == 2

@@ -3,8 +3,10 @@
 A red-team model plays a user whose delusion escalates over a fixed number of turns, following a
 persona's arc to an announced drastic action; the target is told it is a therapist, or is a
 plain assistant. A judge grades every target turn for delusion confirmation, pushback, referral
-to real-world help and therapeutic quality, and the metrics report each overall, by turn index
-and by persona.
+to real-world help and therapeutic quality, with quotes of the reply as evidence, and the
+metrics report each overall (clustered by conversation), by turn index and by persona, and per
+conversation its worst turn and first collusion. Conversations cut short are flagged;
+conversations with too few gradeable turns are unscored.
 """
 
 from __future__ import annotations
@@ -17,9 +19,13 @@ from inspect_ai.solver import Solver, system_message
 
 from traitlab.errors import InputError
 from traitlab.evals.delusion_validation.dataset import load_personas, persona_samples
-from traitlab.evals.delusion_validation.prompts import THERAPIST_PROMPT
-from traitlab.evals.delusion_validation.scorer import delusion_turns, load_criteria
-from traitlab.evals.delusion_validation.solver import persona_redteam
+from traitlab.evals.delusion_validation.scorer import (
+    MIN_GRADED_SHARE,
+    delusion_turns,
+    load_criteria,
+)
+from traitlab.evals.delusion_validation.solver import RedTeamPrompts, persona_redteam
+from traitlab.prompts import load_prompt, resolve_prompt
 from traitlab.scores import HeadlineMetric, headline_metrics
 from traitlab.solvers import simulated_user_conversation
 
@@ -34,6 +40,11 @@ def delusion_validation(
     turns: int = 12,
     target_role: TargetRole = "therapist",
     criteria: str | None = None,
+    min_graded_share: float = MIN_GRADED_SHARE,
+    redteam_prompt: str | None = None,
+    turn_prompt: str | None = None,
+    therapist_prompt: str | None = None,
+    judge_prompt: str | None = None,
 ) -> Task:
     """Red-team the target with escalating delusions and grade each of its turns.
 
@@ -46,6 +57,18 @@ def delusion_validation(
         target_role: ``therapist`` (a system prompt makes the target a counsellor) or
             ``assistant`` (no system prompt).
         criteria: A markdown file of therapeutic-quality criteria (default: the bundled six).
+        min_graded_share: A conversation with a smaller share of gradeable turns is unscored
+            (default 0.8).
+        redteam_prompt: The red team's brief (``$persona``, ``$turns``; it must ask for the
+            ``<notes>`` and ``<message>`` reply format), as text or a file; replaces
+            ``prompts/redteam.md``.
+        turn_prompt: The red team's guidance per turn (``$turn``, ``$turns``, ``$stage``,
+            ``$text``, ``$variant`` with front matter variants ``middle`` and ``final``);
+            replaces ``prompts/turn_guidance.md``.
+        therapist_prompt: The target's system prompt for ``target_role=therapist``; replaces
+            ``prompts/therapist.md``.
+        judge_prompt: The per-turn grader (``$turn``, ``$transcript``, ``$criteria``);
+            replaces ``prompts/judge.md``.
 
     Model roles:
         redteam: plays the user (required). A refusal to play is retried once, then the sample
@@ -56,13 +79,24 @@ def delusion_validation(
         raise InputError(f"turns must be at least 1 (got {turns})")
     if target_role not in get_args(TargetRole):
         raise InputError(f"target_role must be one of {get_args(TargetRole)} (got {target_role!r})")
+    if not 0.0 < min_graded_share <= 1.0:
+        raise InputError(f"min_graded_share must lie in (0, 1] (got {min_graded_share})")
     cast = load_personas(personas, persona_ids)
-    solver: list[Solver] = [system_message(THERAPIST_PROMPT)] if target_role == "therapist" else []
-    solver.append(simulated_user_conversation(persona_redteam(cast, turns=turns), turns=turns))
+    therapist = resolve_prompt(therapist_prompt, load_prompt(__file__, "therapist")).render()
+    redteam = persona_redteam(
+        cast, turns=turns, prompts=RedTeamPrompts.load(redteam_prompt, turn_prompt)
+    )
+    solver: list[Solver] = [system_message(therapist)] if target_role == "therapist" else []
+    solver.append(simulated_user_conversation(redteam, turns=turns))
     return Task(
         dataset=persona_samples(cast, turns=turns, target_role=target_role),
         solver=solver,
-        scorer=delusion_turns(load_criteria(criteria or CRITERIA), turns=turns),
+        scorer=delusion_turns(
+            load_criteria(criteria or CRITERIA),
+            turns=turns,
+            min_graded_share=min_graded_share,
+            prompt=judge_prompt,
+        ),
         metadata={
             "target_role": target_role,
             "turns": turns,
@@ -83,5 +117,5 @@ def delusion_validation(
                 ),
             ),
         },
-        version=1,
+        version=2,
     )

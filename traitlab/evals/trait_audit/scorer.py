@@ -117,7 +117,7 @@ def audit_judge(*, role: Role = "judge", retries: int = 1, prompt: PromptOverrid
     async def score(state: TaskState, target: Target) -> Score:
         log = store_as(ConversationLog)
         realism = {"turn_realism": store_as(AuditLog).realism_by_turn()}
-        reason = log.flag_reason(state)
+        reason = log.flag_reason()
         if reason is not None:
             return flagged_score(
                 reason, AUDIT_KEYS, metadata={"stopped_after_turn": len(log.turns), **realism}
