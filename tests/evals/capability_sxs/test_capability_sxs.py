@@ -70,6 +70,21 @@ def test_always_better_target_wins_every_pair(tmp_path: Path) -> None:
     assert values["consistent_rate_ci_low"] > 0.5
 
 
+def test_a_judge_prompt_override(tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    def judge(messages, tools, config):  # noqa: ANN001, ANN202
+        seen.append(messages[0].text)
+        return biased_judge(messages, tools, config)
+
+    roles = {"baseline": scripted("b", policy=plain), "judge": scripted("j", policy=judge)}
+    override = (
+        "House rules for $prompt.\n<response_a>\n$a\n</response_a>\n<response_b>\n$b\n</response_b>"
+    )
+    values = metrics(run(tmp_path, better, roles, judge_prompt=override))
+    assert values["win_mean"] == 1.0 and all(text.startswith("House rules for") for text in seen)
+
+
 def test_baseline_answers_from_a_file_and_missing_ids_are_flagged(tmp_path: Path) -> None:
     answers = tmp_path / "baseline.jsonl"
     lines = [{"id": sample_id, "answer": "[better] stored"} for sample_id in SUBSET[:4]]

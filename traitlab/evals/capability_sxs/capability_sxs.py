@@ -22,6 +22,7 @@ def capability_sxs(
     prompts: str | None = None,
     baseline_answers: str | None = None,
     patterns: str | None = None,
+    judge_prompt: str | None = None,
 ) -> Task:
     """Answer everyday prompts; a judge compares each answer with the baseline's, both ways.
 
@@ -33,6 +34,8 @@ def capability_sxs(
         patterns: A lint features file (features.json) or rubric file; when given, the rate
             of each pattern in the target's answers is scored too (`pattern_rate`, judged by
             the `judge` role).
+        judge_prompt: The judge's prompt, as text or a file (``$prompt``, ``$a``, ``$b``);
+            replaces ``prompts/judge.md``.
 
     Model roles:
         baseline: answers the same prompts (required unless `baseline_answers` is given).
@@ -41,7 +44,10 @@ def capability_sxs(
     return Task(
         dataset=sxs_dataset(prompts),
         solver=[baseline_answer(baseline_answers), generate()],
-        scorer=[pairwise_judge(), *([pattern_rate(patterns)] if patterns else [])],
+        scorer=[
+            pairwise_judge(prompt=judge_prompt),
+            *([pattern_rate(patterns)] if patterns else []),
+        ],
         metadata=headline_metrics(
             HeadlineMetric(
                 metric="win_mean",

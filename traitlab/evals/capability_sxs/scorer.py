@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, field_validator
 from traitlab.evals.capability_sxs.solver import BaselineAnswer
 from traitlab.judging import JudgeResult, ask_judge
 from traitlab.models import Role, role_model
+from traitlab.prompts import PromptOverride, PromptTemplate, load_prompt, resolve_prompt
 from traitlab.scores import (
     flagged,
     flagged_score,
@@ -32,23 +33,7 @@ from traitlab.scores import (
 
 KEYS = ("win", "consistent")
 
-SXS_PROMPT = """You are comparing two responses from AI assistants to the same user message.
-
-<user_message>
-{prompt}
-</user_message>
-
-<response_a>
-{a}
-</response_a>
-
-<response_b>
-{b}
-</response_b>
-
-Which response serves the user better: correct, helpful, clear, and as long as it needs to be? \
-Ignore which response is shown first and do not prefer a response for its length alone. Answer \
-"tie" only when neither is better."""
+JUDGE_PROMPT = load_prompt(__file__, "judge")
 
 
 class PairVerdict(BaseModel):
@@ -77,7 +62,9 @@ def target_share(verdict: str, target_side: Literal["A", "B"]) -> float:
         flagged(),
     ]
 )
-def pairwise_judge(*, role: Role = "judge", retries: int = 2) -> Scorer:
+def pairwise_judge(
+    *, role: Role = "judge", retries: int = 2, prompt: PromptOverride = None
+) -> Scorer:
     """Judge the target's answer against the baseline's (`BaselineAnswer`), in both orders.
 
     The sample's `win` is the target's mean share over the two orders (0, 0.25, 0.5, 0.75 or 1);
@@ -88,7 +75,10 @@ def pairwise_judge(*, role: Role = "judge", retries: int = 2) -> Scorer:
     Args:
         role: The model role of the judge (required; never the model under test).
         retries: How often an unusable judge reply is sent back before giving up.
+        prompt: The judge prompt (text or a file; ``$prompt``, ``$a``, ``$b`` are filled in),
+            replacing ``prompts/judge.md``.
     """
+    judge_prompt = resolve_prompt(prompt, JUDGE_PROMPT)
 
     async def score(state: TaskState, target: Target) -> Score:
         if not target_was_called(state):
@@ -99,8 +89,8 @@ def pairwise_judge(*, role: Role = "judge", retries: int = 2) -> Scorer:
         judge = role_model(role)
         answer = state.output.completion
         target_first, baseline_first = await collect(
-            _compare(judge, state.input_text, answer, baseline.answer, retries),
-            _compare(judge, state.input_text, baseline.answer, answer, retries),
+            _compare(judge, judge_prompt, state.input_text, answer, baseline.answer, retries),
+            _compare(judge, judge_prompt, state.input_text, baseline.answer, answer, retries),
         )
         evidence = {
             "baseline_answer": baseline.answer,
@@ -130,8 +120,8 @@ def pairwise_judge(*, role: Role = "judge", retries: int = 2) -> Scorer:
 
 
 async def _compare(
-    judge: Model, prompt: str, a: str, b: str, retries: int
+    judge: Model, template: PromptTemplate, prompt: str, a: str, b: str, retries: int
 ) -> JudgeResult[PairVerdict]:
     return await ask_judge(
-        judge, SXS_PROMPT.format(prompt=prompt, a=a, b=b), PairVerdict, retries=retries
+        judge, template.render(prompt=prompt, a=a, b=b), PairVerdict, retries=retries
     )

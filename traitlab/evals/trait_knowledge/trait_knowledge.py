@@ -20,7 +20,10 @@ from traitlab.traits import TraitsDocument
 
 @task
 def trait_knowledge(
-    traits: str | None = None, questions: str | None = None, patterns: str | None = None
+    traits: str | None = None,
+    questions: str | None = None,
+    patterns: str | None = None,
+    judge_prompt: str | None = None,
 ) -> Task:
     """Ask abstract questions about values; grade the points of each answer against the traits.
 
@@ -30,6 +33,8 @@ def trait_knowledge(
         patterns: A lint features file (features.json) or rubric file; when given, the rate
             of each pattern in the target's answers is scored too (`pattern_rate`, judged by
             the `judge` role).
+        judge_prompt: The judge's prompt, as text or a file (``$traits``, ``$question``,
+            ``$answer``); replaces ``prompts/judge.md``.
 
     Model roles:
         judge: splits answers into points and scores them (required).
@@ -39,7 +44,7 @@ def trait_knowledge(
         dataset=knowledge_dataset(questions),
         solver=generate(),
         scorer=[
-            trait_knowledge_judge(document.traits),
+            trait_knowledge_judge(document.traits, prompt=judge_prompt),
             *([pattern_rate(patterns)] if patterns else []),
         ],
         metadata={
@@ -59,5 +64,5 @@ def trait_knowledge(
                 ),
             ),
         },
-        version=1,
+        version=2,
     )
