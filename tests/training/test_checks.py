@@ -16,6 +16,8 @@ from tests.training.conftest import CHAT_TEMPLATE, config_dict, write_config  # 
 from traitlab.errors import InputError  # noqa: E402
 from traitlab.training import load_config, parse_config, train  # noqa: E402
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "train"
+
 
 @pytest.fixture
 def no_weights_load(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -172,3 +174,16 @@ def test_trl_section_reaches_the_trainer(tiny_model: Path, data_dir: Path, tmp_p
     args = training_args(config)
     assert (args.truncation_mode, args.packing_strategy) == ("keep_end", "wrapped")
     assert args.learning_rate == 1e-2 and args.assistant_only_loss
+
+
+def test_the_example_chatml_template_marks_assistant_tokens(tiny_model: Path) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    tokenizer.chat_template = (EXAMPLES / "chatml.jinja").read_text(encoding="utf-8")
+    messages = [{"role": "user", "content": "hello"}, {"role": "assistant", "content": "yes no"}]
+    out = tokenizer.apply_chat_template(
+        messages, return_dict=True, return_assistant_tokens_mask=True, tokenize=True
+    )
+    masked = [t for t, m in zip(out["input_ids"], out["assistant_masks"], strict=True) if m]
+    assert tokenizer.decode(masked) == "yes no<|im_end|>"
