@@ -60,3 +60,44 @@ def test_finish_records_first_final_and_mean_loss(tmp_path: Path, data_dir: Path
     assert (card.losses.first, card.losses.final, card.losses.mean) == (2.0, 1.0, 1.5)
     assert (card.train_tokens, card.train_runtime_s) == (640, 2.5)
     assert card.status == "complete" and card.finished is not None
+
+
+def test_a_resumed_run_sums_its_sessions(
+    tiny_model: Path, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run stopped after step 4 resumes from its checkpoint; the card counts both sessions."""
+    pytest.importorskip("trl")
+    import importlib
+
+    from transformers import TrainerCallback
+
+    from tests.training.conftest import write_config
+    from traitlab.training import train
+
+    run_module = importlib.import_module("traitlab.training.run")
+    original = run_module.build_trainer
+
+    class Stop(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+            if state.global_step == 4:
+                raise KeyboardInterrupt
+
+    def stopping(*args, **kwargs):  # type: ignore[no-untyped-def]
+        trainer = original(*args, **kwargs)
+        trainer.add_callback(Stop())
+        return trainer
+
+    training = {"max_steps": 6, "save_steps": 2}
+    config = config_dict("sft", tiny_model, data_dir, tmp_path / "out", training=training)
+    path = write_config(tmp_path / "c.yaml", config)
+    monkeypatch.setattr(run_module, "build_trainer", stopping)
+    with pytest.raises(KeyboardInterrupt):
+        train("sft", path)
+    stopped = RunCard.read(tmp_path / "out")
+    assert stopped.status == "running" and [s.end_step for s in stopped.sessions] == [4]
+    monkeypatch.setattr(run_module, "build_trainer", original)
+    card = train("sft", path)
+    assert [(s.start_step, s.end_step) for s in card.sessions] == [(0, 4), (4, 6)]
+    assert card.train_tokens == sum(s.tokens for s in card.sessions)
+    assert all(s.tokens > 0 and s.runtime_s > 0 for s in card.sessions)
+    assert card.train_runtime_s == pytest.approx(sum(s.runtime_s for s in card.sessions))
