@@ -14,6 +14,7 @@ are read again from the input.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import re
@@ -38,6 +39,12 @@ BOUNDARY = "|"
 _BOUNDARY_RE = re.compile(r"[.!?]+(?=\s|$)|\n+|\|")
 _TOKEN_RE = re.compile(rf"{_WORD_RE.pattern}|{_BOUNDARY_RE.pattern}")
 _BOUNDARY_START = frozenset(".!?\n|")
+# _BOUNDARY_RE on reversed text: a run of . ! ? is a sentence end when whitespace (or the end)
+# follows it, that is, precedes it reversed.
+_BACKWARD_BOUNDARY_RE = re.compile(r"(?:^|(?<=\s))[.!?]+|\n+|\|")
+# Between two words of one sentence: no word character, no newline or |, and no run of . ! ?
+# that ends a sentence (apostrophes are left to the tokeniser).
+_GAP = r"(?:[^a-z0-9\n|.!?']|[.!?]+(?![.!?\s]))+"
 # Bytes that are not part of a word, for counting words without a regex (ASCII text, no ').
 _NOT_WORD = bytes(
     c if chr(c).isascii() and (chr(c).islower() or chr(c).isdigit()) else 32 for c in range(256)
@@ -141,10 +148,21 @@ def words(text: str) -> list[str]:
 
 def tokens(text: str) -> list[str]:
     """`words`, with BOUNDARY at each sentence end (., !, ? before a space; a newline)."""
+    return _tokens(_lower(text))
+
+
+def _tokens(lowered: str) -> list[str]:
     return [
-        BOUNDARY if token[0] in _BOUNDARY_START else token
-        for token in _TOKEN_RE.findall(_lower(text))
+        BOUNDARY if token[0] in _BOUNDARY_START else token for token in _TOKEN_RE.findall(lowered)
     ]
+
+
+def _words(lowered: str) -> list[bytes]:
+    """`words` of `_lower`ed text (as bytes), without a regex where there is no apostrophe."""
+    if "'" in lowered:
+        return [word.encode() for word in _WORD_RE.findall(lowered)]
+    # Without an apostrophe a word is a run of [a-z0-9]; other bytes (UTF-8 too) are not.
+    return lowered.encode().translate(_NOT_WORD).split()
 
 
 def first_sentence(text: str) -> str:
@@ -170,29 +188,44 @@ def opening_words(lowered: str, max_words: int) -> Edge:
 
 
 def closing_words(lowered: str, max_words: int) -> Edge:
-    """The last sentence's last `max_words` words (of `_lower`ed text), looked for in the
-    text's end: a cut can only spoil the first word of what is looked at."""
+    """The last sentence's last `max_words` words (of `_lower`ed text): the words after the last
+    boundary that has words after it. Looked for backwards in the text's end, so the cost does
+    not grow with the text; a cut can only spoil the first word of what is looked at."""
     size = _TAIL_CHARS
     while True:
         start = max(0, len(lowered) - size)
-        pieces = _BOUNDARY_RE.split(lowered[start:])
-        for position in range(len(pieces) - 1, -1, -1):
-            found = _WORD_RE.findall(pieces[position])
-            if found:
-                if position or not start or len(found) > max_words:
-                    return tuple(found[-max_words:])
+        backwards = lowered[start:][::-1]
+        position = 0
+        while True:
+            end = _BACKWARD_BOUNDARY_RE.search(backwards, position)
+            stop = end.start() if end else len(backwards)
+            found = _WORD_RE.findall(backwards[position:stop][::-1])
+            if found and (end or not start or len(found) > max_words):
+                return tuple(found[-max_words:])
+            if found or end is None:
                 break
+            position = end.end()
         if not start:
             return ()
         size *= 4
 
 
-def word_count(lowered: str) -> int:
-    """How many words `_lower`ed text has (as `words` splits them)."""
+def _has_phrase(lowered: str, phrase: Edge, pattern: re.Pattern[str]) -> bool:
+    """Whether `phrase` is consecutive tokens of `_lower`ed text (within one sentence).
+
+    Without an apostrophe the tokens are the runs of [a-z0-9] and the sentence ends, so the
+    phrase's pattern (its words, whole, joined by gaps that hold neither) says the same as the
+    tokens, at a fraction of the cost of tokenising.
+    """
+    if not all(word in lowered for word in phrase):
+        return False
     if "'" in lowered:
-        return len(_WORD_RE.findall(lowered))
-    # Without an apostrophe a word is a run of [a-z0-9]; other bytes (UTF-8 too) are not.
-    return len(lowered.encode().translate(_NOT_WORD).split())
+        return f" {' '.join(phrase)} " in f" {' '.join(_tokens(lowered))} "
+    return pattern.search(lowered) is not None
+
+
+def _phrase_pattern(phrase: Edge) -> re.Pattern[str]:
+    return re.compile(rf"(?<![a-z0-9]){_GAP.join(map(re.escape, phrase))}(?![a-z0-9])")
 
 
 class _Tally:
@@ -210,6 +243,7 @@ class _Tally:
         self.lengths = array("q")
         self.habits = [array("q") for _ in _HABITS]
         self.phrase_members = [array("q") for _ in phrases]
+        self.patterns = [_phrase_pattern(phrase) for phrase in phrases]
 
     def add(self, item: LintItem) -> None:
         position = self.n
@@ -221,18 +255,16 @@ class _Tally:
         closings = {e[::-1] for low in lowered if (e := closing_words(low, self.max_words))}
         self._add_edges("opening", openings, position)
         self._add_edges("closing", closings, position)
-        self.lengths.append(sum(word_count(low) for low in lowered))
+        self.lengths.append(sum(len(_words(low)) for low in lowered))
         text = item.text
         for members, (_, _, has) in zip(self.habits, _HABITS, strict=True):
             if has(text):
                 members.append(position)
-        joined = None
-        for members, phrase in zip(self.phrase_members, self.phrases, strict=True):
-            if all(any(word in low for low in lowered) for word in phrase):
-                if joined is None:
-                    joined = _joined_tokens(segments)
-                if f" {' '.join(phrase)} " in joined:
-                    members.append(position)
+        for members, phrase, pattern in zip(
+            self.phrase_members, self.phrases, self.patterns, strict=True
+        ):
+            if any(_has_phrase(low, phrase, pattern) for low in lowered):
+                members.append(position)
 
     def _add_edges(self, kind: str, edges: set[Edge], position: int) -> None:
         words_, owners = self.edges[kind]
@@ -243,15 +275,49 @@ class _Tally:
             owners.append(position)
 
 
-def _joined_tokens(segments: list[str]) -> str:
-    """An item's tokens as " tok tok | tok ... ", for phrase membership by substring."""
-    per_segment = [tokens(segment) for segment in segments]
-    flat = (
-        per_segment[0]
-        if len(per_segment) == 1
-        else [token for t in per_segment for token in (*t, BOUNDARY)]
-    )
-    return f" {' '.join(flat)} "
+def _frequent_grams(items: list[LintItem], size: int, floor: float) -> Counter[Edge]:
+    """Word n-grams of one sentence each, by the number of `items` they are in; exact for
+    every n-gram in at least `floor` items (others may be left out).
+
+    Each word pair of such an n-gram is in at least as many items, so pairs are counted first
+    (over the words alone, which can only over-count them) and n-grams only where every pair
+    is frequent: most items are then never tokenised.
+    """
+    lowered = [[_lower(segment) for segment in item.segments] for item in items]
+    pairs: Counter[tuple[bytes, bytes]] = Counter()
+    for segments in lowered:
+        pairs.update({pair for low in segments for pair in itertools.pairwise(_words(low))})
+    frequent = {pair for pair, count in pairs.items() if count >= floor}
+    common = {(a.decode(), b.decode()) for a, b in frequent}
+    grams: Counter[Edge] = Counter()
+    for segments in lowered:
+        found: set[Edge] = set()
+        for low in segments:
+            flags = [pair in frequent for pair in itertools.pairwise(_words(low))]
+            if not _has_run(flags, size - 1):
+                continue
+            toks = _tokens(low)
+            if size == 1:
+                found.update((token,) for token in toks if token != BOUNDARY)
+                continue
+            run = 0
+            for end, pair in enumerate(itertools.pairwise(toks), start=2):
+                run = run + 1 if pair in common else 0
+                if run >= size - 1:
+                    found.add(tuple(toks[end - size : end]))
+        grams.update(found)
+    return grams
+
+
+def _has_run(flags: list[bool], length: int) -> bool:
+    if length <= 0:
+        return True
+    run = 0
+    for flag in flags:
+        run = run + 1 if flag else 0
+        if run >= length:
+            return True
+    return False
 
 
 class Prescan:
@@ -283,18 +349,13 @@ class Prescan:
         """Candidate phrases: frequent n-grams of the sample's items, chained; `complete` when
         the sample is every item (then the reporting floor applies as is)."""
         config = self.config
-        size = config.phrase_words
-        grams: Counter[Edge] = Counter()
-        for item in sample:
-            flat = _joined_tokens(item.segments).split()
-            # Grams across a boundary are counted here and discarded once, among the frequent.
-            grams.update(set(zip(*(flat[k:] for k in range(size)), strict=False)))
         counted = len(sample)
         if complete:
             candidate_floor = max(config.min_count, config.min_phrase_prevalence * counted)
         else:  # some slack for sampling noise; the counts reported are exact
             candidate_floor = 0.8 * config.min_phrase_prevalence * counted
-        frequent = {g: c for g, c in grams.items() if c >= candidate_floor and BOUNDARY not in g}
+        grams = _frequent_grams(sample, config.phrase_words, candidate_floor)
+        frequent = {g: c for g, c in grams.items() if c >= candidate_floor}
         self._candidates = sorted(_chain(frequent).items(), key=lambda kv: (-kv[1], kv[0]))
         self._phrase_members = [[] for _ in self._candidates]
         self._sampled, self._complete = counted, complete
