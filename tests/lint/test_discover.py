@@ -35,9 +35,7 @@ def discover(
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_one_feature_per_planted_pattern_at_the_default_settings(
-    tmp_path: Path, seed: int
-) -> None:
+def test_one_feature_per_planted_pattern_at_the_default_settings(tmp_path: Path, seed: int) -> None:
     features, _ = discover(tmp_path, seed)
     found = [PATTERN_OF.get(f.name) for f in features.features]
     assert sorted(found, key=str) == ["question", "recap", "steps"], [

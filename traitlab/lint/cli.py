@@ -217,6 +217,10 @@ def run(
     clusters: ClustersOpt = None,
     concurrency: Annotated[int, typer.Option(help="Model calls in flight.")] = 16,
     cache: Annotated[bool, typer.Option(help="Use Inspect's model cache.")] = True,
+    probe: Annotated[
+        bool,
+        typer.Option(help="Label the unrated items with probes distilled from the ratings."),
+    ] = True,
 ) -> None:
     """Lint DATA: pre-scan offline; with --model also scan, cluster and autorate."""
     from rich.console import Console
@@ -249,6 +253,7 @@ def run(
         concurrency=concurrency,
         cache=cache,
         seed=seed,
+        probe=probe,
         **options,
     )
     console = Console()
@@ -272,6 +277,19 @@ def filter_command(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed for downsampling.")] = 0,
     overwrite: Annotated[bool, typer.Option(help="Replace the output file if it exists.")] = False,
+    probe_min_precision: Annotated[
+        float | None,
+        typer.Option(
+            help="Use a feature's probe labels for unrated items only if the lower end of its "
+            "held-out precision interval is at least this (1 = never) [default: 0.8]."
+        ),
+    ] = None,
+    probe_min_recall: Annotated[
+        float | None,
+        typer.Option(
+            help="... and the lower end of its recall interval at least this [default: 0.7]."
+        ),
+    ] = None,
 ) -> None:
     """Write DATA without the records labelled with a feature (the input is never modified)."""
     from traitlab.lint.filter import describe, filter_dataset
@@ -285,6 +303,14 @@ def filter_command(
         target=target,
         seed=seed,
         overwrite=overwrite,
+        **{
+            key: value
+            for key, value in (
+                ("probe_min_precision", probe_min_precision),
+                ("probe_min_recall", probe_min_recall),
+            )
+            if value is not None
+        },
     )
     print(describe(result))
 

@@ -7,8 +7,11 @@ inputs the report was made from (by content hash). It writes a new JSONL file, c
 lines verbatim; the input is never modified.
 
 A record is removed when any of its linted items (replies, with the default unit) carries the
-label. Labels from the autorate cover only the rated sample, so to filter a whole dataset by an
-LLM feature, lint it with ``--sample all`` (or ``sample=None``).
+label. Labels from the autorate cover only the rated sample. The lint also distils each feature's
+ratings into a probe that labels the unrated items (`traitlab.lint.probe`); the filter uses those
+probe labels only when the probe's agreement with held-out rated items clears the thresholds
+(the lower ends of the 95% intervals of its precision and recall). Otherwise only the rated
+sample is filtered, and to filter every item by the rater, lint with ``--sample all``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from traitlab.files import write_atomically
 from traitlab.lint.autorate import Level, present
 from traitlab.lint.items import STDIN, combined_sha256, expand_inputs, file_sha256
 from traitlab.lint.outdir import check_output_file
-from traitlab.lint.results import ItemLabels, LintReport
+from traitlab.lint.results import ItemLabels, LintReport, ProbeAgreement
 
 
 @dataclass
@@ -118,6 +121,8 @@ def filter_dataset(
     target: float | None = None,
     seed: int = 0,
     overwrite: bool = False,
+    probe_min_precision: float = 0.8,
+    probe_min_recall: float = 0.7,
 ) -> FilterResult:
     """Write `data` without the records labelled with `features` (or down to `target` each).
 
@@ -131,6 +136,10 @@ def filter_dataset(
             feature's prevalence (among records) falls to this share; None removes them all.
         seed: Seed for the subset.
         overwrite: Replace `out` if it exists.
+        probe_min_precision: Use an LLM feature's probe labels for the unrated items only when
+            the lower end of the probe's precision interval (on held-out rated items) is at
+            least this (1 = never use probe labels).
+        probe_min_recall: ... and the lower end of its recall interval at least this.
     """
     data, out = Path(data), Path(out)
     if str(data) == STDIN:
@@ -148,6 +157,9 @@ def filter_dataset(
     check_output_file(out, overwrite=overwrite)
     if target is not None and not 0 <= target < 1:
         raise InputError(f"target prevalence must be in [0, 1), not {target}")
+    for name, value in (("precision", probe_min_precision), ("recall", probe_min_recall)):
+        if not 0 <= value <= 1:
+            raise InputError(f"--probe-min-{name}: expected a share in [0, 1], not {value}")
     report = load_report(report_dir)
     digest = file_sha256(data)
     matches = [i for i, s in enumerate(report.sources) if s.sha256 == digest]
@@ -170,17 +182,22 @@ def filter_dataset(
     rng = random.Random(seed)
     removed: set[int] = set()
     result = FilterResult(out=out, kept=0, removed=0)
+    results = {r.feature.id: r for r in report.features}
     for feature in features:
-        # An LLM feature's prevalence is measured on the rated sample; a finding's on all items.
+        probe = results[feature].probe(level) if feature in results else None
+        use_probe = probe is not None and probe.clears(probe_min_precision, probe_min_recall)
+        # An LLM feature's labels cover the rated sample, and every item when its probe is used;
+        # a finding's cover all items.
         population = [
             line
             for line, rows in records.items()
-            if line not in removed and (feature not in llm_ids or any(r.rated for r in rows))
+            if line not in removed
+            and (feature not in llm_ids or use_probe or any(r.rated for r in rows))
         ]
         labelled = [
             line
             for line in population
-            if any(present(r.labels.get(feature, "none"), level) for r in records[line])
+            if any(present(_label(r, feature, use_probe), level) for r in records[line])
         ]
         if target is not None:
             count = max(0, math.ceil((len(labelled) - target * len(population)) / (1 - target)))
@@ -188,10 +205,7 @@ def filter_dataset(
         removed.update(labelled)
         result.removed_by[feature] = len(labelled)
         if feature in llm_ids and report.rated < report.n_items:
-            result.notes.append(
-                f"{feature}: labels cover the {report.rated} rated items of {report.n_items}; "
-                "lint with --sample all to filter every item"
-            )
+            result.notes.append(_coverage_note(feature, report, probe, use_probe))
 
     bad = set(report.sources[source].bad_lines)
 
@@ -209,6 +223,30 @@ def filter_dataset(
         result.notes.append(f"dropped {len(bad)} malformed lines that the lint skipped")
     result.removed = len(removed)
     return result
+
+
+def _label(row: ItemLabels, feature: str, use_probe: bool) -> str:
+    """The item's label: the rater's where it was rated, else the probe's if it is used."""
+    labels = row.labels if row.rated or not use_probe else row.probe
+    return labels.get(feature, "none")
+
+
+def _coverage_note(
+    feature: str, report: LintReport, probe: ProbeAgreement | None, used: bool
+) -> str:
+    """Which labels the filter used for an LLM feature, and why."""
+    rated = f"the {report.rated} rated items of {report.n_items}"
+    if used and probe is not None:
+        return (
+            f"{feature}: rater labels for {rated}, probe labels for the rest (held-out "
+            f"{probe.format()})"
+        )
+    why = (
+        f"its probe's held-out {probe.format()} does not clear the thresholds"
+        if probe is not None
+        else "no probe was trained"
+    )
+    return f"{feature}: labels cover {rated} ({why}); lint with --sample all to filter every item"
 
 
 def describe(result: FilterResult) -> str:

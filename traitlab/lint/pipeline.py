@@ -17,7 +17,7 @@ import asyncio
 import os
 import re
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +94,7 @@ class _Prepared:
     feature_set: FeatureSet | None
     llm: Model | None
     out_dir: Path | None
+    probe_labels: dict[int, dict[str, str]] = field(default_factory=dict)
 
 
 def _prepare(
@@ -165,8 +166,10 @@ async def _llm_stages(
     cache: bool,
     show_progress: bool,
     recheck: int,
+    probe: bool,
 ) -> dict[int, dict[str, str]]:
-    """Discover (unless features were given) and autorate; returns the ratings by item."""
+    """Discover (unless features were given), autorate, and label the unrated items with
+    probes (kept in `prepared.probe_labels`); returns the ratings by item."""
     llm, report, item_set = prepared.llm, prepared.report, prepared.item_set
     if llm is None:
         return {}
@@ -207,6 +210,20 @@ async def _llm_stages(
         report.notes += [f"unrated: {reason}" for reason in rated.failures[:10]]
         if rated.truncated:
             report.notes.append(f"{rated.truncated} long items were truncated for the autorate")
+        if probe and rated.ratings:
+            from traitlab.lint.probe import train_probes
+
+            probes = train_probes(
+                item_set.items,
+                rated.ratings,
+                feature_set.features,
+                seed=seed,
+                show_progress=show_progress,
+            )
+            for result in report.features:
+                result.probes = probes.agreement.get(result.feature.id, [])
+            prepared.probe_labels = probes.labels
+            report.notes += probes.notes
     else:
         report.notes.append("the scan found no pattern reported by enough batches")
     report.model = str(llm)
@@ -219,7 +236,7 @@ async def _llm_stages(
 
 def _finish(prepared: _Prepared, ratings: dict[int, dict[str, str]]) -> LintReport:
     report = prepared.report
-    report.labels = _labels(prepared.item_set, report, ratings)
+    report.labels = _labels(prepared.item_set, report, ratings, prepared.probe_labels)
     if prepared.out_dir is not None:
         from traitlab.lint.report import write_report
 
@@ -247,6 +264,7 @@ _LLM_DEFAULTS: dict[str, Any] = {
     "concurrency": 16,
     "cache": True,
     "recheck": 40,
+    "probe": True,
 }
 
 
@@ -300,6 +318,9 @@ def lint_dataset(path: Inputs, **kwargs: Any) -> LintReport:
         cache: Use Inspect's cache, so a rerun after a crash pays nothing twice.
         recheck: Rate this many rated items again to measure the rater's error and correct
             the prevalences for it (0 turns it off).
+        probe: Distil each feature's ratings into a probe on sentence embeddings, report its
+            agreement with held-out rated items, and label the unrated items with it (marked as
+            probe labels; `filter` uses them when the agreement clears its thresholds).
         show_progress: Show progress.
 
     Returns:
@@ -327,9 +348,13 @@ def _read_notes(item_set: ItemSet) -> list[str]:
 
 
 def _labels(
-    item_set: ItemSet, report: LintReport, ratings: dict[int, dict[str, str]]
+    item_set: ItemSet,
+    report: LintReport,
+    ratings: dict[int, dict[str, str]],
+    probe_labels: dict[int, dict[str, str]],
 ) -> list[ItemLabels]:
-    """One row per item: pre-scan findings it matches (strict) and its autorate labels."""
+    """One row per item: pre-scan findings it matches (strict), its autorate labels, and (if
+    unrated) its probe labels."""
     found: dict[int, dict[str, str]] = {}
     for finding in report.findings:
         for index in finding.members:
@@ -349,6 +374,7 @@ def _labels(
                 turn=item.turn,
                 rated=rated is not None,
                 labels=labels,  # type: ignore[arg-type]
+                probe=probe_labels.get(item.index, {}),  # type: ignore[arg-type]
             )
         )
     return rows

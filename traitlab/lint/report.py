@@ -86,6 +86,25 @@ def sections(report: LintReport) -> list[Section]:
                 ],
             )
         )
+    probes = [(r.feature.id, p) for r in report.features for p in r.probes]
+    if probes:
+        out.append(
+            Section(
+                "Probes: labels for the unrated items (agreement with held-out rated items)",
+                ["id", "level", "precision", "recall", "rated", "unrated labelled present"],
+                [
+                    [
+                        feature,
+                        p.level,
+                        p.precision.format(),
+                        p.recall.format(),
+                        str(p.rated),
+                        f"{p.labelled:,} of {p.unrated:,}",
+                    ]
+                    for feature, p in probes
+                ],
+            )
+        )
     for kind, title in KIND_TITLES.items():
         findings = [f for f in report.findings if f.kind == kind]
         if findings:

@@ -67,6 +67,25 @@ class LengthStats(BaseModel):
     p90: float
 
 
+class ProbeAgreement(BaseModel):
+    """How a feature's probe (`traitlab.lint.probe`) agrees with the autorater at one level, on
+    rated items it was not trained on."""
+
+    level: Literal["broad", "strict"]
+    precision: Rate = Field(description="Of the items the probe labels present, the rater's share.")
+    recall: Rate = Field(description="Of the items the rater labels present, the probe's share.")
+    rated: int = Field(description="Rated items it was trained and tested on.")
+    labelled: int = Field(description="Unrated items the probe labels present.")
+    unrated: int = Field(description="Unrated items it labelled.")
+
+    def clears(self, min_precision: float, min_recall: float) -> bool:
+        """Whether the lower ends of both 95% intervals clear the thresholds."""
+        return self.precision.low >= min_precision and self.recall.low >= min_recall
+
+    def format(self) -> str:
+        return f"precision {self.precision.format()}, recall {self.recall.format()}"
+
+
 class FeatureResult(BaseModel):
     """A feature's prevalence in the rated sample at both thresholds, with examples."""
 
@@ -82,6 +101,12 @@ class FeatureResult(BaseModel):
         default_factory=dict,
         description="Estimated per-rating error rate at each level, from re-rated items.",
     )
+    probes: list[ProbeAgreement] = Field(
+        default_factory=list, description="Probes that label the unrated items, per level."
+    )
+
+    def probe(self, level: Literal["broad", "strict"]) -> ProbeAgreement | None:
+        return next((p for p in self.probes if p.level == level), None)
 
     def level(self, level: Literal["broad", "strict"]) -> Rate:
         return self.broad if level == "broad" else self.strict
@@ -112,6 +137,8 @@ class ItemLabels(BaseModel):
     `labels` maps a pre-scan finding id or a feature id to "broad" or "strict" (pre-scan
     findings are exact matches and count as strict); absent ids are not present. `rated` says
     whether the item was in the autorated sample, so an absent feature means "none" only then.
+    `probe` holds an unrated item's labels from the features' probes (`traitlab.lint.probe`),
+    kept apart: a probe's guess is not the rater's rating.
     """
 
     index: int
@@ -121,6 +148,7 @@ class ItemLabels(BaseModel):
     turn: int | None = None
     rated: bool = False
     labels: dict[str, Literal["broad", "strict"]] = Field(default_factory=dict)
+    probe: dict[str, Literal["broad", "strict"]] = Field(default_factory=dict)
 
 
 class UsageRow(BaseModel):
