@@ -134,3 +134,46 @@ def test_a_file_that_is_not_an_inspect_log(tmp_path: Path) -> None:
     bad.write_text("not a zip")
     with pytest.raises(InputError, match="cannot read Inspect log"):
         read_items(bad)
+
+
+def _rows(n: int) -> list[object]:
+    rows: list[object] = []
+    for i in range(n):
+        rows.append({**CHAT, "id": f"c{i}"})
+        if i % 25 == 7:
+            rows.append("{broken")
+    return rows
+
+
+def test_items_read_their_text_again_from_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path / "d.jsonl", *[{**CHAT, "id": f"c{i}"} for i in range(5)])
+    item_set = read_items(path)
+    item = item_set.items[7]
+    assert (item.id, item.line, item.turn) == ("c3#1", 4, 1)
+    assert (item.text, item.context) == ("Second answer.", "Second question?")
+    assert [i.index for i in item_set.items[-2:]] == [8, 9]
+
+
+@pytest.mark.parametrize("unit", ["reply", "record"])
+def test_reading_in_parallel_chunks_gives_the_same_items_and_errors(
+    tmp_path: Path, unit: str
+) -> None:
+    path = write(tmp_path / "d.jsonl", *_rows(300))
+    one = read_items(path, unit=unit)  # type: ignore[arg-type]
+    many = read_items(path, unit=unit, workers=2, chunk_bytes=2048)  # type: ignore[arg-type]
+    assert [(i.id, i.line, i.turn, i.segments, i.context) for i in many.items] == [
+        (i.id, i.line, i.turn, i.segments, i.context) for i in one.items
+    ]
+    assert many.errors == one.errors and len(many.errors) == 12
+    assert many.sources == one.sources and many.sources[0].bad_lines[0] == 9
+
+
+def test_the_first_fatal_line_stops_a_parallel_read(tmp_path: Path) -> None:
+    rows = _rows(300)
+    rows[250] = {"messages": [{"role": "user", "content": "x"}], "mesages": []}
+    rows[280] = {"text": "a document"}
+    path = write(tmp_path / "d.jsonl", *rows)
+    with pytest.raises(InputError, match=":251: unknown field 'mesages'"):
+        read_items(path, workers=2, chunk_bytes=2048)
+    with pytest.raises(InputError, match=":9: invalid JSON"):
+        read_items(path, workers=2, chunk_bytes=2048, strict=True)

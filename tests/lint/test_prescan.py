@@ -1,13 +1,28 @@
 from __future__ import annotations
 
 import json
+import random
+import re
 from pathlib import Path
 
 import pytest
 
-from tests.lint.helpers import DEEPER, VALIDATION, planted_chats
-from traitlab.lint import PrescanConfig, prescan, read_items
-from traitlab.lint.prescan import first_sentence, last_sentence, words
+from tests.lint.helpers import DEEPER, VALIDATION, planted_chats, sentence
+from traitlab.lint import Finding, PrescanConfig, prescan, read_items
+from traitlab.lint.prescan import (
+    BOUNDARY,
+    Prescan,
+    _has_phrase,
+    _lower,
+    _phrase_pattern,
+    _words,
+    closing_words,
+    first_sentence,
+    last_sentence,
+    opening_words,
+    tokens,
+    words,
+)
 
 OFFLINE = PrescanConfig(cluster=False)
 
@@ -103,3 +118,115 @@ def test_opening_clusters_catch_paraphrases(tmp_path: Path) -> None:
 def test_sentence_edges(text: str, first: str, last: str) -> None:
     assert first_sentence(text) == first
     assert last_sentence(text) == last
+
+
+def _reference_tokens(text: str) -> list[str]:
+    """The pre-scan's tokens as first written (boundaries substituted, then one regex)."""
+    lowered = text.lower().replace("\u2019", "'")
+    spaced = re.sub(r"[.!?]+(?=\s|$)|\n+|\|", " | ", lowered)
+    return re.findall(r"[a-z0-9]+(?:'[a-z]+)?|\|", spaced)
+
+
+def _reference_edges(toks: list[str], max_words: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    words_only = " ".join(toks).split(" | ")
+    sentences = [s.split() for s in (w.replace("|", " ").strip() for w in words_only) if s]
+    if not sentences:
+        return (), ()
+    return tuple(sentences[0][:max_words]), tuple(sentences[-1][-max_words:])
+
+
+PIECES = [
+    "I", "hear", "you", "don't", "it\u2019s", "x9", "e.g", "3.14", "KELVIN\u212a", "\u0130t",
+    "na\u00efve", "\u2014", "|", "**bold**", "# Head", "- item", "\U0001f600", "??", "!!", "...",
+    "\n", "\n\n", ",", "'", "a'b'c", "don't9", "Q?", "end.",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fast_token_paths_agree_with_the_reference_on_hard_text(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(3000):
+        text = "".join(
+            rng.choice(PIECES) + rng.choice([" ", "", ". ", "? ", "\n", ", ", "! "])
+            for _ in range(rng.randint(0, 30))
+        )
+        if rng.random() < 0.2:
+            text *= 12  # longer than the closing's first look
+        expected = _reference_tokens(text)
+        lowered = _lower(text)
+        assert tokens(text) == expected
+        opening, closing = _reference_edges(expected, 12)
+        assert opening_words(lowered, 12) == opening, text
+        assert closing_words(lowered, 12) == closing, text
+        assert len(_words(lowered)) == len(expected) - expected.count(BOUNDARY)
+        for phrase in {tuple(expected[i : i + 3]) for i in range(len(expected) - 2)}:
+            if BOUNDARY not in phrase:
+                assert _has_phrase(lowered, phrase, _phrase_pattern(phrase))
+
+
+def _mixed_corpus(path: Path, n: int, seed: int) -> None:
+    """Multi-turn chats: planted openings/closings, a stock phrase mid-reply, habits, noise."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        messages = []
+        for _ in range(rng.randint(1, 3)):
+            parts = [sentence(rng) for _ in range(rng.randint(1, 4))]
+            if rng.random() < 0.3:
+                parts.insert(0, VALIDATION)
+            if rng.random() < 0.3:
+                parts.insert(len(parts) // 2, "It is worth noting that the plan holds.")
+            if rng.random() < 0.2:
+                parts.append("- one\n- **two** \u2014 ok?")
+            messages += [
+                {"role": "user", "content": sentence(rng)},
+                {"role": "assistant", "content": " ".join(parts)},
+            ]
+        rows.append(json.dumps({"id": f"r{i}", "messages": messages}))
+        if i % 97 == 5:
+            rows.append("{broken")
+    path.write_text("\n".join(rows) + "\n")
+
+
+def _comparable(findings: list[Finding]) -> list[tuple[object, ...]]:
+    return [(f.id, f.text, f.rate, f.examples, f.members) for f in findings]
+
+
+@pytest.mark.parametrize("unit", ["reply", "record"])
+def test_streamed_parallel_pre_scan_gives_the_findings_of_the_in_memory_one(
+    tmp_path: Path, unit: str
+) -> None:
+    path = tmp_path / "data.jsonl"
+    _mixed_corpus(path, 400, seed=3)
+    config = PrescanConfig(cluster=False, min_count=3)
+    items = read_items(path, unit=unit).items  # type: ignore[arg-type]
+    expected, length, _ = prescan(items, config)
+    assert {f.kind for f in expected if f.gated} == {"opening", "closing", "phrase"}
+    scan = Prescan(config)
+    # Chunks of a few kilobytes: many chunks, read by two worker processes.
+    streamed = read_items(path, unit=unit, scan=scan, workers=2, chunk_bytes=4096)  # type: ignore[arg-type]
+    assert len(streamed.items) == len(items)
+    findings, streamed_length, _ = scan.finish(streamed.items)
+    assert _comparable(findings) == _comparable(expected)
+    assert streamed_length == length
+
+
+def test_a_phrase_common_mid_reply_is_not_explained_by_a_rarer_opening(tmp_path: Path) -> None:
+    # The phrase opens 10% of replies and sits mid-reply in 40% more; with candidates from a
+    # sample it is still a phrase finding, counted over every item.
+    rng = random.Random(0)
+    stock = "It is worth noting that the plan holds."
+    rows = []
+    for i in range(400):
+        body = [sentence(rng), sentence(rng)]
+        if i % 10 == 0:
+            body.insert(0, stock)
+        elif i % 10 < 5:
+            body.insert(1, stock)
+        rows.append(json.dumps({"messages": [{"role": "assistant", "content": " ".join(body)}]}))
+    path = tmp_path / "data.jsonl"
+    path.write_text("\n".join(rows) + "\n")
+    config = PrescanConfig(cluster=False, phrase_sample=100)
+    by_id = {f.id: f for f in prescan(read_items(path).items, config)[0]}
+    assert by_id["opening_it_is_worth_noting_that_the_plan_holds"].rate.count == 40
+    assert by_id["phrase_it_is_worth_noting_that_the_plan_holds"].rate.count == 200
