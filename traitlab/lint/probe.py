@@ -15,8 +15,9 @@ shows up as poor agreement, never as silently wrong labels.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -29,6 +30,7 @@ ProbeLevel = Literal["broad", "strict"]
 FOLDS = 5
 MIN_CLASS = 2 * FOLDS  # rated items needed on each side (present, absent) to train and test
 EMBED_CHARS = 2000  # the encoder reads about 256 tokens; the rest only costs time
+CHUNK = 4096
 
 
 @dataclass
@@ -38,6 +40,16 @@ class ProbeResult:
     agreement: dict[str, list[ProbeAgreement]] = field(default_factory=dict)
     labels: dict[int, dict[str, Level]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Probe:
+    feature: str
+    level: ProbeLevel
+    model: Any  # a fitted sklearn LogisticRegression
+    held_out: np.ndarray  # each rated item's prediction by a probe not trained on it
+    target: np.ndarray  # the rater's labels
+    labelled: int = 0  # unrated items labelled present
 
 
 def train_probes(
@@ -60,10 +72,11 @@ def train_probes(
     rated = [item for item in items if item.index in ratings]
     from traitlab.embeddings import embed
 
-    vectors = embed(
-        [item.text[:EMBED_CHARS] for item in rated + unrated], show_progress=show_progress
-    )
-    train, rest = vectors[: len(rated)], vectors[len(rated) :]
+    def vectors(chunk: list[LintItem]) -> np.ndarray:
+        return embed([item.text[:EMBED_CHARS] for item in chunk])
+
+    train = vectors(rated)
+    probes: list[_Probe] = []
     for feature in features:
         for level in ("broad", "strict"):
             target = np.array([present(ratings[i.index][feature.id], level) for i in rated])
@@ -75,27 +88,43 @@ def train_probes(
                 )
                 continue
             held_out = _cross_validated(train, target, seed)
-            predicted = _fit(train, target).predict(rest).astype(bool)
-            for item, hit in zip(unrated, predicted, strict=True):
+            probes.append(_Probe(feature.id, level, _fit(train, target), held_out, target))
+    # Unrated items in chunks, so memory stays bounded however large the set.
+    for start in _progress(range(0, len(unrated), CHUNK), show_progress):
+        chunk = unrated[start : start + CHUNK]
+        x = vectors(chunk)
+        for probe in probes:
+            for item, hit in zip(chunk, probe.model.predict(x).astype(bool), strict=True):
                 if hit:
+                    probe.labelled += 1
                     labels = result.labels.setdefault(item.index, {})
                     # strict implies broad: keep the stronger of the two levels' labels.
-                    if labels.get(feature.id) != "strict":
-                        labels[feature.id] = level
-            result.agreement.setdefault(feature.id, []).append(
-                ProbeAgreement(
-                    level=level,
-                    precision=Rate.of(int((held_out & target).sum()), int(held_out.sum())),
-                    recall=Rate.of(int((held_out & target).sum()), positives),
-                    rated=len(target),
-                    labelled=int(predicted.sum()),
-                    unrated=len(unrated),
-                )
+                    if labels.get(probe.feature) != "strict":
+                        labels[probe.feature] = probe.level
+    for probe in probes:
+        agree = int((probe.held_out & probe.target).sum())
+        result.agreement.setdefault(probe.feature, []).append(
+            ProbeAgreement(
+                level=probe.level,
+                precision=Rate.of(agree, int(probe.held_out.sum())),
+                recall=Rate.of(agree, int(probe.target.sum())),
+                rated=len(probe.target),
+                labelled=probe.labelled,
+                unrated=len(unrated),
             )
+        )
     return result
 
 
-def _fit(x: np.ndarray, y: np.ndarray):  # type: ignore[no-untyped-def]
+def _progress(steps: range, show: bool) -> Iterable[int]:
+    if not show:
+        return steps
+    from rich.progress import track
+
+    return track(steps, description="probe labels", transient=True)
+
+
+def _fit(x: np.ndarray, y: np.ndarray) -> Any:
     from sklearn.linear_model import LogisticRegression
 
     # Unit-length embeddings need large weights, so the penalty is weak (C=100); classes are
