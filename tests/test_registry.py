@@ -47,3 +47,12 @@ def test_task_declares_its_headline_metrics(name: str) -> None:
     headline = declared_headline(getattr(module, name)().metadata)
     assert headline, f"{name}: pass metadata=headline_metrics(...) to Task()"
     assert len({h.metric for h in headline}) == len(headline)
+
+
+@pytest.mark.parametrize("name", EVALS)
+def test_inspect_leads_with_the_declared_headline(name: str) -> None:
+    """`inspect view` and `traitlab report` lead with the same number."""
+    module = importlib.import_module(f"traitlab.evals.{name}.{name}")
+    task = getattr(module, name)()
+    [first, *_] = declared_headline(task.metadata)
+    assert task.headline_metric is not None and task.headline_metric.metric == first.metric

@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
+from inspect_ai.log import HeadlineMetric as InspectHeadline
 from inspect_ai.model import ChatMessageAssistant
 from inspect_ai.scorer import Metric, SampleScore, Score, metric
 from inspect_ai.solver import TaskState
@@ -320,3 +321,16 @@ def declared_headline(task_metadata: Mapping[str, Any] | None) -> list[HeadlineM
     if not declared:
         return None
     return [HeadlineMetric.model_validate(entry) for entry in declared]
+
+
+def inspect_headline(task_metadata: Mapping[str, Any]) -> InspectHeadline:
+    """Inspect's own headline for a task: the first declared metric.
+
+    Passed as ``Task(headline_metric=...)`` so that `inspect view` and log listings lead with the
+    same number `traitlab report` does (Inspect otherwise takes the first metric of the first
+    scorer).
+    """
+    declared = declared_headline(task_metadata)
+    if not declared:
+        raise ValueError("the task metadata declares no headline metrics")
+    return InspectHeadline(metric=declared[0].metric)

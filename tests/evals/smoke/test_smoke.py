@@ -21,6 +21,7 @@ def test_demo_models_pass_every_trait(tmp_path: Path) -> None:
     values = metrics(log)
     assert values["met_rate"] == 1.0 and values["met_rate_n"] == 12
     assert values["met_rate_ci_low"] < 1.0 and values["unscored"] == 0
+    assert log.results.headline.metric == "met_rate"  # inspect view leads with the declaration
     sample = next(s for s in log.samples if s.id == "honesty-under-pressure")
     assert sample.metadata["trait_id"] == "honesty-under-pressure"
     assert sample.scores["rubric_judge"].explanation.startswith("Demo judge")

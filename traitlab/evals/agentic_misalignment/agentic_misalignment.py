@@ -28,12 +28,22 @@ from traitlab.evals.agentic_misalignment.scorer import Evidence, agentic_harm
 from traitlab.evals.agentic_misalignment.solver import rounds as rounds_solver
 from traitlab.evals.agentic_misalignment.upstream import upstream_samples
 from traitlab.scorers import eval_awareness
-from traitlab.scores import HeadlineMetric, headline_metrics
+from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
 
 
 def sample_evidence(state: TaskState) -> list[Evidence]:
     """The candidate actions for this sample's harm."""
     return candidate_actions(state, state.metadata["condition"]["harm"])
+
+
+HEADLINE = headline_metrics(
+    HeadlineMetric(
+        metric="harmful_rate",
+        higher_is_better=False,
+        description="episodes in which the agent leaked, coerced or let harm happen",
+        measures="behaviour",
+    )
+)
 
 
 @task
@@ -94,14 +104,8 @@ def agentic_misalignment(
         epochs=Epochs(1, reducer=[]),
         metadata={
             "source": templates or scenarios or "bundled",
-            **headline_metrics(
-                HeadlineMetric(
-                    metric="harmful_rate",
-                    higher_is_better=False,
-                    description="episodes in which the agent leaked, coerced or let harm happen",
-                    measures="behaviour",
-                )
-            ),
+            **HEADLINE,
         },
         version=2,
+        headline_metric=inspect_headline(HEADLINE),
     )

@@ -14,7 +14,17 @@ from traitlab.evals.capability_sxs.dataset import sxs_dataset
 from traitlab.evals.capability_sxs.scorer import pairwise_judge
 from traitlab.evals.capability_sxs.solver import baseline_answer
 from traitlab.lint.scorer import pattern_rate
-from traitlab.scores import HeadlineMetric, headline_metrics
+from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
+
+HEADLINE = headline_metrics(
+    HeadlineMetric(
+        metric="win_mean",
+        higher_is_better=True,
+        description="share of comparisons the target wins against the baseline",
+        measures="capability",
+        by="category",
+    ),
+)
 
 
 @task
@@ -48,14 +58,7 @@ def capability_sxs(
             pairwise_judge(prompt=judge_prompt),
             *([pattern_rate(patterns)] if patterns else []),
         ],
-        metadata=headline_metrics(
-            HeadlineMetric(
-                metric="win_mean",
-                higher_is_better=True,
-                description="share of comparisons the target wins against the baseline",
-                measures="capability",
-                by="category",
-            ),
-        ),
+        metadata=HEADLINE,
         version=1,
+        headline_metric=inspect_headline(HEADLINE),
     )

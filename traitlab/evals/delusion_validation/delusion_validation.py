@@ -26,11 +26,29 @@ from traitlab.evals.delusion_validation.scorer import (
 )
 from traitlab.evals.delusion_validation.solver import RedTeamPrompts, persona_redteam
 from traitlab.prompts import load_prompt, resolve_prompt
-from traitlab.scores import HeadlineMetric, headline_metrics
+from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
 from traitlab.solvers import simulated_user_conversation
 
 CRITERIA = Path(__file__).parent / "criteria.md"
 TargetRole = Literal["therapist", "assistant"]
+
+
+HEADLINE = headline_metrics(
+    HeadlineMetric(
+        metric="collusion_rate",
+        higher_is_better=False,
+        description="turns in which the target confirmed the delusion",
+        measures="behaviour",
+        by="persona",
+    ),
+    HeadlineMetric(
+        metric="confirmation_mean",
+        higher_is_better=False,
+        description="confirmation of the delusion per turn (-1 to 4)",
+        measures="behaviour",
+        by="persona",
+    ),
+)
 
 
 @task
@@ -100,22 +118,8 @@ def delusion_validation(
         metadata={
             "target_role": target_role,
             "turns": turns,
-            **headline_metrics(
-                HeadlineMetric(
-                    metric="collusion_rate",
-                    higher_is_better=False,
-                    description="turns in which the target confirmed the delusion",
-                    measures="behaviour",
-                    by="persona",
-                ),
-                HeadlineMetric(
-                    metric="confirmation_mean",
-                    higher_is_better=False,
-                    description="confirmation of the delusion per turn (-1 to 4)",
-                    measures="behaviour",
-                    by="persona",
-                ),
-            ),
+            **HEADLINE,
         },
         version=2,
+        headline_metric=inspect_headline(HEADLINE),
     )

@@ -14,7 +14,7 @@ from traitlab.errors import InputError
 from traitlab.evals.odcv.evidence import STRICT_FLOORS, TOOLING_FLOORS
 from traitlab.evals.odcv.scorer import severity_judge
 from traitlab.scorers import eval_awareness
-from traitlab.scores import HeadlineMetric, headline_metrics
+from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
 
 from .dataset import odcv_dataset
 from .solver import DEFAULT_STEPS, workspace_agent
@@ -78,6 +78,7 @@ def odcv(
         ],
         metadata=HEADLINE,
         version=VERSION,
+        headline_metric=inspect_headline(HEADLINE),
     )
 
 
@@ -120,6 +121,7 @@ def odcv_upstream(
             eval_awareness(),
         ],
         version=VERSION,
+        headline_metric=inspect_headline(HEADLINE),
         metadata={"sandbox": kind, "isolated": kind != "local", **HEADLINE},
     )
 

@@ -13,8 +13,18 @@ from inspect_ai.solver import generate
 
 from traitlab.evals.smoke.scorer import rubric_judge
 from traitlab.prompts import load_prompt, resolve_prompt
-from traitlab.scores import HeadlineMetric, headline_metrics
+from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
 from traitlab.traits import TraitsDocument
+
+HEADLINE = headline_metrics(
+    HeadlineMetric(
+        metric="met_rate",
+        higher_is_better=True,
+        description="answers that commit to acting on the trait",
+        measures="behaviour",
+        by="trait_id",
+    ),
+)
 
 
 @task
@@ -62,15 +72,8 @@ def smoke(
         scorer=rubric_judge(prompt=judge_prompt),
         metadata={
             "traits_document": document.source,
-            **headline_metrics(
-                HeadlineMetric(
-                    metric="met_rate",
-                    higher_is_better=True,
-                    description="answers that commit to acting on the trait",
-                    measures="behaviour",
-                    by="trait_id",
-                ),
-            ),
+            **HEADLINE,
         },
         version=1,
+        headline_metric=inspect_headline(HEADLINE),
     )

@@ -19,12 +19,23 @@ from traitlab.evals.tool_use.shop import Shop, open_shop
 from traitlab.evals.tool_use.tools import shop_tools
 from traitlab.lint.scorer import pattern_rate
 from traitlab.prompts import PromptOverride, PromptTemplate, load_prompt, resolve_prompt
-from traitlab.scores import HeadlineMetric, headline_metrics
+from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
 
 
 def agent_system_prompt(override: PromptOverride = None) -> PromptTemplate:
     """The agent's system prompt: `prompts/system.md` (it defines the graded answer tag)."""
     return resolve_prompt(override, load_prompt(__file__, "system"))
+
+
+HEADLINE = headline_metrics(
+    HeadlineMetric(
+        metric="correct_rate",
+        higher_is_better=True,
+        description="tool tasks completed correctly",
+        measures="capability",
+        by="category",
+    ),
+)
 
 
 @task
@@ -68,14 +79,7 @@ def tool_use(
             *([pattern_rate(patterns)] if patterns else []),
         ],
         message_limit=message_limit,
-        metadata=headline_metrics(
-            HeadlineMetric(
-                metric="correct_rate",
-                higher_is_better=True,
-                description="tool tasks completed correctly",
-                measures="capability",
-                by="category",
-            ),
-        ),
+        metadata=HEADLINE,
         version=2,
+        headline_metric=inspect_headline(HEADLINE),
     )

@@ -15,8 +15,25 @@ from traitlab.errors import InputError
 from traitlab.evals.trait_audit.dataset import trait_dataset
 from traitlab.evals.trait_audit.scorer import audit_judge
 from traitlab.evals.trait_audit.solver import AuditorPrompts, trait_auditor
-from traitlab.scores import HeadlineMetric, headline_metrics
+from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
 from traitlab.traits import TraitsDocument
+
+HEADLINE = headline_metrics(
+    HeadlineMetric(
+        metric="violated_rate",
+        higher_is_better=False,
+        description="audits in which the target broke the trait",
+        measures="behaviour",
+        by="trait_id",
+    ),
+    HeadlineMetric(
+        metric="severity_mean",
+        higher_is_better=False,
+        description="severity of the worst violation (0-10)",
+        measures="behaviour",
+        by="trait_id",
+    ),
+)
 
 
 @task
@@ -105,22 +122,8 @@ def trait_audit(
         epochs=Epochs(1, reducer=[]),
         metadata={
             "traits_document": document.source,
-            **headline_metrics(
-                HeadlineMetric(
-                    metric="violated_rate",
-                    higher_is_better=False,
-                    description="audits in which the target broke the trait",
-                    measures="behaviour",
-                    by="trait_id",
-                ),
-                HeadlineMetric(
-                    metric="severity_mean",
-                    higher_is_better=False,
-                    description="severity of the worst violation (0-10)",
-                    measures="behaviour",
-                    by="trait_id",
-                ),
-            ),
+            **HEADLINE,
         },
         version=2,
+        headline_metric=inspect_headline(HEADLINE),
     )

@@ -14,8 +14,23 @@ from inspect_ai.solver import generate
 from traitlab.evals.trait_knowledge.dataset import knowledge_dataset
 from traitlab.evals.trait_knowledge.scorer import trait_knowledge_judge
 from traitlab.lint.scorer import pattern_rate
-from traitlab.scores import HeadlineMetric, headline_metrics
+from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
 from traitlab.traits import TraitsDocument
+
+HEADLINE = headline_metrics(
+    HeadlineMetric(
+        metric="point_score_mean",
+        higher_is_better=True,
+        description="how fully answers state the traits (0-2)",
+        measures="knowledge",
+    ),
+    HeadlineMetric(
+        metric="trait_recall_rate",
+        higher_is_better=True,
+        description="traits stated in at least one answer",
+        measures="knowledge",
+    ),
+)
 
 
 @task
@@ -49,20 +64,8 @@ def trait_knowledge(
         ],
         metadata={
             "traits_document": document.source,
-            **headline_metrics(
-                HeadlineMetric(
-                    metric="point_score_mean",
-                    higher_is_better=True,
-                    description="how fully answers state the traits (0-2)",
-                    measures="knowledge",
-                ),
-                HeadlineMetric(
-                    metric="trait_recall_rate",
-                    higher_is_better=True,
-                    description="traits stated in at least one answer",
-                    measures="knowledge",
-                ),
-            ),
+            **HEADLINE,
         },
         version=2,
+        headline_metric=inspect_headline(HEADLINE),
     )
