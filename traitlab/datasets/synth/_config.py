@@ -7,14 +7,13 @@ practice the best model is best spent where it judges and rewrites.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
 from inspect_ai.model import Model, get_model
 from pydantic import BaseModel, Field
 
-from traitlab.errors import InputError, TraitlabError
+from traitlab.errors import InputError, TraitlabError, plain_message
 
 Kind = Literal["sft", "preference", "midtrain"]
 
@@ -109,13 +108,4 @@ def load_model(name: str, args: Mapping[str, Any] | None = None, *, setting: str
     except TraitlabError:
         raise
     except Exception as ex:  # providers raise ValueError, PrerequisiteError, ImportError, ...
-        raise InputError(f"{setting} {name}: {_plain(ex)}") from None
-
-
-_MARKUP = re.compile(r"\[/?[a-z ]+\]")
-
-
-def _plain(ex: BaseException) -> str:
-    """An exception's message on one line, without rich markup or an 'ERROR:' prefix."""
-    text = " ".join(_MARKUP.sub("", str(ex)).split())
-    return re.sub(r"^ERROR:\s*", "", text) or type(ex).__name__
+        raise InputError(f"{setting} {name}: {plain_message(ex)}") from None

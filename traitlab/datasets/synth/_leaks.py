@@ -44,10 +44,10 @@ def prompt_shingles() -> dict[Shingle, str]:
         prompt = stage_prompt(path.stem)
         for piece in _PLACEHOLDER.split(prompt.template):
             for run in shingles(piece):
-                found.setdefault(run, f"{prompt.stage} prompt")
+                found.setdefault(run, f"{prompt.name} prompt")
         for variant in prompt.variants.values():
             for run in shingles(variant):
-                found.setdefault(run, f"{prompt.stage} prompt")
+                found.setdefault(run, f"{prompt.name} prompt")
     return found
 
 

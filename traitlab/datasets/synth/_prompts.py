@@ -1,41 +1,25 @@
-"""Stage prompts and variety axes, read from the data files beside this module.
+"""Stage prompts and variety axes, read from the files beside this module.
 
-Each stage prompt is a markdown file in ``prompts/`` with YAML front matter (its stage, why the
-stage exists, an optional sampling temperature and named variants) and a body that is a
-`string.Template` (``$name`` placeholders, so JSON braces in prompts need no escaping). The
-variety axes (who is writing, document types) and the aim descriptions live in ``data/``.
+Each stage prompt is ``prompts/<stage>.md`` in the format every traitlab prompt uses (YAML front
+matter with why the stage exists, an optional sampling temperature and named variants; a
+`string.Template` body), read with the one loader, `traitlab.prompts.load_prompt`. The bundled
+variety axes (who is writing, how they write, document types) and the aim descriptions live in
+``data/``.
 """
 
 from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from string import Template
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from traitlab.frontmatter import split_front_matter
+from traitlab.prompts import PromptTemplate, load_prompt
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 DATA_DIR = Path(__file__).parent / "data"
-
-
-class StagePrompt(BaseModel):
-    """One stage's prompt template."""
-
-    stage: str
-    purpose: str = Field(description="Why the stage exists (documentation only).")
-    temperature: float | None = None
-    variants: dict[str, str] = Field(default_factory=dict)
-    template: str
-
-    def render(self, *, variant: str | None = None, **values: Any) -> str:
-        """Fill the template; a missing value is an error, not an empty string."""
-        if variant is not None:
-            values["variant"] = self.variants[variant]
-        return Template(self.template).substitute({k: str(v) for k, v in values.items()})
 
 
 class DocType(BaseModel):
@@ -44,11 +28,9 @@ class DocType(BaseModel):
 
 
 @cache
-def stage_prompt(stage: str) -> StagePrompt:
-    """The prompt for `stage`, parsed from ``prompts/<stage>.md``."""
-    path = PROMPTS_DIR / f"{stage}.md"
-    front = split_front_matter(path.read_text(encoding="utf-8"), path, missing="no front matter")
-    return StagePrompt(**front.fields, template=front.body.strip())
+def stage_prompt(stage: str) -> PromptTemplate:
+    """The prompt for `stage` (``prompts/<stage>.md``), read once per process."""
+    return load_prompt(PROMPTS_DIR.parent, stage)
 
 
 def stage_temperature(stage: str) -> float | None:
