@@ -169,7 +169,7 @@ def filter_dataset(
     if report.sources[source].kind not in ("chat", "document", "preference"):
         raise InputError("filter works on JSONL datasets, not Inspect logs", path=data)
     llm_ids = {r.feature.id for r in report.features}
-    known = llm_ids | {f.id for f in report.findings}
+    known = llm_ids | {f.id for f in report.all_findings()}
     unknown = [f for f in features if f not in known]
     if unknown:
         raise InputError(f"unknown feature ids {unknown} (known: {', '.join(sorted(known))})")

@@ -35,6 +35,7 @@ from rich.progress import (
 from traitlab.errors import InputError, TraitlabError
 from traitlab.lint.autorate import autorate
 from traitlab.lint.discover import DiscoverConfig, discover_features
+from traitlab.lint.families import fold_families
 from traitlab.lint.features import FeatureSet, load_features
 from traitlab.lint.items import ItemSet, Turns, Unit, check_fields, expand_inputs, read_items
 from traitlab.lint.outdir import check_output_dir
@@ -137,6 +138,7 @@ def _prepare(
             progress=progress,
         )
         findings, length, notes = scan.finish(item_set.items)
+    findings = fold_families(findings)
     report = LintReport(
         source=item_set.source,
         sha256=item_set.sha256,
@@ -356,7 +358,7 @@ def _labels(
     """One row per item: pre-scan findings it matches (strict), its autorate labels, and (if
     unrated) its probe labels."""
     found: dict[int, dict[str, str]] = {}
-    for finding in report.findings:
+    for finding in report.all_findings():
         for index in finding.members:
             found.setdefault(index, {})[finding.id] = "strict"
     rows = []

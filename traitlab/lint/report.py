@@ -112,7 +112,7 @@ def sections(report: LintReport) -> list[Section]:
                 Section(
                     title,
                     ["id", "pattern", "prevalence", "count / n", "examples"],
-                    [_finding_row(f) for f in findings],
+                    [row for f in findings for row in _family_rows(f)],
                 )
             )
     if report.length is not None:
@@ -148,10 +148,33 @@ def sections(report: LintReport) -> list[Section]:
     return out
 
 
-def _finding_row(finding: Finding) -> list[str]:
+def _family_rows(finding: Finding) -> list[list[str]]:
+    """A finding's row, then one row per variant nested in it (marked, rate included above)."""
+    return [_finding_row(finding)] + [_finding_row(v, variant=True) for v in finding.variants]
+
+
+def family_text(finding: Finding) -> str:
+    """A finding's text, with its variants and their rates when it heads a family."""
+    if not finding.variants:
+        return finding.text
+    size = len(finding.text.split())
+
+    def rest(variant: Finding) -> str:
+        """What the variant adds: the words after an opening, before a closing."""
+        words = variant.text.split()
+        if finding.kind == "opening":
+            return "... " + " ".join(words[size:])
+        return " ".join(words[:-size]) + " ..."
+
+    listed = ", ".join(f"{rest(v)} {v.rate.estimate:.0%}" for v in finding.variants[:4])
+    more = f", +{len(finding.variants) - 4} more" if len(finding.variants) > 4 else ""
+    return f"{finding.text} (family: {listed}{more})"
+
+
+def _finding_row(finding: Finding, *, variant: bool = False) -> list[str]:
     return [
         finding.id,
-        finding.text,
+        f"  variant: {finding.text}" if variant else family_text(finding),
         finding.rate.format(),
         f"{finding.rate.count} / {finding.rate.n}",
         " | ".join(finding.examples[:2]),
@@ -322,7 +345,10 @@ def print_summary(report: LintReport, console: Console | None = None, limit: int
     gated = sorted((f for f in report.findings if f.gated), key=lambda f: -f.rate.estimate)
     for finding in gated[:limit]:
         table.add_row(
-            finding.text, f"pre-scan {finding.kind}", finding.rate.format(), str(finding.rate.n)
+            family_text(finding),
+            f"pre-scan {finding.kind}",
+            finding.rate.format(),
+            str(finding.rate.n),
         )
     console.print(table)
     for section in sections(report):

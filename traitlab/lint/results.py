@@ -52,10 +52,18 @@ class Finding(BaseModel):
     rate: Rate
     examples: list[str] = Field(default_factory=list)
     members: list[int] = Field(default_factory=list, exclude=True, repr=False)
+    variants: list[Finding] = Field(
+        default_factory=list,
+        description="Longer openings (closings) nested in this one; its rate includes theirs.",
+    )
 
     @property
     def gated(self) -> bool:
         return self.kind in GATED_KINDS
+
+    def family(self) -> list[Finding]:
+        """This finding and its variants."""
+        return [self, *self.variants]
 
 
 class LengthStats(BaseModel):
@@ -191,6 +199,10 @@ class LintReport(BaseModel):
         if self.unit == "reply" and self.kind in ("chat", "eval"):
             return "reply"
         return {"document": "document", "preference": "preference pair"}.get(self.kind, "record")
+
+    def all_findings(self) -> list[Finding]:
+        """Every finding, the variants nested in a family included (each has its own labels)."""
+        return [member for finding in self.findings for member in finding.family()]
 
     def feature_set(self) -> FeatureSet:
         """The features of this run, for features.json (reusable by check and scorers)."""
