@@ -239,7 +239,10 @@ class _Tally:
         self.n = 0
         self.multi = False  # an item with several segments (its edges may repeat)
         self.vocabulary: dict[str, int] = {}  # word -> id (0 pads an edge)
-        self.edges = {kind: (array("I"), array("q")) for kind in ("opening", "closing")}
+        # Each edge as max_words word ids (0 pads), and the item it belongs to.
+        self.openings = (array("I"), array("q"))
+        self.padding = array("I", [0]) * max_words
+        self.closings = (array("I"), array("q"))
         self.lengths = array("q")
         self.habits = [array("q") for _ in _HABITS]
         self.phrase_members = [array("q") for _ in phrases]
@@ -249,14 +252,25 @@ class _Tally:
         position = self.n
         self.n += 1
         segments = item.segments
-        self.multi |= len(segments) > 1
-        lowered = [_lower(segment) for segment in segments]
-        openings = {e for low in lowered if (e := opening_words(low, self.max_words))}
-        closings = {e[::-1] for low in lowered if (e := closing_words(low, self.max_words))}
-        self._add_edges("opening", openings, position)
-        self._add_edges("closing", closings, position)
-        self.lengths.append(sum(len(_words(low)) for low in lowered))
-        text = item.text
+        max_words = self.max_words
+        if len(segments) == 1:
+            text = segments[0]
+            lowered = [_lower(text)]
+            opening = opening_words(lowered[0], max_words)
+            closing = closing_words(lowered[0], max_words)
+            openings = (opening,) if opening else ()
+            closings = (closing[::-1],) if closing else ()
+            length = len(_words(lowered[0]))
+        else:
+            self.multi = True
+            text = item.text
+            lowered = [_lower(segment) for segment in segments]
+            openings = {e for low in lowered if (e := opening_words(low, max_words))}
+            closings = {e[::-1] for low in lowered if (e := closing_words(low, max_words))}
+            length = sum(len(_words(low)) for low in lowered)
+        self._add_edges(self.openings, openings, position)
+        self._add_edges(self.closings, closings, position)
+        self.lengths.append(length)
         for members, (_, _, has) in zip(self.habits, _HABITS, strict=True):
             if has(text):
                 members.append(position)
@@ -266,12 +280,18 @@ class _Tally:
             if any(_has_phrase(low, phrase, pattern) for low in lowered):
                 members.append(position)
 
-    def _add_edges(self, kind: str, edges: set[Edge], position: int) -> None:
-        words_, owners = self.edges[kind]
+    def _add_edges(
+        self, kept: tuple[array[int], array[int]], edges: Iterable[Edge], position: int
+    ) -> None:
+        ids, owners = kept
         vocabulary = self.vocabulary
         for edge in edges:
-            words_.extend([vocabulary.setdefault(w, len(vocabulary) + 1) for w in edge])
-            words_.extend([0] * (self.max_words - len(edge)))
+            for word in edge:
+                word_id = vocabulary.get(word)
+                if word_id is None:
+                    word_id = vocabulary[word] = len(vocabulary) + 1
+                ids.append(word_id)
+            ids.extend(self.padding[len(edge) :])
             owners.append(position)
 
 
@@ -369,7 +389,10 @@ class Prescan:
         for word, local in tally.vocabulary.items():
             ids[local] = self._vocabulary.setdefault(word, len(self._vocabulary) + 1)
         width = self.config.max_words
-        for kind, (edge_words, owners) in tally.edges.items():
+        for kind, (edge_words, owners) in (
+            ("opening", tally.openings),
+            ("closing", tally.closings),
+        ):
             local_ids = np.frombuffer(edge_words, dtype=np.uint32).reshape(-1, width)
             global_owners = np.frombuffer(owners, dtype=np.int64) + self._n
             self._edges[kind].append((ids[local_ids], global_owners))
