@@ -21,29 +21,13 @@ from traitlab.lint.features import Feature
 from traitlab.lint.items import LintItem
 from traitlab.lint.results import FeatureResult, Rate
 from traitlab.llm import UsageMeter, map_concurrently
+from traitlab.prompts import PromptOverride, PromptTemplate, load_prompt, resolve_prompt
 from traitlab.statistics import Z_95, wilson_interval
 
 Level = Literal["none", "broad", "strict"]
 LEVELS: tuple[Level, ...] = ("none", "broad", "strict")
 
-RATING_PROMPT = """You are auditing one item from a dataset of AI assistant outputs for \
-recurring patterns. Rate the item against each feature below.
-
-For each feature answer one of:
-- "none": the pattern is absent.
-- "broad": the item meets the feature's broad description (loosely or partly present).
-- "strict": the item meets the feature's strict description (unambiguously present).
-
-<features>
-{features}
-</features>
-{context}
-<item>
-{item}
-</item>
-
-Rate what the item does, not what it says about itself. Give a rating for every feature id:
-{ids}. Example reply: {{"ratings": {{{example}}}}}"""
+RATING_PROMPT = load_prompt(__file__, "rating")
 
 
 class Ratings(BaseModel):
@@ -59,10 +43,16 @@ class Ratings(BaseModel):
         return value
 
 
-def rating_prompt(item: str, features: list[Feature], context: str | None = None) -> str:
+def rating_prompt(
+    item: str,
+    features: list[Feature],
+    context: str | None = None,
+    *,
+    prompt: PromptTemplate = RATING_PROMPT,
+) -> str:
     """The autorate prompt for one item (`context`: e.g. the user turn the item answers)."""
     ids = [f.id for f in features]
-    return RATING_PROMPT.format(
+    return prompt.render(
         features="\n".join(f.render() for f in features),
         context=f"\n<context>\n{context}\n</context>\n" if context else "",
         item=item,
@@ -81,8 +71,12 @@ async def rate_item(
     cache: bool = False,
     meter: UsageMeter | None = None,
     stage: str = "autorate",
+    prompt: PromptTemplate = RATING_PROMPT,
 ) -> JudgeResult[Ratings]:
-    """Rate `item` against all `features` in one judge call (retried if a rating is missing)."""
+    """Rate `item` against all `features` in one judge call (retried if a rating is missing).
+
+    `prompt` is the rating prompt, resolved (see `resolve_prompt`); callers resolve an override
+    once, not per item."""
     ids = [f.id for f in features]
 
     def complete(verdict: Ratings) -> str | None:
@@ -91,7 +85,7 @@ async def rate_item(
 
     return await ask_judge(
         model,
-        rating_prompt(item, features, context),
+        rating_prompt(item, features, context, prompt=prompt),
         Ratings,
         retries=retries,
         check=complete,
@@ -175,6 +169,7 @@ async def autorate(
     concurrency: int = 16,
     show_progress: bool = True,
     recheck: int = 40,
+    prompt: PromptOverride = None,
 ) -> AutorateResult:
     """Rate a seeded sample of `items` against `features`: one call per item (plus retries).
 
@@ -182,7 +177,9 @@ async def autorate(
     many were rated) and their reasons kept, never counted as "none". Then `recheck` of the
     rated items are rated again (uncached, metered as "recheck"), and each prevalence is also
     given corrected for the rater's error measured by the disagreement (`corrected_rate`).
+    `prompt` overrides the rating prompt (text or a path; `prompts/rating.md` by default).
     """
+    template = resolve_prompt(prompt, RATING_PROMPT)
     if sample is not None and sample < 1:
         raise InputError(f"the autorate sample must be at least 1 item (or all), not {sample}")
     chosen = sample_items(items, sample, seed)
@@ -195,6 +192,7 @@ async def autorate(
             context=item.context,
             cache=cache,
             meter=meter,
+            prompt=template,
         )
 
     replies = await map_concurrently(
@@ -227,6 +225,7 @@ async def autorate(
                 cache=False,
                 meter=meter,
                 stage="recheck",
+                prompt=template,
             )
 
         replies = await map_concurrently(

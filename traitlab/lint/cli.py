@@ -125,6 +125,17 @@ FieldOpt = Annotated[
 ]
 SampleOpt = Annotated[str | None, typer.Option(help="Items to autorate (seeded), or 'all'.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail on the first malformed line.")]
+ScanPromptOpt = Annotated[
+    Path | None, typer.Option(help="Prompt file replacing the scan prompt (lint/prompts/scan.md).")
+]
+MergePromptOpt = Annotated[
+    Path | None,
+    typer.Option(help="Prompt file replacing the merge prompt (lint/prompts/merge.md)."),
+]
+RatingPromptOpt = Annotated[
+    Path | None,
+    typer.Option(help="Prompt file replacing the rating prompt (lint/prompts/rating.md)."),
+]
 ClustersOpt = Annotated[
     bool | None, typer.Option("--clusters/--no-clusters", help="Cluster opening sentences.")
 ]
@@ -221,6 +232,9 @@ def run(
         bool,
         typer.Option(help="Label the unrated items with probes distilled from the ratings."),
     ] = True,
+    scan_prompt: ScanPromptOpt = None,
+    merge_prompt: MergePromptOpt = None,
+    rating_prompt: RatingPromptOpt = None,
 ) -> None:
     """Lint DATA: pre-scan offline; with --model also scan, cluster and autorate."""
     from rich.console import Console
@@ -254,6 +268,9 @@ def run(
         cache=cache,
         seed=seed,
         probe=probe,
+        scan_prompt=scan_prompt,
+        merge_prompt=merge_prompt,
+        rating_prompt=rating_prompt,
         **options,
     )
     console = Console()
@@ -366,6 +383,9 @@ def check_command(
     report: Annotated[
         Path | None, typer.Option(help="Check this lint report of DATA instead of linting again.")
     ] = None,
+    scan_prompt: ScanPromptOpt = None,
+    merge_prompt: MergePromptOpt = None,
+    rating_prompt: RatingPromptOpt = None,
 ) -> None:
     """Exit 1 when a pattern exceeds the threshold or lines are malformed (a CI gate).
 
@@ -393,7 +413,16 @@ def check_command(
     baseline_path = baseline or settings.get("baseline")
     if baseline_path is not None and not Path(baseline_path).exists():
         raise InputError("baseline file not found", path=baseline_path)
-    lint_options: dict[str, Any] = {} if report is not None else {**options, "out_dir": out}
+    prompts = {
+        "scan_prompt": scan_prompt,
+        "merge_prompt": merge_prompt,
+        "rating_prompt": rating_prompt,
+    }
+    if report is not None and any(prompts.values()):
+        raise InputError("prompt overrides apply to a new lint; with --report it already ran")
+    lint_options: dict[str, Any] = (
+        {} if report is not None else {**options, **prompts, "out_dir": out}
+    )
     result = check_dataset(
         data,
         max_prevalence=_pick(max_prevalence, settings, "max_prevalence", 0.2),

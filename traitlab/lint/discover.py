@@ -27,37 +27,15 @@ from inspect_ai.model import Model
 from pydantic import BaseModel, Field
 
 from traitlab.judging import JudgeResult, ask_judge
-from traitlab.lint.autorate import Ratings, present, rate_item, sample_items
+from traitlab.lint.autorate import RATING_PROMPT, Ratings, present, rate_item, sample_items
 from traitlab.lint.features import Feature, FeatureSet, Provenance, rubric_feature, slugify
 from traitlab.lint.items import LintItem
 from traitlab.llm import UsageMeter, map_concurrently
 from traitlab.models import estimate_tokens
+from traitlab.prompts import PromptOverride, load_prompt, resolve_prompt
 
-SCAN_PROMPT = """You are auditing a synthetic dataset that will be used to train an AI \
-assistant. Below are {count} items from it. Each looks fine on its own; your job is to find \
-what they have in common that a model trained on them would learn as "always do this".
-
-List the structural, rhetorical or behavioural patterns that recur in several of these items \
-(at least {min_items}): how they open and close, how they are organised, stances and moves they \
-repeat, phrasings that recur, what they always or never do. Ignore the topics themselves. Give \
-each pattern a short name, a one-sentence description, and up to three short verbatim quotes \
-as evidence.
-
-{items}"""
-
-MERGE_PROMPT = """Several auditors scanned different batches of a synthetic training dataset \
-for recurring patterns. Rated on the same items, the following reports picked out the same \
-items, so they describe one pattern under different names:
-
-<patterns>
-{patterns}
-</patterns>
-
-Merge them into one feature: a short name, a one-sentence description, and two detection \
-rubrics for rating a single item:
-- broad: when the pattern counts as loosely or partly present;
-- strict: when it is unambiguously present.
-Each rubric must be decidable from one item alone."""
+SCAN_PROMPT = load_prompt(__file__, "scan")
+MERGE_PROMPT = load_prompt(__file__, "merge")
 
 
 class ScannedPattern(BaseModel):
@@ -157,9 +135,19 @@ async def discover_features(
     concurrency: int = 16,
     show_progress: bool = True,
     source: str | None = None,
+    scan_prompt: PromptOverride = None,
+    merge_prompt: PromptOverride = None,
+    rating_prompt: PromptOverride = None,
 ) -> tuple[FeatureSet, list[str]]:
-    """Scan, cluster and merge: the features of `items`, and notes for the report."""
+    """Scan, group and merge: the features of `items`, and notes for the report.
+
+    The prompt overrides (text or a path) replace `prompts/scan.md`, `prompts/merge.md` and,
+    for rating the candidates, the autorate's `prompts/rating.md`.
+    """
     config = config or DiscoverConfig()
+    scan_template = resolve_prompt(scan_prompt, SCAN_PROMPT)
+    merge_template = resolve_prompt(merge_prompt, MERGE_PROMPT)
+    rating_template = resolve_prompt(rating_prompt, RATING_PROMPT)
     notes: list[str] = []
     batches = make_batches(items, config)
     scanned = sum(len(b.items) for b in batches)
@@ -176,7 +164,7 @@ async def discover_features(
         )
 
     async def scan(batch: Batch) -> list[ScannedPattern]:
-        prompt = SCAN_PROMPT.format(
+        prompt = scan_template.render(
             count=len(batch.items),
             min_items=max(2, len(batch.items) // 10),
             items=batch.render(config.max_item_chars),
@@ -222,6 +210,7 @@ async def discover_features(
             cache=cache,
             meter=meter,
             stage="group",
+            prompt=rating_template,
         ),
         concurrency=concurrency,
     )
@@ -248,7 +237,7 @@ async def discover_features(
         names = list(dict.fromkeys(p.name for p in patterns))
         result = await ask_judge(
             model,
-            MERGE_PROMPT.format(patterns=_listing(patterns)),
+            merge_template.render(patterns=_listing(patterns)),
             MergedFeature,
             cache=cache,
             meter=meter,

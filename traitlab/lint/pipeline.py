@@ -33,8 +33,8 @@ from rich.progress import (
 )
 
 from traitlab.errors import InputError, TraitlabError
-from traitlab.lint.autorate import autorate
-from traitlab.lint.discover import DiscoverConfig, discover_features
+from traitlab.lint.autorate import RATING_PROMPT, autorate
+from traitlab.lint.discover import MERGE_PROMPT, SCAN_PROMPT, DiscoverConfig, discover_features
 from traitlab.lint.families import fold_families
 from traitlab.lint.features import FeatureSet, load_features
 from traitlab.lint.items import ItemSet, Turns, Unit, check_fields, expand_inputs, read_items
@@ -42,6 +42,7 @@ from traitlab.lint.outdir import check_output_dir
 from traitlab.lint.prescan import Prescan, PrescanConfig
 from traitlab.lint.results import ItemLabels, LintReport, SourceInfo, UsageRow
 from traitlab.llm import UsageMeter
+from traitlab.prompts import PromptOverride, resolve_prompt
 
 Inputs = str | Path | list[str | Path] | list[str] | list[Path]
 
@@ -169,6 +170,9 @@ async def _llm_stages(
     show_progress: bool,
     recheck: int,
     probe: bool,
+    scan_prompt: PromptOverride,
+    merge_prompt: PromptOverride,
+    rating_prompt: PromptOverride,
 ) -> dict[int, dict[str, str]]:
     """Discover (unless features were given), autorate, and label the unrated items with
     probes (kept in `prepared.probe_labels`); returns the ratings by item."""
@@ -186,6 +190,9 @@ async def _llm_stages(
             config=discover_config,
             source=item_set.source,
             show_progress=show_progress,
+            scan_prompt=scan_prompt,
+            merge_prompt=merge_prompt,
+            rating_prompt=rating_prompt,
             **options,
         )
         report.notes += discover_notes
@@ -198,6 +205,7 @@ async def _llm_stages(
             seed=seed,
             show_progress=show_progress,
             recheck=recheck,
+            prompt=rating_prompt,
             **options,
         )
         ratings = rated.ratings
@@ -267,6 +275,14 @@ _LLM_DEFAULTS: dict[str, Any] = {
     "cache": True,
     "recheck": 40,
     "probe": True,
+    "scan_prompt": None,
+    "merge_prompt": None,
+    "rating_prompt": None,
+}
+_PROMPTS = {
+    "scan_prompt": SCAN_PROMPT,
+    "merge_prompt": MERGE_PROMPT,
+    "rating_prompt": RATING_PROMPT,
 }
 
 
@@ -278,6 +294,8 @@ def _split(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     stages = {key: kwargs.get(key, default) for key, default in _LLM_DEFAULTS.items()}
     stages["sample"] = prepare["sample"]
     stages["show_progress"] = prepare["show_progress"]
+    for key, default in _PROMPTS.items():
+        resolve_prompt(stages[key], default)  # a bad override fails now, not after the pre-scan
     return prepare, stages
 
 
@@ -320,6 +338,10 @@ def lint_dataset(path: Inputs, **kwargs: Any) -> LintReport:
         cache: Use Inspect's cache, so a rerun after a crash pays nothing twice.
         recheck: Rate this many rated items again to measure the rater's error and correct
             the prevalences for it (0 turns it off).
+        scan_prompt: Override of the scan prompt (text or a path; `lint/prompts/scan.md`).
+        merge_prompt: Override of the merge prompt (`lint/prompts/merge.md`).
+        rating_prompt: Override of the rating prompt (`lint/prompts/rating.md`), used by the
+            autorate and to group the scan's reports.
         probe: Distil each feature's ratings into a probe on sentence embeddings, report its
             agreement with held-out rated items, and label the unrated items with it (marked as
             probe labels; `filter` uses them when the agreement clears its thresholds).

@@ -14,6 +14,7 @@ from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric
 from inspect_ai.solver import TaskState
 
 from traitlab.models import Role, role_model
+from traitlab.prompts import PromptOverride, resolve_prompt
 from traitlab.scores import (
     flagged,
     flagged_score,
@@ -52,6 +53,7 @@ def pattern_rate(
     *,
     role: Role = "judge",
     retries: int = 2,
+    rating_prompt: PromptOverride = None,
 ) -> Scorer:
     """Rate the target's final output against lint features (one judge call per sample).
 
@@ -65,11 +67,14 @@ def pattern_rate(
         feature_ids: Only these features (comma-separated or a list); default all.
         role: The judge's model role (required; never the model under test).
         retries: How often an incomplete judge reply is sent back.
+        rating_prompt: Override of the rating prompt (text or a path), the lint's
+            `prompts/rating.md` by default; use the one the lint used to compare rates.
     """
     # Imported here: traitlab.lint imports traitlab.scorers, not the other way round at load.
-    from traitlab.lint.autorate import present, rate_item
+    from traitlab.lint.autorate import RATING_PROMPT, present, rate_item
     from traitlab.lint.features import load_features
 
+    prompt = resolve_prompt(rating_prompt, RATING_PROMPT)
     selected = load_features(features).select(feature_ids).features
     keys = [f"{f.id}{suffix}" for f in selected for suffix in _LEVEL_SUFFIXES]
 
@@ -78,7 +83,12 @@ def pattern_rate(
             return flagged_score("the target was never called", keys)
         output = state.output.completion
         result = await rate_item(
-            role_model(role), output, selected, context=state.input_text, retries=retries
+            role_model(role),
+            output,
+            selected,
+            context=state.input_text,
+            retries=retries,
+            prompt=prompt,
         )
         if result.verdict is None:
             return unscored_score(
