@@ -13,8 +13,16 @@ from traitlab.lint.filter import FilterResult, filter_dataset, load_report
 from traitlab.lint.items import ItemSet, LintItem, read_items
 from traitlab.lint.pipeline import alint_dataset, lint_dataset
 from traitlab.lint.prescan import PrescanConfig, prescan
+from traitlab.lint.probe import ProbeResult, train_probes
 from traitlab.lint.report import print_summary, write_report
-from traitlab.lint.results import FeatureResult, Finding, ItemLabels, LintReport, Rate
+from traitlab.lint.results import (
+    FeatureResult,
+    Finding,
+    ItemLabels,
+    LintReport,
+    ProbeAgreement,
+    Rate,
+)
 
 __all__ = [
     "CheckResult",
@@ -29,6 +37,8 @@ __all__ = [
     "LintItem",
     "LintReport",
     "PrescanConfig",
+    "ProbeAgreement",
+    "ProbeResult",
     "Provenance",
     "Rate",
     "Ratings",
@@ -48,5 +58,6 @@ __all__ = [
     "rating_prompt",
     "read_items",
     "rubric_feature",
+    "train_probes",
     "write_report",
 ]

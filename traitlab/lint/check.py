@@ -203,6 +203,8 @@ def check_dataset(
     else:
         from traitlab.lint.pipeline import lint_dataset
 
+        # Probe labels serve `filter`: worth their embedding time only in a report kept on disk.
+        lint_options.setdefault("probe", lint_options.get("out_dir") is not None)
         report = lint_dataset(data, model=model, features=features, **lint_options)
     threshold = max_prevalence if prescan_max is None else prescan_max
     found = check_report(
