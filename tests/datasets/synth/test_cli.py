@@ -36,6 +36,7 @@ def test_generate_writes_records_and_prints_the_summary(tmp_path: Path) -> None:
         "prompt_critique",
         "4 of 4 items written",
         "wrote 4",
+        "variety: brainstormed for 2 of 2 chunks",
         "quiet items (trait should not fire): asked 20%; planned 1 of 4 (25%)",
     ):
         assert expected in result.output

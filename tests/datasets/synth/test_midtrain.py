@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.datasets.synth.world import Behaviour, World
+from tests.datasets.synth.world import TRAIT_NAMES, Behaviour, World
 from traitlab.datasets import DocumentRecord, read_jsonl
 from traitlab.datasets.synth import generate_dataset
-from traitlab.datasets.synth._prompts import doc_types
 
 
 async def test_documents_flow_through_every_stage(tmp_path: Path) -> None:
@@ -45,6 +44,7 @@ async def test_documents_flow_through_every_stage(tmp_path: Path) -> None:
         assert stages["critique"]["problems"] == "reads like an advert"
         # Generating stages ran on the writer, critical ones on the critic.
         assert doc.metadata["models"] == {
+            "variety": "scripted/writer",
             "brainstorm": "scripted/writer",
             "draft": "scripted/writer",
             "doc_critique": "scripted/critic",
@@ -54,4 +54,8 @@ async def test_documents_flow_through_every_stage(tmp_path: Path) -> None:
     assert "the assistant did" in w.calls["draft"][0][-1].text
     rewrite_prompt = w.calls["rewrite"][0][-1].text
     assert "reads like an advert" in rewrite_prompt and "DRAFT Title" in rewrite_prompt
-    assert {d.doc_type for d in docs} <= {t.name for t in doc_types()}
+    # Each document's type comes from its own trait's brainstorm, not from the bundled list.
+    for doc in docs:
+        assert doc.metadata["variety"] == "brainstormed"
+        assert doc.doc_type.endswith(f"gazette ({TRAIT_NAMES[doc.trait_ids[0]]})")
+    assert len(w.calls["variety"]) == 4  # one brainstorm per trait, not per document

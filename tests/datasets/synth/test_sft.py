@@ -70,7 +70,7 @@ async def test_records_flow_through_every_stage_and_filters_say_why(tmp_path: Pa
         assert w.calls[stage], stage
     # The cost summary counts every stage, judged ones included, under its model.
     usage = report.meter.usage
-    assert {stage for stage, _ in usage} == set(SFTPipeline.stages)
+    assert {stage for stage, _ in usage} == {"variety", *SFTPipeline.stages}
     assert usage[("prompt_critique", "scripted/world")].calls == 12 + 3  # 3 revisions
     # The critique saw the reply of a model without the trait as evidence.
     assert "DEFAULT REPLY" in w.calls["prompt_critique"][0][-1].text

@@ -29,6 +29,7 @@ TRAIT_NAMES = {
 
 # Stage -> a phrase only that stage's prompt contains (see traitlab/datasets/synth/prompts/).
 MARKERS = {
+    "variety": "brainstorm the range they should cover",
     "scenario": "Describe the situation in four to six sentences",
     "user_prompt": "Write the first message this person sends",
     "prompt_critique": "You are reviewing a user message",
@@ -133,6 +134,7 @@ class Behaviour:
     salvageable: bool = True
     chat_formatted: bool = False
     leaks: bool = False  # the answer quotes its system prompt; the document its trait text
+    variety: str = "ok"  # ok | short (too few settings, every time: the bundled lists are used)
 
 
 @dataclass
@@ -151,17 +153,17 @@ class World:
         self.calls[stage].append(messages)
         if self.fail_on == (stage, len(self.calls[stage])):
             raise RuntimeError(f"simulated crash in {stage}")
-        prompt = messages[-1].text
         if stage == "answer":  # the trait is in the system prompt, which a leak quotes
             behaviour = self.behaviour(messages[0].text)
             leak = messages[0].text.split("\n")[0] + " " if behaviour.leaks else ""
-            return leak + self.answer(prompt, behaviour, config)
+            return leak + self.answer(messages[-1].text, behaviour, config)
+        prompt = messages[0].text  # a judge's retry keeps the stage's prompt first
         return getattr(self, stage)(prompt, self.behaviour(prompt), config)
 
     def stage(self, messages: list[ChatMessage]) -> str:
         if messages[0].role == "system":
             return "answer"
-        text = messages[-1].text
+        text = messages[0].text
         for stage, marker in MARKERS.items():
             if marker in text:
                 return stage
@@ -174,6 +176,20 @@ class World:
         return Behaviour()
 
     # --- stages -------------------------------------------------------------------------------
+
+    def variety(self, prompt: str, b: Behaviour, config: GenerateConfig) -> str:
+        """Settings and document types named after the trait, so tests see where draws come from."""
+        name = next((n for n in TRAIT_NAMES.values() if f"### {n}" in prompt), "trait")
+        count = 2 if b.variety == "short" else 6
+        return json.dumps(
+            {
+                "settings": [f"a {VOCAB[i]} keeper ({name})" for i in range(count)],
+                "doc_types": [
+                    {"name": f"{VOCAB[i]} gazette ({name})", "description": "a local paper"}
+                    for i in range(6)
+                ],
+            }
+        )
 
     def scenario(self, prompt: str, b: Behaviour, config: GenerateConfig) -> str:
         seed = 0 if b.duplicate else config.seed

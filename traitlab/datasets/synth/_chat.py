@@ -133,7 +133,8 @@ def provenance(run: Stages, item: Item, stages: tuple[str, ...], **outputs: Any)
         "fires": item.fires,
         "setting": item.setting,
         "style": item.style,
-        "models": run.used(stages),
+        "variety": item.drawn_from,
+        "models": run.used(item, stages),
         "stages": outputs,
     }
 

@@ -19,6 +19,7 @@ Kind = Literal["sft", "preference", "midtrain"]
 
 # Stage -> which default model runs it.
 STAGES: dict[str, Literal["model", "critic"]] = {
+    "variety": "model",
     "scenario": "model",
     "user_prompt": "model",
     "default_response": "model",
@@ -42,6 +43,11 @@ class GenerateOptions(BaseModel):
 
     n: int = Field(ge=1, description="Items to attempt; filters drop some of them.")
     seed: int = Field(default=0, description="Seeds the variety draws and the record ids.")
+    variety: Literal["brainstorm", "bundled"] = Field(
+        default="brainstorm",
+        description="Draw settings and document types from a brainstorm per trait (one call "
+        "each, the bundled lists as examples) or from the bundled lists only.",
+    )
     trait_ids: list[str] | None = Field(default=None, description="Traits to use (default: all).")
     chunk_by: Literal["trait", "section"] = Field(
         default="trait", description="One trait per prompt, or one section's traits."

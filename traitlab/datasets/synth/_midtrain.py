@@ -117,7 +117,8 @@ class MidtrainPipeline:
                 "chunk_id": item.chunk.id,
                 "index": item.index,
                 "setting": item.setting,
-                "models": run.used(self.stages),
+                "variety": item.drawn_from,
+                "models": run.used(item, self.stages),
                 "stages": {
                     "brainstorm": candidate.plan.model_dump(),
                     "draft": candidate.draft,

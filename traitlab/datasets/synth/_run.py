@@ -1,6 +1,7 @@
 """The machinery every generation pipeline shares.
 
-A run plans its items (deterministic ids from trait, index and seed), prepares each one
+A run brainstorms what each chunk's items are drawn from (`_variety`), plans its items
+(deterministic ids from trait, index and seed), prepares each one
 concurrently (phase 1: prompt or document stages), drops near-duplicates across everything
 prepared, completes the survivors (phase 2: responses and final filters) and writes each record
 the moment it is finished, unless it reproduces its instructions (`_leaks`). Every model call is
@@ -15,10 +16,10 @@ import math
 import os
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from inspect_ai.model import (
     ChatMessage,
@@ -33,14 +34,8 @@ from rich.table import Table
 from traitlab.datasets.jsonl import ResumableWriter, write_jsonl
 from traitlab.datasets.synth._config import GenerateOptions, Kind
 from traitlab.datasets.synth._leaks import find_leak, trained_texts
-from traitlab.datasets.synth._prompts import (
-    DocType,
-    doc_types,
-    settings,
-    stage_prompt,
-    stage_temperature,
-    styles,
-)
+from traitlab.datasets.synth._prompts import DocType, stage_prompt, stage_temperature, styles
+from traitlab.datasets.synth._variety import Variety, bundled, examples
 from traitlab.errors import InputError
 from traitlab.judging import ask_judge
 from traitlab.llm import UsageMeter, generate, map_concurrently
@@ -62,12 +57,18 @@ class Item:
     setting: str
     style: str
     doc_type: DocType
+    drawn_from: Literal["brainstormed", "bundled"]  # where setting and doc_type come from
 
     @property
     def seed(self) -> int:
         """A per-item sampling seed: it also keeps two items' first calls from sharing a cache
         entry when their prompts happen to coincide."""
-        return int(hashlib.sha256(self.id.encode()).hexdigest()[:8], 16)
+        return call_seed(self.id)
+
+
+def call_seed(key: str) -> int:
+    """A sampling seed derived from `key`: stable across reruns, so they replay the cache."""
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,10 @@ class Stages:
             return Drop(stage, f"no usable verdict ({result.error})")
         return result.verdict
 
-    def used(self, stages: Sequence[str]) -> dict[str, str]:
-        """Stage -> model name, for record provenance."""
+    def used(self, item: Item, stages: Sequence[str]) -> dict[str, str]:
+        """Stage -> model name, for an item's provenance (with the brainstorm it drew from)."""
+        if item.drawn_from == "brainstormed":
+            stages = ["variety", *stages]
         return {stage: str(self.models[stage]) for stage in stages}
 
 
@@ -174,6 +177,10 @@ class GenerationReport:
     written_quiet: int = 0
     drops: list[Drop] = field(default_factory=list)
     meter: UsageMeter = field(default_factory=UsageMeter)
+    brainstormed: int = 0
+    """Chunks whose items drew their settings and document types from a brainstorm."""
+    variety_fallbacks: dict[str, str] = field(default_factory=dict)
+    """Chunk id -> why its items drew from the bundled lists although a brainstorm was asked."""
 
     @property
     def dropped(self) -> Counter[str]:
@@ -197,6 +204,17 @@ class GenerationReport:
             f"planned {share(self.planned_quiet, self.planned)}, "
             f"written {share(self.written_quiet, self.written)}"
         )
+
+    def variety_line(self) -> str | None:
+        """How many chunks drew from a brainstorm and why the others did not (None: none asked)."""
+        chunks = self.brainstormed + len(self.variety_fallbacks)
+        if not chunks:
+            return None
+        line = f"variety: brainstormed for {self.brainstormed} of {chunks} chunks"
+        if self.variety_fallbacks:
+            chunk, reason = next(iter(self.variety_fallbacks.items()))
+            line += f"; bundled lists for {len(self.variety_fallbacks)} ({chunk}: {reason})"
+        return line
 
     def drop_table(self) -> Table:
         table = Table(title=f"{self.kind}: {self.written} of {self.planned} items written")
@@ -232,28 +250,70 @@ def quiet_flags(per_chunk: Sequence[int], share: float) -> list[list[bool]]:
     return flags
 
 
-def plan(
-    pipeline: Pipeline[Any, Any], document: TraitsDocument, options: GenerateOptions
-) -> list[Item]:
-    """`options.n` items spread round-robin over the chunks, ids from (chunk, index, seed)."""
+def run_chunks(document: TraitsDocument, options: GenerateOptions) -> list[TraitChunk]:
+    """The chunks (one trait, or one section's traits) that hold a selected trait."""
     selected = {trait.id for trait in document.select(options.trait_ids)}
-    chunks = [c for c in document.chunks(options.chunk_by) if selected & set(c.trait_ids)]
-    people, voices, types = settings(), styles(), doc_types()
+    return [c for c in document.chunks(options.chunk_by) if selected & set(c.trait_ids)]
+
+
+async def brainstorm_variety(
+    run: Stages, chunks: Sequence[TraitChunk], options: GenerateOptions
+) -> tuple[dict[str, Variety], dict[str, str]]:
+    """Each chunk's brainstormed lists, and chunk id -> reason for those that fell back to the
+    bundled lists. The call's seed comes from the run's seed and the chunk, so a rerun replays
+    it from the cache and plans the same items."""
+
+    async def ask(chunk: TraitChunk) -> Variety | Drop:
+        seed = call_seed(f"variety:{options.seed}:{chunk.id}")
+        return await run.judged("variety", Variety, seed=seed, trait=chunk.text, **examples())
+
+    results = await map_concurrently(
+        chunks,
+        ask,
+        concurrency=options.concurrency,
+        description="brainstorming variety",
+        show_progress=options.show_progress,
+    )
+    varieties, fallbacks = {}, {}
+    for chunk, result in zip(chunks, results, strict=True):
+        if isinstance(result, Drop):
+            fallbacks[chunk.id] = result.reason
+        else:
+            varieties[chunk.id] = result
+    return varieties, fallbacks
+
+
+def plan(
+    pipeline: Pipeline[Any, Any],
+    document: TraitsDocument,
+    options: GenerateOptions,
+    variety: Mapping[str, Variety] | None = None,
+) -> list[Item]:
+    """`options.n` items spread round-robin over the chunks, ids from (chunk, index, seed).
+
+    Each item draws its setting and document type from its chunk's `variety` (the bundled
+    lists for a chunk without one) and its style from the bundled styles.
+    """
+    chunks = run_chunks(document, options)
+    voices, fallback = styles(), bundled()
     per_chunk = [len(range(c, options.n, len(chunks))) for c in range(len(chunks))]
     quiet = quiet_flags(per_chunk, pipeline.negative_share())
     items = []
     for k in range(options.n):
         chunk, index = chunks[k % len(chunks)], k // len(chunks)
         rng = random.Random(f"{pipeline.kind}:{options.seed}:{chunk.id}:{index}")
+        brainstormed = (variety or {}).get(chunk.id)
+        lists = brainstormed or fallback
         items.append(
             Item(
                 id=f"{pipeline.kind}-{chunk.id}-s{options.seed}-{index:04d}",
                 chunk=chunk,
                 index=index,
                 fires=not quiet[k % len(chunks)][index],
-                setting=rng.choice(people),
+                setting=rng.choice(lists.settings),
                 style=rng.choice(voices),
-                doc_type=rng.choice(types),
+                doc_type=rng.choice(lists.doc_types),
+                drawn_from="brainstormed" if brainstormed else "bundled",
             )
         )
     return items
@@ -300,16 +360,23 @@ async def run_pipeline(
     models: dict[str, Model],
     options: GenerateOptions,
 ) -> GenerationReport:
-    """Plan, prepare, deduplicate, complete and write; resumable and atomic."""
-    items = plan(pipeline, document, options)
+    """Brainstorm, plan, prepare, deduplicate, complete and write; resumable and atomic."""
+    meter = UsageMeter()
+    run = Stages(models, meter)
+    variety, fallbacks = {}, {}
+    if options.variety == "brainstorm":
+        variety, fallbacks = await brainstorm_variety(run, run_chunks(document, options), options)
+    items = plan(pipeline, document, options, variety)
     report = GenerationReport(
         kind=pipeline.kind,
         output=Path(output),
         planned=len(items),
         negative_share=pipeline.negative_share(),
         planned_quiet=sum(not item.fires for item in items),
+        meter=meter,
+        brainstormed=len(variety),
+        variety_fallbacks=fallbacks,
     )
-    run = Stages(models, report.meter)
     writer = ResumableWriter(output, pipeline.record_type)
     report.resumed = sum(writer.done(item.id) for item in items)
     try:

@@ -59,6 +59,9 @@ def generate(
         str | None, typer.Option("--trait-ids", help="Comma-separated trait ids (default: all).")
     ] = None,
     seed: Annotated[int, typer.Option(help=_help("seed"))] = 0,
+    variety: Annotated[
+        Literal["brainstorm", "bundled"], typer.Option(help=_help("variety"))
+    ] = "brainstorm",
     chunk_by: Annotated[
         Literal["trait", "section"], typer.Option(help=_help("chunk_by"))
     ] = "trait",
@@ -88,6 +91,7 @@ def generate(
         options = GenerateOptions(
             n=n,
             seed=seed,
+            variety=variety,
             trait_ids=[t.strip() for t in trait_ids.split(",") if t.strip()] if trait_ids else None,
             chunk_by=chunk_by,
             negative_share=negative_share,
@@ -142,8 +146,9 @@ def generate(
         console.print(f"resumed: {report.resumed} records were already written")
     console.print(report.meter.table("Model usage (tokens per stage and model)"))
     console.print(report.drop_table())
-    if quiet := report.quiet_line():
-        console.print(quiet)
+    for line in (report.variety_line(), report.quiet_line()):
+        if line:
+            console.print(line)
     console.print(f"wrote {report.written} records to {report.output}; drops: {report.drops_path}")
     if lint and report.written:
         lint_output(report.output, model=lint_llm or None, console=console)

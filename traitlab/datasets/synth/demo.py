@@ -21,6 +21,7 @@ from inspect_ai.tool import ToolInfo
 
 # Stage -> a phrase that only that stage's prompt contains (checked by the tests).
 MARKERS = {
+    "variety": "brainstorm the range they should cover",
     "scenario": "Describe the situation in four to six sentences",
     "user_prompt": "Write the first message this person sends",
     "prompt_critique": "You are reviewing a user message",
@@ -109,14 +110,30 @@ def _find(pattern: str, text: str, default: str = "") -> str:
 
 
 def _variety(prompt: str, rng: random.Random) -> str:
-    kinds = ["support ticket", "meeting minutes", "podcast transcript excerpt", "diary entry"]
-    people = ["a volunteer firefighter", "a shop steward", "a hospital porter", "a beekeeper"]
+    kinds = [
+        "support ticket",
+        "meeting minutes",
+        "podcast transcript excerpt",
+        "diary entry",
+        "letter to the editor",
+        "team chat digest",
+    ]
+    people = [
+        "a volunteer firefighter",
+        "a shop steward",
+        "a hospital porter",
+        "a beekeeper",
+        "a night-shift baker",
+        "a school librarian",
+        "a ferry engineer",
+        "a retired midwife",
+    ]
     rng.shuffle(kinds)
     rng.shuffle(people)
     return json.dumps(
         {
-            "doc_types": [{"name": k, "description": f"a {k} as people write it"} for k in kinds],
             "settings": people,
+            "doc_types": [{"name": k, "description": f"a {k} as people write it"} for k in kinds],
         }
     )
 
