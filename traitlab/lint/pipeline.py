@@ -389,8 +389,9 @@ def _labels(
         rated = ratings.get(item.index)
         if rated is not None:
             labels.update({fid: level for fid, level in rated.items() if level != "none"})
+        # Built from values already checked: validating them again costs seconds a million.
         rows.append(
-            ItemLabels(
+            ItemLabels.model_construct(
                 index=item.index,
                 id=item.id,
                 source=item.source,
