@@ -310,7 +310,7 @@ def read_items(
     store = ItemStore([o.rows for o in opened], [o.handler for o in opened])
     item_set = ItemSet(sources=[o.info for o in opened], items=store, unit=unit)
     if scan is not None:
-        sample, complete = _sample(opened, scan.sample_records, scan.seed)
+        sample, complete = _sample(opened, scan.sample_records, scan.seed, progress)
         scan.plan(sample, complete)
     total = sum(len(o.rows) for o in opened)
     task = progress.add_task("reading", total=total) if progress is not None else None
@@ -683,7 +683,9 @@ def _merge(item_set: ItemSet, opened: _Opened, chunk: _Chunk, scan: Scan | None)
         scan.merge(chunk.tally)
 
 
-def _sample(opened: list[_Opened], size: int, seed: int) -> tuple[list[LintItem], bool]:
+def _sample(
+    opened: list[_Opened], size: int, seed: int, progress: Progress | None
+) -> tuple[list[LintItem], bool]:
     """The items of a seeded sample of `size` rows over every input (all rows when there are no
     more), and whether that was all of them. Malformed rows are left out here; the full pass
     reports them."""
@@ -691,12 +693,15 @@ def _sample(opened: list[_Opened], size: int, seed: int) -> tuple[list[LintItem]
     total = sum(counts)
     complete = total <= size
     picks = range(total) if complete else sorted(random.Random(seed).sample(range(total), size))
+    task = progress.add_task("sample", total=len(picks)) if progress is not None else None
     items: list[LintItem] = []
     offset = 0
     for source, count in zip(opened, counts, strict=True):
         low, high = bisect_left(picks, offset), bisect_left(picks, offset + count)
         numbers = (picks[i] - offset + 1 for i in range(low, high))
-        for number, obj in source.rows.select(numbers):
+        for done, (number, obj) in enumerate(source.rows.select(numbers), start=1):
+            if progress is not None and task is not None and done % 1024 == 0:
+                progress.advance(task, 1024)
             try:
                 record = source.handler.record(number, obj)
             except InputError:
@@ -704,6 +709,8 @@ def _sample(opened: list[_Opened], size: int, seed: int) -> tuple[list[LintItem]
             if not isinstance(record, InputError):
                 items += source.handler.items(number, record, len(items))
         offset += count
+    if progress is not None and task is not None:
+        progress.update(task, completed=len(picks))
     return items, complete
 
 
