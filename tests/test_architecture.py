@@ -26,6 +26,7 @@ CORE = {
     "traitlab.files",
     "traitlab.frontmatter",
     "traitlab.judging",
+    "traitlab.lazy",
     "traitlab.llm",
     "traitlab.models",
     "traitlab.prompts",
