@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.training.test_walk import walk_block
 from traitlab.evals.smoke.scorer import RubricVerdict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +37,8 @@ def readme_commands() -> list[list[str]]:
     commands = []
     text = README.read_text(encoding="utf-8")
     for block in re.findall(r"```bash\n(.*?)```", text, re.DOTALL):
+        if block == walk_block():
+            continue  # run as a whole, in order, by tests/training/test_walk.py
         for line in block.replace("\\\n", " ").splitlines():
             for part in line.split("&&"):
                 words = shlex.split(part, comments=True)
