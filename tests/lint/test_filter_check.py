@@ -167,3 +167,29 @@ def test_check_an_existing_report(linted: tuple[Path, Path, list[dict]], tmp_pat
     planted_chats(other, 10, seed=98)
     with pytest.raises(InputError, match="different data"):
         check_dataset(other, report_dir=report)
+
+
+def test_labels_are_built_row_by_row_and_read_back_the_same(tmp_path: Path) -> None:
+    data = tmp_path / "data.jsonl"
+    planted_chats(data, 60, opening=0.3, closing=0.4, seed=5)
+    report = lint_dataset(
+        data,
+        model=scripted("rate", policy=LintPolicy()),
+        features=FEATURES,
+        out_dir=tmp_path / "report",
+        sample=20,
+        prescan_config=OFFLINE,
+        probe=False,
+        cache=False,
+        show_progress=False,
+    )
+    rows = list(report.labels)
+    assert len(rows) == len(report.labels) == report.n_items == 60
+    assert report.labels[7] == rows[7] and report.labels[-1] == rows[-1]
+    # Pre-scan findings label every item; the rater's labels only the rated ones.
+    assert sum(row.rated for row in rows) == 20
+    assert any(row.labels for row in rows if not row.rated)
+    assert any(set(row.labels) - {f.id for f in report.all_findings()} for row in rows)
+    lines = (tmp_path / "report" / "labels.jsonl").read_text(encoding="utf-8").splitlines()
+    assert lines == [row.model_dump_json(exclude_none=True) for row in rows]
+    assert list(load_report(tmp_path / "report", data).labels) == rows

@@ -40,7 +40,7 @@ from traitlab.lint.features import FeatureSet, load_features
 from traitlab.lint.items import ItemSet, Turns, Unit, check_fields, expand_inputs, read_items
 from traitlab.lint.outdir import check_output_dir
 from traitlab.lint.prescan import Prescan, PrescanConfig
-from traitlab.lint.results import ItemLabels, LintReport, SourceInfo, UsageRow
+from traitlab.lint.results import LabelRows, LintReport, SourceInfo, UsageRow
 from traitlab.llm import UsageMeter
 from traitlab.prompts import PromptOverride, resolve_prompt
 
@@ -246,7 +246,11 @@ async def _llm_stages(
 
 def _finish(prepared: _Prepared, ratings: dict[int, dict[str, str]]) -> LintReport:
     report = prepared.report
-    report.labels = _labels(prepared.item_set, report, ratings, prepared.probe_labels)
+    # One row per item: the pre-scan findings it matches (strict), its autorate labels, and
+    # (if unrated) its probe labels; built row by row when read or written.
+    report.labels = LabelRows(
+        prepared.item_set.items, report.all_findings(), ratings, prepared.probe_labels
+    )
     if prepared.out_dir is not None:
         from traitlab.lint.report import write_report
 
@@ -369,37 +373,3 @@ def _read_notes(item_set: ItemSet) -> list[str]:
     if item_set.skipped:
         notes.append(f"{item_set.skipped} records without the selected turn skipped")
     return notes
-
-
-def _labels(
-    item_set: ItemSet,
-    report: LintReport,
-    ratings: dict[int, dict[str, str]],
-    probe_labels: dict[int, dict[str, str]],
-) -> list[ItemLabels]:
-    """One row per item: pre-scan findings it matches (strict), its autorate labels, and (if
-    unrated) its probe labels."""
-    found: dict[int, dict[str, str]] = {}
-    for finding in report.all_findings():
-        for index in finding.members:
-            found.setdefault(index, {})[finding.id] = "strict"
-    rows = []
-    for item in item_set.items:
-        labels = dict(found.get(item.index, {}))
-        rated = ratings.get(item.index)
-        if rated is not None:
-            labels.update({fid: level for fid, level in rated.items() if level != "none"})
-        # Built from values already checked: validating them again costs seconds a million.
-        rows.append(
-            ItemLabels.model_construct(
-                index=item.index,
-                id=item.id,
-                source=item.source,
-                line=item.line,
-                turn=item.turn,
-                rated=rated is not None,
-                labels=labels,  # type: ignore[arg-type]
-                probe=probe_labels.get(item.index, {}),  # type: ignore[arg-type]
-            )
-        )
-    return rows

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from traitlab.lint.outdir import write_dir_atomically
-from traitlab.lint.results import Finding, LintReport, Rate
+from traitlab.lint.results import Finding, LintReport, Rate, label_lines
 
 KIND_TITLES = {
     "opening": "Over-represented openings (first sentence, leading words)",
@@ -200,8 +200,7 @@ def write_report(report: LintReport, out_dir: str | Path) -> dict[str, Path]:
         report.run_id = uuid.uuid4().hex
         digest = hashlib.sha256()
         with (directory / names["labels"]).open("w", encoding="utf-8") as handle:
-            for row in report.labels:
-                line = row.model_dump_json(exclude_none=True) + "\n"
+            for line in label_lines(report.labels):
                 digest.update(line.encode("utf-8"))
                 handle.write(line)
         report.labels_sha256 = digest.hexdigest()
