@@ -44,7 +44,8 @@ async def measure(kind: str, n: int, latency: float, concurrency: int, out: Path
         rate = report.planned / elapsed
         print(
             f"{kind:10} concurrency={concurrency:3} {label:6}: {report.written:4} records, "
-            f"{report.meter.calls:5} calls, {elapsed:6.2f} s, {rate:7.1f} items/s"
+            f"{report.meter.calls:5} paid calls, {report.meter.cached_calls:5} from the cache, "
+            f"{elapsed:6.2f} s, {rate:7.1f} items/s"
         )
 
 

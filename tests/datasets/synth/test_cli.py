@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -182,3 +184,65 @@ def test_demo_markers_match_one_stage_prompt_each() -> None:
             p.stem for p in PROMPTS_DIR.glob("*.md") if marker in stage_prompt(p.stem).template
         ]
         assert holders == [stage], (stage, holders)
+
+
+BATCHES: list[object] = []
+
+
+def batch_policy(messages, tools, config):  # type: ignore[no-untyped-def]
+    """Records the batch setting every call was made with."""
+    BATCHES.append(config.batch)
+    return World()(messages, tools, config)
+
+
+@pytest.mark.parametrize(
+    ("flags", "batch"), [([], None), (["--batch"], True), (["--batch-size", "50"], 50)]
+)
+def test_batch_mode_reaches_every_call(flags: list[str], batch: object, tmp_path: Path) -> None:
+    BATCHES.clear()
+    policy = [
+        "--model",
+        "scripted/batch",
+        "-M",
+        "policy=tests.datasets.synth.test_cli:batch_policy",
+    ]
+    args = ["generate", "sft", *policy, "-n", "2", "--trait-ids", "directness", "--no-lint"]
+    result = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "sft.jsonl"), *flags])
+    assert result.exit_code == 0, result.output
+    assert len(BATCHES) > 10 and set(BATCHES) == {batch}
+
+
+def test_the_usage_file_says_what_the_output_cost(tmp_path: Path) -> None:
+    out = tmp_path / "sft.jsonl"
+    result = generate(out, "--no-lint")
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "sft.usage.json").read_text())
+    assert saved["complete"] and saved["sessions"] == 1
+    paid = sum(row["calls"] for row in saved["usage"])
+    assert paid > 20 and not any(row["cached_calls"] for row in saved["usage"])
+    assert "sft.usage.json" in result.output
+
+
+def interrupting_policy(messages, tools, config):  # type: ignore[no-untyped-def]
+    """Ctrl-C (a real SIGINT) during the third refine call: two records are written by then."""
+    reply = World()(messages, tools, config)
+    if reply.startswith("REFINED"):
+        BATCHES.append("refine")
+        if len(BATCHES) == 3:
+            signal.raise_signal(signal.SIGINT)
+    return reply
+
+
+def test_ctrl_c_says_what_was_kept_and_how_to_resume(tmp_path: Path) -> None:
+    BATCHES.clear()
+    out = tmp_path / "sft.jsonl"
+    policy = "policy=tests.datasets.synth.test_cli:interrupting_policy"
+    args = ["generate", "sft", "--model", "scripted/w", "-M", policy, "-n", "4", "--no-lint"]
+    result = CliRunner().invoke(app, [*args, "--concurrency", "1", "-o", str(out)])
+    assert result.exit_code == 130, result.output
+    assert result.stderr.splitlines() == [
+        f"interrupted: kept 2 records in {out}.partial and the usage so far in "
+        f"{tmp_path / 'sft.usage.json'}; run the same command to resume (calls already made "
+        "are replayed from Inspect's cache)"
+    ]
+    assert not json.loads((tmp_path / "sft.usage.json").read_text())["complete"]

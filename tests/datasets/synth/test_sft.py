@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from inspect_ai.model import Model
+
 from tests.datasets.synth.world import Behaviour, World
 from traitlab.datasets import ChatRecord, read_jsonl
 from traitlab.datasets.synth import generate_dataset
 from traitlab.datasets.synth._chat import SFTPipeline
+from traitlab.llm import StageUsage, UsageMeter
 
 TRAITS = [
     "honesty-under-pressure",
@@ -28,11 +31,11 @@ def world() -> World:
     )
 
 
-async def run(w: World, out: Path, **options: object):
+async def run(w: World, out: Path, model: Model | None = None, **options: object):
     return await generate_dataset(
         "sft",
         out,
-        model=w.model(),
+        model=model or w.model(),
         trait_ids=TRAITS,
         n=12,
         negative_share=1 / 3,
@@ -71,7 +74,9 @@ async def test_records_flow_through_every_stage_and_filters_say_why(tmp_path: Pa
     # The cost summary counts every stage, judged ones included, under its model.
     usage = report.meter.usage
     assert {stage for stage, _ in usage} == {"variety", *SFTPipeline.stages}
-    assert usage[("prompt_critique", "scripted/world")].calls == 12 + 3  # 3 revisions
+    critique = usage[("prompt_critique", "scripted/world")]
+    # 3 revisions; the duplicate trait's identical prompts may share a paid critique (a replay).
+    assert critique.calls + critique.cached_calls == 12 + 3
     # The critique saw the reply of a model without the trait as evidence.
     assert "DEFAULT REPLY" in w.calls["prompt_critique"][0][-1].text
     # The answer had the trait in its system prompt; refinement ran in a separate context.
@@ -122,9 +127,10 @@ async def test_revisions_are_bounded(tmp_path: Path) -> None:
 async def test_killed_run_resumes_to_the_same_final_set(tmp_path: Path) -> None:
     out = tmp_path / "resumed.jsonl"
     crashing = world()
+    model = crashing.model()  # the same scripted model as world()'s, for Inspect's cache
     crashing.fail_on = ("refine", 4)
     try:
-        await run(crashing, out, concurrency=1)
+        await run(crashing, out, model, concurrency=1)
     except RuntimeError as ex:
         assert "simulated crash" in str(ex)
     else:
@@ -133,11 +139,28 @@ async def test_killed_run_resumes_to_the_same_final_set(tmp_path: Path) -> None:
     assert not out.exists() and partial.exists()
     assert len(partial.read_text().splitlines()) == 3
 
-    resumed = await run(world(), out, concurrency=1)
+    first = UsageMeter.resume(tmp_path / "resumed.usage.json")  # what the crashed session paid
+
+    again = world()
+    resumed = await run(again, out, concurrency=1)
     clean = await run(world(), tmp_path / "clean.jsonl")
     assert resumed.resumed == 3
-    # Records already written were not produced again.
-    answers = ("answer", "scripted/world")
-    assert resumed.meter.usage[answers].calls == clean.meter.usage[answers].calls - 3
     assert not partial.exists()
     assert out.read_text() == (tmp_path / "clean.jsonl").read_text()
+
+    # The cost table covers both sessions: the crashed one's paid calls stay counted, and what
+    # the second session got from Inspect's cache is counted apart, not paid again.
+    usage, before = resumed.meter.usage, first.usage
+    assert resumed.meter.sessions == 2
+    scenarios = ("scenario", "scripted/world")
+    assert not again.calls["scenario"] and not again.calls["variety"]
+    assert (usage[scenarios].calls, usage[scenarios].cached_calls) == (12, 9)
+    assert all(usage[key].calls >= entry.calls for key, entry in before.items())
+    # Records already written were not produced again: the second session made 3 fewer answer
+    # calls (paid or replayed) than a run from scratch.
+    answers = ("answer", "scripted/world")
+
+    def made(entry: StageUsage) -> int:
+        return entry.calls + entry.cached_calls
+
+    assert made(usage[answers]) - made(before[answers]) == made(clean.meter.usage[answers]) - 3

@@ -1,9 +1,4 @@
-"""Synthetic training data from a traits document: SFT chats, preference pairs, documents.
-
-`generate_dataset` is the library entry point (`traitlab generate` is a thin layer over it).
-Every stage's model is settable; each record keeps its provenance (trait ids, stage outputs,
-models) in metadata; runs are concurrent, metered, resumable and write atomically.
-"""
+"""`generate_dataset`, the library entry point: check, resolve the models, run the pipeline."""
 
 from __future__ import annotations
 
@@ -12,16 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from traitlab.datasets.synth._chat import PreferencePipeline, SFTPipeline
-from traitlab.datasets.synth._config import (
-    STAGES,
-    GenerateOptions,
-    Kind,
-    ModelLike,
-    load_model,
-    stage_models,
-)
+from traitlab.datasets.synth._config import GenerateOptions, Kind, ModelLike, stage_models
 from traitlab.datasets.synth._midtrain import MidtrainPipeline
-from traitlab.datasets.synth._run import Drop, GenerationReport, check_output, run_pipeline
+from traitlab.datasets.synth._run import GenerationReport, check_output, run_pipeline
 from traitlab.traits import TraitsDocument
 
 PIPELINES = {"sft": SFTPipeline, "preference": PreferencePipeline, "midtrain": MidtrainPipeline}
@@ -66,16 +54,3 @@ async def generate_dataset(
     models = stage_models(model, critic_model, stage_overrides)
     pipeline = PIPELINES[kind](options)
     return await run_pipeline(pipeline, document, output, models, options)
-
-
-__all__ = [
-    "PIPELINES",
-    "STAGES",
-    "Drop",
-    "GenerateOptions",
-    "GenerationReport",
-    "Kind",
-    "generate_dataset",
-    "load_model",
-    "stage_models",
-]

@@ -6,7 +6,8 @@ concurrently (phase 1: prompt or document stages), drops near-duplicates across 
 prepared, completes the survivors (phase 2: responses and final filters) and writes each record
 the moment it is finished, unless it reproduces its instructions (`_leaks`). Every model call is
 cached, so after a crash the rerun replays what was paid for and skips the records already
-written; the output appears atomically at the end.
+written; the output appears atomically at the end. The usage file beside the output keeps the
+calls and tokens paid in every session, so a resumed run's cost table covers them all.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from traitlab.datasets.synth._leaks import find_leak, trained_texts
 from traitlab.datasets.synth._prompts import DocType, stage_prompt, stage_temperature, styles
 from traitlab.datasets.synth._variety import Variety, bundled, examples
 from traitlab.errors import InputError
-from traitlab.judging import ask_judge
+from traitlab.judging import JUDGE_CONFIG, ask_judge
 from traitlab.llm import UsageMeter, generate, map_concurrently
 from traitlab.traits import TraitChunk, TraitsDocument
 
@@ -81,11 +82,28 @@ class Drop:
 
 
 class Stages:
-    """Metered, cached model calls for one run, each with the model its stage is bound to."""
+    """Metered, cached model calls for one run, each with the model its stage is bound to.
 
-    def __init__(self, models: dict[str, Model], meter: UsageMeter):
+    `batch` (Inspect's `GenerateConfig.batch`) goes into every call: providers with a batch API
+    then answer at about half price, slower; others ignore it. It is not part of Inspect's cache
+    key, so a run resumed with or without it replays the same calls.
+    """
+
+    def __init__(
+        self, models: dict[str, Model], meter: UsageMeter, *, batch: bool | int | None = None
+    ):
         self.models = models
         self.meter = meter
+        self.batch = GenerateConfig(batch=batch)
+
+    def config(
+        self, stage: str, seed: int | None = None, *, temperature: float | None = None
+    ) -> GenerateConfig:
+        """The stage's sampling settings: its prompt file's temperature (else `temperature`)."""
+        chosen = stage_temperature(stage)
+        return GenerateConfig(
+            temperature=temperature if chosen is None else chosen, seed=seed
+        ).merge(self.batch)
 
     async def text(
         self, stage: str, input: str | list[ChatMessage], *, config: GenerateConfig | None = None
@@ -96,13 +114,13 @@ class Stages:
             input,
             stage=stage,
             meter=self.meter,
-            config=config or _stage_config(stage),
+            config=config.merge(self.batch) if config else self.config(stage),
         )
         return output.completion.strip()
 
     async def prompted(self, stage: str, *, seed: int | None = None, **values: Any) -> str:
         """Render the stage's prompt file with `values` and return the reply."""
-        config = _stage_config(stage, seed)
+        config = self.config(stage, seed)
         return await self.text(stage, stage_prompt(stage).render(**values), config=config)
 
     async def judged(
@@ -118,8 +136,8 @@ class Stages:
             stage_prompt(stage).render(**values),
             schema,
             check=getattr(schema, "problem", None),
-            # Critics grade at temperature 0 (ask_judge's default) unless their prompt file says.
-            config=_stage_config(stage, seed) if stage_temperature(stage) is not None else None,
+            # Critics grade at temperature 0 (as ask_judge does) unless their prompt file says.
+            config=self.config(stage, seed, temperature=JUDGE_CONFIG.temperature),
             cache=True,
             meter=self.meter,
             stage=stage,
@@ -133,10 +151,6 @@ class Stages:
         if item.drawn_from == "brainstormed":
             stages = ["variety", *stages]
         return {stage: str(self.models[stage]) for stage in stages}
-
-
-def _stage_config(stage: str, seed: int | None = None) -> GenerateConfig:
-    return GenerateConfig(temperature=stage_temperature(stage), seed=seed)
 
 
 def with_system(system: str, user: str) -> list[ChatMessage]:
@@ -189,7 +203,11 @@ class GenerationReport:
 
     @property
     def drops_path(self) -> Path:
-        return self.output.with_name(f"{self.output.stem}.drops.jsonl")
+        return drops_file(self.output)
+
+    @property
+    def usage_path(self) -> Path:
+        return usage_file(self.output)
 
     def quiet_line(self) -> str | None:
         """The asked and realised share of quiet items (trait should not fire), if any asked."""
@@ -330,14 +348,38 @@ def near_duplicate_ids(keys: dict[str, str], threshold: float) -> dict[str, str]
     return {ids[dropped]: ids[kept] for dropped, kept in matches.items()}
 
 
+def drops_file(output: Path) -> Path:
+    """Every dropped item with its filter and reason: ``sft.jsonl`` -> ``sft.drops.jsonl``."""
+    return output.with_name(f"{output.stem}.drops.jsonl")
+
+
+def usage_file(output: Path) -> Path:
+    """Calls and tokens over every session of an output (`UsageMeter.resume`):
+    ``sft.jsonl`` -> ``sft.usage.json``."""
+    return output.with_name(f"{output.stem}.usage.json")
+
+
+def interrupted_line(output: Path) -> str:
+    """What Ctrl-C leaves behind, and how to go on (the line the CLI prints)."""
+    partial = output.with_name(output.name + ".partial")
+    kept = 0
+    if partial.exists():
+        with partial.open(encoding="utf-8") as handle:
+            kept = sum(1 for line in handle if line.strip())
+    return (
+        f"kept {kept} records in {partial} and the usage so far in {usage_file(output)}; "
+        "run the same command to resume (calls already made are replayed from Inspect's cache)"
+    )
+
+
 def check_output(output: Path, *, overwrite: bool = False) -> None:
     """Refuse an output the run could not write or should not replace, before any model call.
 
     An existing output is replaced only with `overwrite`; ``OUTPUT.partial`` (a crashed run's
-    records) is resumed as always. The drops file beside the output must be writable too.
+    records) is resumed as always. The drops and usage files beside the output must be
+    writable too.
     """
-    drops = output.with_name(f"{output.stem}.drops.jsonl")
-    for path in (output, drops):
+    for path in (output, drops_file(output), usage_file(output)):
         if path.is_dir():
             raise InputError("output is a directory; give a .jsonl file path", path=path)
     if output.exists() and not overwrite:
@@ -360,20 +402,41 @@ async def run_pipeline(
     models: dict[str, Model],
     options: GenerateOptions,
 ) -> GenerationReport:
-    """Brainstorm, plan, prepare, deduplicate, complete and write; resumable and atomic."""
-    meter = UsageMeter()
-    run = Stages(models, meter)
+    """Brainstorm, plan, prepare, deduplicate, complete and write; resumable and atomic.
+
+    The usage of this session is added to that of the unfinished sessions before it (the usage
+    file beside the output) and saved however the session ends.
+    """
+    output = Path(output)
+    usage = usage_file(output)
+    run = Stages(models, UsageMeter.resume(usage), batch=options.batch_config)
+    finished = False
+    try:
+        report = await _run(pipeline, document, output, run, options)
+        finished = True
+        return report
+    finally:
+        run.meter.save(usage, complete=finished)
+
+
+async def _run(
+    pipeline: Pipeline[C, R],
+    document: TraitsDocument,
+    output: Path,
+    run: Stages,
+    options: GenerateOptions,
+) -> GenerationReport:
     variety, fallbacks = {}, {}
     if options.variety == "brainstorm":
         variety, fallbacks = await brainstorm_variety(run, run_chunks(document, options), options)
     items = plan(pipeline, document, options, variety)
     report = GenerationReport(
         kind=pipeline.kind,
-        output=Path(output),
+        output=output,
         planned=len(items),
         negative_share=pipeline.negative_share(),
         planned_quiet=sum(not item.fires for item in items),
-        meter=meter,
+        meter=run.meter,
         brainstormed=len(variety),
         variety_fallbacks=fallbacks,
     )

@@ -1,23 +1,22 @@
-"""`traitlab generate`: a thin command over `generate_dataset`, with the run's summary."""
+"""`traitlab generate`: a thin command over `generate_dataset`, with the run's summary.
+
+Only the options are imported at load time; the pipelines and the lint (Inspect, torch) load
+when the command runs, so `traitlab generate --help` answers at once
+(`benchmarks/cli_startup.py`).
+"""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
 from traitlab.cli_args import parse_key_values
-from traitlab.datasets.synth import generate_dataset
 from traitlab.datasets.synth._config import STAGES, GenerateOptions, Kind, load_model
-from traitlab.datasets.synth._lint import check_lint_dir, lint_output
-from traitlab.datasets.synth._run import check_output
-from traitlab.errors import InputError
+from traitlab.errors import InputError, on_interrupt
 
-console = Console()
 _FIELDS = GenerateOptions.model_fields
 
 
@@ -71,6 +70,8 @@ def generate(
     min_rating: Annotated[int, typer.Option(help=_help("min_rating"))] = 4,
     dedup_threshold: Annotated[float, typer.Option(help=_help("dedup_threshold"))] = 0.92,
     concurrency: Annotated[int, typer.Option(help=_help("concurrency"))] = 16,
+    batch: Annotated[bool, typer.Option("--batch", help=_help("batch"))] = False,
+    batch_size: Annotated[int | None, typer.Option(help=_help("batch_size"))] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace the output file if it exists.")
     ] = False,
@@ -87,6 +88,15 @@ def generate(
     ] = None,
 ) -> None:
     """Generate SFT chats, preference pairs or midtraining documents from a traits document."""
+    import asyncio
+
+    from rich.console import Console
+
+    from traitlab.datasets.synth import generate_dataset
+    from traitlab.datasets.synth._lint import check_lint_dir, lint_output
+    from traitlab.datasets.synth._run import check_output, interrupted_line
+
+    console = Console()
     try:
         options = GenerateOptions(
             n=n,
@@ -100,6 +110,8 @@ def generate(
             min_rating=min_rating,
             dedup_threshold=dedup_threshold,
             concurrency=concurrency,
+            batch=batch,
+            batch_size=batch_size,
         )
     except ValidationError as ex:
         error = ex.errors()[0]
@@ -130,18 +142,19 @@ def generate(
         parse_key_values(lint_model_arg, option="--lint-model-arg"),
         setting="--lint-model",
     )
-    report = asyncio.run(
-        generate_dataset(
-            kind,
-            output,
-            model=main,
-            traits=traits,
-            critic_model=critic or None,
-            stage_overrides=overrides,
-            options=options,
-            overwrite=overwrite,
+    with on_interrupt(lambda: interrupted_line(output)):
+        report = asyncio.run(
+            generate_dataset(
+                kind,
+                output,
+                model=main,
+                traits=traits,
+                critic_model=critic or None,
+                stage_overrides=overrides,
+                options=options,
+                overwrite=overwrite,
+            )
         )
-    )
     if report.resumed:
         console.print(f"resumed: {report.resumed} records were already written")
     console.print(report.meter.table("Model usage (tokens per stage and model)"))
@@ -149,7 +162,10 @@ def generate(
     for line in (report.variety_line(), report.quiet_line()):
         if line:
             console.print(line)
-    console.print(f"wrote {report.written} records to {report.output}; drops: {report.drops_path}")
+    console.print(
+        f"wrote {report.written} records to {report.output}; drops: {report.drops_path}; "
+        f"usage: {report.usage_path}"
+    )
     if lint and report.written:
         lint_output(report.output, model=lint_llm or None, console=console)
 
