@@ -72,7 +72,7 @@ def read_jsonl(path: str | Path, schema: type[T], *, strict: bool = False) -> Re
                 result.records.append((number, schema.model_validate(obj)))
                 continue
             except ValidationError as ex:
-                error = InputError(_reason(ex), path=path, line=number)
+                error = InputError(validation_reason(ex), path=path, line=number)
         if strict:
             raise error
         result.errors.append(str(error))
@@ -105,7 +105,9 @@ def read_records(
     return read_jsonl(path, RECORD_TYPES[kind or detect_kind(path)], strict=strict)
 
 
-def _reason(ex: ValidationError) -> str:
+def validation_reason(ex: ValidationError) -> str:
+    """Why a record failed its schema, on one line: the first error's place and message (an
+    unknown field named as such), and how many more there are."""
     error = ex.errors()[0]
     where = ".".join(str(p) for p in error["loc"])
     extra = f" (and {ex.error_count() - 1} more)" if ex.error_count() > 1 else ""

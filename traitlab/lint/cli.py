@@ -75,7 +75,7 @@ def guarded(interrupted: str) -> Callable[[F], F]:
             except Exception as ex:
                 if os.environ.get("TRAITLAB_DEBUG"):
                     raise
-                from traitlab.lint.pipeline import plain_message
+                from traitlab.errors import plain_message
 
                 raise TraitlabError(
                     f"internal error ({type(ex).__name__}: {plain_message(ex)[:300]}); "

@@ -40,8 +40,10 @@ import numpy as np
 from pydantic import ValidationError
 from rich.progress import Progress
 
+from traitlab.datasets.jsonl import validation_reason
 from traitlab.datasets.records import RECORD_TYPES, record_kind
 from traitlab.errors import InputError
+from traitlab.lint.results import SourceInfo
 
 Turns = Literal["assistant", "user", "transcript"]
 Unit = Literal["reply", "record"]
@@ -109,23 +111,10 @@ class LintItem:
 
 
 @dataclass
-class SourceFile:
-    """One input read: its path (or ``-``), content hash, record kind and counts."""
-
-    path: str
-    sha256: str
-    kind: str
-    records: int = 0
-    items: int = 0
-    errors: int = 0
-    bad_lines: list[int] = field(default_factory=list)
-
-
-@dataclass
 class ItemSet:
     """The items of every input, with the problems met while reading them."""
 
-    sources: list[SourceFile]
+    sources: list[SourceInfo]
     items: Sequence[LintItem]
     unit: Unit = "reply"
     errors: list[str] = field(default_factory=list)
@@ -386,7 +375,7 @@ class _Handler:
         try:
             return _validate(self.kind, obj)
         except ValidationError as ex:
-            reason = _reason(ex)
+            reason = validation_reason(ex)
             error = InputError(reason, path=self.name, line=number)
             if reason.startswith("unknown field '"):
                 raise error from None  # a schema mistake (a typo, the wrong file), not one bad line
@@ -632,7 +621,7 @@ class _Input:
 
 @dataclass
 class _Opened:
-    info: SourceFile
+    info: SourceInfo
     rows: _JsonlRows | _MemoryRows
     handler: _Handler
 
@@ -845,7 +834,7 @@ def _opened(index: int, source: _Input, options: _Options) -> _Opened:
             f"no records found (expected objects with 'messages', 'text' or 'chosen'{hint})",
             path=name,
         )
-    info = SourceFile(path=name, sha256=source.sha256, kind=kind)
+    info = SourceInfo(path=name, sha256=source.sha256, kind=kind)
     return _Opened(
         info, source.rows, _Handler(name, index, kind, kind_line, source.columnar, options)
     )
@@ -948,15 +937,6 @@ def _mapped_message(message: Any, role: str, content: str, columnar: bool) -> An
 
 def _table_rows(table: Any) -> list[Any]:
     return [row for batch in table.to_batches(max_chunksize=4096) for row in batch.to_pylist()]
-
-
-def _reason(ex: ValidationError) -> str:
-    error = ex.errors()[0]
-    where = ".".join(str(p) for p in error["loc"])
-    extra = f" (and {ex.error_count() - 1} more)" if ex.error_count() > 1 else ""
-    if error["type"] == "extra_forbidden":
-        return f"unknown field '{where}'{extra}"
-    return f"{where or 'record'}: {error['msg']}{extra}"
 
 
 def _first_line(ex: BaseException) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,15 +31,16 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from traitlab.errors import InputError, TraitlabError
+from traitlab.errors import InputError, TraitlabError, plain_message
 from traitlab.lint.autorate import RATING_PROMPT, autorate
 from traitlab.lint.discover import MERGE_PROMPT, SCAN_PROMPT, DiscoverConfig, discover_features
 from traitlab.lint.families import fold_families
 from traitlab.lint.features import FeatureSet, load_features
 from traitlab.lint.items import ItemSet, Turns, Unit, check_fields, expand_inputs, read_items
+from traitlab.lint.labels import LabelRows
 from traitlab.lint.outdir import check_output_dir
 from traitlab.lint.prescan import Prescan, PrescanConfig
-from traitlab.lint.results import LabelRows, LintReport, SourceInfo, UsageRow
+from traitlab.lint.results import LintReport, UsageRow
 from traitlab.llm import UsageMeter
 from traitlab.prompts import PromptOverride, resolve_prompt
 
@@ -58,16 +58,6 @@ def resolve_model(model: str | Model, model_args: dict[str, Any] | None = None) 
         raise
     except Exception as ex:  # providers raise ValueError, PrerequisiteError, ImportError, ...
         raise InputError(f"--model {model}: {plain_message(ex)}") from None
-
-
-_MARKUP_RE = re.compile(r"\[/?[a-z ]+\]")
-
-
-def plain_message(ex: BaseException) -> str:
-    """An exception's message on one line, without rich markup or an 'ERROR:' prefix."""
-    text = " ".join(_MARKUP_RE.sub("", str(ex)).split())
-    text = re.sub(r"^ERROR:\s*", "", text)
-    return text or type(ex).__name__
 
 
 def _progress(show: bool) -> AbstractContextManager[Progress | None]:
@@ -148,7 +138,7 @@ def _prepare(
         unit=item_set.unit,
         n_items=len(item_set),
         records=item_set.records,
-        sources=[SourceInfo(**vars(s)) for s in item_set.sources],
+        sources=item_set.sources,
         errors=item_set.errors,
         notes=notes + _read_notes(item_set),
         findings=findings,

@@ -18,8 +18,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from traitlab.lint.labels import label_lines
 from traitlab.lint.outdir import write_dir_atomically
-from traitlab.lint.results import Finding, LintReport, Rate, label_lines
+from traitlab.lint.results import Finding, LintReport, Rate
 
 KIND_TITLES = {
     "opening": "Over-represented openings (first sentence, leading words)",

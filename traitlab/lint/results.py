@@ -6,15 +6,12 @@ read, so every number in them carries its count, n and 95% Wilson interval.
 
 from __future__ import annotations
 
-import json
-from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Literal, overload
+from collections.abc import Sequence
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from traitlab.lint.features import Feature, FeatureSet
-from traitlab.lint.items import ItemStore, LintItem
 from traitlab.statistics import wilson_interval
 
 FindingKind = Literal["opening", "closing", "phrase", "cluster", "format"]
@@ -132,7 +129,8 @@ class FeatureResult(BaseModel):
 
 
 class SourceInfo(BaseModel):
-    """One input of the lint: path (or "-"), content hash, record kind and counts."""
+    """One input of the lint: path (or "-"), content hash, record kind and counts (filled in
+    while it is read)."""
 
     path: str
     sha256: str
@@ -161,106 +159,6 @@ class ItemLabels(BaseModel):
     rated: bool = False
     labels: dict[str, Literal["broad", "strict"]] = Field(default_factory=dict)
     probe: dict[str, Literal["broad", "strict"]] = Field(default_factory=dict)
-
-
-class LabelRows(Sequence[ItemLabels]):
-    """Every item's labels.jsonl row, each built when it is read.
-
-    A million `ItemLabels` held at once cost over a gigabyte; these rows cost the findings'
-    memberships, the ratings and the probe labels, which the lint holds anyway. `json_lines`
-    gives the file's lines without building a model per row.
-    """
-
-    def __init__(
-        self,
-        items: Sequence[LintItem],
-        findings: Iterable[Finding],
-        ratings: Mapping[int, Mapping[str, str]],
-        probe: Mapping[int, Mapping[str, str]],
-    ) -> None:
-        self._items, self._ratings, self._probe = items, ratings, probe
-        pairs = sorted(
-            (index, order, finding.id)
-            for order, finding in enumerate(findings)
-            for index in finding.members
-        )
-        # Item index -> finding ids, as two sorted columns searched by bisection.
-        self._member_items = [index for index, _, _ in pairs]
-        self._member_ids = [finding for _, _, finding in pairs]
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    @overload
-    def __getitem__(self, position: int) -> ItemLabels: ...
-
-    @overload
-    def __getitem__(self, position: slice) -> list[ItemLabels]: ...
-
-    def __getitem__(self, position: int | slice) -> ItemLabels | list[ItemLabels]:
-        if isinstance(position, slice):
-            return [self[i] for i in range(*position.indices(len(self)))]
-        item = self._items[position]
-        return _item_labels(self._row(item.index, item.id, item.source, item.line, item.turn))
-
-    def __iter__(self) -> Iterator[ItemLabels]:
-        return map(_item_labels, self.rows())
-
-    def rows(self) -> Iterator[dict[str, Any]]:
-        """Each row as a plain dict (None fields left out, as in labels.jsonl)."""
-        items = self._items
-        if isinstance(items, ItemStore):
-            places: Iterable[tuple[int, str, int, int | None, int | None]] = zip(
-                range(len(items)),
-                items.ids,
-                items.sources,
-                items.lines,
-                (None if turn < 0 else turn for turn in items.turns),
-                strict=True,
-            )
-        else:
-            places = ((i.index, i.id, i.source, i.line, i.turn) for i in items)
-        for place in places:
-            yield self._row(*place)
-
-    def json_lines(self) -> Iterator[str]:
-        """labels.jsonl, line by line (newline included)."""
-        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        for row in self.rows():
-            yield dumps(row) + "\n"
-
-    def _row(
-        self, index: int, id: str, source: int, line: int | None, turn: int | None
-    ) -> dict[str, Any]:
-        low = bisect_left(self._member_items, index)
-        high = bisect_right(self._member_items, index, low)
-        labels = dict.fromkeys(self._member_ids[low:high], "strict")
-        rated = self._ratings.get(index)
-        if rated is not None:
-            labels.update({fid: level for fid, level in rated.items() if level != "none"})
-        row: dict[str, Any] = {"index": index, "id": id, "source": source}
-        if line is not None:
-            row["line"] = line
-        if turn is not None:
-            row["turn"] = turn
-        row["rated"] = rated is not None
-        row["labels"] = labels
-        row["probe"] = dict(self._probe.get(index, {}))
-        return row
-
-
-def _item_labels(row: dict[str, Any]) -> ItemLabels:
-    # Built from values already checked: validating them again costs seconds a million.
-    return ItemLabels.model_construct(**row)
-
-
-def label_lines(rows: Iterable[ItemLabels]) -> Iterator[str]:
-    """labels.jsonl's lines (newline included) for `rows`."""
-    if isinstance(rows, LabelRows):
-        yield from rows.json_lines()
-        return
-    for row in rows:
-        yield row.model_dump_json(exclude_none=True) + "\n"
 
 
 class UsageRow(BaseModel):
@@ -298,7 +196,7 @@ class LintReport(BaseModel):
     labels: Sequence[ItemLabels] = Field(
         default_factory=list,
         exclude=True,
-        description="labels.jsonl's rows (after a lint, `LabelRows`: each built when read).",
+        description="labels.jsonl's rows (after a lint, built when read: `lint.labels`).",
     )
 
     @property
