@@ -5,24 +5,96 @@ massively over-represented across the set (every reply opens by validating the u
 a model trained on it learns "always do this". `lint_dataset` finds them before training.
 """
 
-from traitlab.lint.autorate import Ratings, autorate, rate_item, rating_prompt
-from traitlab.lint.check import CheckResult, Violation, check_dataset, check_report
-from traitlab.lint.discover import DiscoverConfig, discover_features
-from traitlab.lint.features import Feature, FeatureSet, Provenance, load_features, rubric_feature
-from traitlab.lint.filter import FilterResult, filter_dataset, load_report
-from traitlab.lint.items import ItemSet, LintItem, read_items
-from traitlab.lint.pipeline import alint_dataset, lint_dataset
-from traitlab.lint.prescan import PrescanConfig, prescan
-from traitlab.lint.probe import ProbeResult, train_probes
-from traitlab.lint.report import print_summary, write_report
-from traitlab.lint.results import (
-    FeatureResult,
-    Finding,
-    ItemLabels,
-    LintReport,
-    ProbeAgreement,
-    Rate,
+from __future__ import annotations
+
+import sys
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from traitlab.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from traitlab.lint.autorate import Ratings, autorate, rate_item, rating_prompt
+    from traitlab.lint.check import CheckResult, Violation, check_dataset, check_report
+    from traitlab.lint.discover import DiscoverConfig, discover_features
+    from traitlab.lint.features import (
+        Feature,
+        FeatureSet,
+        Provenance,
+        load_features,
+        rubric_feature,
+    )
+    from traitlab.lint.filter import FilterResult, filter_dataset, load_report
+    from traitlab.lint.items import ItemSet, LintItem, read_items
+    from traitlab.lint.pipeline import alint_dataset, lint_dataset
+    from traitlab.lint.prescan import PrescanConfig, prescan
+    from traitlab.lint.probe import ProbeResult, train_probes
+    from traitlab.lint.report import print_summary, write_report
+    from traitlab.lint.results import (
+        FeatureResult,
+        Finding,
+        ItemLabels,
+        LintReport,
+        ProbeAgreement,
+        Rate,
+    )
+
+# The lint loads Inspect, numpy, scikit-learn and rich: imported on first use, so that
+# `traitlab lint --help` (which imports traitlab.lint.cli, hence this package) is instant.
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "Ratings": "traitlab.lint.autorate",
+        "autorate": "traitlab.lint.autorate",
+        "rate_item": "traitlab.lint.autorate",
+        "rating_prompt": "traitlab.lint.autorate",
+        "CheckResult": "traitlab.lint.check",
+        "Violation": "traitlab.lint.check",
+        "check_dataset": "traitlab.lint.check",
+        "check_report": "traitlab.lint.check",
+        "DiscoverConfig": "traitlab.lint.discover",
+        "discover_features": "traitlab.lint.discover",
+        "Feature": "traitlab.lint.features",
+        "FeatureSet": "traitlab.lint.features",
+        "Provenance": "traitlab.lint.features",
+        "load_features": "traitlab.lint.features",
+        "rubric_feature": "traitlab.lint.features",
+        "FilterResult": "traitlab.lint.filter",
+        "filter_dataset": "traitlab.lint.filter",
+        "load_report": "traitlab.lint.filter",
+        "ItemSet": "traitlab.lint.items",
+        "LintItem": "traitlab.lint.items",
+        "read_items": "traitlab.lint.items",
+        "alint_dataset": "traitlab.lint.pipeline",
+        "lint_dataset": "traitlab.lint.pipeline",
+        "PrescanConfig": "traitlab.lint.prescan",
+        "prescan": "traitlab.lint.prescan",
+        "ProbeResult": "traitlab.lint.probe",
+        "train_probes": "traitlab.lint.probe",
+        "print_summary": "traitlab.lint.report",
+        "write_report": "traitlab.lint.report",
+        "FeatureResult": "traitlab.lint.results",
+        "Finding": "traitlab.lint.results",
+        "ItemLabels": "traitlab.lint.results",
+        "LintReport": "traitlab.lint.results",
+        "ProbeAgreement": "traitlab.lint.results",
+        "Rate": "traitlab.lint.results",
+    },
 )
+
+
+class _Package(ModuleType):
+    """`traitlab.lint.prescan` and `traitlab.lint.autorate` are the functions, as when they were
+    imported eagerly: importing their submodules (which sets the package's attribute to the
+    module) leaves them so."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("prescan", "autorate") and isinstance(value, ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 __all__ = [
     "CheckResult",
