@@ -69,93 +69,134 @@ def near_duplicates(vectors: np.ndarray, threshold: float = 0.92) -> list[int]:
     return sorted(near_duplicate_matches(vectors, threshold))
 
 
-# bf16 products are screened with this margin, then every near hit is recomputed in float32,
-# so the result is exactly the float32 greedy one (bf16 inputs err by well under 0.01 here).
-_SCREEN_MARGIN = 0.02
-
-
 def near_duplicate_matches(
-    vectors: np.ndarray, threshold: float = 0.92, *, block: int = 2048
+    vectors: np.ndarray, threshold: float = 0.92, *, block: int = 2048, tile: int = 8192
 ) -> dict[int, int]:
-    """Dropped index -> the most similar kept index, for the greedy rule of `near_duplicates`.
+    """Dropped index -> the most similar kept index before it, for the greedy rule of
+    `near_duplicates` (a row is dropped when it is as similar as `threshold` to a kept row).
 
-    Blockwise: each block of rows is compared with every row kept so far in one matrix product
-    (kept rows go into a preallocated buffer, never copied again), then resolved in order within
-    the block. The products run in bfloat16 where torch is installed (about 3x float32 on CPU)
-    and every similarity near the threshold is recomputed in float32, so the result is the
-    exact float32 one. See benchmarks/dedup.py for timings.
+    Blockwise, with the float32 result: each block of rows is screened against every row kept
+    so far, over tiles of the kept rows, keeping only each row's best similarity (in bfloat16
+    where torch is installed: twice the float32 rate on CPUs with bf16 instructions). Only rows
+    whose best comes within `_SCREEN_MARGIN` of the threshold (the near-duplicates, about as
+    many as are dropped) are compared again in float32, against all kept rows; then the block
+    is resolved in order. Kept rows go into preallocated buffers, never copied again, and the
+    products into one tile-sized buffer (the screen used to list every candidate pair, whose
+    cost was finding them, not the products). benchmarks/dedup.py has the timings.
     """
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n = len(vectors)
     if n < 2:
         return {}
-    products = _Products(vectors)
-    kept_ids = np.empty(n, dtype=np.int64)
-    n_kept = 0
+    kept = _Kept(vectors, tile=tile, rows=min(block, n))
     matches: dict[int, int] = {}
     for start in range(0, n, block):
-        rows = np.arange(start, min(start + block, n))
-        match = np.full(len(rows), -1, dtype=np.int64)
-        if n_kept:
-            match[:] = products.best_kept(rows, kept_ids[:n_kept], threshold)
-        within = products.exact_near(rows, rows, threshold)
-        for i in range(len(rows)):
-            if match[i] >= 0:
-                continue
-            later = np.flatnonzero(within[i, i + 1 :] >= threshold) + i + 1
-            later = later[match[later] < 0]
-            match[later] = start + i
-        new = rows[match < 0]
-        products.keep(new, n_kept)
-        kept_ids[n_kept : n_kept + len(new)] = new
-        n_kept += len(new)
-        matches.update((int(rows[i]), int(match[i])) for i in np.flatnonzero(match >= 0))
+        rows = vectors[start : start + block]
+        prior, prior_sim = kept.best(start, rows, threshold)
+        local, local_sim, dropped = _within_block(rows, prior >= 0, threshold)
+        match = np.where(local_sim > prior_sim, start + local, prior)
+        new = np.flatnonzero(~dropped)
+        kept.add(start + new)
+        matches.update((start + int(i), int(match[i])) for i in np.flatnonzero(dropped))
     return matches
 
 
-class _Products:
-    """Similarity products of rows of `vectors`: screened in bfloat16 when torch is installed,
-    exact (float32) wherever a value comes within `_SCREEN_MARGIN` of the threshold."""
+# bfloat16 products err by well under 0.01 for unit vectors of this size; rows whose screened
+# best similarity comes within this margin of the threshold are checked in float32.
+_SCREEN_MARGIN = 0.02
 
-    def __init__(self, vectors: np.ndarray):
+
+class _Kept:
+    """The rows kept so far (float32, and bfloat16 for the screen where torch is installed),
+    and each new row's most similar kept row."""
+
+    def __init__(self, vectors: np.ndarray, *, tile: int, rows: int):
         self.vectors = vectors
+        self.exact = np.empty_like(vectors)
+        self.ids = np.empty(len(vectors), dtype=np.int64)
+        self.count = 0
+        self.tile = tile
+        self.scratch = np.empty((rows, tile), dtype=np.float32)
         try:
             import torch
         except ImportError:
-            self.torch = None
+            self.low = None
             return
-        self.torch = torch
-        self.low = torch.from_numpy(vectors).to(torch.bfloat16)
-        self.kept = torch.empty_like(self.low)
+        self.all_low = torch.from_numpy(vectors).to(torch.bfloat16)
+        self.low = torch.empty_like(self.all_low)
+        self.products = torch.empty((rows, tile), dtype=torch.bfloat16)
 
-    def keep(self, rows: np.ndarray, at: int) -> None:
-        if self.torch is not None:
-            self.kept[at : at + len(rows)] = self.low[rows]
+    def add(self, ids: np.ndarray) -> None:
+        end = self.count + len(ids)
+        self.exact[self.count : end] = self.vectors[ids]
+        if self.low is not None:
+            self.low[self.count : end] = self.all_low[ids]
+        self.ids[self.count : end] = ids
+        self.count = end
 
-    def best_kept(self, rows: np.ndarray, kept_ids: np.ndarray, threshold: float) -> np.ndarray:
-        """For each row, the id of its most similar kept row if that reaches the threshold."""
-        result = np.full(len(rows), -1, dtype=np.int64)
-        if self.torch is None:
-            sims = self.vectors[rows] @ self.vectors[kept_ids].T
+    def best(self, start: int, rows: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's most similar kept row (its index, or -1 below `threshold`) and that
+        similarity in float32 (-inf for none)."""
+        where = np.full(len(rows), -1, dtype=np.int64)
+        best = np.full(len(rows), -np.inf, dtype=np.float32)
+        if not self.count:
+            return where, best
+        near = np.flatnonzero(self._screened_best(start, rows) >= threshold - _SCREEN_MARGIN)
+        if len(near):
+            position, value = self._exact_best(rows[near])
+            hit = value >= threshold
+            where[near[hit]] = self.ids[position[hit]]
+            best[near[hit]] = value[hit]
+        return where, best
+
+    def _exact_best(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's most similar kept row (position) and similarity, in float32 (BLAS), one
+        tile of kept rows at a time so the products stay in a small buffer."""
+        position = np.zeros(len(rows), dtype=np.int64)
+        best = np.full(len(rows), -np.inf, dtype=np.float32)
+        every = np.arange(len(rows))
+        for at in range(0, self.count, self.tile):
+            part = self.exact[at : min(at + self.tile, self.count)]
+            sims = self.scratch[: len(rows), : len(part)]
+            np.matmul(rows, part.T, out=sims)
             top = sims.argmax(axis=1)
-            hit = sims[np.arange(len(rows)), top] >= threshold
-            result[hit] = kept_ids[top[hit]]
-            return result
-        screened = self.low[rows] @ self.kept[: len(kept_ids)].T
-        i, j = (t.numpy() for t in (screened >= threshold - _SCREEN_MARGIN).nonzero(as_tuple=True))
-        if len(i):
-            exact = np.einsum("ij,ij->i", self.vectors[rows[i]], self.vectors[kept_ids[j]])
-            best = np.full(len(rows), -np.inf, dtype=np.float32)
-            np.maximum.at(best, i, exact)
-            hit = (exact >= threshold) & (exact == best[i])
-            result[i[hit]] = kept_ids[j[hit]]
-        return result
+            value = sims[every, top]
+            better = value > best
+            best[better] = value[better]
+            position[better] = at + top[better]
+        return position, best
 
-    def exact_near(self, rows: np.ndarray, cols: np.ndarray, threshold: float) -> np.ndarray:
-        """rows x cols similarities, exact wherever they come near the threshold."""
-        if self.torch is None:
-            return self.vectors[rows] @ self.vectors[cols].T
-        sims = (self.low[rows] @ self.low[cols].T).float().numpy()
-        i, j = np.nonzero(sims >= threshold - _SCREEN_MARGIN)
-        sims[i, j] = np.einsum("ij,ij->i", self.vectors[rows[i]], self.vectors[cols[j]])
-        return sims
+    def _screened_best(self, start: int, rows: np.ndarray) -> np.ndarray:
+        """Each row's best similarity to a kept row in bfloat16, one tile at a time (without
+        torch there is no screen: every row goes to the float32 comparison)."""
+        if self.low is None:
+            return np.full(len(rows), np.inf, dtype=np.float32)
+        import torch
+
+        low = self.all_low[start : start + len(rows)]
+        best = torch.full((len(rows),), -np.inf, dtype=torch.bfloat16)
+        for at in range(0, self.count, self.tile):
+            part = self.low[at : min(at + self.tile, self.count)]
+            sims = self.products[: len(rows), : len(part)]
+            torch.matmul(low, part.T, out=sims)
+            torch.maximum(best, sims.amax(dim=1), out=best)
+        return best.float().numpy()
+
+
+def _within_block(
+    rows: np.ndarray, dropped_before: np.ndarray, threshold: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The greedy rule inside one block, given which rows a kept row of an earlier block
+    already drops: which rows are dropped, and for each row its most similar earlier row of
+    the block that is kept (position, similarity; -inf when there is none at the threshold)."""
+    m = len(rows)
+    sims = rows @ rows.T
+    earlier = np.triu(np.ones((m, m), dtype=bool), k=1)  # [i, j]: i comes before j
+    close = earlier & (sims >= threshold)
+    dropped = dropped_before.copy()
+    for i in np.flatnonzero(close.any(axis=1)):  # in order: row i's status is final here
+        if not dropped[i]:
+            dropped |= close[i]
+    candidates = np.where(close & ~dropped[:, None], sims, -np.inf)
+    local = candidates.argmax(axis=0)
+    return local, candidates[local, np.arange(m)], dropped
