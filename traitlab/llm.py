@@ -42,7 +42,9 @@ class StageUsage(BaseModel):
     output_tokens: int = 0
 
 
-class _UsageRow(StageUsage):
+class UsageRow(StageUsage):
+    """One (stage, model)'s usage as a row, for reports and usage files."""
+
     stage: str
     model: str
 
@@ -52,7 +54,7 @@ class _UsageFile(BaseModel):
 
     sessions: int
     complete: bool
-    usage: list[_UsageRow]
+    usage: list[UsageRow]
 
 
 @dataclass
@@ -103,13 +105,16 @@ class UsageMeter:
             )
         return table
 
-    def save(self, path: str | Path, *, complete: bool) -> None:
-        """Write the totals to `path` (atomically); `complete=False` lets a rerun continue them."""
-        rows = [
-            _UsageRow(stage=stage, model=model, **entry.model_dump())
+    def rows(self) -> list[UsageRow]:
+        """The usage per (stage, model), sorted."""
+        return [
+            UsageRow(stage=stage, model=model, **entry.model_dump())
             for (stage, model), entry in sorted(self.usage.items())
         ]
-        record = _UsageFile(sessions=self.sessions, complete=complete, usage=rows)
+
+    def save(self, path: str | Path, *, complete: bool) -> None:
+        """Write the totals to `path` (atomically); `complete=False` lets a rerun continue them."""
+        record = _UsageFile(sessions=self.sessions, complete=complete, usage=self.rows())
         write_atomically(path, [record.model_dump_json(indent=2), "\n"])
 
     @classmethod

@@ -159,6 +159,9 @@ def test_a_rerun_is_served_from_inspects_cache(
     second = lint_dataset(path, model=scripted("cached", policy=counting), **options)
     assert calls == 30  # nothing paid twice
     assert [r.strict for r in second.features] == [r.strict for r in first.features]
+    # the report counts the replays apart from paid calls
+    assert [(u.calls, u.cached_calls) for u in first.usage] == [(30, 0)]
+    assert [(u.calls, u.cached_calls) for u in second.usage] == [(0, 30)]
 
 
 def test_two_policies_under_one_model_name_do_not_share_cached_answers(

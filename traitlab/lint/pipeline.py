@@ -40,7 +40,7 @@ from traitlab.lint.items import ItemSet, Turns, Unit, check_fields, expand_input
 from traitlab.lint.labels import LabelRows
 from traitlab.lint.outdir import check_output_dir
 from traitlab.lint.prescan import Prescan, PrescanConfig
-from traitlab.lint.results import LintReport, UsageRow
+from traitlab.lint.results import LintReport
 from traitlab.llm import UsageMeter
 from traitlab.prompts import PromptOverride, resolve_prompt
 
@@ -227,10 +227,7 @@ async def _llm_stages(
     else:
         report.notes.append("the scan found no pattern reported by enough batches")
     report.model = str(llm)
-    report.usage = [
-        UsageRow(stage=stage, model=name, **vars(usage))
-        for (stage, name), usage in sorted(meter.usage.items())
-    ]
+    report.usage = meter.rows()
     return ratings
 
 

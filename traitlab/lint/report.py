@@ -136,9 +136,16 @@ def sections(report: LintReport) -> list[Section]:
         out.append(
             Section(
                 "Model usage",
-                ["stage", "model", "calls", "input tokens", "output tokens"],
+                ["stage", "model", "calls", "cached", "input tokens", "output tokens"],
                 [
-                    [u.stage, u.model, str(u.calls), f"{u.input_tokens:,}", f"{u.output_tokens:,}"]
+                    [
+                        u.stage,
+                        u.model,
+                        str(u.calls),
+                        str(u.cached_calls),
+                        f"{u.input_tokens:,}",
+                        f"{u.output_tokens:,}",
+                    ]
                     for u in report.usage
                 ],
             )

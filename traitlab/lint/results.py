@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from traitlab.lint.features import Feature, FeatureSet
+from traitlab.llm import UsageRow
 from traitlab.statistics import wilson_interval
 
 FindingKind = Literal["opening", "closing", "phrase", "cluster", "format"]
@@ -159,14 +160,6 @@ class ItemLabels(BaseModel):
     rated: bool = False
     labels: dict[str, Literal["broad", "strict"]] = Field(default_factory=dict)
     probe: dict[str, Literal["broad", "strict"]] = Field(default_factory=dict)
-
-
-class UsageRow(BaseModel):
-    stage: str
-    model: str
-    calls: int
-    input_tokens: int
-    output_tokens: int
 
 
 class LintReport(BaseModel):
