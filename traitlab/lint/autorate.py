@@ -57,7 +57,9 @@ def rating_prompt(
         context=f"\n<context>\n{context}\n</context>\n" if context else "",
         item=item,
         ids=", ".join(ids),
-        example=", ".join(f'"{i}": "none"' for i in ids),
+        # Placeholders, never a valid verdict: a refusal that quotes the example must not parse
+        # as "none" everywhere (which would bias every prevalence down).
+        example=", ".join(f'"{i}": "<none|broad|strict>"' for i in ids),
     )
 
 
