@@ -20,6 +20,9 @@ from inspect_ai.tool import ToolInfo
 
 import traitlab.models  # noqa: F401  (registers the scripted provider)
 
+# Stage -> a phrase only that stage's prompt contains (the demo policy's, checked by the tests).
+from traitlab.datasets.synth.demo import MARKERS
+
 TRAIT_NAMES = {
     "honesty-under-pressure": "Honesty under pressure",
     "calibrated-confidence": "Calibrated confidence",
@@ -27,20 +30,6 @@ TRAIT_NAMES = {
     "steady-under-pushback": "Steady under pushback",
 }
 
-# Stage -> a phrase only that stage's prompt contains (see traitlab/datasets/synth/prompts/).
-MARKERS = {
-    "variety": "brainstorm the range they should cover",
-    "scenario": "Describe the situation in four to six sentences",
-    "user_prompt": "Write the first message this person sends",
-    "prompt_critique": "You are reviewing a user message",
-    "refine": "Rewrite the draft so that",
-    "autorate": "Rate this conversation",
-    "rejected_critique": "A preference pair teaches",
-    "brainstorm": "Plan one document of this type",
-    "draft": "Write the complete document exactly",
-    "doc_critique": "Critique it.",
-    "rewrite": "from scratch.\n",
-}
 
 VOCAB = [
     "kettle",
