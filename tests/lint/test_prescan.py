@@ -9,9 +9,11 @@ import pytest
 
 from tests.lint.helpers import DEEPER, VALIDATION, planted_chats, sentence
 from traitlab.lint import Finding, PrescanConfig, prescan, read_items
+from traitlab.lint.items import LintItem
 from traitlab.lint.prescan import (
     BOUNDARY,
     Prescan,
+    _frequent_grams,
     _has_phrase,
     _lower,
     _phrase_pattern,
@@ -230,3 +232,39 @@ def test_a_phrase_common_mid_reply_is_not_explained_by_a_rarer_opening(tmp_path:
     by_id = {f.id: f for f in prescan(read_items(path).items, config)[0]}
     assert by_id["opening_it_is_worth_noting_that_the_plan_holds"].rate.count == 40
     assert by_id["phrase_it_is_worth_noting_that_the_plan_holds"].rate.count == 200
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4])
+@pytest.mark.parametrize("floor", [1, 5, 40])
+def test_frequent_grams_are_exact_above_the_floor(size: int, floor: int) -> None:
+    """Every n-gram of one sentence in at least `floor` items is found with its exact item
+    count (segments of one item count once; apostrophes, sentence ends and empty segments)."""
+    rng = random.Random(size * 100 + floor)
+    vocabulary = ["i", "hear", "you", "you're", "a", "b.", "c!", "d?", "\n", "don't", "x", "y"]
+    items = [
+        LintItem(
+            i,
+            str(i),
+            [
+                " ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, 12)))
+                for _ in range(rng.randint(1, 3))
+            ],
+        )
+        for i in range(400)
+    ]
+    expected: dict[tuple[str, ...], int] = {}
+    for item in items:
+        found = set()
+        for segment in item.segments:
+            toks = tokens(segment)
+            for start in range(len(toks) - size + 1):
+                gram = tuple(toks[start : start + size])
+                if BOUNDARY not in gram:
+                    found.add(gram)
+        for gram in found:
+            expected[gram] = expected.get(gram, 0) + 1
+    grams = _frequent_grams(items, size, floor)
+    assert {g: c for g, c in grams.items() if c >= floor} == {
+        g: c for g, c in expected.items() if c >= floor
+    }
+    assert not _frequent_grams([], size, floor)

@@ -301,43 +301,114 @@ def _frequent_grams(items: list[LintItem], size: int, floor: float) -> Counter[E
 
     Each word pair of such an n-gram is in at least as many items, so pairs are counted first
     (over the words alone, which can only over-count them) and n-grams only where every pair
-    is frequent: most items are then never tokenised.
+    is frequent: most items are then never tokenised. Pairs are counted with numpy, over the
+    words of every segment as ids in one array (a separator between segments).
     """
     lowered = [[_lower(segment) for segment in item.segments] for item in items]
-    pairs: Counter[tuple[bytes, bytes]] = Counter()
-    for segments in lowered:
-        pairs.update({pair for low in segments for pair in itertools.pairwise(_words(low))})
-    frequent = {pair for pair, count in pairs.items() if count >= floor}
-    common = {(a.decode(), b.decode()) for a, b in frequent}
-    grams: Counter[Edge] = Counter()
-    for segments in lowered:
-        found: set[Edge] = set()
+    # Every segment's words as ids, each segment followed by the separator (0), numbered a
+    # block at a time so that the words themselves are never all kept.
+    numbering: dict[bytes, int] = {b"": 0}
+    blocks: list[np.ndarray] = []
+    spans: list[int] = []  # ids per segment (its words and the separator)
+    owners: list[int] = []  # the item of each segment
+    block: list[bytes] = []
+    for position, segments in enumerate(lowered):
         for low in segments:
-            flags = [pair in frequent for pair in itertools.pairwise(_words(low))]
-            if not _has_run(flags, size - 1):
+            found = _words(low)
+            block += found
+            block.append(b"")
+            spans.append(len(found) + 1)
+            owners.append(position)
+        if len(block) >= _BLOCK_WORDS or position == len(lowered) - 1:
+            for word in dict.fromkeys(block):
+                numbering.setdefault(word, len(numbering))
+            blocks.append(
+                np.fromiter(map(numbering.__getitem__, block), dtype=np.int32, count=len(block))
+            )
+            block = []
+    grams: Counter[Edge] = Counter()
+    if not spans:
+        return grams
+    vocabulary = list(numbering)
+    width = len(vocabulary)
+    ids = np.concatenate(blocks)
+    del blocks
+    # Pair j is words j and j + 1; a pair with the separator (0) crosses segments and is none.
+    valid = (ids[:-1] != 0) & (ids[1:] != 0)
+    pairs = ids[:-1][valid].astype(np.int64) * width + ids[1:][valid]
+    del ids
+    codes, space = pairs, width * width
+    distinct = None
+    if len(lowered) * space >= 1 << 62:  # too many words for one key: number the pairs first
+        distinct, codes = np.unique(pairs, return_inverse=True)
+        codes, space = codes.reshape(-1), len(distinct)
+    # Each pair once per item (sorted, unlike np.unique's hashing, which is slower here), then
+    # the number of items of each pair.
+    keys = np.repeat(np.array(owners, dtype=np.int64), spans)[:-1][valid]
+    keys *= space
+    keys += codes
+    del codes
+    keys.sort()
+    per_item = _distinct(keys)
+    del keys
+    per_item %= space
+    per_item.sort()
+    starts = np.flatnonzero(np.concatenate(([True], per_item[1:] != per_item[:-1])))
+    counts = np.diff(np.append(starts, len(per_item)))
+    frequent = per_item[starts[counts >= floor]]
+    del per_item
+    if distinct is not None:
+        frequent = distinct[frequent]
+    # Whether each pair is frequent (`frequent` is sorted).
+    flags = np.zeros(len(valid), dtype=bool)
+    if len(frequent):
+        found_at = np.searchsorted(frequent, pairs)
+        np.minimum(found_at, len(frequent) - 1, out=found_at)
+        flags[valid] = frequent[found_at] == pairs
+        del found_at
+    del pairs
+    # Segments with a run of size - 1 frequent pairs (runs never cross a separator).
+    run = size - 1
+    if run <= 0:
+        hit = np.ones(len(spans), dtype=bool)
+    else:
+        hit = np.zeros(len(spans), dtype=bool)
+        if len(flags) >= run:
+            sums = np.concatenate(([0], np.cumsum(flags, dtype=np.int32)))
+            starts = np.flatnonzero(sums[run:] - sums[:-run] == run)
+            ends = np.cumsum(np.array(spans, dtype=np.int64))
+            hit[np.searchsorted(ends, starts, side="right")] = True
+    common = {
+        (vocabulary[code // width].decode(), vocabulary[code % width].decode())
+        for code in frequent.tolist()
+    }
+    segment = 0
+    for segments in lowered:
+        found_grams: set[Edge] = set()
+        for low in segments:
+            segment += 1
+            if not hit[segment - 1]:
                 continue
             toks = _tokens(low)
             if size == 1:
-                found.update((token,) for token in toks if token != BOUNDARY)
+                found_grams.update((token,) for token in toks if token != BOUNDARY)
                 continue
-            run = 0
+            count = 0
             for end, pair in enumerate(itertools.pairwise(toks), start=2):
-                run = run + 1 if pair in common else 0
-                if run >= size - 1:
-                    found.add(tuple(toks[end - size : end]))
-        grams.update(found)
+                count = count + 1 if pair in common else 0
+                if count >= size - 1:
+                    found_grams.add(tuple(toks[end - size : end]))
+        grams.update(found_grams)
     return grams
 
 
-def _has_run(flags: list[bool], length: int) -> bool:
-    if length <= 0:
-        return True
-    run = 0
-    for flag in flags:
-        run = run + 1 if flag else 0
-        if run >= length:
-            return True
-    return False
+# Words numbered at a time when finding frequent pairs.
+_BLOCK_WORDS = 1 << 16
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values of a sorted array."""
+    return values[np.concatenate(([True], values[1:] != values[:-1]))] if len(values) else values
 
 
 class Prescan:
