@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 from inspect_ai.model import Model
@@ -186,14 +187,17 @@ async def autorate(
         raise InputError(f"the autorate sample must be at least 1 item (or all), not {sample}")
     chosen = sample_items(items, sample, seed)
 
-    async def rate_one(item: LintItem) -> JudgeResult[Ratings]:
+    async def rate_one(
+        item: LintItem, *, cached: bool = cache, stage: str = "autorate"
+    ) -> JudgeResult[Ratings]:
         return await rate_item(
             model,
             item.text[:max_item_chars],
             features,
             context=item.context,
-            cache=cache,
+            cache=cached,
             meter=meter,
+            stage=stage,
             prompt=template,
         )
 
@@ -218,20 +222,12 @@ async def autorate(
     if recheck > 0 and result.ratings:
         again = sample_items([by_index[i] for i in sorted(result.ratings)], recheck, seed + 1)
 
-        async def rerate(item: LintItem) -> JudgeResult[Ratings]:
-            return await rate_item(
-                model,
-                item.text[:max_item_chars],
-                features,
-                context=item.context,
-                cache=False,
-                meter=meter,
-                stage="recheck",
-                prompt=template,
-            )
-
         replies = await map_concurrently(
-            again, rerate, concurrency=concurrency, description="recheck", show_progress=False
+            again,
+            partial(rate_one, cached=False, stage="recheck"),  # a fresh answer, not a replay
+            concurrency=concurrency,
+            description="recheck",
+            show_progress=False,
         )
         for item, reply in zip(again, replies, strict=True):
             if reply.verdict is not None:
