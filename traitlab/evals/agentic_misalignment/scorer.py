@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from inspect_ai.model import ChatMessageAssistant, Model
-from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer
+from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
 from pydantic import BaseModel, Field
 
@@ -46,6 +46,7 @@ from traitlab.scores import (
     flagged_score,
     interval_entries,
     partial_score,
+    sample_metric,
     score_values,
     scored,
     target_was_called,
@@ -95,7 +96,7 @@ class IntentVerdict(BaseModel):
 EvidenceFn = Callable[[TaskState], list[Evidence] | Awaitable[list[Evidence]]]
 
 
-@metric
+@sample_metric
 def condition_rate(
     key: str,
     *,
