@@ -132,7 +132,7 @@ def trait_recall(*, seed: int = 0) -> Metric:
     return compute
 
 
-@scorer(metrics=[mean_ci("point_score"), trait_recall(), unscored(), flagged()])
+@scorer(metrics=[mean_ci("point_score", scale=(0, 2)), trait_recall(), unscored(), flagged()])
 def trait_knowledge_judge(
     traits: Sequence[Trait],
     *,
