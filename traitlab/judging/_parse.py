@@ -106,8 +106,7 @@ def _distinct_keys(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
     for key, _ in pairs:
         if (name := _key(key)) in seen:
             raise _Ambiguous(
-                f"the key {key!r} is given twice ({seen[name]!r} and {key!r}); give each field "
-                "once"
+                f"the key {key!r} is given twice ({seen[name]!r} and {key!r}); give each field once"
             )
         seen[name] = key
     return dict(pairs)
