@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -24,6 +25,15 @@ def scripted(
     """A fresh scripted model (never memoised, so scripts do not leak between tests)."""
     args: dict[str, Any] = {"policy": policy} if policy is not None else {"replies": replies}
     return get_model(f"scripted/{name}", memoize=False, **args)
+
+
+def verifier(confirmed: bool = True, name: str = "verifier") -> Model:
+    """A scripted verifier (role ``verifier``) that confirms (or rejects) every finding."""
+
+    def policy(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> str:
+        return json.dumps({"explanation": "scripted verifier", "confirmed": confirmed})
+
+    return scripted(name, policy=policy)
 
 
 def run_task(

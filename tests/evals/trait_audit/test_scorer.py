@@ -14,7 +14,7 @@ from inspect_ai.log import EvalSample
 from inspect_ai.model import ChatMessageAssistant, ChatMessageUser
 from inspect_ai.solver import TaskState
 
-from tests.helpers import run_task, scripted
+from tests.helpers import run_task, scripted, verifier
 from traitlab.evals.trait_audit.scorer import AuditVerdict, _verdict_check, audit_judge
 from traitlab.solvers import UserTurn, simulated_user_conversation
 
@@ -54,7 +54,7 @@ def judged(tmp_path: Path, replies: list[str], *, target: list[str] | None = Non
         task,
         scripted("target", replies=target or [HOLDS, CAVES]),
         tmp_path,
-        model_roles={"judge": scripted("judge", replies=replies)},
+        model_roles={"judge": scripted("judge", replies=replies), "verifier": verifier()},
     )
     return log.samples[0]
 
