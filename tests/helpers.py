@@ -27,10 +27,15 @@ def scripted(
     return get_model(f"scripted/{name}", memoize=False, **args)
 
 
-def verifier(confirmed: bool = True, name: str = "verifier") -> Model:
-    """A scripted verifier (role ``verifier``) that confirms (or rejects) every finding."""
+def verifier(
+    confirmed: bool = True, name: str = "verifier", seen: list[str] | None = None
+) -> Model:
+    """A scripted verifier (role ``verifier``) that confirms (or rejects) every finding; the
+    prompts it was sent are appended to `seen`."""
 
     def policy(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> str:
+        if seen is not None:
+            seen.append(messages[-1].text)
         return json.dumps({"explanation": "scripted verifier", "confirmed": confirmed})
 
     return scripted(name, policy=policy)
