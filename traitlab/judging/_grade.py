@@ -112,9 +112,9 @@ def unconfirmed_measures(verifications: Sequence[Verification]) -> set[str]:
     return {m for v in verifications if v.confirmed is not True for m in v.finding.measures}
 
 
-def verifier_model(role: Role = "judge") -> Model:
-    """The ``verifier`` role's model, falling back to the judge's (`role`)."""
-    return role_model("verifier", fallback=role)
+def verifier_model(judge: Model) -> Model:
+    """The ``verifier`` role's model, falling back to `judge` (the judge's own model)."""
+    return role_model("verifier") if "verifier" in model_roles() else judge
 
 
 def second_judge_chosen(sample_id: object, share: float) -> bool:
@@ -215,6 +215,7 @@ async def judge_sample(
     *,
     sample_id: object,
     role: Role = "judge",
+    judge: Model | None = None,
     check: Callable[[T], str | None] | None = None,
     findings: Callable[[T], list[Finding]] | None = None,
     grades: Callable[[T], Mapping[str, GradeValue]] | None = None,
@@ -229,7 +230,8 @@ async def judge_sample(
         prompt: The grading prompt (as for `ask_judge`).
         schema: The verdict model.
         sample_id: The sample's id: decides whether `judge2` re-grades it.
-        role: The judge's model role (required).
+        role: The judge's model role (required unless `judge` is given).
+        judge: The judge's model, instead of the role's.
         check: The evidence rule on a verdict (as for `ask_judge`).
         findings: The verdict's positive findings, each checked by the verifier.
         grades: The verdict's grades per measure, compared between the two judges
@@ -243,7 +245,8 @@ async def judge_sample(
     share = DEFAULT_JUDGE2_SHARE if judge2_share is None else judge2_share
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"judge2_share must lie in [0, 1], not {share}")
-    verifier = verifier_model(role)
+    judge = judge or role_model(role)
+    verifier = verifier_model(judge)
 
     async def opinion(model: Model) -> Opinion[T]:
         result = await ask_judge(
@@ -258,7 +261,7 @@ async def judge_sample(
         graded = {k: None if k in unconfirmed else v for k, v in values.items()}
         return Opinion(result, verifications, graded)
 
-    asked = [opinion(role_model(role))]
+    asked = [opinion(judge)]
     if "judge2" in model_roles() and second_judge_chosen(sample_id, share):
         asked.append(opinion(role_model("judge2")))
     first, *second = await asyncio.gather(*asked)
