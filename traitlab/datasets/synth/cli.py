@@ -73,7 +73,12 @@ def generate(
     batch: Annotated[bool, typer.Option("--batch", help=_help("batch"))] = False,
     batch_size: Annotated[int | None, typer.Option(help=_help("batch_size"))] = None,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace the output file if it exists.")
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace the output file if it exists, and discard an unfinished run's "
+            "records instead of resuming them.",
+        ),
     ] = False,
     lint: Annotated[
         bool, typer.Option("--lint/--no-lint", help="Lint the output and print top patterns.")
