@@ -105,3 +105,28 @@ def test_pretraining_text_needs_a_text_field(tmp_path: Path, data_dir: Path) -> 
     )
     with pytest.raises(InputError, match="web.jsonl:2: expected an object with a non-empty"):
         build_training_set(parse_config("midtrain", config))
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_record(tmp_path: Path, data_dir: Path) -> None:
+    marked = tmp_path / "bom.jsonl"
+    marked.write_bytes(b"\xef\xbb\xbf" + (data_dir / "synthetic.jsonl").read_bytes())
+    config = config_dict("sft", tmp_path, data_dir, tmp_path, data={"synthetic": [str(marked)]})
+    built = build_training_set(parse_config("sft", config))
+    assert built.available["synthetic"] == 12
+
+
+def test_pairs_whose_replies_say_the_same_are_dropped_and_counted(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    good = json.loads((data_dir / "preferences.jsonl").read_text().splitlines()[0])
+    same = {**good, "rejected": good["chosen"].upper().replace("'", "’")}
+    pairs = write_jsonl(tmp_path / "pairs.jsonl", [good, same, {**good, "rejected": "no"}, same])
+    config = config_dict("bdpo", tmp_path, data_dir, tmp_path, data={"preferences": [str(pairs)]})
+    built = build_training_set(parse_config("bdpo", config))
+    assert built.alike_pairs_dropped == 2 and len(built.rows) == 2
+    assert built.available == {"preferences": 4} and built.used == {"preferences": 2}
+
+    only_same = write_jsonl(tmp_path / "same.jsonl", [same, same])
+    config["data"]["preferences"] = [str(only_same)]
+    with pytest.raises(InputError, match="every one of the 2 preference pairs"):
+        build_training_set(parse_config("bdpo", config))

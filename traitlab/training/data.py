@@ -5,7 +5,8 @@ Every input line is validated before training starts (a bad line stops the run w
 to *generate* synthetic data must never be trained on, or the trait would be learnt as a
 response to the instruction rather than as the model's own disposition. Mixing draws a seeded
 sample so that a set share of the built set comes from each source; the run card records the
-counts available and used.
+counts available and used. Preference pairs whose two replies say the same thing are dropped
+and counted.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pydantic import BaseModel
 from traitlab.datasets import ChatRecord, DocumentRecord, Message, PreferenceRecord, read_jsonl
 from traitlab.datasets.jsonl import iter_json_lines
 from traitlab.datasets.records import RECORD_TYPES, RecordKind, record_kind
+from traitlab.datasets.text import alike
 from traitlab.errors import InputError
 from traitlab.training.config import (
     BDPOConfig,
@@ -66,6 +68,8 @@ class TrainingSet:
     fractions: dict[str, float]
     system_prompts_stripped: int = 0
     tokens: TokenCounts | None = None
+    alike_pairs_dropped: int = 0
+    """Preference pairs whose rejected reply says what the chosen one says (`alike`)."""
 
     @property
     def used(self) -> dict[str, int]:
@@ -247,17 +251,28 @@ def _sft_set(config: SFTConfig) -> TrainingSet:
 
 
 def _preference_set(config: DPOConfig | BDPOConfig) -> TrainingSet:
+    """The pairs, less those whose replies say the same thing: trained on, such a pair pushes
+    the rejected text up as hard as the chosen (BDPO raised one's log-probability by 10 nats)."""
     reader = _Reader()
-    rows = reader.read(
+    read = reader.read(
         "preferences", config.data.preferences, _records(PreferenceRecord), _preference_row
     )
+    rows = [
+        row for row in read if not alike(row["chosen"][0]["content"], row["rejected"][0]["content"])
+    ]
+    if read and not rows:
+        raise InputError(
+            f"every one of the {len(read)} preference pairs has a rejected reply that says what "
+            "its chosen reply says: nothing to learn from"
+        )
     return TrainingSet(
         rows,
         ["preferences"] * len(rows),
         reader.files,
-        {"preferences": len(rows)},
+        {"preferences": len(read)},
         {"preferences": 1.0},
         system_prompts_stripped=reader.system_prompts_stripped,
+        alike_pairs_dropped=len(read) - len(rows),
     )
 
 

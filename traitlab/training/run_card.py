@@ -84,6 +84,9 @@ class RunCard(BaseModel):
     data: list[DataFile]
     mixture: Mixture
     system_prompts_stripped: int
+    alike_pairs_dropped: int = Field(
+        0, description="Preference pairs left out: the rejected reply says what the chosen says."
+    )
     seed: int
     config: dict[str, Any]
     packages: dict[str, str] = Field(default_factory=dict)
@@ -109,6 +112,7 @@ class RunCard(BaseModel):
             data=files,
             mixture=Mixture(fractions=data.fractions, available=data.available, used=data.used),
             system_prompts_stripped=data.system_prompts_stripped,
+            alike_pairs_dropped=data.alike_pairs_dropped,
             seed=config.training.seed,
             config=settings,
             packages=package_versions(),
