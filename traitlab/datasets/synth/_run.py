@@ -37,7 +37,7 @@ from rich.table import Table
 
 from traitlab.datasets.jsonl import ResumableWriter, write_jsonl
 from traitlab.datasets.synth._config import GenerateOptions, Kind
-from traitlab.datasets.synth._leaks import find_leak, trained_texts
+from traitlab.datasets.synth._leaks import COVERAGE, LeakFilter, trained_texts
 from traitlab.datasets.synth._prompts import DocType, stage_prompt, stage_temperature, styles
 from traitlab.datasets.synth._variety import Variety, bundled, examples
 from traitlab.errors import InputError, read_user_text
@@ -241,6 +241,11 @@ class GenerationReport:
             f"written {share(self.written_quiet, self.written)}"
         )
 
+    def leak_line(self) -> str:
+        """What the leak filter dropped, what it looks for and what it cannot see."""
+        dropped = self.dropped["instruction_leak"]
+        return f"{COVERAGE} (dropped {dropped})"
+
     def variety_line(self) -> str | None:
         """How many chunks drew from a brainstorm and why the others did not (None: none asked)."""
         chunks = self.brainstormed + len(self.variety_fallbacks)
@@ -353,6 +358,17 @@ def plan(
             )
         )
     return items
+
+
+def leak_filters(document: TraitsDocument, chunks: Sequence[TraitChunk]) -> dict[str, LeakFilter]:
+    """Chunk id -> the leak filter of its text and its traits' names and ids."""
+    traits = {trait.id: trait for trait in document.traits}
+    return {
+        chunk.id: LeakFilter.of(
+            chunk.text, [n for t in chunk.trait_ids for n in (traits[t].name, t)]
+        )
+        for chunk in chunks
+    }
 
 
 def near_duplicate_ids(keys: dict[str, str], threshold: float) -> dict[str, str]:
@@ -612,12 +628,13 @@ async def _run(
             result = await pipeline.complete(run, item, candidates[item.id])
             if isinstance(result, Drop):
                 return Drop(result.stage, result.reason, item.id)
-            if leak := find_leak(trained_texts(result), item.chunk.text):
+            if leak := leaks[item.chunk.id].find(trained_texts(result)):
                 return Drop("instruction_leak", leak, item.id)
             writer.write(result)
             return None
 
         todo = [i for i in pending if i.id in candidates and i.id not in duplicates]
+        leaks = leak_filters(document, [item.chunk for item in todo])
         completed = await map_concurrently(
             todo,
             complete,

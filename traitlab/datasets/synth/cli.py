@@ -164,7 +164,7 @@ def generate(
         console.print(f"resumed: {report.resumed} records were already written")
     console.print(report.meter.table("Model usage (tokens per stage and model)"))
     console.print(report.drop_table())
-    for line in (report.variety_line(), report.quiet_line()):
+    for line in (report.variety_line(), report.quiet_line(), report.leak_line()):
         if line:
             console.print(line)
     console.print(
