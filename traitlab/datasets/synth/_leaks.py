@@ -20,9 +20,9 @@ runs above (`COVERAGE` says so in the run summary).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-import re
 from functools import cache
 
 from pydantic import BaseModel
@@ -43,16 +43,16 @@ COVERAGE = (
 )
 
 # Function words: a run made mostly of these is ordinary phrasing, whatever text it came from.
-_FUNCTION = frozenset(
-    """a about above after again against all am an and any are as at be because been before
+_FUNCTION_WORDS = """
+    a about above after again against all am an and any are as at be because been before
     being below between both but by can could did do does doing down during each either else
     even ever every few for from further get gets got had has have having he her here hers him
     his how i i'd i'll i'm i've if in into is it it's its just let like may me might more most
     much must my no nor not now of off on once one only or other our ours out over own same
     she should so some such than that that's the their them then there these they this those
     through to too under until up upon us very was we were what when where which while who whom
-    why will with would yet you your yours""".split()
-)
+    why will with would yet you your yours"""
+_FUNCTION = frozenset(_FUNCTION_WORDS.split())
 
 Shingle = tuple[str, ...]
 # `$name` / `${name}` placeholders split a template's fixed text into separate runs.
