@@ -110,6 +110,35 @@ def test_sft_needs_generation_markers_in_the_chat_template(
     with pytest.raises(InputError) as error:
         train("sft", write_config(tmp_path / "c.yaml", config))
     assert "has no {% generation %} markers" in one_line(error)
+    assert "TRL has no training version of it" in str(error.value)
+
+
+def test_sft_trains_a_stock_template_that_trl_patches(
+    tiny_model: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    """Qwen2.5's template has no markers; TRL swaps in its training version, so SFT runs with
+    assistant-only masks (traitlab refused it before, where plain TRL trained it)."""
+    import trl
+
+    from traitlab.training import build_training_set
+    from traitlab.training.run import build_trainer, load_tokenizer, training_args
+
+    stock = Path(trl.__file__).parent / "chat_templates" / "qwen2_5.jinja"
+    assert not trl.chat_template_utils.has_generation_markers(stock.read_text())
+    config = parse_config(
+        "sft",
+        config_dict(
+            "sft", tiny_model, data_dir, tmp_path / "out", model={"chat_template": str(stock)}
+        ),
+    )
+    tokenizer = load_tokenizer(config)
+    trainer = build_trainer(
+        config, tokenizer, build_training_set(config).rows, training_args(config)
+    )
+    for example in trainer.train_dataset.select(range(4)):
+        trained = tokenizer.decode([t for t in example["labels"] if t != -100])
+        assert trained and "user" not in trained and "Are you sure" not in trained
+        assert trained.startswith(("I am not sure", "Hello, thanks"))
 
 
 @pytest.mark.parametrize(

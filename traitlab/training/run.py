@@ -169,7 +169,8 @@ _HASHED_SUFFIXES = (".json", ".safetensors", ".bin", ".model", ".jinja", ".txt",
 
 def load_tokenizer(config: TrainConfig) -> Any:
     """The base's tokenizer with the configured chat template; chat methods require one, and
-    SFT (loss on assistant tokens only) requires its `{% generation %}` markers."""
+    SFT (loss on assistant tokens only) one with `{% generation %}` markers or that TRL can
+    patch (`_trainable_template`)."""
     from transformers import AutoTokenizer
 
     try:
@@ -193,13 +194,28 @@ def load_tokenizer(config: TrainConfig) -> Any:
         raise InputError(
             f"{config.model.base} has no chat template; set model.chat_template to a Jinja file"
         )
-    elif isinstance(config, SFTConfig) and not _GENERATION_TAG.search(tokenizer.chat_template):
+    elif isinstance(config, SFTConfig) and not _trainable_template(tokenizer):
         raise InputError(
             f"the chat template of {config.model.base} has no {{% generation %}} markers, which "
-            "SFT needs to train on assistant tokens only; set model.chat_template to a template "
-            "with them (examples/train/chatml.jinja)"
+            "SFT needs to train on assistant tokens only, and TRL has no training version of it; "
+            "set model.chat_template to a template with them (examples/train/chatml.jinja)"
         )
     return tokenizer
+
+
+def _trainable_template(tokenizer: Any) -> bool:
+    """Whether SFT can mask all but the assistant's tokens with this chat template: it has
+    `{% generation %}` markers, or it is a stock template (Qwen2.5's, Llama 3's, ...) that TRL
+    swaps for its own training version with them."""
+    from trl.chat_template_utils import get_training_chat_template
+
+    if _GENERATION_TAG.search(str(tokenizer.chat_template)):
+        return True
+    try:
+        get_training_chat_template(tokenizer)
+    except ValueError:
+        return False
+    return True
 
 
 def training_args(config: TrainConfig) -> Any:
