@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, computed_field
 
 from traitlab.datasets import ChatRecord, DocumentRecord, Message, PreferenceRecord, read_jsonl
 from traitlab.datasets.jsonl import iter_json_lines
@@ -300,3 +300,104 @@ def chunk_documents(
         )
     kept = sum(len(row["input_ids"]) for row in chunked)
     return chunked, TokenCounts(total, kept, total - kept, split, len(chunked))
+
+
+# Above this share of trained tokens cut by `max_length` (or any example cut to nothing), a run
+# warns: a few long replies losing their ends is normal, a tenth of the signal is not.
+TRUNCATION_WARNING = 0.05
+
+
+class TruncationCounts(BaseModel):
+    """What `max_length` cuts from the tokens a chat or preference run trains on (assistant
+    replies; chosen and rejected replies), and the examples it leaves with none (TRL drops them)."""
+
+    max_length: int
+    examples: int
+    examples_truncated: int = Field(description="Examples longer than max_length.")
+    examples_dropped: int = Field(description="Examples left with no trained token (dropped).")
+    trained_tokens: int = Field(description="Tokens that carry loss, before truncation.")
+    trained_tokens_kept: int
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def cut_share(self) -> float:
+        """Share of the trained tokens that truncation cuts."""
+        if not self.trained_tokens:
+            return 0.0
+        return round(1 - self.trained_tokens_kept / self.trained_tokens, 4)
+
+    def warning(self) -> str | None:
+        """A line for the user when more than `TRUNCATION_WARNING` of the trained tokens, or
+        any whole example, is lost to `max_length`; else None."""
+        if self.cut_share <= TRUNCATION_WARNING and not self.examples_dropped:
+            return None
+        return (
+            f"max_length {self.max_length} cuts {self.cut_share:.0%} of the trained tokens "
+            f"({self.trained_tokens - self.trained_tokens_kept:,} of {self.trained_tokens:,}) "
+            f"and drops {self.examples_dropped} of {self.examples} examples entirely; raise "
+            "training.max_length or shorten the data"
+        )
+
+
+def count_truncation(
+    rows: list[Row], tokenizer: Any, max_length: int, *, mode: str = "keep_start"
+) -> TruncationCounts:
+    """Tokenize chat rows (`messages`) or preference rows (`prompt`, `chosen`, `rejected`) as
+    TRL does and count what `max_length` keeps of the tokens that carry loss.
+
+    For chats, the trained tokens are the assistant's (`{% generation %}` masks; a stock template
+    without them is swapped for TRL's training version, as SFTTrainer does); for pairs, the
+    chosen and rejected replies after their shared prompt. `mode` is TRL's `truncation_mode`.
+    """
+    from trl.chat_template_utils import get_training_chat_template, has_generation_markers
+
+    template = None
+    if rows and "messages" in rows[0] and not has_generation_markers(tokenizer.chat_template):
+        template = get_training_chat_template(tokenizer)
+
+    def kept(mask: list[int]) -> int:
+        return sum(mask[:max_length] if mode == "keep_start" else mask[-max_length:])
+
+    def chat(messages: list[dict[str, str]], **kwargs: Any) -> list[int]:
+        ids = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True, **kwargs)
+        return list(ids["input_ids"])
+
+    examples = truncated = dropped = trained = trained_kept = 0
+    for row in rows:
+        if "messages" in row:
+            out = tokenizer.apply_chat_template(
+                row["messages"],
+                tokenize=True,
+                return_dict=True,
+                return_assistant_tokens_mask=True,
+                chat_template=template,
+            )
+            masks = [list(out["assistant_masks"])]
+        else:
+            prompt = chat(row["prompt"], add_generation_prompt=True)
+            full = [chat(row["prompt"] + row[side]) for side in ("chosen", "rejected")]
+            start = min(_common_prefix(prompt, ids) for ids in full)
+            masks = [[0] * start + [1] * (len(ids) - start) for ids in full]
+        examples += 1
+        truncated += any(len(mask) > max_length for mask in masks)
+        total, left = sum(sum(m) for m in masks), sum(kept(m) for m in masks)
+        trained += total
+        trained_kept += left
+        dropped += bool(total) and not left
+    return TruncationCounts(
+        max_length=max_length,
+        examples=examples,
+        examples_truncated=truncated,
+        examples_dropped=dropped,
+        trained_tokens=trained,
+        trained_tokens_kept=trained_kept,
+    )
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n

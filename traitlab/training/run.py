@@ -29,7 +29,7 @@ from traitlab.training.config import (
     check_trl_section,
     load_config,
 )
-from traitlab.training.data import build_training_set, chunk_documents
+from traitlab.training.data import build_training_set, chunk_documents, count_truncation
 from traitlab.training.run_card import RunCard, Session, Tokens, check_output
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,11 @@ def run(config: TrainConfig) -> RunCard:
     if isinstance(config, MidtrainConfig):
         rows, counts = chunk_documents(rows, tokenizer, config.training.max_length)
         card.tokens = Tokens(**vars(counts))
+    else:
+        mode = config.trl.get("truncation_mode", "keep_start")
+        card.truncation = count_truncation(rows, tokenizer, config.training.max_length, mode=mode)
+        if warning := card.truncation.warning():
+            logger.warning(warning)
 
     trainer = build_trainer(config, tokenizer, rows, args)
     card.base_revision = base_revision(config.model.base)

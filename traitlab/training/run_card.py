@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from traitlab.errors import InputError
 from traitlab.files import write_atomically
 from traitlab.training.config import TrainConfig
-from traitlab.training.data import TrainingSet
+from traitlab.training.data import TrainingSet, TruncationCounts
 
 RUN_CARD = "run_card.json"
 PACKAGES = ("traitlab", "torch", "transformers", "trl", "peft", "accelerate", "datasets")
@@ -95,6 +95,9 @@ class RunCard(BaseModel):
         default_factory=dict, description="The trainer's last logged step (rewards, log-probs)."
     )
     tokens: Tokens | None = None
+    truncation: TruncationCounts | None = Field(
+        None, description="What max_length cut from the trained tokens (sft, dpo, bdpo)."
+    )
     sessions: list[Session] = Field(default_factory=list)
     train_runtime_s: float | None = Field(None, description="Training time, all sessions.")
     train_tokens: int | None = Field(None, description="Input tokens processed, all sessions.")
