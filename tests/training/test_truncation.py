@@ -20,7 +20,7 @@ LONG_PROMPT = "Please read all of this carefully before you answer me. " * 6
 def chats(root: Path) -> Path:
     """Short chats, chats with a long reply, and chats whose prompt alone fills max_length."""
     rows = []
-    for i in range(4):
+    for _ in range(4):
         for prompt, reply in (
             ("hi", "Hello, thanks for asking."),
             ("Are you sure?", ANSWER * 3),
