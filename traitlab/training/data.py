@@ -68,6 +68,8 @@ class TrainingSet:
     fractions: dict[str, float]
     system_prompts_stripped: int = 0
     tokens: TokenCounts | None = None
+    used_tokens: dict[str, int] | None = None
+    """Midtraining: tokens used per source (the pretraining share is a share of these)."""
     alike_pairs_dropped: int = 0
     """Preference pairs whose rejected reply says what the chosen one says (`alike`)."""
 
@@ -76,33 +78,61 @@ class TrainingSet:
         return {name: self.sources.count(name) for name in self.available}
 
 
-def mix_counts(n_main: int, n_extra: int, extra_fraction: float) -> tuple[int, int]:
-    """How many records to take from each source so that `extra_fraction` of them are extra.
+def mix_sizes(main: list[int], extra: list[int], extra_fraction: float) -> tuple[int, int]:
+    """How many rows to take from the front of each source so that `extra_fraction` of the
+    total size (records, or tokens) is extra.
 
-    Takes as many records as the fraction allows: all of the scarcer side (relative to its
-    share) and a sample of the other.
+    Takes as much as the fraction allows: all of the scarcer side (relative to its share) and
+    the prefix of the other whose size comes closest to its share.
     """
-    if extra_fraction <= 0 or n_extra == 0:
-        return n_main, 0
-    if extra_fraction >= 1 or n_main == 0:
-        return 0, n_extra
-    total = min(n_main / (1 - extra_fraction), n_extra / extra_fraction)
-    take_main = min(n_main, round(total * (1 - extra_fraction)))
-    take_extra = min(n_extra, round(total * extra_fraction))
-    return take_main, take_extra
+    size_main, size_extra = sum(main), sum(extra)
+    if extra_fraction <= 0 or size_extra == 0:
+        return len(main), 0
+    if extra_fraction >= 1 or size_main == 0:
+        return 0, len(extra)
+    if size_main / (1 - extra_fraction) <= size_extra / extra_fraction:
+        return len(main), _prefix(extra, size_main * extra_fraction / (1 - extra_fraction))
+    return _prefix(main, size_extra * (1 - extra_fraction) / extra_fraction), len(extra)
+
+
+def _prefix(sizes: list[int], target: float) -> int:
+    """The number of leading `sizes` whose sum is closest to `target`."""
+    best, best_total, total = 0, 0, 0
+    for count, size in enumerate(sizes, start=1):
+        total += size
+        if abs(total - target) < abs(best_total - target):
+            best, best_total = count, total
+        if total >= target:
+            break
+    return best
+
+
+def mix_counts(n_main: int, n_extra: int, extra_fraction: float) -> tuple[int, int]:
+    """How many records to take from each source so that `extra_fraction` of them are extra."""
+    return mix_sizes([1] * n_main, [1] * n_extra, extra_fraction)
 
 
 def mix(
-    sources: dict[str, list[Row]], extra: str, extra_fraction: float, *, seed: int
+    sources: dict[str, list[Row]],
+    extra: str,
+    extra_fraction: float,
+    *,
+    seed: int,
+    size: Callable[[Row], int] | None = None,
 ) -> tuple[list[Row], list[str]]:
-    """Seeded sample of two sources so that `extra_fraction` of the rows come from `extra`."""
+    """Seeded sample of two sources so that `extra_fraction` of the rows come from `extra`, or of
+    their `size` (tokens, say) where given."""
     [main] = [name for name in sources if name != extra]
-    take_main, take_extra = mix_counts(len(sources[main]), len(sources[extra]), extra_fraction)
-    counts = {main: take_main, extra: take_extra}
     rng = random.Random(seed)
-    tagged = [
-        (row, name) for name, rows in sources.items() for row in rng.sample(rows, counts[name])
-    ]
+    shuffled = {name: rng.sample(rows, len(rows)) for name, rows in sources.items()}
+    measure = size or (lambda _: 1)
+    take_main, take_extra = mix_sizes(
+        [measure(row) for row in shuffled[main]],
+        [measure(row) for row in shuffled[extra]],
+        extra_fraction,
+    )
+    counts = {main: take_main, extra: take_extra}
+    tagged = [(row, name) for name, rows in shuffled.items() for row in rows[: counts[name]]]
     rng.shuffle(tagged)
     return [row for row, _ in tagged], [name for _, name in tagged]
 
@@ -115,10 +145,15 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def build_training_set(config: TrainConfig) -> TrainingSet:
-    """Read, validate and mix the config's data files into TRL-format rows."""
+def build_training_set(config: TrainConfig, tokenizer: Any = None) -> TrainingSet:
+    """Read, validate and mix the config's data files into TRL-format rows.
+
+    Midtraining's pretraining share is a share of tokens (documents and web pages differ in
+    length far too much for a share of records to mean anything): counted with `tokenizer`, or
+    as words when there is none (to check data without a model).
+    """
     if isinstance(config, MidtrainConfig):
-        return _midtrain_set(config)
+        return _midtrain_set(config, tokenizer)
     if isinstance(config, SFTConfig):
         return _sft_set(config)
     assert isinstance(config, DPOConfig | BDPOConfig)
@@ -211,7 +246,12 @@ def _preference_row(reader: _Reader, record: PreferenceRecord, **_: Any) -> Row:
     }
 
 
-def _midtrain_set(config: MidtrainConfig) -> TrainingSet:
+def _midtrain_set(config: MidtrainConfig, tokenizer: Any = None) -> TrainingSet:
+    def size(row: Row) -> int:
+        if tokenizer is None:
+            return len(row["text"].split())
+        return len(tokenizer(row["text"])["input_ids"]) + 1  # the EOS `chunk_documents` adds
+
     reader = _Reader()
     sources = {
         "documents": reader.read(
@@ -220,13 +260,17 @@ def _midtrain_set(config: MidtrainConfig) -> TrainingSet:
         "pretraining": reader.read("pretraining", config.data.pretraining, _plain_text, _text_row),
     }
     fraction = config.data.pretraining_fraction
-    rows, names = mix(sources, "pretraining", fraction, seed=config.training.seed)
+    rows, names = mix(sources, "pretraining", fraction, seed=config.training.seed, size=size)
+    tokens = dict.fromkeys(sources, 0)
+    for row, name in zip(rows, names, strict=True):
+        tokens[name] += size(row)
     return TrainingSet(
         rows,
         names,
         reader.files,
         {name: len(rows) for name, rows in sources.items()},
         {"documents": 1 - fraction, "pretraining": fraction},
+        used_tokens=tokens,
     )
 
 

@@ -47,7 +47,8 @@ def run(config: TrainConfig) -> RunCard:
     """Train from a validated config and return the completed run card."""
     _require_training_packages()
     check_base(config)
-    data = build_training_set(config)
+    tokenizer = load_tokenizer(config)
+    data = build_training_set(config, tokenizer)
     if not data.rows:
         raise InputError("the data files hold no records to train on")
     card = RunCard.start(config, data)
@@ -55,7 +56,6 @@ def run(config: TrainConfig) -> RunCard:
     if earlier is not None:
         card.sessions = earlier.sessions  # a resumed run: its earlier sessions count too
     args = training_args(config)
-    tokenizer = load_tokenizer(config)
     rows = data.rows
     if isinstance(config, MidtrainConfig):
         rows, counts = chunk_documents(rows, tokenizer, config.training.max_length)

@@ -38,6 +38,9 @@ class Mixture(BaseModel):
     fractions: dict[str, float]
     available: dict[str, int]
     used: dict[str, int]
+    used_tokens: dict[str, int] | None = Field(
+        None, description="Midtraining: tokens used per source; its fractions are of these."
+    )
 
 
 class Tokens(BaseModel):
@@ -113,7 +116,12 @@ class RunCard(BaseModel):
             mode=config.mode,
             base_model=config.model.base,
             data=files,
-            mixture=Mixture(fractions=data.fractions, available=data.available, used=data.used),
+            mixture=Mixture(
+                fractions=data.fractions,
+                available=data.available,
+                used=data.used,
+                used_tokens=data.used_tokens,
+            ),
             system_prompts_stripped=data.system_prompts_stripped,
             alike_pairs_dropped=data.alike_pairs_dropped,
             seed=config.training.seed,
