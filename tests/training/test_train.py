@@ -163,4 +163,9 @@ def test_cli_trains_and_prints_a_summary(
     app(["train", "sft", "--config", str(path)], standalone_mode=False)
     out = capsys.readouterr().out
     assert "records: synthetic" in out and "12 of 12" in out and "loss" in out
-    assert RunCard.read(tmp_path / "out").status == "complete"
+    card = RunCard.read(tmp_path / "out")
+    assert card.status == "complete"
+    app(["train", "sft", "--config", str(path)], standalone_mode=False)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "this run is already complete" in out and "nothing was trained" in out
+    assert RunCard.read(tmp_path / "out") == card

@@ -20,6 +20,11 @@ def train_command(
     card = train(mode, config)
     if card.status != "complete":
         return  # not the main process of a distributed run: it writes no card and prints nothing
+    if card.already_complete:
+        Console().print(
+            f"{card.config['output']}: this run is already complete (finished {card.finished}); "
+            "nothing was trained. Delete the directory or choose another output to train again."
+        )
     table = Table(title=f"{card.mode} from {card.base_model}", show_header=False)
     table.add_column(no_wrap=True)
     table.add_column(overflow="fold")

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from traitlab.errors import InputError
+from traitlab.errors import InputError, on_interrupt
 from traitlab.training.config import (
     BDPOConfig,
     DPOConfig,
@@ -53,6 +53,11 @@ def run(config: TrainConfig) -> RunCard:
         raise InputError("the data files hold no records to train on")
     card = RunCard.start(config, data)
     earlier = check_output(config.output, card)
+    if earlier is not None and earlier.status == "complete":
+        # The same run, already done: training again would redo it and double its tokens.
+        logger.warning("%s: this run is already complete; nothing to train", config.output)
+        earlier.already_complete = True
+        return earlier
     if earlier is not None:
         card.sessions = earlier.sessions  # a resumed run: its earlier sessions count too
     args = training_args(config)
@@ -72,7 +77,14 @@ def run(config: TrainConfig) -> RunCard:
     if trainer.is_world_process_zero():
         card.write(config.output)
     checkpoints = sorted((config.output / TRAINER_DIR).glob("checkpoint-*"))
-    trainer.train(resume_from_checkpoint=bool(checkpoints))
+    try:
+        with on_interrupt(lambda: interrupted_line(config.output)):
+            trainer.train(resume_from_checkpoint=bool(checkpoints))
+    except KeyboardInterrupt:
+        if trainer.is_world_process_zero():
+            card.status = "interrupted"
+            card.write(config.output)
+        raise
 
     lora = config.model.lora
     trainer.save_model(str(config.output / ADAPTER_DIR if lora else config.output))
@@ -87,6 +99,22 @@ def run(config: TrainConfig) -> RunCard:
         with contextlib.suppress(OSError):
             (config.output / TRAINER_DIR).rmdir()  # unless loggers left files there
     return card
+
+
+def interrupted_line(output: Path) -> str:
+    """What a stopped run keeps, and how to go on (the line the CLI prints for Ctrl-C)."""
+    steps = [int(c.name.split("-")[-1]) for c in (output / TRAINER_DIR).glob("checkpoint-*")]
+    steps = [step for step in steps if (output / TRAINER_DIR / f"checkpoint-{step}").is_dir()]
+    if not steps:
+        return (
+            f"no checkpoint was saved, so the next run starts from step 0 (set "
+            f"training.save_steps to make runs resumable); the run card in {output} says "
+            "'interrupted'"
+        )
+    return (
+        f"kept the checkpoint of step {max(steps)} in {output / TRAINER_DIR} and the run card "
+        f"(status 'interrupted'); run the same command to resume from step {max(steps)}"
+    )
 
 
 def merge_adapter(base: str, adapter: Path, output: Path) -> None:

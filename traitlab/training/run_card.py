@@ -74,7 +74,7 @@ class RunCard(BaseModel):
     """Everything needed to trace and reproduce a checkpoint."""
 
     fingerprint: str
-    status: Literal["running", "complete"] = "running"
+    status: Literal["running", "interrupted", "complete"] = "running"
     mode: str
     base_model: str
     base_revision: str | None = Field(
@@ -106,6 +106,9 @@ class RunCard(BaseModel):
     train_tokens: int | None = Field(None, description="Input tokens processed, all sessions.")
     started: str = Field(default_factory=lambda: _now())
     finished: str | None = None
+    already_complete: bool = Field(
+        False, exclude=True, description="Returned for a rerun of a complete run (not saved)."
+    )
 
     @classmethod
     def start(cls, config: TrainConfig, data: TrainingSet) -> RunCard:
@@ -136,6 +139,11 @@ class RunCard(BaseModel):
         logged = [entry for entry in log_history if "loss" in entry]
         losses = [entry["loss"] for entry in logged]
         mean = next((e["train_loss"] for e in log_history if "train_loss" in e), None)
+        if len(self.sessions) > 1 and logged:
+            # The trainer's train_loss covers only the last session; the log (restored from
+            # the checkpoint) covers them all: each logged loss weighs the steps since the last.
+            spans = [e["step"] - b.get("step", 0) for b, e in zip([{}, *logged], logged, strict=False)]
+            mean = sum(e["loss"] * n for e, n in zip(logged, spans, strict=True)) / sum(spans)
         self.losses = Losses(
             first=losses[0] if losses else None,
             final=losses[-1] if losses else None,
