@@ -142,7 +142,8 @@ class RunCard(BaseModel):
         if len(self.sessions) > 1 and logged:
             # The trainer's train_loss covers only the last session; the log (restored from
             # the checkpoint) covers them all: each logged loss weighs the steps since the last.
-            spans = [e["step"] - b.get("step", 0) for b, e in zip([{}, *logged], logged, strict=False)]
+            steps = [0, *(entry["step"] for entry in logged)]
+            spans = [after - before for before, after in zip(steps, steps[1:], strict=False)]
             mean = sum(e["loss"] * n for e, n in zip(logged, spans, strict=True)) / sum(spans)
         self.losses = Losses(
             first=losses[0] if losses else None,
