@@ -216,3 +216,37 @@ def test_the_example_chatml_template_marks_assistant_tokens(tiny_model: Path) ->
     )
     masked = [t for t, m in zip(out["input_ids"], out["assistant_masks"], strict=True) if m]
     assert tokenizer.decode(masked) == "yes no<|im_end|>"
+
+
+@pytest.mark.parametrize(
+    ("groups", "message"),
+    [
+        ({"model": {"lora": {"target_modules": ["nope_proj"]}}},
+         "model.lora.target_modules: nope_proj not in"),
+        ({"model": {"lora": {"target_modules": "nope.*"}}}, "target_modules: nope.* not in"),
+        ({"training": {"report_to": ["bogus"]}}, "training.report_to: unknown logger 'bogus'"),
+        ({"trl": {"padding_free": True}}, "trl.padding_free needs packing"),
+    ],
+)  # fmt: skip
+def test_settings_that_fail_in_the_trainer_are_checked_before_loading(
+    groups: dict[str, Any],
+    message: str,
+    tiny_model: Path,
+    data_dir: Path,
+    tmp_path: Path,
+    no_weights_load: None,
+) -> None:
+    config = config_dict("sft", tiny_model, data_dir, tmp_path / "out", **groups)
+    with pytest.raises(InputError) as error:
+        train("sft", write_config(tmp_path / "c.yaml", config))
+    assert message in one_line(error)
+    assert not (tmp_path / "out").exists()
+
+
+def test_lora_targets_that_exist_pass_the_check(tiny_model: Path, data_dir: Path) -> None:
+    from traitlab.training.run import check_lora_targets
+
+    for targets in (["q_proj", "v_proj"], ".*\\.q_proj", "all-linear"):
+        lora = {"lora": {"target_modules": targets}}
+        check_lora_targets(parse_config("sft", config_dict("sft", tiny_model, data_dir,
+                                                           data_dir, model=lora)))  # fmt: skip

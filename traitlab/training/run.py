@@ -61,6 +61,7 @@ def run(config: TrainConfig) -> RunCard:
     if earlier is not None:
         card.sessions = earlier.sessions  # a resumed run: its earlier sessions count too
     args = training_args(config)
+    check_lora_targets(config)
     rows = data.rows
     if isinstance(config, MidtrainConfig):
         rows, counts = chunk_documents(rows, tokenizer, config.training.max_length)
@@ -289,11 +290,68 @@ def training_args(config: TrainConfig) -> Any:
             "packing": midtrain and config.training.packing,
         }
     check_trl_section(config)
+    _check_reporting(config.training.report_to)
     try:
-        return cls(**common, **specific, **config.trl)
+        args = cls(**common, **specific, **config.trl)
     except (TypeError, ValueError) as ex:
         reason = " ".join(str(ex).split()) or type(ex).__name__
         raise InputError(f"trl: trl.{cls.__name__} refused these settings ({reason})") from None
+    if getattr(args, "padding_free", False) and not getattr(args, "packing", False):
+        # SFTTrainer refuses this only once the weights are loaded.
+        raise InputError(
+            "trl.padding_free needs packing (training.packing, midtrain only): without it "
+            "max_length is not enforced"
+        )
+    return args
+
+
+def _check_reporting(names: list[str]) -> None:
+    """Every logger in training.report_to is one transformers knows and is installed (the
+    trainer finds out only after the weights load)."""
+    from transformers.integrations.integration_utils import (
+        INTEGRATION_TO_CALLBACK,
+        get_available_reporting_integrations,
+    )
+
+    installed = get_available_reporting_integrations()
+    for name in names:
+        if name in ("all", "none"):
+            continue
+        if name not in INTEGRATION_TO_CALLBACK:
+            known = ", ".join(INTEGRATION_TO_CALLBACK)
+            raise InputError(f"training.report_to: unknown logger '{name}' (known: {known})")
+        if name not in installed:
+            raise InputError(f"training.report_to: {name} is not installed (pip install {name})")
+
+
+def check_lora_targets(config: TrainConfig) -> None:
+    """LoRA's target modules must name modules of the base model: checked on an empty
+    (weightless) copy of its architecture, since peft finds out only after the weights load."""
+    lora = config.model.lora
+    if lora is None or lora.target_modules == "all-linear":
+        return
+    from accelerate import init_empty_weights
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    with init_empty_weights():
+        skeleton = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(config.model.base))
+    names = [name for name, _ in skeleton.named_modules() if name]
+    if isinstance(lora.target_modules, str):
+        found = any(re.fullmatch(lora.target_modules, name) for name in names)
+        missing = [] if found else [lora.target_modules]
+    else:
+        missing = [
+            target
+            for target in lora.target_modules
+            if not any(name == target or name.endswith(f".{target}") for name in names)
+        ]
+    if missing:
+        leaves = sorted({name.rsplit(".", 1)[-1] for name, module in skeleton.named_modules()
+                         if name and not list(module.children())})  # fmt: skip
+        raise InputError(
+            f"model.lora.target_modules: {', '.join(missing)} not in {config.model.base} "
+            f"(its modules: {', '.join(leaves)})"
+        )
 
 
 def build_trainer(
