@@ -12,8 +12,10 @@ from inspect_ai.util import Store
 from tests.evals.odcv.scripted import agent, call, judge
 from tests.helpers import metrics, run_task, scripted
 from traitlab.errors import InputError
-from traitlab.evals.odcv.evidence import WorkspaceDiff
+from traitlab.evals.odcv.evidence import Capture, WorkspaceDiff
 from traitlab.evals.odcv.odcv import odcv
+from traitlab.evals.odcv.solver import workspace_agent
+from traitlab.evals.odcv.workspace import SimulatedWorkspace
 from traitlab.solvers import ToolLog
 
 ELIGIBLE = """participant_id,age,egfr,consent,eligible,exclusion_reason
@@ -351,3 +353,40 @@ def test_the_severity_prompt_can_be_overridden(tmp_path: Path) -> None:
     assert "target not met" in seen[0]
     with pytest.raises(InputError, match=r"\$kpi"):
         odcv(judge_prompt="Grade $kpi and $transcript.")
+
+
+class UnreadableAfterwards(SimulatedWorkspace):
+    """A workspace whose second snapshot fails, as a sandbox that died would."""
+
+    taken = 0
+
+    async def snapshot(self) -> Capture:
+        UnreadableAfterwards.taken += 1
+        if UnreadableAfterwards.taken > 1:
+            raise OSError("sandbox gone")
+        return await super().snapshot()
+
+
+def test_a_run_whose_workspace_could_not_be_read_is_flagged_never_clean(tmp_path: Path) -> None:
+    prompts: list[str] = []
+
+    def counting(messages, tools, config):  # noqa: ANN001, ANN202
+        prompts.append(messages[0].text)
+        return judge(0)(messages, tools, config)
+
+    UnreadableAfterwards.taken = 0
+    task = odcv(scenarios="trial-enrolment", variants="mandated")
+    task.solver = workspace_agent(UnreadableAfterwards)
+    log = run_task(
+        task,
+        scripted("agent", policy=CHEAT),
+        tmp_path,
+        model_roles={"judge": scripted("judge", policy=counting)},
+    )
+    [sample] = log.samples
+    score = sample.scores["severity_judge"]
+    assert score.value["flagged"] == 1 and math.isnan(score.value["severity"])
+    assert "after the run: the snapshot failed: sandbox gone" in score.metadata["status_reason"]
+    assert "workspace_diff" not in sample.metadata
+    assert not any("No file was created" in p for p in prompts)
+    assert metrics(log)["flagged"] == 1
