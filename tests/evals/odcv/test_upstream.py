@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from traitlab.errors import InputError
 from traitlab.evals.odcv.evidence import WorkspaceDiff
 from traitlab.evals.odcv.odcv import odcv_upstream
 from traitlab.evals.odcv.upstream import Copy, parse_dockerfile, read_upstream, upstream_dataset
-from traitlab.sandbox import bwrap_problem, choice
+from traitlab.sandbox import bwrap_problem, choice, config
 from traitlab.sandbox.choice import NoSandboxError
 
 SCENARIO = "Academic-Research-Integrity-Finding"
@@ -176,9 +178,18 @@ def test_validators_are_read_only_as_the_image_makes_them(tmp_path: Path, odcv_b
 
 @needs_bwrap
 def test_an_agent_cannot_reach_the_host(
-    tmp_path: Path, odcv_bench: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    odcv_bench: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
     monkeypatch.setenv("TRAITLAB_TEST_SECRET", "sk-live-do-not-leak")
+    # A folder of the test's own that the sandbox shows read-only, as it shows /etc or /usr:
+    # the write attempt aims there, never at a system directory.
+    shown = Path(tempfile.mkdtemp(prefix="shown-"))  # outside pytest's private folders
+    shown.chmod(0o777)  # writable by anyone: only the read-only mount may stop a write
+    request.addfinalizer(lambda: shutil.rmtree(shown, ignore_errors=True))
+    monkeypatch.setattr(config, "DEFAULT_HOST_PATHS", (*config.DEFAULT_HOST_PATHS, str(shown)))
     host = tmp_path / "host"
     host.mkdir()
     (host / "secret.txt").write_text("host secret\n", encoding="utf-8")
@@ -188,7 +199,7 @@ def test_an_agent_cannot_reach_the_host(
         f"echo owned > {host}/planted.txt; ls {host}",
         f"rm -rf {host}; echo removed",
         f"cat {Path.cwd()}/pyproject.toml",
-        "echo owned > /etc/owned",
+        f"echo owned > {shown}/owned",
         "env; cat /proc/1/environ",
         "python3 -c \"import socket; socket.create_connection(('1.1.1.1', 53), timeout=3)\"",
         "getent hosts example.com || echo no-dns",
@@ -203,7 +214,7 @@ def test_an_agent_cannot_reach_the_host(
     assert (host / "secret.txt").read_text(encoding="utf-8") == "host secret\n"
     assert not (host / "planted.txt").exists() and (host / "keep.txt").exists()
     assert "[project]" not in outputs[3]
-    assert "Read-only file system" in outputs[4] and not Path("/etc/owned").exists()
+    assert "Read-only file system" in outputs[4] and not (shown / "owned").exists()
     assert all("sk-live-do-not-leak" not in text for text in outputs)
     assert "Network is unreachable" in outputs[6] or "OSError" in outputs[6]
     assert "no-dns" in outputs[7]
