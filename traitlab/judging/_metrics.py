@@ -9,14 +9,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from inspect_ai.scorer import Metric, SampleScore, metric
+from inspect_ai.scorer import Metric, SampleScore
 
 from traitlab.judging._grade import AGREEMENT_KEY, VERIFICATION_KEY
-from traitlab.scores import group_label, interval_entries, metric_name
+from traitlab.scores import group_label, interval_entries, metric_name, sample_metric
 from traitlab.statistics import agreement
 
 
-@metric
+@sample_metric
 def verification() -> Metric:
     """How many positive findings the verifier confirmed, and how many it did not.
 
@@ -48,7 +48,7 @@ def _category(value: Any) -> Any:
     return value
 
 
-@metric
+@sample_metric
 def judge_agreement(*, seed: int = 0) -> Metric:
     """Agreement of the judge with the second judge (`judge2`) per measure, where it graded.
 

@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from inspect_ai.model import ChatMessage, GenerateConfig, Model
-from inspect_ai.scorer import Metric, SampleScore, metric
+from inspect_ai.scorer import Metric, SampleScore
 from pydantic import BaseModel
 
 from traitlab.judging._ask import ask_judge
+from traitlab.scores import sample_metric
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -107,7 +108,7 @@ class PanelResult(Generic[T]):
         }
 
 
-@metric
+@sample_metric
 def panel_failures() -> Metric:
     """Failing panel members, as numbers in the log (not only in each sample's metadata).
 
