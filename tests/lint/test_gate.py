@@ -17,7 +17,7 @@ import pytest
 from tests.lint.helpers import planted_chats
 from traitlab.cli import main
 from traitlab.errors import InputError
-from traitlab.lint import PrescanConfig, lint_dataset
+from traitlab.lint import lint_dataset
 from traitlab.lint.filter import filter_dataset, load_report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,7 +62,7 @@ def data(tmp_path: Path) -> Path:
 @pytest.fixture
 def report(data: Path, tmp_path: Path) -> Path:
     out = tmp_path / "report"
-    lint_dataset(data, out_dir=out, prescan_config=PrescanConfig(cluster=False))
+    lint_dataset(data, out_dir=out, clusters=False)
     return out
 
 
@@ -198,7 +198,7 @@ def test_a_failed_write_leaves_the_previous_report(
     other = data.with_name("other.jsonl")
     planted_chats(other, 50, seed=3)
     with pytest.raises(OSError):
-        lint_dataset(other, out_dir=report, prescan_config=PrescanConfig(cluster=False))
+        lint_dataset(other, out_dir=report, clusters=False)
     assert tree_digest(report) == before
     assert load_report(report, data).n_items == 120
 
@@ -208,7 +208,7 @@ def test_filter_refuses_labels_that_do_not_belong_to_the_report(
 ) -> None:
     other = tmp_path / "other.jsonl"
     planted_chats(other, 80, seed=5)
-    lint_dataset(other, out_dir=tmp_path / "r2", prescan_config=PrescanConfig(cluster=False))
+    lint_dataset(other, out_dir=tmp_path / "r2", clusters=False)
     # A directory half replaced: report.json of one run, labels.jsonl of another.
     (report / "labels.jsonl").write_bytes((tmp_path / "r2" / "labels.jsonl").read_bytes())
     with pytest.raises(InputError, match="does not belong"):
@@ -258,7 +258,7 @@ def test_outputs_honour_the_umask(data: Path, tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:
         out = tmp_path / "report"
-        lint_dataset(data, out_dir=out, prescan_config=PrescanConfig(cluster=False))
+        lint_dataset(data, out_dir=out, clusters=False)
         filtered = tmp_path / "filtered.jsonl"
         filter_dataset(data, out, filtered, features=[opening_id(out)])
     finally:

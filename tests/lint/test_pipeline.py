@@ -11,10 +11,10 @@ import pytest
 from tests.helpers import scripted
 from tests.lint.helpers import DEEPER, VALIDATION, LintPolicy, planted_chats
 from traitlab.errors import InputError
-from traitlab.lint import DiscoverConfig, PrescanConfig, lint_dataset, load_features
+from traitlab.lint import lint_dataset, load_features
 
 FEATURES = Path(__file__).parent / "features.json"
-FAST = {"prescan_config": PrescanConfig(cluster=False), "cache": False, "show_progress": False}
+FAST = {"clusters": False, "cache": False, "show_progress": False}
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_pipeline_finds_features_and_their_prevalences(
         model=scripted("lint", policy=policy),
         out_dir=tmp_path / "report",
         sample=None,
-        discover_config=DiscoverConfig(batch_tokens=800, max_batches=6),
+        batch_tokens=800, max_batches=6,
         **FAST,
     )
     # The idiosyncratic pattern of the first scan is dropped (seen in one scan only).
@@ -126,7 +126,7 @@ def test_long_items_are_truncated_for_the_scan_with_a_note(tmp_path: Path) -> No
         path,
         model=scripted("lint", policy=LintPolicy()),
         sample=5,
-        discover_config=DiscoverConfig(min_scans=1),
+        min_scans=1,
         **FAST,
     )
     assert any("1 items longer than 2000 characters were truncated" in n for n in report.notes)
@@ -134,7 +134,7 @@ def test_long_items_are_truncated_for_the_scan_with_a_note(tmp_path: Path) -> No
 
 def test_an_empty_autorate_sample_is_refused(data: tuple[Path, list[dict]]) -> None:
     path, _ = data
-    with pytest.raises(InputError, match="at least 1 item"):
+    with pytest.raises(InputError, match="sample: .*greater than or equal to 1"):
         lint_dataset(
             path, model=scripted("rate", policy=LintPolicy()), features=FEATURES, sample=0, **FAST
         )

@@ -13,12 +13,12 @@ from tests.helpers import scripted
 from tests.lint.helpers import VALIDATION, LintPolicy, planted_chats
 from traitlab.cli import app
 from traitlab.errors import InputError
-from traitlab.lint import PrescanConfig, filter_dataset, lint_dataset
+from traitlab.lint import filter_dataset, lint_dataset
 from traitlab.lint.filter import load_report
 
 FEATURES = Path(__file__).parent / "features.json"
 runner = CliRunner()
-FAST = {"prescan_config": PrescanConfig(cluster=False), "cache": False, "show_progress": False}
+FAST = {"clusters": False, "cache": False, "show_progress": False}
 
 
 class CoinFlipOnDeeper(LintPolicy):

@@ -159,7 +159,7 @@ def sample_items(items: list[LintItem], size: int | None, seed: int = 0) -> list
     return [items[i] for i in sorted(chosen)]
 
 
-async def autorate(
+async def autorate_items(
     model: Model,
     items: list[LintItem],
     features: list[Feature],

@@ -24,14 +24,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from traitlab.errors import InputError, read_user_text
-from traitlab.lint.features import FeatureSet
 from traitlab.lint.filter import load_report
+from traitlab.lint.options import CheckOptions, Gate, LintOptions, build
 from traitlab.lint.results import LintReport, Rate
-
-Gate = Literal["estimate", "lower"]
 
 
 @dataclass
@@ -169,47 +167,43 @@ def accept(
 
 def check_dataset(
     data: Any,
+    options: CheckOptions | None = None,
     *,
-    max_prevalence: float = 0.2,
-    level: str = "strict",
-    prescan_max: float | None = None,
-    gate: Gate = "estimate",
-    allow: Sequence[str] = (),
-    baseline: str | Path | dict[str, float] | None = None,
-    allow_malformed: bool = False,
-    features: str | Path | FeatureSet | None = None,
-    model: Any = None,
     report_dir: str | Path | None = None,
-    **lint_options: Any,
+    **option_values: Any,
 ) -> CheckResult:
     """Lint `data` (pre-scan; autorate against `features` when a model is given) and check it.
 
+    `options` are the run's and the gate's `CheckOptions` (or pass them as keyword arguments).
     Without `features`, a model also runs the scan and merge stages to find features first.
-    With `report_dir`, check the report a lint of `data` already wrote instead of linting again.
-    `lint_options` go to `lint_dataset` (`out_dir` keeps the report, e.g. as a CI artifact).
+    With `report_dir`, check the report a lint of `data` already wrote instead of linting again
+    (the lint's own options then do not apply). `out_dir` keeps the report, e.g. as a CI artifact.
     """
-    for name, value in (("max_prevalence", max_prevalence), ("prescan_max", prescan_max)):
-        if value is not None and not 0 <= value <= 1:
-            raise InputError(f"{name} must be between 0 and 1, not {value}")
-    if level not in ("broad", "strict"):
-        raise InputError(f"level must be 'broad' or 'strict', not '{level}'")
-    if gate not in ("estimate", "lower"):
-        raise InputError(f"gate must be 'estimate' or 'lower', not '{gate}'")
-    accepted_rates = read_baseline(baseline) if isinstance(baseline, str | Path) else baseline
+    if options is None:
+        options = build(CheckOptions, option_values)
+    elif option_values:
+        raise TypeError("pass either options or option keyword arguments, not both")
+    baseline = read_baseline(options.baseline) if options.baseline is not None else None
     if report_dir is not None:
         report = load_report(report_dir, data, labels=False)
-    elif features is not None and model is None:
+    elif options.features is not None and options.model is None:
         raise InputError("checking against features needs a model to rate the data (--model)")
     else:
         from traitlab.lint.pipeline import lint_dataset
 
-        # Probe labels serve `filter`: worth their embedding time only in a report kept on disk.
-        lint_options.setdefault("probe", lint_options.get("out_dir") is not None)
-        report = lint_dataset(data, model=model, features=features, **lint_options)
-    threshold = max_prevalence if prescan_max is None else prescan_max
+        lint = {name: getattr(options, name) for name in LintOptions.model_fields}
+        if "probe" not in options.model_fields_set:
+            # Probe labels serve `filter`: worth their embedding time only in a report on disk.
+            lint["probe"] = options.out_dir is not None
+        report = lint_dataset(data, LintOptions(**lint))
+    threshold = options.max_prevalence if options.prescan_max is None else options.prescan_max
     found = check_report(
-        report, max_prevalence=max_prevalence, level=level, prescan_max=prescan_max, gate=gate
+        report,
+        max_prevalence=options.max_prevalence,
+        level=options.level,
+        prescan_max=options.prescan_max,
+        gate=options.gate,
     )
-    failing, accepted = accept(found, allow=allow, baseline=accepted_rates)
-    problems = gate_problems(report, prescan_max=threshold, allow_malformed=allow_malformed)
+    failing, accepted = accept(found, allow=options.allow, baseline=baseline)
+    problems = gate_problems(report, prescan_max=threshold, allow_malformed=options.allow_malformed)
     return CheckResult(report, failing, problems, accepted)

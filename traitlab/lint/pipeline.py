@@ -32,17 +32,18 @@ from rich.progress import (
 )
 
 from traitlab.errors import InputError, TraitlabError, plain_message
-from traitlab.lint.autorate import RATING_PROMPT, autorate
+from traitlab.lint.autorate import RATING_PROMPT, autorate_items
 from traitlab.lint.discover import MERGE_PROMPT, SCAN_PROMPT, DiscoverConfig, discover_features
 from traitlab.lint.families import fold_families
 from traitlab.lint.features import FeatureSet, load_features
-from traitlab.lint.items import ItemSet, Turns, Unit, check_fields, expand_inputs, read_items
+from traitlab.lint.items import ItemSet, check_fields, expand_inputs, read_items
 from traitlab.lint.labels import LabelRows
+from traitlab.lint.options import LintOptions, build
 from traitlab.lint.outdir import check_output_dir
 from traitlab.lint.prescan import Prescan, PrescanConfig
 from traitlab.lint.results import LintReport
 from traitlab.llm import UsageMeter
-from traitlab.prompts import PromptOverride, resolve_prompt
+from traitlab.prompts import resolve_prompt
 
 Inputs = str | Path | list[str | Path] | list[str] | list[Path]
 
@@ -89,41 +90,24 @@ class _Prepared:
     probe_labels: dict[int, dict[str, str]] = field(default_factory=dict)
 
 
-def _prepare(
-    path: Inputs,
-    *,
-    model: str | Model | None,
-    model_args: dict[str, Any] | None,
-    features: str | Path | FeatureSet | None,
-    out_dir: str | Path | None,
-    turns: Turns,
-    turn: int | None,
-    unit: Unit,
-    strict: bool,
-    fields: dict[str, str] | None,
-    sample: int | None,
-    prescan_config: PrescanConfig | None,
-    show_progress: bool,
-) -> _Prepared:
+def _prepare(path: Inputs, options: LintOptions) -> _Prepared:
     """Up-front checks, reading and pre-scan: synchronous, so Ctrl-C stops them at once."""
-    if sample is not None and sample < 1:
-        raise InputError(f"the autorate sample must be at least 1 item (or all), not {sample}")
     inputs = expand_inputs(path)
-    check_fields(fields)
-    if unit not in ("reply", "record"):
-        raise InputError(f"--unit: expected reply or record, not '{unit}'")
-    out = check_output_dir(out_dir) if out_dir is not None else None
+    check_fields(options.fields)
+    out = check_output_dir(options.out_dir) if options.out_dir is not None else None
+    features = options.features
     feature_set = load_features(features) if isinstance(features, str | Path) else features
-    llm = resolve_model(model, model_args) if model is not None else None
-    scan = Prescan(prescan_config)
-    with _progress(show_progress) as progress:
+    llm = resolve_model(options.model, options.model_args) if options.model is not None else None
+    scan = Prescan(PrescanConfig(cluster=options.clusters))
+    turns, turn = options.turns, options.turn
+    with _progress(options.show_progress) as progress:
         item_set = read_items(
             inputs,
             turns=turns,
             turn=turn,
-            unit=unit,
-            strict=strict,
-            fields=fields,
+            unit=options.unit,
+            strict=options.strict,
+            fields=options.fields,
             scan=scan,
             workers=os.cpu_count() or 1,
             progress=progress,
@@ -149,21 +133,7 @@ def _prepare(
     return _Prepared(item_set, report, feature_set, llm, out)
 
 
-async def _llm_stages(
-    prepared: _Prepared,
-    *,
-    sample: int | None,
-    seed: int,
-    discover_config: DiscoverConfig | None,
-    concurrency: int,
-    cache: bool,
-    show_progress: bool,
-    recheck: int,
-    probe: bool,
-    scan_prompt: PromptOverride,
-    merge_prompt: PromptOverride,
-    rating_prompt: PromptOverride,
-) -> dict[int, dict[str, str]]:
+async def _llm_stages(prepared: _Prepared, options: LintOptions) -> dict[int, dict[str, str]]:
     """Discover (unless features were given), autorate, and label the unrated items with
     probes (kept in `prepared.probe_labels`); returns the ratings by item."""
     llm, report, item_set = prepared.llm, prepared.report, prepared.item_set
@@ -171,32 +141,37 @@ async def _llm_stages(
         return {}
     feature_set = prepared.feature_set
     meter = UsageMeter()
-    options = {"meter": meter, "cache": cache, "concurrency": concurrency}
+    calls = {"meter": meter, "cache": options.cache, "concurrency": options.concurrency}
+    show_progress = options.show_progress
     ratings: dict[int, dict[str, str]] = {}
     if feature_set is None:
         feature_set, discover_notes = await discover_features(
             llm,
             item_set.items,
-            config=discover_config,
+            config=DiscoverConfig(
+                min_scans=options.min_scans,
+                max_batches=options.max_batches,
+                batch_tokens=options.batch_tokens,
+            ),
             source=item_set.source,
             show_progress=show_progress,
-            scan_prompt=scan_prompt,
-            merge_prompt=merge_prompt,
-            rating_prompt=rating_prompt,
-            **options,
+            scan_prompt=options.scan_prompt,
+            merge_prompt=options.merge_prompt,
+            rating_prompt=options.rating_prompt,
+            **calls,
         )
         report.notes += discover_notes
     if feature_set.features:
-        rated = await autorate(
+        rated = await autorate_items(
             llm,
             item_set.items,
             feature_set.features,
-            sample=sample,
-            seed=seed,
+            sample=options.sample,
+            seed=options.seed,
             show_progress=show_progress,
-            recheck=recheck,
-            prompt=rating_prompt,
-            **options,
+            recheck=options.recheck,
+            prompt=options.rating_prompt,
+            **calls,
         )
         ratings = rated.ratings
         if rated.rechecked:
@@ -210,14 +185,14 @@ async def _llm_stages(
         report.notes += [f"unrated: {reason}" for reason in rated.failures[:10]]
         if rated.truncated:
             report.notes.append(f"{rated.truncated} long items were truncated for the autorate")
-        if probe and rated.ratings:
+        if options.probe and rated.ratings:
             from traitlab.lint.probe import train_probes
 
             probes = train_probes(
                 item_set.items,
                 rated.ratings,
                 feature_set.features,
-                seed=seed,
+                seed=options.seed,
                 show_progress=show_progress,
             )
             for result in report.features:
@@ -245,31 +220,6 @@ def _finish(prepared: _Prepared, ratings: dict[int, dict[str, str]]) -> LintRepo
     return report
 
 
-_DEFAULTS: dict[str, Any] = {
-    "model": None,
-    "model_args": None,
-    "features": None,
-    "out_dir": None,
-    "turns": "assistant",
-    "turn": None,
-    "unit": "reply",
-    "strict": False,
-    "fields": None,
-    "sample": 200,
-    "prescan_config": None,
-    "show_progress": True,
-}
-_LLM_DEFAULTS: dict[str, Any] = {
-    "seed": 0,
-    "discover_config": None,
-    "concurrency": 16,
-    "cache": True,
-    "recheck": 40,
-    "probe": True,
-    "scan_prompt": None,
-    "merge_prompt": None,
-    "rating_prompt": None,
-}
 _PROMPTS = {
     "scan_prompt": SCAN_PROMPT,
     "merge_prompt": MERGE_PROMPT,
@@ -277,66 +227,44 @@ _PROMPTS = {
 }
 
 
-def _split(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    unknown = set(kwargs) - set(_DEFAULTS) - set(_LLM_DEFAULTS)
-    if unknown:
-        raise TypeError(f"lint_dataset() got unexpected arguments {sorted(unknown)}")
-    prepare = {key: kwargs.get(key, default) for key, default in _DEFAULTS.items()}
-    stages = {key: kwargs.get(key, default) for key, default in _LLM_DEFAULTS.items()}
-    stages["sample"] = prepare["sample"]
-    stages["show_progress"] = prepare["show_progress"]
+def lint_options(options: LintOptions | None, values: dict[str, Any]) -> LintOptions:
+    """The run's options: `options`, or built from keyword values; prompt overrides checked now
+    (a bad one fails here, not after the pre-scan)."""
+    if options is None:
+        options = build(LintOptions, values)
+    elif values:
+        raise TypeError("pass either options or option keyword arguments, not both")
     for key, default in _PROMPTS.items():
-        resolve_prompt(stages[key], default)  # a bad override fails now, not after the pre-scan
-    return prepare, stages
+        resolve_prompt(getattr(options, key), default)
+    return options
 
 
-async def alint_dataset(path: Inputs, **kwargs: Any) -> LintReport:
+async def alint_dataset(
+    path: Inputs, options: LintOptions | None = None, **option_values: Any
+) -> LintReport:
     """Lint a dataset; the async form of `lint_dataset` (same arguments).
 
     The reading and pre-scan block the event loop while they run; call `lint_dataset` from
     synchronous code, which runs them outside it.
     """
-    prepare, stages = _split(kwargs)
-    prepared = _prepare(path, **prepare)
-    ratings = await _llm_stages(prepared, **stages)
+    options = lint_options(options, option_values)
+    prepared = _prepare(path, options)
+    ratings = await _llm_stages(prepared, options)
     return _finish(prepared, ratings)
 
 
-def lint_dataset(path: Inputs, **kwargs: Any) -> LintReport:
+def lint_dataset(
+    path: Inputs, options: LintOptions | None = None, **option_values: Any
+) -> LintReport:
     """Lint a dataset: pre-scan always; scan, cluster and autorate when a model is given.
 
     Args:
         path: Inputs: JSONL (chat, document or preference), Parquet, a saved Hugging Face
             dataset, an Inspect log, a directory of these, a glob pattern, ``-`` (stdin), or a
             list of any of them.
-        model: Model name (any Inspect provider) or `Model` for the LLM stages; None runs the
-            offline pre-scan only. A name is resolved (provider, key) before anything is read.
-        model_args: Model args for a model given by name (like Inspect's `-M`).
-        features: features.json or a rubric file (or a `FeatureSet`): skip discovery and
-            autorate against these.
-        out_dir: Write report.html, report.md, report.json, features.json and labels.jsonl
-            here (all at once: a crash leaves the previous report).
-        turns: For chats, lint the assistant turns, the user turns, or the whole transcript.
-        turn: For chats, only this turn of the selected role (0 = first, -1 = last).
-        unit: "reply" (each selected turn is an item; the default) or "record".
-        strict: Fail on the first malformed line instead of reporting and skipping it.
-        fields: Column mapping, our field name -> the data's (e.g. messages -> conversations).
-        sample: Autorate this many items (seeded); None rates every item.
-        seed: Seed of the autorate sample.
-        prescan_config: Thresholds of the pre-scan.
-        discover_config: Settings of the scan, cluster and merge stages.
-        concurrency: Model calls in flight at once.
-        cache: Use Inspect's cache, so a rerun after a crash pays nothing twice.
-        recheck: Rate this many rated items again to measure the rater's error and correct
-            the prevalences for it (0 turns it off).
-        scan_prompt: Override of the scan prompt (text or a path; `lint/prompts/scan.md`).
-        merge_prompt: Override of the merge prompt (`lint/prompts/merge.md`).
-        rating_prompt: Override of the rating prompt (`lint/prompts/rating.md`), used by the
-            autorate and to group the scan's reports.
-        probe: Distil each feature's ratings into a probe on sentence embeddings, report its
-            agreement with held-out rated items, and label the unrated items with it (marked as
-            probe labels; `filter` uses them when the agreement clears its thresholds).
-        show_progress: Show progress.
+        options: The run's `LintOptions`; or pass them as keyword arguments (``model=...``,
+            ``out_dir=...``, ``sample=...``; each is described there). A model given by name
+            is resolved (provider, key) before anything is read.
 
     Returns:
         The report; `report.top_patterns()` gives the most prevalent patterns for printing.
@@ -347,9 +275,9 @@ def lint_dataset(path: Inputs, **kwargs: Any) -> LintReport:
         pass
     else:
         raise RuntimeError("lint_dataset was called inside an event loop: await alint_dataset")
-    prepare, stages = _split(kwargs)
-    prepared = _prepare(path, **prepare)
-    ratings = asyncio.run(_llm_stages(prepared, **stages)) if prepared.llm is not None else {}
+    options = lint_options(options, option_values)
+    prepared = _prepare(path, options)
+    ratings = asyncio.run(_llm_stages(prepared, options)) if prepared.llm is not None else {}
     return _finish(prepared, ratings)
 
 
