@@ -99,7 +99,7 @@ def check_report(
     for r in report.features:
         rate = r.gated_rate(level)  # type: ignore[arg-type]
         if rate.n and _compared(rate, gate) > max_prevalence:
-            label = "corrected" if r.corrected(level) is not None else level  # type: ignore[arg-type]
+            label = r.rate_label(level)  # type: ignore[arg-type]
             violations.append(
                 Violation(r.feature.id, r.feature.name, f"autorate ({label})", rate, max_prevalence)
             )

@@ -18,9 +18,10 @@ import os
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from inspect_ai.model import Model, get_model
+from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -31,8 +32,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from traitlab.errors import InputError, TraitlabError, plain_message
-from traitlab.lint.autorate import RATING_PROMPT, autorate_items
+from traitlab.errors import InputError, TraitlabError, plain_message, read_user_text
+from traitlab.lint.autorate import RATING_PROMPT, AutorateResult, autorate_items
 from traitlab.lint.discover import MERGE_PROMPT, SCAN_PROMPT, DiscoverConfig, discover_features
 from traitlab.lint.families import fold_families
 from traitlab.lint.features import FeatureSet, load_features
@@ -87,6 +88,8 @@ class _Prepared:
     feature_set: FeatureSet | None
     llm: Model | None
     out_dir: Path | None
+    reference: Model | None = None
+    hand_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     probe_labels: dict[int, dict[str, str]] = field(default_factory=dict)
 
 
@@ -98,6 +101,8 @@ def _prepare(path: Inputs, options: LintOptions) -> _Prepared:
     features = options.features
     feature_set = load_features(features) if isinstance(features, str | Path) else features
     llm = resolve_model(options.model, options.model_args) if options.model is not None else None
+    reference = _reference(options, llm)
+    hand_labels = read_hand_labels(options.hand_labels) if options.hand_labels else {}
     scan = Prescan(PrescanConfig(cluster=options.clusters))
     turns, turn = options.turns, options.turn
     with _progress(options.show_progress) as progress:
@@ -130,7 +135,7 @@ def _prepare(path: Inputs, options: LintOptions) -> _Prepared:
     )
     if llm is None and feature_set is not None:
         report.notes.append("features were given without a model: only the pre-scan ran")
-    return _Prepared(item_set, report, feature_set, llm, out)
+    return _Prepared(item_set, report, feature_set, llm, out, reference, hand_labels)
 
 
 async def _llm_stages(prepared: _Prepared, options: LintOptions) -> dict[int, dict[str, str]]:
@@ -170,15 +175,15 @@ async def _llm_stages(prepared: _Prepared, options: LintOptions) -> dict[int, di
             seed=options.seed,
             show_progress=show_progress,
             recheck=options.recheck,
+            reference=prepared.reference,
+            reference_sample=options.reference_sample,
+            hand_labels=prepared.hand_labels,
             prompt=options.rating_prompt,
             **calls,
         )
         ratings = rated.ratings
-        if rated.rechecked:
-            report.notes.append(
-                f"rater error: {rated.rechecked} rated items were rated again; prevalences are "
-                "also given corrected for the disagreement (symmetric-noise model)"
-            )
+        report.reference = _reference_line(rated, prepared.reference)
+        report.rechecked = rated.rechecked
         report.features = rated.results
         report.rated = len(rated.ratings)
         report.unrated = len(rated.failures)
@@ -279,6 +284,60 @@ def lint_dataset(
     prepared = _prepare(path, options)
     ratings = asyncio.run(_llm_stages(prepared, options)) if prepared.llm is not None else {}
     return _finish(prepared, ratings)
+
+
+def _reference(options: LintOptions, llm: Model | None) -> Model | None:
+    """The reference model, resolved up front; it must not be the rater itself."""
+    if options.reference_model is None:
+        return None
+    if llm is None:
+        raise InputError("--reference-model measures the rater's error: it needs --model")
+    reference = resolve_model(options.reference_model, options.reference_model_args)
+    if reference is llm or (
+        str(reference) == str(llm) and options.reference_model_args == options.model_args
+    ):
+        raise InputError(
+            "--reference-model is the rater itself: a rater repeats its own mistakes, so its "
+            "error must be measured against an independent model (or --hand-labels)"
+        )
+    return reference
+
+
+def _reference_line(rated: AutorateResult, reference: Model | None) -> str | None:
+    """What the rater's error was measured against, in words (None: nothing)."""
+    parts = []
+    if rated.reference_items and reference is not None:
+        parts.append(f"reference model {reference} on {rated.reference_items} rated items")
+    if rated.hand_labelled:
+        parts.append(f"hand labels on {rated.hand_labelled} items")
+    return " and ".join(parts) or None
+
+
+def read_hand_labels(path: str | Path) -> dict[str, dict[str, str]]:
+    """A user's own labels: JSONL rows ``{"id": ITEM ID, "labels": {FEATURE: LEVEL}}``, LEVEL
+    none, broad or strict; an item's id is its record's id (``ID#N`` when the record has
+    several replies, as in labels.jsonl)."""
+    labels: dict[str, dict[str, str]] = {}
+    text = read_user_text(path, "hand labels file")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = _HandLabel.model_validate_json(line)
+        except ValueError as ex:
+            reason = plain_message(ex).split(" For further")[0]
+            raise InputError(
+                f"invalid hand label ({reason[:200]})", path=path, line=number
+            ) from None
+        labels.setdefault(row.id, {}).update(row.labels)
+    if not labels:
+        raise InputError("no hand labels in the file", path=path)
+    return labels
+
+
+class _HandLabel(BaseModel):
+    id: str
+    labels: dict[str, Literal["none", "broad", "strict"]]
 
 
 def _read_notes(item_set: ItemSet) -> list[str]:
