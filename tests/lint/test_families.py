@@ -55,9 +55,7 @@ def test_nested_openings_are_one_family(short_answers: Path, tmp_path: Path) -> 
     assert "variant: short answer no" in markdown
 
     # The gate judges the family once, not each variant besides it.
-    result = check_dataset(
-        short_answers, max_prevalence=0.1, clusters=False
-    )
+    result = check_dataset(short_answers, max_prevalence=0.1, clusters=False)
     assert [v.id for v in result.violations if v.source == "pre-scan opening"] == [family.id]
 
     # A variant keeps its id and its labels: it can be filtered alone.

@@ -294,7 +294,8 @@ def test_check_formats_settings_allowlist_baseline_and_artifact(
     code, out, _ = run_main(check, monkeypatch, capsys)
     assert code == 1 and any(longest in line.split() for line in out.splitlines())
     code, out, _ = run_main([*check, "--format", "github"], monkeypatch, capsys)
-    assert code == 1 and f"::error title=traitlab lint: {ids[0]}::" in out
+    assert code == 1 and f",title=traitlab lint%3A {ids[0]}::" in out
+    assert "%25 [" in out and "::notice title=traitlab lint%3A what was checked::" in out
 
     # The lower bound of a borderline rate is under the threshold: the gate passes.
     estimate = result["violations"][0]["estimate"]

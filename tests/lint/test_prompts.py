@@ -66,7 +66,8 @@ def test_each_prompt_is_replaced_from_the_library(tmp_path: Path) -> None:
         data,
         model=scripted("house", policy=policy),
         sample=20,
-        batch_tokens=800, max_batches=3,
+        batch_tokens=800,
+        max_batches=3,
         **overrides,
         **FAST,
     )

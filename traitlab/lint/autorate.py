@@ -113,6 +113,7 @@ class AutorateResult:
     rechecked: int = 0
     reference_items: int = 0  # rated by the reference model
     hand_labelled: int = 0  # rated items with the user's own labels
+    strict_items: list[list[int]] = field(default_factory=list)  # per feature, rated strict
 
 
 def sample_items(items: list[LintItem], size: int | None, seed: int = 0) -> list[LintItem]:
@@ -256,6 +257,7 @@ async def autorate_items(
                 )
                 setattr(feature_result, f"corrected_{at}", corrected)
         result.results.append(feature_result)
+        result.strict_items.append(strict)
     return result
 
 
@@ -284,4 +286,8 @@ def rater_error(
 
 
 def _snippet(text: str, limit: int = 240) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """Both ends of a long item: a pattern sits at the start or the end as often as not."""
+    if len(text) <= limit:
+        return text
+    half = (limit - 5) // 2
+    return f"{text[:half]} ... {text[-half:]}"

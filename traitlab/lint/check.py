@@ -29,7 +29,7 @@ from typing import Any
 from traitlab.errors import InputError, read_user_text
 from traitlab.lint.filter import load_report
 from traitlab.lint.options import CheckOptions, Gate, LintOptions, build
-from traitlab.lint.results import LintReport, Rate
+from traitlab.lint.results import LintReport, Location, Rate
 
 
 @dataclass
@@ -42,6 +42,7 @@ class Violation:
     rate: Rate
     threshold: float
     accepted: str | None = None  # why it does not fail the gate (allowlist, baseline)
+    where: Location | None = None  # an item that shows it (for annotations)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +56,7 @@ class Violation:
             "n": self.rate.n,
             "threshold": self.threshold,
             "accepted": self.accepted,
+            "where": self.where.model_dump() if self.where else None,
         }
 
 
@@ -78,6 +80,9 @@ class CheckResult:
             "violations": [v.to_dict() for v in self.violations],
             "accepted": [v.to_dict() for v in self.accepted],
             "problems": self.problems,
+            "feature_prevalences": self.report.correction_line(),
+            "checks": self.report.checks,
+            "cannot_see": self.report.cannot_see,
         }
 
 
@@ -100,11 +105,20 @@ def check_report(
         rate = r.gated_rate(level)  # type: ignore[arg-type]
         if rate.n and _compared(rate, gate) > max_prevalence:
             label = r.rate_label(level)  # type: ignore[arg-type]
+            source = f"autorate ({label})"
+            where = r.where[0] if r.where else None
             violations.append(
-                Violation(r.feature.id, r.feature.name, f"autorate ({label})", rate, max_prevalence)
+                Violation(r.feature.id, r.feature.name, source, rate, max_prevalence, where=where)
             )
     violations += [
-        Violation(f.id, f.text, f"pre-scan {f.kind}", f.rate, prescan_max)
+        Violation(
+            f.id,
+            f.text,
+            f"pre-scan {f.kind}",
+            f.rate,
+            prescan_max,
+            where=f.where[0] if f.where else None,
+        )
         for f in report.findings
         if f.gated and _compared(f.rate, gate) > prescan_max
     ]

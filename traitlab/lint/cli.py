@@ -365,21 +365,32 @@ def check_command(
 
 def _print_check(result: Any, fmt: str, data: str) -> None:
     """The verdict, one finding per line (ids never wrap: they are pasted into filter)."""
+    from traitlab.lint.results import Location
+
     if fmt == "json":
         print(json.dumps(result.to_dict(), indent=2))
         return
     report = result.report
-    scope = f"{report.n_items:,} {report.unit_name}s of {data}"
+    scope = f"{report.n_items:,} {report.units} of {data}"
     if fmt == "github":
         for v in result.violations:
-            print(
-                f"::error title=traitlab lint: {v.id}::{v.source} '{_one_line(v.name)}' in "
-                f"{v.rate.format()} of {report.unit_name}s, above {v.threshold:.0%}"
+            message = (
+                f"{v.source} '{_one_line(v.name)}' in {v.rate.format()} of {report.units}, "
+                f"above {v.threshold:.0%}"
             )
+            print(_annotation("error", f"traitlab lint: {v.id}", message, v.where))
+        bad = next(
+            (Location(path=s.path, line=s.bad_lines[0]) for s in report.sources if s.bad_lines),
+            None,
+        )
         for problem in result.problems:
-            print(f"::error title=traitlab lint::{_one_line(problem)}")
+            where = bad if "malformed" in problem else None
+            print(_annotation("error", "traitlab lint", _one_line(problem), where))
         for v in result.accepted:
-            print(f"::notice title=traitlab lint: {v.id}::accepted by {v.accepted}")
+            message = f"accepted by {v.accepted}"
+            print(_annotation("notice", f"traitlab lint: {v.id}", message, v.where))
+        coverage = "; ".join(report.checks) + ". Cannot see: " + "; ".join(report.cannot_see)
+        print(_annotation("notice", "traitlab lint: what was checked", coverage))
     if result.passed:
         print(f"lint check passed: no pattern above its threshold in {scope}")
     else:
@@ -393,6 +404,37 @@ def _print_check(result: Any, fmt: str, data: str) -> None:
         print(f"  FAIL {problem}")
     for v in result.accepted:
         print(f"  ok   {v.id}  {v.rate.format()}  (accepted: {v.accepted})")
+    if line := report.correction_line():
+        print(line)
+    for check in report.checks:
+        print(f"  checked: {check}")
+    for blind in report.cannot_see:
+        print(f"  cannot see: {blind}")
+
+
+def _annotation(level: str, title: str, message: str, where: Any = None) -> str:
+    """A GitHub Actions workflow command, its values escaped as the runner expects; file= and
+    line= put it on the line of the input that shows the finding."""
+    properties = []
+    if where is not None and where.path != "-":
+        properties.append(f"file={_escape(_relative(where.path), True)}")
+        if where.line is not None:
+            properties.append(f"line={where.line}")
+    properties.append(f"title={_escape(title, True)}")
+    return f"::{level} {','.join(properties)}::{_escape(_one_line(message), False)}"
+
+
+def _escape(text: str, is_property: bool) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if is_property else text
+
+
+def _relative(path: str) -> str:
+    """Annotations name files relative to the checkout (the working directory in Actions)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return path
 
 
 def _one_line(text: str) -> str:

@@ -42,7 +42,8 @@ from traitlab.lint.labels import LabelRows
 from traitlab.lint.options import LintOptions, build
 from traitlab.lint.outdir import check_output_dir
 from traitlab.lint.prescan import Prescan, PrescanConfig
-from traitlab.lint.results import LintReport
+from traitlab.lint.results import LintReport, Location
+from traitlab.lint.structure import mark_structural
 from traitlab.llm import UsageMeter
 from traitlab.prompts import resolve_prompt
 
@@ -90,6 +91,7 @@ class _Prepared:
     out_dir: Path | None
     reference: Model | None = None
     hand_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    clusters: bool = True
     probe_labels: dict[int, dict[str, str]] = field(default_factory=dict)
 
 
@@ -119,6 +121,10 @@ def _prepare(path: Inputs, options: LintOptions) -> _Prepared:
         )
         findings, length, notes = scan.finish(item_set.items)
     findings = fold_families(findings)
+    mark_structural(findings, item_set.items)
+    for finding in findings:
+        for member in finding.family():
+            member.where = locate(item_set, member.members[:3])
     report = LintReport(
         source=item_set.source,
         sha256=item_set.sha256,
@@ -135,7 +141,9 @@ def _prepare(path: Inputs, options: LintOptions) -> _Prepared:
     )
     if llm is None and feature_set is not None:
         report.notes.append("features were given without a model: only the pre-scan ran")
-    return _Prepared(item_set, report, feature_set, llm, out, reference, hand_labels)
+    return _Prepared(
+        item_set, report, feature_set, llm, out, reference, hand_labels, options.clusters
+    )
 
 
 async def _llm_stages(prepared: _Prepared, options: LintOptions) -> dict[int, dict[str, str]]:
@@ -150,7 +158,7 @@ async def _llm_stages(prepared: _Prepared, options: LintOptions) -> dict[int, di
     show_progress = options.show_progress
     ratings: dict[int, dict[str, str]] = {}
     if feature_set is None:
-        feature_set, discover_notes = await discover_features(
+        feature_set, discover_notes, report.detection_floor = await discover_features(
             llm,
             item_set.items,
             config=DiscoverConfig(
@@ -185,6 +193,8 @@ async def _llm_stages(prepared: _Prepared, options: LintOptions) -> dict[int, di
         report.reference = _reference_line(rated, prepared.reference)
         report.rechecked = rated.rechecked
         report.features = rated.results
+        for result, indices in zip(report.features, rated.strict_items, strict=True):
+            result.where = locate(item_set, indices[:3])
         report.rated = len(rated.ratings)
         report.unrated = len(rated.failures)
         report.notes += [f"unrated: {reason}" for reason in rated.failures[:10]]
@@ -213,6 +223,7 @@ async def _llm_stages(prepared: _Prepared, options: LintOptions) -> dict[int, di
 
 def _finish(prepared: _Prepared, ratings: dict[int, dict[str, str]]) -> LintReport:
     report = prepared.report
+    report.checks, report.cannot_see = _coverage(report, prepared)
     # One row per item: the pre-scan findings it matches (strict), its autorate labels, and
     # (if unrated) its probe labels; built row by row when read or written.
     report.labels = LabelRows(
@@ -284,6 +295,55 @@ def lint_dataset(
     prepared = _prepare(path, options)
     ratings = asyncio.run(_llm_stages(prepared, options)) if prepared.llm is not None else {}
     return _finish(prepared, ratings)
+
+
+def locate(item_set: ItemSet, indices: list[int]) -> list[Location]:
+    """The inputs and lines of the items at `indices`."""
+    items = item_set.items
+    found = []
+    for index in indices:
+        item = items[index] if index < len(items) and items[index].index == index else None
+        if item is not None:
+            found.append(Location(path=item_set.sources[item.source].path, line=item.line))
+    return found
+
+
+def _coverage(report: LintReport, prepared: _Prepared) -> tuple[list[str], list[str]]:
+    """Which checks ran, and which patterns they cannot see, in words: a pass of the offline
+    gate says nothing about a habit worded differently every time."""
+    units = report.units
+    checks = [
+        f"pre-scan of all {report.n_items:,} {units}: openings and closings worded alike, "
+        "frequent phrases, formatting habits (reported, not gated)"
+    ]
+    cannot = []
+    clustered = prepared.clusters and not any(
+        n.startswith("opening clusters skipped") for n in report.notes
+    )
+    if clustered:
+        checks.append("opening clusters (embeddings), gated only when they share wording or form")
+    if prepared.llm is None:
+        cannot.append(
+            "habits worded differently each time (an offer of more help, a validating opener, "
+            "a verdict first, in many phrasings): lint with --model to find and rate them"
+        )
+    else:
+        if report.detection_floor is not None:
+            checks.append(f"an LLM scan for recurring patterns (model {report.model})")
+            cannot.append(
+                f"patterns in under {report.detection_floor:.0%} of {units} (the scan's "
+                "detection floor: raise --max-batches, one call each, to lower it)"
+            )
+        else:
+            cannot.append("patterns other than the given features (no scan ran)")
+        if report.features:
+            checks.append(f"{len(report.features)} LLM features rated on {report.rated:,} {units}")
+            if not report.reference:
+                cannot.append(
+                    "the rater's own errors: prevalences are uncorrected (give "
+                    "--reference-model or --hand-labels)"
+                )
+    return checks, cannot
 
 
 def _reference(options: LintOptions, llm: Model | None) -> Model | None:

@@ -26,7 +26,8 @@ KIND_TITLES = {
     "opening": "Over-represented openings (first sentence, leading words)",
     "closing": "Over-represented closings (last sentence, final words)",
     "phrase": "Frequent phrases (share of items containing them)",
-    "cluster": "Clusters of similar opening sentences (embedding + HDBSCAN)",
+    "cluster": "Clusters of similar opening sentences (embedding + HDBSCAN; gated only when "
+    "they share wording or form, not only a subject)",
     "format": "Formatting habits",
 }
 
@@ -49,7 +50,7 @@ def sections(report: LintReport) -> list[Section]:
                 ["kind / turns", f"{report.kind} / {report.turns}"],
                 [
                     "unit (what a prevalence counts)",
-                    f"{report.n_items:,} {report.unit_name}s in {report.records:,} records",
+                    f"{report.n_items:,} {report.units} in {report.records:,} records",
                 ],
                 ["inputs", ", ".join(s.path for s in report.sources) or report.source],
                 ["malformed lines skipped", str(len(report.errors))],
@@ -185,9 +186,12 @@ def family_text(finding: Finding) -> str:
 
 
 def _finding_row(finding: Finding, *, variant: bool = False) -> list[str]:
+    text = f"  variant: {finding.text}" if variant else family_text(finding)
+    if finding.kind == "cluster":
+        text += f" ({finding.structure})" if finding.structure else " (a topic: not gated)"
     return [
         finding.id,
-        f"  variant: {finding.text}" if variant else family_text(finding),
+        text,
         finding.rate.format(),
         f"{finding.rate.count} / {finding.rate.n}",
         " | ".join(finding.examples[:2]),
@@ -345,7 +349,7 @@ def print_summary(report: LintReport, console: Console | None = None, limit: int
     console = console or Console()
     table = Table(
         title=f"Data lint: {report.source} "
-        f"(share of {report.n_items:,} {report.unit_name}s in {report.records:,} records)"
+        f"(share of {report.n_items:,} {report.units} in {report.records:,} records)"
     )
     for column in ("pattern", "source", "prevalence [95% CI]", "n"):
         table.add_column(column, overflow="fold")

@@ -18,7 +18,8 @@ from traitlab.statistics import wilson_interval
 
 FindingKind = Literal["opening", "closing", "phrase", "cluster", "format"]
 # Formatting habits (bullets, bold, length) describe style; they are reported, never gated.
-GATED_KINDS: tuple[FindingKind, ...] = ("opening", "closing", "phrase", "cluster")
+# Opening clusters are gated only when structural (`traitlab.lint.structure`).
+GATED_KINDS: tuple[FindingKind, ...] = ("opening", "closing", "phrase")
 
 
 class Rate(BaseModel):
@@ -62,6 +63,13 @@ class RaterError(BaseModel):
         return f"{self.level}: sensitivity {tp}/{pos}, specificity {tn}/{neg}"
 
 
+class Location(BaseModel):
+    """Where an item that shows a pattern is: its input and line (for annotations)."""
+
+    path: str
+    line: int | None = None
+
+
 class Finding(BaseModel):
     """A pre-scan finding: an over-represented opening, closing, phrase, cluster or habit."""
 
@@ -75,10 +83,17 @@ class Finding(BaseModel):
         default_factory=list,
         description="Longer openings (closings) nested in this one; its rate includes theirs.",
     )
+    where: list[Location] = Field(
+        default_factory=list, description="Inputs and lines of items that show it."
+    )
+    structure: str | None = Field(
+        default=None,
+        description="An opening cluster's shared wording or form; None: a topic, not gated.",
+    )
 
     @property
     def gated(self) -> bool:
-        return self.kind in GATED_KINDS
+        return self.kind in GATED_KINDS or (self.kind == "cluster" and self.structure is not None)
 
     def family(self) -> list[Finding]:
         """This finding and its variants."""
@@ -120,6 +135,9 @@ class FeatureResult(BaseModel):
     broad: Rate
     strict: Rate
     examples: list[str] = Field(default_factory=list)
+    where: list[Location] = Field(
+        default_factory=list, description="Inputs and lines of items rated strict."
+    )
     corrected_broad: Rate | None = Field(
         default=None,
         description="Prevalence corrected for the rater's error measured against the "
@@ -222,12 +240,28 @@ class LintReport(BaseModel):
         "labels) and on how many items; None: the prevalences are uncorrected.",
     )
     rechecked: int = Field(default=0, description="Rated items the rater rated again.")
+    checks: list[str] = Field(
+        default_factory=list, description="The checks that ran, in words (what was looked at)."
+    )
+    cannot_see: list[str] = Field(
+        default_factory=list, description="Patterns those checks cannot see, in words."
+    )
+    detection_floor: float | None = Field(
+        default=None,
+        description="Prevalence below which the scan likely missed a pattern (90% to find "
+        "one at this share, with an ideal scanner); None when no scan ran.",
+    )
     usage: list[UsageRow] = Field(default_factory=list)
     labels: Sequence[ItemLabels] = Field(
         default_factory=list,
         exclude=True,
         description="labels.jsonl's rows (after a lint, built when read: `lint.labels`).",
     )
+
+    @property
+    def units(self) -> str:
+        """`unit_name` in the plural."""
+        return "replies" if self.unit_name == "reply" else f"{self.unit_name}s"
 
     @property
     def unit_name(self) -> str:
