@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -37,8 +38,12 @@ def run_main(
     return code, captured.out, captured.err
 
 
+STAGE = re.compile(r"^(pre-scan|scan|autorate|probes|report): ")
+
+
 def one_line_error(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
+    """The one line a failure prints (after any stage lines, printed when stderr is no terminal)."""
+    lines = [line for line in err.splitlines() if line.strip() and not STAGE.match(line)]
     assert len(lines) == 1, err
     assert "Traceback" not in err
     return lines[0]
@@ -165,7 +170,9 @@ def test_ctrl_c_exits_130_and_keeps_the_previous_report(
     assert [p.name for p in report.parent.iterdir() if p.name.startswith(".")] == []
 
 
-def test_a_real_ctrl_c_during_the_pre_scan(tmp_path: Path, report: Path) -> None:
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", ["pre-scan: reading", "pre-scan: counting"])
+def test_a_real_ctrl_c_during_the_pre_scan(tmp_path: Path, report: Path, stage: str) -> None:
     big = tmp_path / "big.jsonl"
     planted_chats(big, 100_000, sentences=6, seed=1)
     before = tree_digest(report)
@@ -178,12 +185,42 @@ def test_a_real_ctrl_c_during_the_pre_scan(tmp_path: Path, report: Path) -> None
         text=True,
         env={**os.environ, "COLUMNS": "80"},
     )
-    time.sleep(4)  # past the imports; reading and pre-scanning 100k records takes longer
+    assert process.stderr is not None
+    # The stage's own line (stderr is a pipe, so the lint prints stage lines, not bars): no
+    # guess of how fast this machine reads.
+    seen = []
+    while not any(line.startswith(stage) for line in seen):
+        line = process.stderr.readline()
+        assert line, f"the lint ended before {stage!r}: {seen}"
+        seen.append(line)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert one_line_error(err).startswith("interrupted: ")
     assert tree_digest(report) == before
+
+
+@pytest.mark.slow
+def test_a_finished_lint_exits_at_once(tmp_path: Path) -> None:
+    """The report is complete when the last line prints: the process is gone right after it
+    (no seconds of interpreter teardown in which a Ctrl-C would turn a pass into 130)."""
+    data = tmp_path / "data.jsonl"
+    planted_chats(data, 200, seed=2)
+    command = [sys.executable, "-c", "from traitlab.cli import main; main()"]
+    process = subprocess.Popen(
+        [*command, "lint", str(data), "-o", str(tmp_path / "r"), *OFFLINE],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    last = time.monotonic()
+    for _ in process.stdout:
+        last = time.monotonic()
+    process.wait(timeout=60)
+    assert process.returncode == 0
+    assert time.monotonic() - last < 1.0  # about 3 s of module teardown before
 
 
 def test_a_failed_write_leaves_the_previous_report(

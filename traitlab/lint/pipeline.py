@@ -92,6 +92,7 @@ class _Prepared:
     reference: Model | None = None
     hand_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     clusters: bool = True
+    show_progress: bool = True
     probe_labels: dict[int, dict[str, str]] = field(default_factory=dict)
 
 
@@ -107,6 +108,7 @@ def _prepare(path: Inputs, options: LintOptions) -> _Prepared:
     hand_labels = read_hand_labels(options.hand_labels) if options.hand_labels else {}
     scan = Prescan(PrescanConfig(cluster=options.clusters))
     turns, turn = options.turns, options.turn
+    stage(options.show_progress, f"pre-scan: reading {len(inputs)} input(s)")
     with _progress(options.show_progress) as progress:
         item_set = read_items(
             inputs,
@@ -119,6 +121,7 @@ def _prepare(path: Inputs, options: LintOptions) -> _Prepared:
             workers=os.cpu_count() or 1,
             progress=progress,
         )
+        stage(options.show_progress, f"pre-scan: counting patterns in {len(item_set):,} items")
         findings, length, notes = scan.finish(item_set.items)
     findings = fold_families(findings)
     mark_structural(findings, item_set.items)
@@ -142,13 +145,20 @@ def _prepare(path: Inputs, options: LintOptions) -> _Prepared:
     if llm is None and feature_set is not None:
         report.notes.append("features were given without a model: only the pre-scan ran")
     return _Prepared(
-        item_set, report, feature_set, llm, out, reference, hand_labels, options.clusters
+        item_set,
+        report,
+        feature_set,
+        llm,
+        out,
+        reference,
+        hand_labels,
+        options.clusters,
+        options.show_progress,
     )
 
 
 async def _llm_stages(prepared: _Prepared, options: LintOptions) -> dict[int, dict[str, str]]:
-    """Discover (unless features were given), autorate, and label the unrated items with
-    probes (kept in `prepared.probe_labels`); returns the ratings by item."""
+    """Discover (unless features were given) and autorate; returns the ratings by item."""
     llm, report, item_set = prepared.llm, prepared.report, prepared.item_set
     if llm is None:
         return {}
@@ -158,6 +168,7 @@ async def _llm_stages(prepared: _Prepared, options: LintOptions) -> dict[int, di
     show_progress = options.show_progress
     ratings: dict[int, dict[str, str]] = {}
     if feature_set is None:
+        stage(show_progress, f"scan: up to {options.max_batches} batches with {llm}")
         feature_set, discover_notes, report.detection_floor = await discover_features(
             llm,
             item_set.items,
@@ -174,7 +185,9 @@ async def _llm_stages(prepared: _Prepared, options: LintOptions) -> dict[int, di
             **calls,
         )
         report.notes += discover_notes
+    prepared.feature_set = feature_set
     if feature_set.features:
+        stage(show_progress, f"autorate: {len(feature_set.features)} features with {llm}")
         rated = await autorate_items(
             llm,
             item_set.items,
@@ -200,25 +213,41 @@ async def _llm_stages(prepared: _Prepared, options: LintOptions) -> dict[int, di
         report.notes += [f"unrated: {reason}" for reason in rated.failures[:10]]
         if rated.truncated:
             report.notes.append(f"{rated.truncated} long items were truncated for the autorate")
-        if options.probe and rated.ratings:
-            from traitlab.lint.probe import train_probes
-
-            probes = train_probes(
-                item_set.items,
-                rated.ratings,
-                feature_set.features,
-                seed=options.seed,
-                show_progress=show_progress,
-            )
-            for result in report.features:
-                result.probes = probes.agreement.get(result.feature.id, [])
-            prepared.probe_labels = probes.labels
-            report.notes += probes.notes
     else:
         report.notes.append("the scan found no pattern reported by enough batches")
     report.model = str(llm)
     report.usage = meter.rows()
     return ratings
+
+
+def _probes(prepared: _Prepared, options: LintOptions, ratings: dict[int, dict[str, str]]) -> None:
+    """Distil each feature's ratings into a probe that labels the unrated items (kept in
+    `prepared.probe_labels`). Synchronous and outside the event loop, so Ctrl-C stops it."""
+    report, feature_set = prepared.report, prepared.feature_set
+    if not (options.probe and ratings and feature_set and report.features):
+        return
+    from traitlab.lint.probe import train_probes
+
+    stage(options.show_progress, f"probes: {len(report.features)} features on {len(ratings)} rated")
+    probes = train_probes(
+        prepared.item_set.items,
+        ratings,
+        feature_set.features,
+        seed=options.seed,
+        show_progress=options.show_progress,
+    )
+    for result in report.features:
+        result.probes = probes.agreement.get(result.feature.id, [])
+    prepared.probe_labels = probes.labels
+    report.notes += probes.notes
+
+
+def stage(show: bool, line: str) -> None:
+    """A stage's first line on stderr where no progress bar shows it (a log, a pipe, CI)."""
+    if show:
+        console = Console(stderr=True)
+        if not console.is_terminal:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _finish(prepared: _Prepared, ratings: dict[int, dict[str, str]]) -> LintReport:
@@ -232,6 +261,7 @@ def _finish(prepared: _Prepared, ratings: dict[int, dict[str, str]]) -> LintRepo
     if prepared.out_dir is not None:
         from traitlab.lint.report import write_report
 
+        stage(prepared.show_progress, f"report: writing {prepared.out_dir}")
         write_report(report, prepared.out_dir)
     return report
 
@@ -266,6 +296,7 @@ async def alint_dataset(
     options = lint_options(options, option_values)
     prepared = _prepare(path, options)
     ratings = await _llm_stages(prepared, options)
+    _probes(prepared, options, ratings)
     return _finish(prepared, ratings)
 
 
@@ -294,6 +325,7 @@ def lint_dataset(
     options = lint_options(options, option_values)
     prepared = _prepare(path, options)
     ratings = asyncio.run(_llm_stages(prepared, options)) if prepared.llm is not None else {}
+    _probes(prepared, options, ratings)
     return _finish(prepared, ratings)
 
 
