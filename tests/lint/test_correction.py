@@ -18,7 +18,7 @@ import pytest
 from tests.helpers import scripted
 from tests.lint.helpers import VALIDATION, planted_chats
 from traitlab.errors import InputError
-from traitlab.lint import check_report, lint_dataset
+from traitlab.lint import check_report, filter_dataset, lint_dataset
 
 FEATURES = Path(__file__).parent / "features.json"
 FAST = {"clusters": False, "cache": False, "show_progress": False, "probe": False}
@@ -155,3 +155,34 @@ def test_the_reference_must_be_independent_and_checked_up_front(
     bad.write_text('{"id": "r1", "labels": {"validating_opener": "maybe"}}\n')
     with pytest.raises(InputError, match=r"bad.jsonl:1: invalid hand label"):
         lint_dataset(path, model=model, hand_labels=bad, features=FEATURES, **FAST)
+
+
+def test_filter_aims_a_target_at_the_corrected_prevalence(tmp_path: Path) -> None:
+    path = tmp_path / "data.jsonl"
+    records = planted_chats(path, 800, opening=0.4, closing=0.0, seed=5)
+    planted = {i + 1 for i, r in enumerate(records) if "validation" in r["metadata"]["planted"]}
+    # A rater that misses a third of the pattern and flags 20% of the rest.
+    noisy = RepeatingRater("rater", sensitivity=0.67, false_positive=0.2)
+    reference = RepeatingRater("reference", sensitivity=0.98, false_positive=0.01)
+    out = tmp_path / "report"
+    lint_dataset(
+        path,
+        model=scripted("rater", policy=noisy),
+        reference_model=scripted("reference", policy=reference),
+        reference_sample=300,
+        features=FEATURES,
+        sample=None,
+        out_dir=out,
+        **FAST,
+    )
+    kept = tmp_path / "kept.jsonl"
+    result = filter_dataset(
+        path, out, kept, features=["validating_opener"], level="strict", target=0.2
+    )
+    lines = {json.loads(line)["id"] for line in kept.read_text().splitlines()}
+    truly = sum(1 for n in planted if records[n - 1]["id"] in lines) / len(lines)
+    # Aimed at the labels, it would remove far too few (a third of the pattern is unlabelled).
+    assert abs(truly - 0.2) < 0.06, truly
+    note = next(n for n in result.notes if "aimed at the corrected prevalence" in n)
+    assert "expected 2" in note or "expected 1" in note  # and it says how sure it is
+    assert "across that interval" in note

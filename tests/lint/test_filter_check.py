@@ -192,3 +192,27 @@ def test_labels_are_built_row_by_row_and_read_back_the_same(tmp_path: Path) -> N
     lines = (tmp_path / "report" / "labels.jsonl").read_text(encoding="utf-8").splitlines()
     assert lines == [row.model_dump_json(exclude_none=True) for row in rows]
     assert list(load_report(tmp_path / "report", data).labels) == rows
+
+
+def test_filter_copies_kept_lines_byte_for_byte(tmp_path: Path) -> None:
+    """A byte-order mark and CRLF line endings survive the filter, as the README promises."""
+    plain = tmp_path / "plain.jsonl"
+    planted_chats(plain, 60, opening=0.3, closing=0.0, seed=7)
+    lines = plain.read_bytes().split(b"\n")[:-1]
+    data = tmp_path / "windows.jsonl"
+    data.write_bytes(b"\xef\xbb\xbf" + b"".join(line + b"\r\n" for line in lines))
+    out = tmp_path / "report"
+    lint_dataset(data, out_dir=out, clusters=False, show_progress=False)
+    finding = next(
+        f["id"]
+        for f in json.loads((out / "report.json").read_text())["findings"]
+        if f["kind"] == "opening"
+    )
+    kept = tmp_path / "kept.jsonl"
+    result = filter_dataset(data, out, kept, features=[finding])
+    content = kept.read_bytes()
+    assert content.startswith(b"\xef\xbb\xbf")
+    written = content[3:].split(b"\r\n")
+    assert written[-1] == b"" and b"\n" not in b"".join(written)
+    assert set(written[:-1]) <= set(lines) and len(written) - 1 == result.kept
+    assert result.removed > 0

@@ -71,7 +71,7 @@ def guarded(interrupted: str) -> Callable[[F], F]:
                 signal.signal(signal.SIGINT, signal.default_int_handler)
             try:
                 result = fn(*args, **kwargs)
-            except click.exceptions.Exit as ex:  # the check's verdict, after its output
+            except (typer.Exit, click.exceptions.Exit) as ex:  # the check's verdict, printed
                 _leave(ex.exit_code)
                 raise
             except (click.ClickException, TraitlabError):

@@ -64,8 +64,10 @@ def resolve_model(model: str | Model, model_args: dict[str, Any] | None = None) 
 
 
 def _progress(show: bool) -> AbstractContextManager[Progress | None]:
-    """Records read of the total, with the rate and an ETA (on stderr, when shown)."""
-    if not show:
+    """Records read of the total, with the rate and an ETA (on stderr, when shown; where it is
+    no terminal, the stage lines say what runs instead)."""
+    console = Console(stderr=True)
+    if not show or not console.is_terminal:
         return nullcontext()
     return Progress(
         TextColumn("pre-scan: {task.description}"),
@@ -75,7 +77,7 @@ def _progress(show: bool) -> AbstractContextManager[Progress | None]:
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
-        console=Console(stderr=True),
+        console=console,
         transient=True,
     )
 
