@@ -365,3 +365,48 @@ def test_lint_help_shows_the_main_commands_options(
 ) -> None:
     code, out, _ = run_main(["lint", "--help"], monkeypatch, capsys)
     assert code == 0 and "--model" in out and "--unit" in out and "lint check" in out
+
+
+def test_work_directories_of_a_killed_run_are_swept(data: Path, report: Path) -> None:
+    """kill -9 runs no cleanup: the next run removes what a dead writer left beside the report
+    (and puts the previous report back if it died mid-swap), and leaves a live writer's alone."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        parent = report.parent
+        stale = [parent / f".report.new-{dead.pid}-x1", parent / f".report.old-{dead.pid}-x2"]
+        live = parent / f".report.new-{alive.pid}-x3"
+        for directory in [*stale, live]:
+            directory.mkdir()
+            (directory / "report.json").write_text("{}")
+        lint_dataset(data, out_dir=report, clusters=False, show_progress=False)
+        assert not any(p.exists() for p in stale) and live.exists()
+        # Died between moving the report aside and moving the new one in.
+        moved = parent / f".report.old-{dead.pid}-x4"
+        os.replace(report, moved)
+        before = tree_digest(moved)
+        lint_dataset(data, out_dir=report, clusters=False, show_progress=False)
+        assert not moved.exists() and report.is_dir() and tree_digest(report) != {}
+        assert set(tree_digest(report)) == set(before)
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_a_baseline_named_in_pyproject_can_be_created_and_survives_a_kind_change(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("pyproject.toml").write_text('[tool.traitlab.lint]\nbaseline = "lint-baseline.json"\n')
+    check = ["lint", "check", str(data), *OFFLINE]
+    code, _, err = run_main(check, monkeypatch, capsys)
+    assert code == 2 and "--write-baseline" in one_line_error(err)
+    code, _, _ = run_main([*check, "--write-baseline", "lint-baseline.json"], monkeypatch, capsys)
+    accepted = json.loads(Path("lint-baseline.json").read_text())["accepted"]
+    assert code == 1 and any(key.startswith("opening_") for key in accepted)
+    assert run_main(check, monkeypatch, capsys)[0] == 0
+    # The same words come back as another kind of finding: still the accepted pattern.
+    renamed = {key.replace("opening_", "phrase_", 1): rate for key, rate in accepted.items()}
+    Path("lint-baseline.json").write_text(json.dumps({"accepted": renamed}))
+    assert run_main(check, monkeypatch, capsys)[0] == 0

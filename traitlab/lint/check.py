@@ -170,13 +170,22 @@ def accept(
 ) -> tuple[list[Violation], list[Violation]]:
     """Split violations into (failing, accepted by the allowlist or the baseline)."""
     failing, accepted = [], []
+    by_pattern = {pattern_key(key): rate for key, rate in (baseline or {}).items()}
     for v in violations:
+        recorded = (baseline or {}).get(v.id, by_pattern.get(pattern_key(v.id)))
         if any(fnmatch.fnmatchcase(v.id, pattern) for pattern in allow):
             v.accepted = "allowlist"
-        elif baseline and v.id in baseline and v.rate.low <= baseline[v.id]:
-            v.accepted = f"baseline ({baseline[v.id]:.0%})"
+        elif recorded is not None and v.rate.low <= recorded:
+            v.accepted = f"baseline ({recorded:.0%})"
         (accepted if v.accepted else failing).append(v)
     return failing, accepted
+
+
+def pattern_key(finding_id: str) -> str:
+    """A finding's words without its kind: the same wording accepted as a phrase stays
+    accepted when a later lint reports it as an opening or a closing."""
+    kind, _, rest = finding_id.partition("_")
+    return rest if kind in ("opening", "closing", "phrase") and rest else finding_id
 
 
 def check_dataset(
