@@ -18,7 +18,7 @@ import pytest
 from tests.helpers import scripted
 from tests.lint.helpers import VALIDATION, planted_chats
 from traitlab.errors import InputError
-from traitlab.lint import check_report, filter_dataset, lint_dataset
+from traitlab.lint import check_dataset, check_report, filter_dataset, lint_dataset
 
 FEATURES = Path(__file__).parent / "features.json"
 FAST = {"clusters": False, "cache": False, "show_progress": False, "probe": False}
@@ -186,3 +186,24 @@ def test_filter_aims_a_target_at_the_corrected_prevalence(tmp_path: Path) -> Non
     note = next(n for n in result.notes if "aimed at the corrected prevalence" in n)
     assert "expected 2" in note or "expected 1" in note  # and it says how sure it is
     assert "across that interval" in note
+
+
+def test_a_rater_no_better_than_chance_fails_the_gate(data: tuple[Path, float, list]) -> None:
+    """A prevalence that cannot be known is not a pass, however low the rater's own rate."""
+    path, _, _ = data
+    coin = RepeatingRater("coin", sensitivity=0.3, false_positive=0.4)
+    result = check_dataset(
+        path,
+        model=scripted("coin", policy=coin),
+        reference_model=scripted(
+            "reference", policy=RepeatingRater("ref", sensitivity=1.0, false_positive=0.0)
+        ),
+        reference_sample=300,
+        features=FEATURES,
+        sample=None,
+        max_prevalence=0.9,
+        prescan_max=1.0,
+        **FAST,
+    )
+    assert not result.passed and not result.violations
+    assert any("no better than chance" in p for p in result.problems), result.problems

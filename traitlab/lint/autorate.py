@@ -219,7 +219,7 @@ async def autorate_items(
     if recheck > 0 and rated_items:
         again = sample_items(rated_items, recheck, seed + 1)
         # A fresh answer, not a replay of the cache.
-        second = await rate_with(model, "recheck", again, cached=False, progress=False)
+        second = await rate_with(model, "recheck", again, cached=False, progress=True)
         result.rechecked = len(second)
     for feature in features:
         levels = [(index, r[feature.id]) for index, r in result.ratings.items()]

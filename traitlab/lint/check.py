@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,10 +127,18 @@ def check_report(
 
 
 def gate_problems(
-    report: LintReport, *, prescan_max: float, allow_malformed: bool = False
+    report: LintReport, *, prescan_max: float, allow_malformed: bool = False, level: str = "strict"
 ) -> list[str]:
-    """Reasons the gate fails besides patterns: unreadable lines, nothing checked."""
+    """Reasons the gate fails besides patterns: unreadable lines, nothing checked, a prevalence
+    that cannot be known (a rater no better than chance against the reference)."""
     problems = []
+    for r in report.features:
+        corrected = r.corrected(level)  # type: ignore[arg-type]
+        if corrected is not None and math.isnan(corrected.estimate):
+            problems.append(
+                f"{r.feature.id}: the rater agrees with the reference no better than chance, so "
+                "its prevalence is unknown (fix the feature's rubric or the rater)"
+            )
     if report.errors and not allow_malformed:
         problems.append(
             f"{len(report.errors)} malformed lines (first: {report.errors[0]}); "
@@ -228,5 +237,10 @@ def check_dataset(
         gate=options.gate,
     )
     failing, accepted = accept(found, allow=options.allow, baseline=baseline)
-    problems = gate_problems(report, prescan_max=threshold, allow_malformed=options.allow_malformed)
+    problems = gate_problems(
+        report,
+        prescan_max=threshold,
+        allow_malformed=options.allow_malformed,
+        level=options.level,
+    )
     return CheckResult(report, failing, problems, accepted)

@@ -215,6 +215,7 @@ async def discover_features(
             prompt=rating_template,
         ),
         concurrency=concurrency,
+        show_progress=show_progress,
     )
     merged = group_by_agreement(ratings, len(candidates), config.same_pattern)
     groups = [
@@ -372,6 +373,7 @@ async def rate_candidates(
     *,
     rate: RateFn,
     concurrency: int,
+    show_progress: bool = False,
 ) -> list[list[bool]]:
     """Each candidate's labels (present at the broad level) on `items`.
 
@@ -386,7 +388,7 @@ async def rate_candidates(
         lambda item: rate(item, candidates),
         concurrency=concurrency,
         description="group",
-        show_progress=False,
+        show_progress=show_progress,
     )
     return [
         [present(reply.verdict.ratings[c.id], "broad") for c in candidates]

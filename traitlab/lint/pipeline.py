@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -123,7 +124,10 @@ def _prepare(path: Inputs, options: LintOptions) -> _Prepared:
             workers=os.cpu_count() or 1,
             progress=progress,
         )
-        stage(options.show_progress, f"pre-scan: counting patterns in {len(item_set):,} items")
+    line = f"pre-scan: counting patterns in {len(item_set):,} items"
+    with working(
+        options.show_progress, line + (" and clustering openings" if options.clusters else "")
+    ):
         findings, length, notes = scan.finish(item_set.items)
     findings = fold_families(findings)
     mark_structural(findings, item_set.items)
@@ -252,6 +256,19 @@ def stage(show: bool, line: str) -> None:
             console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
+@contextmanager
+def working(show: bool, line: str) -> Iterator[None]:
+    """A stage without a progress bar of its own: a spinner with its name in a terminal, its
+    line elsewhere."""
+    console = Console(stderr=True)
+    if show and console.is_terminal:
+        with console.status(line):
+            yield
+    else:
+        stage(show, line)
+        yield
+
+
 def _finish(prepared: _Prepared, ratings: dict[int, dict[str, str]]) -> LintReport:
     report = prepared.report
     report.checks, report.cannot_see = _coverage(report, prepared)
@@ -263,8 +280,8 @@ def _finish(prepared: _Prepared, ratings: dict[int, dict[str, str]]) -> LintRepo
     if prepared.out_dir is not None:
         from traitlab.lint.report import write_report
 
-        stage(prepared.show_progress, f"report: writing {prepared.out_dir}")
-        write_report(report, prepared.out_dir)
+        with working(prepared.show_progress, f"report: writing {prepared.out_dir}"):
+            write_report(report, prepared.out_dir)
     return report
 
 
