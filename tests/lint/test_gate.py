@@ -410,3 +410,44 @@ def test_a_baseline_named_in_pyproject_can_be_created_and_survives_a_kind_change
     renamed = {key.replace("opening_", "phrase_", 1): rate for key, rate in accepted.items()}
     Path("lint-baseline.json").write_text(json.dumps({"accepted": renamed}))
     assert run_main(check, monkeypatch, capsys)[0] == 0
+
+
+def test_a_pass_of_the_offline_gate_says_what_it_could_not_see(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """60% of replies end by offering more help, each in its own words: no wording repeats, so
+    the offline gate passes, and its output says it cannot see such a habit."""
+    import random
+
+    from tests.lint.helpers import VOCABULARY, sentence
+
+    rng = random.Random(3)
+    verbs = ["expand on", "walk through", "dig into", "unpack", "go over", "explain", "detail"]
+    objects = ["any part", "the steps", "some point", "one piece", "a section", "the rest"]
+    rows = []
+    for _ in range(300):
+        reply = " ".join(sentence(rng) for _ in range(3))
+        if rng.random() < 0.6:
+            who = rng.choice(["Shall I", "Want me to", "Happy to", "I could", "Should I"])
+            reply += f" {who} {rng.choice(verbs)} {rng.choice(objects)} {rng.choice(VOCABULARY)}?"
+        rows.append(
+            {
+                "messages": [
+                    {"role": "user", "content": "x"},
+                    {"role": "assistant", "content": reply},
+                ]
+            }
+        )
+    data = tmp_path / "offers.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code, out, _ = run_main(
+        ["lint", "check", str(data), *OFFLINE, "--format", "json"], monkeypatch, capsys
+    )
+    result = json.loads(out)
+    assert code == 0 and result["passed"]
+    assert any("pre-scan" in check for check in result["checks"])
+    assert any(
+        "worded differently" in blind and "--model" in blind for blind in result["cannot_see"]
+    )
+    code, out, _ = run_main(["lint", "check", str(data), *OFFLINE], monkeypatch, capsys)
+    assert code == 0 and "cannot see: habits worded differently" in " ".join(out.split())
