@@ -113,6 +113,7 @@ class AutorateResult:
     rechecked: int = 0
     reference_items: int = 0  # rated by the reference model
     hand_labelled: int = 0  # rated items with the user's own labels
+    hand_unmatched: int = 0  # hand-labelled ids that match no rated item
     strict_items: list[list[int]] = field(default_factory=list)  # per feature, rated strict
 
 
@@ -162,7 +163,9 @@ async def autorate_items(
     chosen = sample_items(items, sample, seed)
     in_sample = {item.index for item in chosen}
     hand = dict(hand_labels or {})
-    extra = [item for item in items if item.id in hand and item.index not in in_sample]
+    extra = (
+        [item for item in items if item.id in hand and item.index not in in_sample] if hand else []
+    )
 
     async def rate_with(
         rater: Model, stage: str, batch: list[LintItem], *, cached: bool, progress: bool
@@ -211,10 +214,13 @@ async def autorate_items(
         subset = sample_items(rated_items, reference_sample, seed + 2)
         truth |= await rate_with(reference, "reference", subset, cached=cache, progress=True)
         result.reference_items = len(truth)
+    matched = set()
     for item in by_index.values():
         if item.id in hand and item.index in measured:
             truth[item.index] = {**truth.get(item.index, {}), **hand[item.id]}
             result.hand_labelled += 1
+            matched.add(item.id)
+    result.hand_unmatched = len(set(hand) - matched)
     second: dict[int, dict[str, Level]] = {}
     if recheck > 0 and rated_items:
         again = sample_items(rated_items, recheck, seed + 1)

@@ -211,6 +211,11 @@ async def _llm_stages(prepared: _Prepared, options: LintOptions) -> dict[int, di
         ratings = rated.ratings
         report.reference = _reference_line(rated, prepared.reference)
         report.rechecked = rated.rechecked
+        if rated.hand_unmatched:
+            report.notes.append(
+                f"{rated.hand_unmatched} hand-labelled ids match no item the rater could rate "
+                "(an item's id is its record's id, ID#N for one of several replies)"
+            )
         report.features = rated.results
         for result, indices in zip(report.features, rated.strict_items, strict=True):
             result.where = locate(item_set, indices[:3])
