@@ -6,6 +6,15 @@ calls it, and it imports nothing above it.
 """
 
 from traitlab.judging._ask import JUDGE_CONFIG, JudgeResult, ask_judge
+from traitlab.judging._checkable import (
+    CheckableJudge,
+    ItemVerdict,
+    JudgedCase,
+    Label,
+    Measure,
+    checkable_judge,
+    register_checkable_judge,
+)
 from traitlab.judging._panel import (
     PanelMember,
     PanelResult,
@@ -23,6 +32,13 @@ from traitlab.judging._quotes import (
 
 __all__ = [
     "JUDGE_CONFIG",
+    "CheckableJudge",
+    "ItemVerdict",
+    "JudgedCase",
+    "Label",
+    "Measure",
+    "checkable_judge",
+    "register_checkable_judge",
     "MIN_CONTENT_WORDS",
     "MIN_QUOTE_WORDS",
     "JudgeResult",

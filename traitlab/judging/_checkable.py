@@ -1,0 +1,105 @@
+"""How each eval's judge can be checked against labelled transcripts, without importing the eval.
+
+`traitlab/judge_check` measures a judge model against a careful grader's labels, prompted exactly
+as the eval prompts it. Evals may not import each other (tests/test_architecture.py), so each
+judged eval describes its judge here, in the core, as a `CheckableJudge`: its labelled-case type,
+its measures, its prompt (with the user's override checked the way the eval checks it) and a
+`grade` function that runs the eval's own judge call on one case. judge_check looks a judge up by
+the eval's name and never sees the eval's modules.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from inspect_ai.model import Model
+from pydantic import BaseModel, Field
+
+from traitlab.errors import InputError
+from traitlab.prompts import PromptOverride, PromptTemplate
+
+Label = bool | int | str
+"""One label or verdict on one measure: a yes/no, a level of an ordinal scale or a category."""
+
+
+class Measure(BaseModel):
+    """One thing the judge decides and the labels say, with its possible values in order."""
+
+    name: str
+    categories: list[Label] = Field(description="Every value, in scale order for ordinal ones.")
+    scale: Literal["nominal", "ordinal"] = "nominal"
+    description: str = ""
+
+
+class JudgedCase(BaseModel, ABC):
+    """One labelled transcript: what the eval's judge is shown, and a careful grader's verdict.
+
+    Subclasses (one per judged eval) add the judge's inputs and the label fields.
+    """
+
+    id: str
+    hard_case: str | None = Field(
+        default=None, description="The hard case it stands for (e.g. 'negated statement')."
+    )
+    note: str = Field(description="Why the label is what it is, in a sentence or two.")
+
+    @abstractmethod
+    def transcript(self) -> str:
+        """The case as a person reads it in `inspect view` (the sample input)."""
+
+    @abstractmethod
+    def expected(self) -> dict[str, dict[str, Label | None]]:
+        """The labels, per graded item (a conversation, a turn, an order) and measure."""
+
+
+class ItemVerdict(BaseModel):
+    """The judge's verdict on one graded item, or why it has none."""
+
+    values: dict[str, Label | None] | None = None
+    error: str | None = None
+    explanation: str = ""
+    replies: list[str] = Field(default_factory=list)
+
+
+GradeFn = Callable[[Model, Any, PromptTemplate, int], Awaitable[dict[str, ItemVerdict]]]
+"""`grade(judge, case, prompt, retries)`: the eval's own judge call on one case, per item."""
+
+
+@dataclass(frozen=True)
+class CheckableJudge:
+    """An eval's judge as judge_check asks it: the same prompt, schema, checks and retries."""
+
+    eval: str
+    case: type[JudgedCase]
+    measures: tuple[Measure, ...]
+    prompt: Callable[[PromptOverride], PromptTemplate]
+    grade: GradeFn
+    prompt_arg: str = "judge_prompt"
+
+    @property
+    def headline(self) -> Measure:
+        """The measure whose kappa is judge_check's `agreement_kappa` (the eval's main one)."""
+        return self.measures[0]
+
+
+_REGISTRY: dict[str, CheckableJudge] = {}
+
+
+def register_checkable_judge(judge: CheckableJudge) -> CheckableJudge:
+    """Make an eval's judge available to judge_check (called once, by the eval's own module)."""
+    if not judge.measures:
+        raise ValueError(f"{judge.eval}: a checkable judge needs at least one measure")
+    _REGISTRY[judge.eval] = judge
+    return judge
+
+
+def checkable_judge(eval_name: str) -> CheckableJudge:
+    """The registered judge of `eval_name`; a one-line error naming the known ones."""
+    try:
+        return _REGISTRY[eval_name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none registered"
+        raise InputError(f"no checkable judge for eval '{eval_name}' (known: {known})") from None
