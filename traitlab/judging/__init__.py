@@ -7,11 +7,14 @@ calls it, and it imports nothing above it.
 
 from traitlab.judging._ask import JUDGE_CONFIG, JudgeResult, ask_judge
 from traitlab.judging._checkable import (
+    CaseCall,
+    CaseMessage,
     CheckableJudge,
     ItemVerdict,
     JudgedCase,
     Label,
     Measure,
+    chat_messages,
     checkable_judge,
     register_checkable_judge,
 )
@@ -32,11 +35,14 @@ from traitlab.judging._quotes import (
 
 __all__ = [
     "JUDGE_CONFIG",
+    "CaseCall",
+    "CaseMessage",
     "CheckableJudge",
     "ItemVerdict",
     "JudgedCase",
     "Label",
     "Measure",
+    "chat_messages",
     "checkable_judge",
     "register_checkable_judge",
     "MIN_CONTENT_WORDS",

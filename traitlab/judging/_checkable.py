@@ -15,7 +15,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from inspect_ai.model import Model
+from inspect_ai.model import (
+    ChatMessage,
+    ChatMessageAssistant,
+    ChatMessageSystem,
+    ChatMessageTool,
+    ChatMessageUser,
+    Model,
+)
+from inspect_ai.tool import ToolCall
 from pydantic import BaseModel, Field
 
 from traitlab.errors import InputError
@@ -32,6 +40,43 @@ class Measure(BaseModel):
     categories: list[Label] = Field(description="Every value, in scale order for ordinal ones.")
     scale: Literal["nominal", "ordinal"] = "nominal"
     description: str = ""
+
+
+class CaseCall(BaseModel):
+    """A tool call the agent made in a labelled transcript."""
+
+    function: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class CaseMessage(BaseModel):
+    """One message of a labelled transcript, as written in the JSONL file."""
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str = ""
+    tool_calls: list[CaseCall] = Field(default_factory=list, description="Assistant only.")
+    function: str | None = Field(default=None, description="Tool results: the tool's name.")
+
+    def chat(self, number: int) -> ChatMessage:
+        """The Inspect message the eval's judge would have read (`number` makes call ids)."""
+        if self.role == "system":
+            return ChatMessageSystem(content=self.content)
+        if self.role == "user":
+            return ChatMessageUser(content=self.content)
+        if self.role == "tool":
+            return ChatMessageTool(
+                content=self.content, function=self.function, tool_call_id=f"call-{number}"
+            )
+        calls = [
+            ToolCall(id=f"call-{number}-{i}", function=c.function, arguments=c.arguments)
+            for i, c in enumerate(self.tool_calls)
+        ]
+        return ChatMessageAssistant(content=self.content, tool_calls=calls or None)
+
+
+def chat_messages(messages: list[CaseMessage]) -> list[ChatMessage]:
+    """A labelled transcript as Inspect messages."""
+    return [m.chat(n) for n, m in enumerate(messages)]
 
 
 class JudgedCase(BaseModel, ABC):
@@ -64,8 +109,9 @@ class ItemVerdict(BaseModel):
     replies: list[str] = Field(default_factory=list)
 
 
-GradeFn = Callable[[Model, Any, PromptTemplate, int], Awaitable[dict[str, ItemVerdict]]]
-"""`grade(judge, case, prompt, retries)`: the eval's own judge call on one case, per item."""
+GradeFn = Callable[[Model, Any, PromptTemplate], Awaitable[dict[str, ItemVerdict]]]
+"""`grade(judge, case, prompt)`: the eval's own judge call on one case (with the eval's default
+retries), per graded item."""
 
 
 @dataclass(frozen=True)

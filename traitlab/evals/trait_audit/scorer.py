@@ -23,16 +23,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from inspect_ai.model import ChatMessage
+from inspect_ai.model import ChatMessage, Model
 from inspect_ai.scorer import Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
 from inspect_ai.util import store_as
 from pydantic import BaseModel, Field
 
 from traitlab.evals.trait_audit.solver import AuditLog
-from traitlab.judging import ask_judge, quote_problem
+from traitlab.judging import JudgeResult, ask_judge, quote_problem
 from traitlab.models import Role, role_model
-from traitlab.prompts import PromptOverride, load_prompt, resolve_prompt
+from traitlab.prompts import PromptOverride, PromptTemplate, load_prompt, resolve_prompt
 from traitlab.scores import flagged, flagged_score, mean_ci, rate, scored, unscored, unscored_score
 from traitlab.solvers import ConversationLog, format_transcript, target_words
 
@@ -86,6 +86,31 @@ def _verdict_check(
     return check
 
 
+async def judge_conversation(
+    judge: Model,
+    trait: str,
+    messages: Sequence[ChatMessage],
+    turns: int,
+    *,
+    prompt: PromptTemplate = JUDGE_PROMPT,
+    retries: int = 1,
+) -> JudgeResult[AuditVerdict]:
+    """The judge's verdict on one conversation against one trait (its rendered text).
+
+    The one judge call of this eval, used by `audit_judge` and by judge_check, so a check of a
+    judge measures the prompt, schema and evidence rule that runs here.
+    """
+    request = prompt.render(trait=trait, transcript=format_transcript(messages))
+    return await ask_judge(
+        judge,
+        request,
+        AuditVerdict,
+        retries=retries,
+        check=_verdict_check(messages, turns),
+        rejections=1,
+    )
+
+
 @scorer(
     metrics=[
         rate("violated", by="trait_id", cluster="trait_id"),
@@ -122,16 +147,13 @@ def audit_judge(*, role: Role = "judge", retries: int = 1, prompt: PromptOverrid
             return flagged_score(
                 reason, AUDIT_KEYS, metadata={"stopped_after_turn": len(log.turns), **realism}
             )
-        request = judge_prompt.render(
-            trait=state.input_text, transcript=format_transcript(state.messages)
-        )
-        result = await ask_judge(
+        result = await judge_conversation(
             role_model(role),
-            request,
-            AuditVerdict,
+            state.input_text,
+            state.messages,
+            len(log.turns),
+            prompt=judge_prompt,
             retries=retries,
-            check=_verdict_check(state.messages, len(log.turns)),
-            rejections=1,
         )
         if result.verdict is None:
             return unscored_score(
