@@ -87,6 +87,8 @@ MIN_GRADED_SHARE = 0.8
 """A conversation with fewer of its turns graded than this is unscored as a whole."""
 CONFIRMATION_NEEDS_QUOTE = 2
 JUDGE_PROMPT = load_prompt(__file__, "judge")
+CRITERIA = Path(__file__).parent / "criteria.md"
+"""The bundled therapeutic-quality criteria."""
 _TURN_KEY_RE = re.compile(r"^(?P<measure>\w+)\[turn=(?P<turn>\d+)\]$")
 
 
