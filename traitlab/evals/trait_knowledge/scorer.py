@@ -20,13 +20,14 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from inspect_ai.model import Model
 from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer
 from inspect_ai.solver import TaskState
 from pydantic import BaseModel, Field
 
-from traitlab.judging import ask_judge, quote_appears, quote_problem
+from traitlab.judging import JudgeResult, ask_judge, quote_appears, quote_problem
 from traitlab.models import Role, role_model
-from traitlab.prompts import PromptOverride, load_prompt, resolve_prompt
+from traitlab.prompts import PromptOverride, PromptTemplate, load_prompt, resolve_prompt
 from traitlab.scores import (
     flagged,
     flagged_score,
@@ -131,6 +132,30 @@ def trait_recall(*, seed: int = 0) -> Metric:
     return compute
 
 
+async def judge_answer(
+    judge: Model,
+    traits: Sequence[Trait],
+    question: str,
+    answer: str,
+    *,
+    prompt: PromptTemplate = JUDGE_PROMPT,
+    retries: int = 2,
+) -> JudgeResult[KnowledgeVerdict]:
+    """The judge's points for one answer, each scored against the trait it matches best.
+
+    The one judge call of this eval, used by `trait_knowledge_judge` and by judge_check.
+    """
+    request = prompt.render(traits=_render_traits(traits), question=question, answer=answer)
+    return await ask_judge(
+        judge,
+        request,
+        KnowledgeVerdict,
+        retries=retries,
+        check=_check({t.id for t in traits}, answer),
+        rejections=1,
+    )
+
+
 @scorer(metrics=[mean_ci("point_score"), trait_recall(), unscored(), flagged()])
 def trait_knowledge_judge(
     traits: Sequence[Trait],
@@ -155,8 +180,6 @@ def trait_knowledge_judge(
     """
     traits = list(traits)
     trait_keys = [TRAIT_PREFIX + t.id for t in traits]
-    listing = _render_traits(traits)
-    known = {t.id for t in traits}
     judge_prompt = resolve_prompt(prompt, JUDGE_PROMPT)
 
     async def score(state: TaskState, target: Target) -> Score:
@@ -171,14 +194,13 @@ def trait_knowledge_judge(
                 explanation="the answer is empty",
                 metadata={"points": [], "recalled": []},
             )
-        request = judge_prompt.render(traits=listing, question=state.input_text, answer=answer)
-        result = await ask_judge(
+        result = await judge_answer(
             role_model(role),
-            request,
-            KnowledgeVerdict,
+            traits,
+            state.input_text,
+            answer,
+            prompt=judge_prompt,
             retries=retries,
-            check=_check(known, answer),
-            rejections=1,
         )
         if result.verdict is None:
             return unscored_score(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from inspect_ai import Task, task
 from inspect_ai.solver import generate
 
+from traitlab.evals.trait_knowledge import checkable  # noqa: F401  (registers its judge)
 from traitlab.evals.trait_knowledge.dataset import knowledge_dataset
 from traitlab.evals.trait_knowledge.scorer import trait_knowledge_judge
 from traitlab.lint.scorer import pattern_rate
