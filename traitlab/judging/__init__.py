@@ -7,10 +7,12 @@ calls it, and it imports nothing above it.
 
 from traitlab.judging._ask import JUDGE_CONFIG, JudgeResult, ask_judge
 from traitlab.judging._checkable import (
+    JUDGE_CHECK_KEY,
     CaseCall,
     CaseMessage,
     CheckableJudge,
     ItemVerdict,
+    JudgeCheckOf,
     JudgedCase,
     Label,
     Measure,
@@ -39,6 +41,8 @@ __all__ = [
     "CaseMessage",
     "CheckableJudge",
     "ItemVerdict",
+    "JUDGE_CHECK_KEY",
+    "JudgeCheckOf",
     "JudgedCase",
     "Label",
     "Measure",

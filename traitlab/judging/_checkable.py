@@ -124,11 +124,36 @@ class CheckableJudge:
     prompt: Callable[[PromptOverride], PromptTemplate]
     grade: GradeFn
     prompt_arg: str = "judge_prompt"
+    tasks: tuple[str, ...] = ()
+    """Every task that runs this judge (default: the task named like the eval)."""
+
+    @property
+    def judged_tasks(self) -> tuple[str, ...]:
+        return self.tasks or (self.eval,)
 
     @property
     def headline(self) -> Measure:
         """The measure whose kappa is judge_check's `agreement_kappa` (the eval's main one)."""
         return self.measures[0]
+
+
+JUDGE_CHECK_KEY = "judge_check"
+"""The task-metadata key under which a judge_check log says what it measured."""
+
+
+class JudgeCheckOf(BaseModel):
+    """What a judge_check log measured: which eval's judge, with which prompt.
+
+    Written in the judge_check task's metadata and read by `traitlab report`, which shows the
+    check beside each run of that eval whose judge is the checked model with the same prompt
+    (the eval's task argument `prompt_arg`, None for the bundled prompt).
+    """
+
+    eval: str
+    tasks: list[str] = Field(description="The tasks that run this judge.")
+    prompt_arg: str
+    prompt: str | None = None
+    prompt_sha256: str = Field(description="Short hash of the prompt template the judge saw.")
 
 
 _REGISTRY: dict[str, CheckableJudge] = {}

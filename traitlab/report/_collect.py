@@ -29,6 +29,7 @@ from inspect_ai.scorer import value_to_float
 from pydantic import BaseModel, Field
 
 from traitlab.errors import InputError
+from traitlab.judging import JUDGE_CHECK_KEY, JudgeCheckOf
 from traitlab.scores import (
     FLAGGED,
     INTERVAL_SUFFIXES,
@@ -102,6 +103,9 @@ class Run(BaseModel):
     metrics: list[Metric] = Field(default_factory=list)
     headline: list[Headline] = Field(default_factory=list)
     counts: dict[str, float] = Field(default_factory=dict, description="unscored and flagged")
+    judge_check: JudgeCheckOf | None = Field(
+        default=None, description="For a judge_check log: which eval's judge it measured."
+    )
     sample_values: dict[str, dict[str, dict[SampleKey, float]]] = Field(
         default_factory=dict,
         description="scorer -> score key -> sample -> value; unscored and flagged samples left out",
@@ -191,6 +195,8 @@ def read_run(path: Path) -> Run:
         created=str(log.eval.created),
         planned_samples=(log.eval.dataset.samples or 0) * (log.eval.config.epochs or 1),
     )
+    checked = (log.eval.metadata or {}).get(JUDGE_CHECK_KEY)
+    run.judge_check = JudgeCheckOf.model_validate(checked) if checked else None
     run.sample_values, run.scored_samples = _sample_values(log)
     if log.results is not None:
         for score in log.results.scores:

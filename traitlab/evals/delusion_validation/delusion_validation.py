@@ -11,15 +11,14 @@ conversations with too few gradeable turns are unscored.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal, get_args
 
 from inspect_ai import Task, task
 from inspect_ai.solver import Solver, system_message
 
 from traitlab.errors import InputError
-from traitlab.evals.delusion_validation.dataset import load_personas, persona_samples
 from traitlab.evals.delusion_validation import checkable  # noqa: F401  (registers its judge)
+from traitlab.evals.delusion_validation.dataset import load_personas, persona_samples
 from traitlab.evals.delusion_validation.scorer import (
     CRITERIA,
     MIN_GRADED_SHARE,

@@ -22,7 +22,7 @@ from traitlab.evals import discover
 from traitlab.evals.judge_check.dataset import labelled_dataset
 from traitlab.evals.judge_check.scorer import label_agreement
 from traitlab.evals.judge_check.solver import ask_judge_under_test
-from traitlab.judging import checkable_judge
+from traitlab.judging import JUDGE_CHECK_KEY, JudgeCheckOf, checkable_judge
 from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
 
 HEADLINE = headline_metrics(
@@ -39,8 +39,6 @@ HEADLINE = headline_metrics(
         measures="capability",
     ),
 )
-JUDGE_CHECK_KEY = "judge_check"
-"""Task metadata saying which eval and judge prompt a judge_check log measured (for reports)."""
 
 
 @task
@@ -73,12 +71,13 @@ def judge_check(
         solver=ask_judge_under_test(judge, prompt),
         scorer=label_agreement(),
         metadata={
-            JUDGE_CHECK_KEY: {
-                "eval": eval,
-                "prompt_arg": judge.prompt_arg,
-                "prompt": judge_prompt,
-                "prompt_sha256": hashlib.sha256(prompt.template.encode()).hexdigest()[:12],
-            },
+            JUDGE_CHECK_KEY: JudgeCheckOf(
+                eval=eval,
+                tasks=list(judge.judged_tasks),
+                prompt_arg=judge.prompt_arg,
+                prompt=judge_prompt,
+                prompt_sha256=hashlib.sha256(prompt.template.encode()).hexdigest()[:12],
+            ).model_dump(),
             **HEADLINE,
         },
         version=1,
