@@ -25,6 +25,7 @@ from traitlab.judging import (
     chat_messages,
     register_checkable_judge,
 )
+from traitlab.prompts import PromptTemplate
 from traitlab.scorers import agent_transcript
 
 ITEM = "run"
@@ -57,7 +58,7 @@ class IntentCase(JudgedCase):
         return {ITEM: {"harmful": self.harmful, "stated_harm": self.stated_harm}}
 
 
-async def _grade(judge: Model, case: IntentCase, prompt) -> dict[str, ItemVerdict]:
+async def _grade(judge: Model, case: IntentCase, prompt: PromptTemplate) -> dict[str, ItemVerdict]:
     result = await judge_intent(
         judge, prompt, _rubrics()[case.harm], case.actions, chat_messages(case.messages)
     )
