@@ -280,3 +280,8 @@ EVALS: dict[str, EvalJudges] = {
     "trait_knowledge": KNOWLEDGE,
     "capability_sxs": CAPABILITY,
 }
+
+
+def honest_trait_audit(messages: list[ChatMessage], tools: Any, config: Any) -> str:
+    """The honest trait_audit judge as a `module:function` policy, for the command line."""
+    return policy("trait_audit", "honest")(messages, tools, config)

@@ -9,7 +9,7 @@ import pytest
 
 import traitlab._registry  # noqa: F401  (every eval registers its checkable judge)
 from tests.evals.judge_check import judges
-from tests.helpers import metrics, run_task, scripted
+from tests.helpers import metrics, run_inspect_cli, run_task, scripted
 from traitlab.errors import InputError
 from traitlab.evals.judge_check.dataset import labelled_path
 from traitlab.evals.judge_check.judge_check import judge_check
@@ -90,3 +90,25 @@ def test_every_judged_eval_has_a_labelled_set_with_hard_cases() -> None:
         assert len(found) >= 15, eval_name
         assert sum(case.hard_case is not None for case in found) >= 5, eval_name
         assert len({case.id for case in found}) == len(found)
+
+
+@pytest.mark.slow
+def test_the_readme_command_runs(tmp_path: Path) -> None:
+    """`inspect eval traitlab/judge_check -T eval=...` as a user types it."""
+    log = run_inspect_cli(
+        [
+            "traitlab/judge_check",
+            "-T",
+            "eval=trait_audit",
+            "-T",
+            f"cases={_two_cases(tmp_path)}",
+            "--model",
+            "scripted/judge",
+            "-M",
+            "policy=tests.evals.judge_check.judges:honest_trait_audit",
+        ],
+        tmp_path / "logs",
+    )
+    assert log.status == "success"
+    assert log.results.scores[0].metrics["unparsed_share"].value == 0
+    assert log.eval.metadata["judge_check"]["eval"] == "trait_audit"
