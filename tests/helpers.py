@@ -69,3 +69,20 @@ def run_inspect_cli(args: list[str], log_dir: Path) -> EvalLog:
     assert result.returncode == 0, result.stderr
     [log_file] = log_dir.glob("*.eval")
     return read_eval_log(str(log_file))
+
+
+def by_epoch(*policies: PolicyFn) -> PolicyFn:
+    """A target that plays `policies[n % len(policies)]` in the n-th conversation of a sample.
+
+    A conversation is recognised by its first user message; a call with no assistant message
+    yet starts the next one. Run with ``max_samples=1`` so conversations do not interleave.
+    """
+    started: dict[str, int] = {}
+
+    def policy(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> Any:
+        first = next((m.text for m in messages if m.role == "user"), "")
+        if not any(m.role == "assistant" for m in messages):
+            started[first] = started.get(first, -1) + 1
+        return policies[started.get(first, 0) % len(policies)](messages, tools, config)
+
+    return policy

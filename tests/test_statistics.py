@@ -7,10 +7,10 @@ import pytest
 
 from traitlab.statistics import (
     agreement,
-    bootstrap_difference,
     bootstrap_interval,
     cluster_bootstrap_interval,
     corrected_prevalence,
+    ratio_difference,
     wilson_interval,
     worst_case_bounds,
 )
@@ -61,11 +61,24 @@ def test_bootstrap_degenerate_inputs() -> None:
     assert (constant.low, constant.high) == (1.0, 1.0)
 
 
-def test_bootstrap_difference_separates_planted_gap() -> None:
-    rng = np.random.default_rng(0)
-    a, b = rng.normal(1.0, 0.5, 100), rng.normal(0.0, 0.5, 100)
-    assert bootstrap_difference(a, b).excludes(0.0)
-    assert not bootstrap_difference(b, rng.normal(0.0, 0.5, 100)).excludes(0.0)
+def test_ratio_difference_separates_planted_gap_unpaired() -> None:
+    rng = np.random.default_rng(2)
+    a = [(v, 1.0) for v in rng.normal(1.0, 0.5, 100)]
+    b = [(v, 1.0) for v in rng.normal(0.0, 0.5, 100)]
+    c = [(v, 1.0) for v in rng.normal(0.0, 0.5, 100)]
+    assert ratio_difference(a, b).excludes(0.0)
+    assert not ratio_difference(b, c).excludes(0.0)
+
+
+def test_ratio_difference_is_the_difference_of_pooled_rates() -> None:
+    """Conversations of unequal length: the pooled rate, not the mean of per-sample shares."""
+    treatment = [(1.0, 1.0), (0.0, 11.0), (6.0, 6.0)]  # 7 of 18 turns
+    baseline = [(1.0, 1.0), (0.0, 11.0), (0.0, 6.0)]  # 1 of 18 turns
+    interval = ratio_difference(treatment, baseline, clusters=["a", "b", "c"])
+    assert interval.estimate == pytest.approx(6 / 18)
+    assert interval.n == 3
+    same = ratio_difference(baseline, baseline, clusters=["a", "b", "c"])
+    assert (same.estimate, same.low, same.high) == (0.0, 0.0, 0.0)
 
 
 def test_cluster_bootstrap_is_wider_than_the_naive_interval_for_correlated_clusters() -> None:

@@ -166,32 +166,6 @@ def _wilson_bounds(p: float, n: float, z: float) -> tuple[float, float]:
     return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
-def bootstrap_difference(
-    treatment: Sequence[float],
-    baseline: Sequence[float],
-    *,
-    confidence: float = 0.95,
-    resamples: int = 2000,
-    seed: int = 0,
-) -> Interval:
-    """Interval for mean(treatment) - mean(baseline), resampling each group independently."""
-    a = np.asarray([v for v in treatment if not math.isnan(v)], dtype=float)
-    b = np.asarray([v for v in baseline if not math.isnan(v)], dtype=float)
-    if len(a) == 0 or len(b) == 0:
-        return NAN_INTERVAL
-    estimate = float(a.mean() - b.mean())
-    n = min(len(a), len(b))
-    if len(a) < 2 or len(b) < 2:
-        return Interval(estimate, math.nan, math.nan, n)
-    rng = np.random.default_rng(seed)
-    diffs = a[rng.integers(0, len(a), size=(resamples, len(a)))].mean(axis=1) - b[
-        rng.integers(0, len(b), size=(resamples, len(b)))
-    ].mean(axis=1)
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(diffs, [alpha, 1 - alpha])
-    return Interval(estimate, float(low), float(high), n)
-
-
 def worst_case_bounds(successes: float, graded: int, missing: int) -> tuple[float, float]:
     """The rate over graded and missing observations if every missing one were a failure (low)
     or a success (high).
@@ -371,3 +345,56 @@ def _category_order(pairs: list[tuple[object, object, object]]) -> list:
         return sorted(seen)  # type: ignore[type-var]
     except TypeError:
         return sorted(seen, key=str)
+
+
+def ratio_difference(
+    treatment: Sequence[tuple[float, float]],
+    baseline: Sequence[tuple[float, float]],
+    *,
+    clusters: Sequence[object] | None = None,
+    confidence: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> Interval:
+    """Interval for sum(t)/count(t) - sum(b)/count(b), each item a (sum, count) pair.
+
+    A metric pooled over units of a sample (the graded turns of a conversation) is a ratio of
+    sums, not a mean of per-sample shares; a difference must estimate the difference of the
+    metric as displayed, so it is taken on the same ratio. With `clusters`, the two sequences
+    are paired (item i of each is the same sample) and whole clusters are resampled together;
+    without, each side is resampled on its own. With every count 1 this is the difference of
+    means. `n` is the number of pairs (paired) or the smaller side (unpaired).
+    """
+    a = np.asarray(treatment, dtype=float).reshape(-1, 2)
+    b = np.asarray(baseline, dtype=float).reshape(-1, 2)
+    if not len(a) or not len(b) or a[:, 1].sum() <= 0 or b[:, 1].sum() <= 0:
+        return NAN_INTERVAL
+    estimate = float(a[:, 0].sum() / a[:, 1].sum() - b[:, 0].sum() / b[:, 1].sum())
+    rng = np.random.default_rng(seed)
+    alpha = (1 - confidence) / 2
+    if clusters is not None:
+        if not (len(clusters) == len(a) == len(b)):
+            raise ValueError("paired sides and clusters must have the same length")
+        labels: dict[object, int] = {}
+        index = np.asarray([labels.setdefault(c, len(labels)) for c in clusters])
+        k = len(labels)
+        if k < 2:
+            return Interval(estimate, math.nan, math.nan, len(a))
+        sums = np.stack(
+            [np.bincount(index, weights=col, minlength=k) for col in (*a.T, *b.T)], axis=1
+        )
+        picked = sums[rng.integers(0, k, size=(resamples, k))].sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stats = picked[:, 0] / picked[:, 1] - picked[:, 2] / picked[:, 3]
+        n = len(a)
+    else:
+        if len(a) < 2 or len(b) < 2:
+            return Interval(estimate, math.nan, math.nan, min(len(a), len(b)))
+        pa = a[rng.integers(0, len(a), size=(resamples, len(a)))].sum(axis=1)
+        pb = b[rng.integers(0, len(b), size=(resamples, len(b)))].sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stats = pa[:, 0] / pa[:, 1] - pb[:, 0] / pb[:, 1]
+        n = min(len(a), len(b))
+    stats = stats[np.isfinite(stats)]
+    low, high = np.quantile(stats, [alpha, 1 - alpha])
+    return Interval(estimate, min(estimate, float(low)), max(estimate, float(high)), n)

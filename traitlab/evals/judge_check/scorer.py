@@ -14,24 +14,29 @@ over those items are reported beside it. A case with no verdict at all is unscor
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Hashable
 from typing import Any
 
-from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer
+from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
 from inspect_ai.util import store_as
 
 from traitlab.evals.judge_check.solver import JudgeVerdicts
 from traitlab.judging import Measure
 from traitlab.scores import (
+    UNSCORED_NOTE_SHARE,
     flagged,
     interval_entries,
     metric_name,
+    sample_metric,
     scored,
     unscored,
     unscored_score,
 )
 from traitlab.statistics import agreement, worst_case_bounds
+
+logger = logging.getLogger(__name__)
 
 UNPARSED = "unparsed_items"
 
@@ -40,7 +45,7 @@ def _agree_key(measure: str) -> str:
     return f"{measure}_agree"
 
 
-@metric
+@sample_metric
 def judge_agreement(*, seed: int = 0) -> Metric:
     """Cohen's kappa and accuracy of the judge against the labels, per measure, pooled over items.
 
@@ -51,8 +56,9 @@ def judge_agreement(*, seed: int = 0) -> Metric:
     quadratic-weighted for ordinal measures and its interval a bootstrap over cases (the turns of
     one conversation are not independent); accuracy's interval is Wilson's. `confusion(X:
     label=a, judge=b)` counts each cell. `unparsed_share` is the share of items the judge gave no
-    verdict for, and `agreement_accuracy_worst`/`_best` the headline accuracy if every one of
-    them had disagreed/agreed.
+    verdict for, and `agreement_accuracy_worst_low`/`_worst_high` the accuracy if every one of
+    them had disagreed/agreed (the worst-case bounds of every traitlab rate). Every epoch counts
+    (`sample_metric`), clustered with its case.
     """
 
     def compute(scores: list[SampleScore]) -> dict[str, float]:
@@ -64,8 +70,11 @@ def judge_agreement(*, seed: int = 0) -> Metric:
         ]
         entries: dict[str, float] = {}
         for number, measure in enumerate(measures):
-            mine = [(case, r) for case, r in rows if r["measure"] == measure.name]
-            mine = [(case, r) for case, r in mine if r["label"] is not None]
+            mine = [
+                (case, r)
+                for case, r in rows
+                if r["measure"] == measure.name and r["label"] is not None
+            ]
             result = agreement(
                 [r["label"] for _, r in mine],
                 [r["verdict"] for _, r in mine],
@@ -74,23 +83,31 @@ def judge_agreement(*, seed: int = 0) -> Metric:
                 clusters=[case for case, _ in mine],
                 seed=seed,
             )
-            group = f"measure={measure.name}"
-            for name, interval in (("kappa", result.kappa), ("accuracy", result.accuracy)):
-                if number == 0:
-                    entries.update(interval_entries(f"agreement_{name}", interval, None))
-                entries.update(interval_entries(f"agreement_{name}", interval, group))
+            unparsed = sum(r["verdict"] is None for _, r in mine)
+            graded = len(mine) - unparsed
+            agreed = result.accuracy.estimate * graded if graded else 0.0
+            bounds = worst_case_bounds(agreed, graded, unparsed)
+            groups = (
+                [None, f"measure={measure.name}"] if number == 0 else [f"measure={measure.name}"]
+            )
+            for group in groups:
+                entries.update(interval_entries("agreement_kappa", result.kappa, group))
+                entries.update(
+                    interval_entries("agreement_accuracy", result.accuracy, group, bounds)
+                )
             for i, label in enumerate(result.categories):
                 for j, verdict in enumerate(result.categories):
                     cell = f"{measure.name}: label={_show(label)}, judge={_show(verdict)}"
                     entries[metric_name("confusion", cell)] = float(result.confusion[i][j])
             if number == 0:
-                unparsed = sum(r["verdict"] is None for _, r in mine)
-                graded = len(mine) - unparsed
-                agreed = result.accuracy.estimate * graded if graded else 0.0
-                low, high = worst_case_bounds(agreed, graded, unparsed)
-                entries["agreement_accuracy_worst"] = low
-                entries["agreement_accuracy_best"] = high
-                entries["unparsed_share"] = unparsed / len(mine) if mine else float("nan")
+                share = unparsed / len(mine) if mine else float("nan")
+                entries["unparsed_share"] = share
+                if share > UNSCORED_NOTE_SHARE:
+                    logger.warning(
+                        f"the judge gave no usable verdict on {unparsed} of {len(mine)} items: "
+                        "its agreement over the rest may flatter it (read "
+                        "agreement_accuracy_worst_low and unparsed_share)"
+                    )
         entries[UNPARSED] = float(
             sum(len((sample.score.metadata or {}).get("errors", {})) for sample in scores)
         )
