@@ -24,7 +24,8 @@ def labelled_path(eval_name: str) -> Path:
 
 
 def labelled_dataset(judge: CheckableJudge, cases: str | Path | None = None) -> MemoryDataset:
-    """One sample per labelled case: the transcript as input, the case and its labels in metadata.
+    """One sample per labelled case: the transcript as input; the case, its labels and the
+    judge's measures (in order, the headline first) in metadata.
 
     Args:
         judge: The eval's checkable judge (its case type reads the lines).
@@ -37,6 +38,7 @@ def labelled_dataset(judge: CheckableJudge, cases: str | Path | None = None) -> 
     ids = [case.id for case in read]
     if duplicated := sorted({i for i in ids if ids.count(i) > 1}):
         raise InputError(f"duplicate case ids: {', '.join(duplicated)}", path=path)
+    measures = [m.model_dump(mode="json") for m in judge.measures]
     samples = [
         Sample(
             id=case.id,
@@ -45,6 +47,7 @@ def labelled_dataset(judge: CheckableJudge, cases: str | Path | None = None) -> 
                 "eval": judge.eval,
                 "hard_case": case.hard_case or "",
                 "note": case.note,
+                "measures": measures,
                 "labels": case.expected(),
                 "case": case.model_dump(mode="json"),
             },

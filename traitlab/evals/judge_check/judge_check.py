@@ -62,12 +62,8 @@ def judge_check(
     discover()
     judge = checkable_judge(eval)
     prompt = judge.prompt(judge_prompt)
-    dataset = labelled_dataset(judge, cases)
-    measures = [m.model_dump(mode="json") for m in judge.measures]
-    for sample in dataset:
-        sample.metadata = {**(sample.metadata or {}), "measures": measures}
     return Task(
-        dataset=dataset,
+        dataset=labelled_dataset(judge, cases),
         solver=ask_judge_under_test(judge, prompt),
         scorer=label_agreement(),
         metadata={
