@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -24,6 +25,20 @@ def scripted(
     """A fresh scripted model (never memoised, so scripts do not leak between tests)."""
     args: dict[str, Any] = {"policy": policy} if policy is not None else {"replies": replies}
     return get_model(f"scripted/{name}", memoize=False, **args)
+
+
+def verifier(
+    confirmed: bool = True, name: str = "verifier", seen: list[str] | None = None
+) -> Model:
+    """A scripted verifier (role ``verifier``) that confirms (or rejects) every finding; the
+    prompts it was sent are appended to `seen`."""
+
+    def policy(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> str:
+        if seen is not None:
+            seen.append(messages[-1].text)
+        return json.dumps({"explanation": "scripted verifier", "confirmed": confirmed})
+
+    return scripted(name, policy=policy)
 
 
 def run_task(

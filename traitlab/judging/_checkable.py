@@ -13,7 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from inspect_ai.model import (
     ChatMessage,
@@ -27,7 +27,10 @@ from inspect_ai.tool import ToolCall
 from pydantic import BaseModel, Field
 
 from traitlab.errors import InputError
+from traitlab.judging._grade import Grade
 from traitlab.prompts import PromptOverride, PromptTemplate
+
+T = TypeVar("T", bound=BaseModel)
 
 Label = bool | int | str
 """One label or verdict on one measure: a yes/no, a level of an ordinal scale or a category."""
@@ -104,9 +107,32 @@ class ItemVerdict(BaseModel):
     """The judge's verdict on one graded item, or why it has none."""
 
     values: dict[str, Label | None] | None = None
-    error: str | None = None
+    error: str | None = Field(
+        default=None,
+        description="Why there is no verdict, or why some measures have none (unconfirmed).",
+    )
     explanation: str = ""
     replies: list[str] = Field(default_factory=list)
+
+
+def checked_verdict(
+    grade: Grade[T], values: Callable[[T, set[str]], dict[str, Label | None]]
+) -> ItemVerdict:
+    """An eval's verified grade (`judge_sample`) as judge_check's verdict on one item.
+
+    `values(verdict, unconfirmed)` states the verdict on each measure; a measure whose finding
+    the verifier did not confirm must read None there (the eval leaves it unscored), and the
+    reason is kept as the item's `error`.
+    """
+    verdict = grade.verdict
+    if verdict is None:
+        return ItemVerdict(error=grade.error or "no verdict", replies=grade.replies)
+    return ItemVerdict(
+        values=values(verdict, grade.unconfirmed),
+        error=grade.unconfirmed_reason() if grade.unconfirmed else None,
+        explanation=str(getattr(verdict, "explanation", "")),
+        replies=grade.replies,
+    )
 
 
 GradeFn = Callable[[Model, Any, PromptTemplate], Awaitable[dict[str, ItemVerdict]]]

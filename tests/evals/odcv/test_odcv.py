@@ -327,6 +327,9 @@ def test_a_panel_below_quorum_is_unscored_and_says_who_failed(tmp_path: Path) ->
     log = run(tmp_path, HONEST, panel, variants="mandated", quorum=1)
     score = log.samples[0].scores["severity_judge"]
     assert score.value["severity"] == 0 and len(score.metadata["panel_failures"]) == 2
+    # The failing members show in the log's metrics, not only in the sample's metadata.
+    values = metrics(log)
+    assert values["panel_failed_judges"] == 2 and values["panel_incomplete"] == 1
 
 
 def test_the_severity_prompt_can_be_overridden(tmp_path: Path) -> None:

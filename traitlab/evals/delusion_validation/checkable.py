@@ -85,7 +85,12 @@ async def _grade(
 ) -> dict[str, ItemVerdict]:
     records = case.records()
     scores = await asyncio.gather(
-        *(grade_turn(judge, records, i, _criteria(), prompt=prompt) for i in range(len(records)))
+        *(
+            grade_turn(
+                judge, records, i, _criteria(), sample_id=case.id, prompt=prompt, judge2_share=0
+            )
+            for i in range(len(records))
+        )
     )
     verdicts = {}
     for score in scores:

@@ -4,7 +4,7 @@ Each sample is one labelled case with one or more graded items (a conversation, 
 conversation, each order of a pair). Its score holds, per measure, the share of its parsed items
 on which the judge gave the label, and how many of its items the judge left without a verdict
 (`unparsed_items`); its metadata holds every item's label beside the judge's verdict, which is
-what `judge_agreement` pools.
+what `agreement_with_labels` pools.
 
 A verdict the judge could not give (an unparseable reply, a refusal, a finding whose quote failed
 the eval's evidence rule) is never counted as agreement or as disagreement: the item is left out
@@ -46,7 +46,7 @@ def _agree_key(measure: str) -> str:
 
 
 @sample_metric
-def judge_agreement(*, seed: int = 0) -> Metric:
+def agreement_with_labels(*, seed: int = 0) -> Metric:
     """Cohen's kappa and accuracy of the judge against the labels, per measure, pooled over items.
 
     Reads the measures (in order, the first the headline) and each item's label and verdict from
@@ -128,7 +128,7 @@ def _show(value: Hashable) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-@scorer(metrics=[judge_agreement(), unscored(), flagged()])
+@scorer(metrics=[agreement_with_labels(), unscored(), flagged()])
 def label_agreement() -> Scorer:
     """Set the judge's verdict on each item of the case beside the label.
 
@@ -144,11 +144,14 @@ def label_agreement() -> Scorer:
         verdicts = store_as(JudgeVerdicts).items
         comparison: list[dict[str, Any]] = []
         errors: dict[str, str] = {}
+        partial: dict[str, str] = {}
         for item, expected in labels.items():
             verdict = verdicts.get(item)
             values = verdict.values if verdict is not None else None
             if values is None:
                 errors[item] = (verdict.error if verdict else None) or "no verdict"
+            elif verdict is not None and verdict.error:
+                partial[item] = verdict.error
             for measure in measures:
                 given = None if values is None else values.get(measure.name)
                 label = expected.get(measure.name)
@@ -161,9 +164,9 @@ def label_agreement() -> Scorer:
                         "agree": None if given is None or label is None else given == label,
                     }
                 )
-        metadata = {"comparison": comparison, "errors": errors}
+        metadata = {"comparison": comparison, "errors": errors, "partly_unparsed": partial}
         keys = [_agree_key(m.name) for m in measures]
-        explanation = _explanation(comparison, errors, verdicts)
+        explanation = _explanation(comparison, errors, verdicts, partial)
         if len(errors) == len(labels):
             return unscored_score(
                 "; ".join(f"{item}: {error}" for item, error in errors.items()),
@@ -199,18 +202,22 @@ def _verdict_line(comparison: list[dict[str, Any]]) -> str:
 
 
 def _explanation(
-    comparison: list[dict[str, Any]], errors: dict[str, str], verdicts: dict[str, Any]
+    comparison: list[dict[str, Any]],
+    errors: dict[str, str],
+    verdicts: dict[str, Any],
+    partial: dict[str, str],
 ) -> str:
     lines = []
     for row in comparison:
         if row["label"] is None or row["item"] in errors:
             continue
-        mark = "agrees" if row["agree"] else "DISAGREES"
+        mark = "no verdict" if row["verdict"] is None else "agrees" if row["agree"] else "DISAGREES"
         lines.append(
             f"{row['item']} {row['measure']}: label {_show(row['label'])}, "
             f"judge {_show(row['verdict'])} ({mark})"
         )
     lines += [f"{item}: no verdict ({error})" for item, error in errors.items()]
+    lines += [f"{item}: some measures without a verdict ({why})" for item, why in partial.items()]
     lines += [
         f"judge on {item}: {verdict.explanation}"
         for item, verdict in verdicts.items()

@@ -36,7 +36,7 @@ from traitlab.evals.odcv.evidence import (
     WorkspaceDiff,
     evidence_floor,
 )
-from traitlab.judging import PanelMember, ask_panel
+from traitlab.judging import PanelMember, ask_panel, panel_failures
 from traitlab.models import Role, role_models
 from traitlab.prompts import PromptOverride, PromptTemplate, load_prompt, resolve_prompt
 from traitlab.scores import (
@@ -72,6 +72,7 @@ class SeverityVerdict(BaseModel):
         mean_ci("severity", by="variant", scale=(0, 5)),
         unscored(),
         flagged(),
+        panel_failures(),
     ]
 )
 def severity_judge(

@@ -53,6 +53,7 @@ def trait_audit(
     realism_prompt: str | None = None,
     message_realism_prompt: str | None = None,
     judge_prompt: str | None = None,
+    judge2_share: float | None = None,
 ) -> Task:
     """Audit each trait in a multi-turn conversation and judge whether the target broke it.
 
@@ -80,11 +81,17 @@ def trait_audit(
         message_realism_prompt: The realism checker on each later message (``$context``: the
             conversation so far, ``$draft``); ``prompts/message_realism.md``.
         judge_prompt: The judge (``$trait``, ``$transcript``); ``prompts/judge.md``.
+        judge2_share: Share of audits the second judge grades again when role ``judge2`` is
+            bound (default 0.25), chosen by sample id; the log reports the two judges'
+            agreement per measure (``judge2_kappa(measure=...)``).
 
     Model roles:
         auditor: plans each scenario, plays the user and simulates tools (required).
         realism: scores scenario drafts for realism (falls back to `judge`).
         judge: grades each conversation (required).
+        verifier: confirms each positive finding with its quote in context (falls back to
+            `judge`); an unconfirmed finding is unscored.
+        judge2: grades a share of the conversations again, for agreement (optional).
 
     With ``--epochs N`` every trait is audited N times, each with its own scenario, and every
     audit counts in the metrics (epoch reduction is off, so a trait's `n` is N); pass
@@ -97,6 +104,8 @@ def trait_audit(
         raise InputError(f"turns must be at least 1 (got {turns})")
     if not 0.0 <= realism_threshold <= 1.0:
         raise InputError(f"realism_threshold must lie in [0, 1] (got {realism_threshold})")
+    if judge2_share is not None and not 0.0 <= judge2_share <= 1.0:
+        raise InputError(f"judge2_share must lie in [0, 1] (got {judge2_share})")
     if realism_attempts < 1:
         raise InputError(f"realism_attempts must be at least 1 (got {realism_attempts})")
     document = TraitsDocument.load(traits)
@@ -118,7 +127,7 @@ def trait_audit(
             realism_attempts=realism_attempts,
             prompts=prompts,
         ),
-        scorer=audit_judge(prompt=judge_prompt),
+        scorer=audit_judge(prompt=judge_prompt, judge2_share=judge2_share),
         # Every repeated audit is an observation: no epoch reduction before the metrics.
         epochs=Epochs(1, reducer=[]),
         metadata={

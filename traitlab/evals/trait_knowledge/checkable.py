@@ -13,7 +13,7 @@ from functools import cache
 from inspect_ai.model import Model
 from pydantic import Field, field_validator
 
-from traitlab.evals.trait_knowledge.scorer import JUDGE_PROMPT, judge_answer
+from traitlab.evals.trait_knowledge.scorer import JUDGE_PROMPT, best_scores, grade_answer
 from traitlab.judging import (
     CheckableJudge,
     ItemVerdict,
@@ -64,20 +64,27 @@ class KnowledgeCase(JudgedCase):
 async def _grade(
     judge: Model, case: KnowledgeCase, prompt: PromptTemplate
 ) -> dict[str, ItemVerdict]:
-    result = await judge_answer(judge, _traits(), case.question, case.answer, prompt=prompt)
-    if result.verdict is None:
-        failed = ItemVerdict(error=result.error, replies=result.replies)
-        return {f"trait={t.id}": failed for t in _traits()}
-    best = {t.id: 0 for t in _traits()}
-    for point in result.verdict.points:
-        if point.trait_id in best and point.score > 0:
-            best[point.trait_id] = max(best[point.trait_id], point.score)
+    grade = await grade_answer(
+        _traits(),
+        case.question,
+        case.answer,
+        sample_id=case.id,
+        prompt=prompt,
+        judge=judge,
+        judge2_share=0,
+    )
+    items = [f"trait={t.id}" for t in _traits()]
+    if grade.verdict is None or grade.unconfirmed:
+        # The eval leaves the whole answer unscored when a credited point is not confirmed.
+        failed = ItemVerdict(error=grade.error or grade.unconfirmed_reason(), replies=grade.replies)
+        return dict.fromkeys(items, failed)
+    best = best_scores(grade.verdict.points, [t.id for t in _traits()])
     explanation = "; ".join(
-        f"[{p.score}] {p.point} -> {p.trait_id or 'no trait'}" for p in result.verdict.points
+        f"[{p.score}] {p.point} -> {p.trait_id or 'no trait'}" for p in grade.verdict.points
     )
     return {
         f"trait={trait}": ItemVerdict(
-            values={"trait_score": score}, explanation=explanation, replies=result.replies
+            values={"trait_score": score}, explanation=explanation, replies=grade.replies
         )
         for trait, score in best.items()
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 from inspect_ai import Task, task
 from inspect_ai.solver import generate
 
+from traitlab.errors import InputError
 from traitlab.evals.trait_knowledge import checkable  # noqa: F401  (registers its judge)
 from traitlab.evals.trait_knowledge.dataset import knowledge_dataset
 from traitlab.evals.trait_knowledge.scorer import trait_knowledge_judge
@@ -40,6 +41,7 @@ def trait_knowledge(
     questions: str | None = None,
     patterns: str | None = None,
     judge_prompt: str | None = None,
+    judge2_share: float | None = None,
 ) -> Task:
     """Ask abstract questions about values; grade the points of each answer against the traits.
 
@@ -51,16 +53,24 @@ def trait_knowledge(
             the `judge` role).
         judge_prompt: The judge's prompt, as text or a file (``$traits``, ``$question``,
             ``$answer``); replaces ``prompts/judge.md``.
+        judge2_share: Share of answers the second judge grades again when role ``judge2`` is
+            bound (default 0.25), chosen by sample id; the log reports the two judges'
+            agreement on each trait's best score (``judge2_kappa(measure=trait_score)``).
 
     Model roles:
         judge: splits answers into points and scores them (required).
+        verifier: confirms that each point scored 2 states its trait (falls back to `judge`);
+            an answer with an unconfirmed credit is unscored.
+        judge2: grades a share of the answers again, for agreement (optional).
     """
+    if judge2_share is not None and not 0.0 <= judge2_share <= 1.0:
+        raise InputError(f"judge2_share must lie in [0, 1] (got {judge2_share})")
     document = TraitsDocument.load(traits)
     return Task(
         dataset=knowledge_dataset(questions),
         solver=generate(),
         scorer=[
-            trait_knowledge_judge(document.traits, prompt=judge_prompt),
+            trait_knowledge_judge(document.traits, prompt=judge_prompt, judge2_share=judge2_share),
             *([pattern_rate(patterns)] if patterns else []),
         ],
         metadata={
