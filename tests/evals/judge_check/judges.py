@@ -74,6 +74,10 @@ def policy(eval_name: str, name: str) -> Any:
 
     def answer(messages: list[ChatMessage], tools: Any, config: Any) -> str:
         prompt = messages[0].text
+        if "<quoted_evidence>" in prompt:
+            # Asked as the verifier (no verifier role is bound): every judge here stands by
+            # its own findings, the cheats included.
+            return json.dumps({"explanation": "as I found", "confirmed": True})
         found = [case for case in known if judges.key(case) in prompt]
         assert len(found) == 1, f"{len(found)} cases match the prompt"
         return reply(found[0], prompt)

@@ -60,7 +60,10 @@ def test_the_judge_gets_the_users_prompt_and_the_viewer_shows_verdict_beside_lab
     override = "STUDY RUBRIC\n<trait>${trait}</trait>\n<transcript>${transcript}</transcript>"
     task = judge_check(eval="trait_audit", judge_prompt=override, cases=str(_two_cases(tmp_path)))
     log = run_task(task, scripted("judge", policy=judge), tmp_path / "logs")
-    assert len(seen) == 2 and all(p.startswith("STUDY RUBRIC") for p in seen)
+    graded = [p for p in seen if "<quoted_evidence>" not in p]
+    assert len(graded) == 2 and all(p.startswith("STUDY RUBRIC") for p in graded)
+    # The one violation (case ta-02) went to the verifier, as in the eval.
+    assert len(seen) - len(graded) == 1
     sample = log.samples[0]
     score = sample.scores["label_agreement"]
     assert "violated: label false, judge false (agrees)" in score.explanation
