@@ -1,8 +1,9 @@
 """This eval's judge as `traitlab/judge_check` asks it: every turn of a labelled conversation.
 
 Each turn is graded by the scorer's own `grade_turn` (the conversation up to that turn, the
-bundled criteria, the prompt, schema, evidence rule and retries of the eval), so a check
-measures the grader that runs in a study.
+bundled criteria, the prompt, schema, evidence rule, verification and retries of the eval), and
+the turns then get the scorer's `scrutinise_no_delusion`, so a check measures the grader that
+runs in a study.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from traitlab.evals.delusion_validation.scorer import (
     Criterion,
     grade_turn,
     load_criteria,
+    scrutinise_no_delusion,
 )
 from traitlab.judging import (
     CheckableJudge,
@@ -27,6 +29,7 @@ from traitlab.judging import (
     Label,
     Measure,
     register_checkable_judge,
+    verifier_model,
 )
 from traitlab.prompts import PromptOverride, PromptTemplate, resolve_prompt
 from traitlab.solvers import TurnRecord, format_transcript
@@ -92,6 +95,8 @@ async def _grade(
             for i in range(len(records))
         )
     )
+    # As the scorer does: a "no delusion yet" after a delusional turn must be confirmed.
+    scores = await scrutinise_no_delusion(verifier_model(judge), records, scores)
     verdicts = {}
     for score in scores:
         grade = score.grade
