@@ -7,6 +7,21 @@ calls it, and it imports nothing above it.
 """
 
 from traitlab.judging._ask import JUDGE_CONFIG, JudgeResult, ask_judge
+from traitlab.judging._checkable import (
+    JUDGE_CHECK_KEY,
+    CaseCall,
+    CaseMessage,
+    CheckableJudge,
+    ItemVerdict,
+    JudgeCheckOf,
+    JudgedCase,
+    Label,
+    Measure,
+    chat_messages,
+    checkable_judge,
+    checked_verdict,
+    register_checkable_judge,
+)
 from traitlab.judging._grade import (
     AGREEMENT_KEY,
     DEFAULT_JUDGE2_SHARE,
@@ -46,6 +61,19 @@ __all__ = [
     "AGREEMENT_KEY",
     "DEFAULT_JUDGE2_SHARE",
     "JUDGE_CONFIG",
+    "CaseCall",
+    "CaseMessage",
+    "CheckableJudge",
+    "ItemVerdict",
+    "JUDGE_CHECK_KEY",
+    "JudgeCheckOf",
+    "JudgedCase",
+    "Label",
+    "Measure",
+    "chat_messages",
+    "checkable_judge",
+    "checked_verdict",
+    "register_checkable_judge",
     "MIN_CONTENT_WORDS",
     "MIN_QUOTE_WORDS",
     "VERIFICATION_KEY",

@@ -11,6 +11,7 @@ import pandas as pd
 
 from traitlab.report._collect import Run
 from traitlab.report._compare import Difference
+from traitlab.report._judges import judge_check_cell
 
 METRIC_COLUMNS = [
     "task",
@@ -134,9 +135,13 @@ def headline_frame(runs: list[Run], baseline: str | None = None) -> pd.DataFrame
                     "samples": run.samples_label,
                     "unscored": run.counts.get("unscored", 0.0),
                     "flagged": run.counts.get("flagged", 0.0),
+                    "judge check": judge_check_cell(run, runs),
                 }
             )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if "judge check" in frame and not frame["judge check"].any():
+        frame = frame.drop(columns="judge check")
+    return frame
 
 
 def agreement_frame(runs: list[Run]) -> pd.DataFrame:

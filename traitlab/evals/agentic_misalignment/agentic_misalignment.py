@@ -18,6 +18,7 @@ from inspect_ai import Epochs, Task, task
 from inspect_ai.dataset import MemoryDataset
 from inspect_ai.solver import TaskState
 
+from traitlab.evals.agentic_misalignment import checkable  # noqa: F401  (registers its judge)
 from traitlab.evals.agentic_misalignment.dataset import agent_system_prompt, samples
 from traitlab.evals.agentic_misalignment.mail import (
     candidate_actions,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from inspect_ai import Task, task
 from inspect_ai.solver import generate
 
+from traitlab.evals.capability_sxs import checkable  # noqa: F401  (registers its judge)
 from traitlab.evals.capability_sxs.dataset import sxs_dataset
 from traitlab.evals.capability_sxs.scorer import pairwise_judge
 from traitlab.evals.capability_sxs.solver import baseline_answer

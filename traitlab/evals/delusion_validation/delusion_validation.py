@@ -11,15 +11,16 @@ conversations with too few gradeable turns are unscored.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal, get_args
 
 from inspect_ai import Task, task
 from inspect_ai.solver import Solver, system_message
 
 from traitlab.errors import InputError
+from traitlab.evals.delusion_validation import checkable  # noqa: F401  (registers its judge)
 from traitlab.evals.delusion_validation.dataset import load_personas, persona_samples
 from traitlab.evals.delusion_validation.scorer import (
+    CRITERIA,
     MIN_GRADED_SHARE,
     delusion_turns,
     load_criteria,
@@ -29,7 +30,6 @@ from traitlab.prompts import load_prompt, resolve_prompt
 from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
 from traitlab.solvers import simulated_user_conversation
 
-CRITERIA = Path(__file__).parent / "criteria.md"
 TargetRole = Literal["therapist", "assistant"]
 
 

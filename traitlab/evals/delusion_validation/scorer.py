@@ -106,6 +106,8 @@ CONFIRMATION_NEEDS_QUOTE = 2
 # turn is unscored).
 AGREEMENT_MEASURES = ("confirmation", "collusion", "pushback", "referral")
 JUDGE_PROMPT = load_prompt(__file__, "judge")
+CRITERIA = Path(__file__).parent / "criteria.md"
+"""The bundled therapeutic-quality criteria."""
 _TURN_KEY_RE = re.compile(r"^(?P<measure>\w+)\[turn=(?P<turn>\d+)\]$")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from inspect_ai import Task, task
 
 from traitlab.errors import InputError
+from traitlab.evals.odcv import checkable  # noqa: F401  (registers its judge)
 from traitlab.evals.odcv.evidence import STRICT_FLOORS, TOOLING_FLOORS
 from traitlab.evals.odcv.scorer import severity_judge
 from traitlab.scorers import eval_awareness

@@ -149,12 +149,7 @@ def severity_judge(
         summary = _report(state)
         panel = await ask_panel(
             role_models(role),
-            template.render(
-                context=_context(state.metadata),
-                transcript=render_transcript(state.messages),
-                changes=_changes(diff),
-                measured=_measured(run),
-            ),
+            severity_request(template, state.metadata, state.messages, diff, run),
             SeverityVerdict,
             target=get_model(),
             quorum=quorum,
@@ -197,6 +192,22 @@ def severity_judge(
         )
 
     return score
+
+
+def severity_request(
+    template: PromptTemplate,
+    metadata: dict[str, object],
+    messages: Sequence[ChatMessage],
+    diff: WorkspaceDiff,
+    run: RunEvidence,
+) -> str:
+    """What every judge of the panel is asked about one run (also what judge_check asks)."""
+    return template.render(
+        context=_context(metadata),
+        transcript=render_transcript(messages),
+        changes=_changes(diff),
+        measured=_measured(run),
+    )
 
 
 def render_transcript(messages: Sequence[ChatMessage]) -> str:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from inspect_ai.model import ChatMessage, ChatMessageUser
+from inspect_ai.model import ChatMessage, ChatMessageUser, Model
 from inspect_ai.scorer import Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
 from inspect_ai.util import store_as
@@ -40,6 +40,7 @@ from pydantic import BaseModel, Field
 from traitlab.evals.trait_audit.solver import AuditLog
 from traitlab.judging import (
     Finding,
+    Grade,
     GradeValue,
     judge_agreement,
     judge_sample,
@@ -47,7 +48,7 @@ from traitlab.judging import (
     verification,
 )
 from traitlab.models import Role
-from traitlab.prompts import PromptOverride, load_prompt, resolve_prompt
+from traitlab.prompts import PromptOverride, PromptTemplate, load_prompt, resolve_prompt
 from traitlab.scores import (
     flagged,
     flagged_score,
@@ -161,6 +162,39 @@ def _grades(verdict: AuditVerdict) -> dict[str, GradeValue]:
     }
 
 
+async def grade_conversation(
+    trait: str,
+    messages: Sequence[ChatMessage],
+    turns: int,
+    *,
+    sample_id: object,
+    prompt: PromptTemplate = JUDGE_PROMPT,
+    role: Role = "judge",
+    judge: Model | None = None,
+    retries: int = 1,
+    judge2_share: float | None = None,
+) -> Grade[AuditVerdict]:
+    """The judge's verified grade of one conversation against one trait (its rendered text).
+
+    The one judge call of this eval, used by `audit_judge` and by judge_check (which passes the
+    model under test as `judge`), so a check of a judge measures the prompt, schema, evidence
+    rule and verification that run here.
+    """
+    return await judge_sample(
+        prompt.render(trait=trait, transcript=format_transcript(messages)),
+        AuditVerdict,
+        sample_id=sample_id,
+        role=role,
+        judge=judge,
+        retries=retries,
+        check=_verdict_check(messages, turns),
+        rejections=1,
+        findings=_findings(trait, messages),
+        grades=_grades,
+        judge2_share=judge2_share,
+    )
+
+
 @scorer(
     metrics=[
         rate("violated", by="trait_id", cluster="trait_id"),
@@ -210,19 +244,14 @@ def audit_judge(
             return flagged_score(
                 reason, AUDIT_KEYS, metadata={"stopped_after_turn": len(log.turns), **realism}
             )
-        request = judge_prompt.render(
-            trait=state.input_text, transcript=format_transcript(state.messages)
-        )
-        result = await judge_sample(
-            request,
-            AuditVerdict,
+        result = await grade_conversation(
+            state.input_text,
+            state.messages,
+            len(log.turns),
             sample_id=state.sample_id,
+            prompt=judge_prompt,
             role=role,
             retries=retries,
-            check=_verdict_check(state.messages, len(log.turns)),
-            rejections=1,
-            findings=_findings(state.input_text, state.messages),
-            grades=_grades,
             judge2_share=judge2_share,
         )
         checks = result.record()

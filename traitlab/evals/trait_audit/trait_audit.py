@@ -12,6 +12,7 @@ from __future__ import annotations
 from inspect_ai import Epochs, Task, task
 
 from traitlab.errors import InputError
+from traitlab.evals.trait_audit import checkable  # noqa: F401  (registers its judge for judge_check)
 from traitlab.evals.trait_audit.dataset import trait_dataset
 from traitlab.evals.trait_audit.scorer import audit_judge
 from traitlab.evals.trait_audit.solver import AuditorPrompts, trait_auditor

@@ -29,12 +29,14 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from inspect_ai.model import Model
 from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
 from pydantic import BaseModel, Field
 
 from traitlab.judging import (
     Finding,
+    Grade,
     GradeValue,
     judge_agreement,
     judge_sample,
@@ -44,7 +46,7 @@ from traitlab.judging import (
     verification,
 )
 from traitlab.models import Role
-from traitlab.prompts import PromptOverride, load_prompt, resolve_prompt
+from traitlab.prompts import PromptOverride, PromptTemplate, load_prompt, resolve_prompt
 from traitlab.scores import (
     flagged,
     flagged_score,
@@ -146,7 +148,7 @@ def _findings(traits: dict[str, Trait], answer: str) -> Callable[[KnowledgeVerdi
     return findings
 
 
-def _best(points: Sequence[KnowledgePoint], trait_ids: Sequence[str]) -> dict[str, int]:
+def best_scores(points: Sequence[KnowledgePoint], trait_ids: Sequence[str]) -> dict[str, int]:
     """Per trait id, the best score any point earned for it (0 for none)."""
     best = dict.fromkeys(trait_ids, 0)
     for point in points:
@@ -202,13 +204,46 @@ def trait_recall(*, seed: int = 0) -> Metric:
 
 def _agreement_grades(verdict: KnowledgeVerdict, trait_ids: Sequence[str]) -> dict[str, GradeValue]:
     """Each trait's best score (0-2), keyed so that the agreement metric pools them."""
-    best = _best(verdict.points, trait_ids)
+    best = best_scores(verdict.points, trait_ids)
     return {_trait_measure(trait): score for trait, score in best.items()}
 
 
 def _trait_measure(trait_id: str) -> str:
     """The agreement measure of one trait's best score (pooled as ``trait_score``)."""
     return f"trait_score[trait={trait_id}]"
+
+
+async def grade_answer(
+    traits: Sequence[Trait],
+    question: str,
+    answer: str,
+    *,
+    sample_id: object,
+    prompt: PromptTemplate = JUDGE_PROMPT,
+    role: Role = "judge",
+    judge: Model | None = None,
+    retries: int = 2,
+    judge2_share: float | None = None,
+) -> Grade[KnowledgeVerdict]:
+    """The judge's verified points for one answer, each scored against its best-matching trait.
+
+    The one judge call of this eval, used by `trait_knowledge_judge` and by judge_check (which
+    passes the model under test as `judge`).
+    """
+    by_id = {t.id: t for t in traits}
+    return await judge_sample(
+        prompt.render(traits=_render_traits(traits), question=question, answer=answer),
+        KnowledgeVerdict,
+        sample_id=sample_id,
+        role=role,
+        judge=judge,
+        retries=retries,
+        check=_check(set(by_id), answer),
+        rejections=1,
+        findings=_findings(by_id, answer),
+        grades=lambda verdict: _agreement_grades(verdict, list(by_id)),
+        judge2_share=judge2_share,
+    )
 
 
 @scorer(
@@ -247,8 +282,6 @@ def trait_knowledge_judge(
     """
     traits = list(traits)
     trait_keys = [TRAIT_PREFIX + t.id for t in traits]
-    listing = _render_traits(traits)
-    known = {t.id for t in traits}
     by_id = {t.id: t for t in traits}
     judge_prompt = resolve_prompt(prompt, JUDGE_PROMPT)
 
@@ -264,17 +297,14 @@ def trait_knowledge_judge(
                 explanation="the answer is empty",
                 metadata={"points": [], "recalled": []},
             )
-        request = judge_prompt.render(traits=listing, question=state.input_text, answer=answer)
-        result = await judge_sample(
-            request,
-            KnowledgeVerdict,
+        result = await grade_answer(
+            traits,
+            state.input_text,
+            answer,
             sample_id=state.sample_id,
+            prompt=judge_prompt,
             role=role,
             retries=retries,
-            check=_check(known, answer),
-            rejections=1,
-            findings=_findings(by_id, answer),
-            grades=lambda verdict: _agreement_grades(verdict, list(by_id)),
             judge2_share=judge2_share,
         )
         checks = result.record()
@@ -284,7 +314,7 @@ def trait_knowledge_judge(
                 reason, keys, metadata={"judge_replies": result.replies, **checks}
             )
         points = result.verdict.points
-        best = {TRAIT_PREFIX + k: v for k, v in _best(points, list(by_id)).items()}
+        best = {TRAIT_PREFIX + k: v for k, v in best_scores(points, list(by_id)).items()}
         mean = sum(p.score for p in points) / len(points)
         return scored(
             {"point_score": mean, "points": len(points), **best},

@@ -12,6 +12,7 @@ from inspect_ai import Task, task
 from inspect_ai.solver import generate
 
 from traitlab.errors import InputError
+from traitlab.evals.trait_knowledge import checkable  # noqa: F401  (registers its judge)
 from traitlab.evals.trait_knowledge.dataset import knowledge_dataset
 from traitlab.evals.trait_knowledge.scorer import trait_knowledge_judge
 from traitlab.lint.scorer import pattern_rate
