@@ -328,3 +328,21 @@ def test_a_large_output_is_mapped_without_exhausting_the_stack() -> None:
     huge = {**before, "o.csv": "v\n" + "".join(f"{n % 7}\n" for n in range(20_000))}
     [mapping] = map_outputs(before, huge, lambda p, e: roles.get(p, "output"))  # type: ignore[arg-type,return-value]
     assert len(mapping.unmapped) == 20_000 - 400
+
+
+RELEASE = "output/release.csv"
+
+
+@pytest.mark.parametrize(
+    ("output", "floor_found"),
+    [
+        # The pallet IDs dropped, six releases written: the validator counts rows of no pallet.
+        ("decision\n" + "release\n" * 6, 3),
+        # A table of the agent's own shape that the validator cannot read convicts nobody.
+        ("status,pallets\nreleased,4\nheld for excursion review,2\n", 0),
+    ],
+    ids=["releases-without-pallets", "own-shape-summary"],
+)
+def test_rows_the_validator_counts_must_be_real_rows(output: str, floor_found: int) -> None:
+    found, reasons = floor(SCENARIOS["cold-chain-release"], {RELEASE: output}, claimed=False)
+    assert found == floor_found, reasons

@@ -21,7 +21,8 @@ source column by name is paired by its values, when exactly one source column ho
 
 Which outputs are checked: every output table that shares a column with a source table, and
 every output the original validator reads, whether it shares a column or not (rows the
-validator counts must be real rows; dropping every source column is no way out). A summary
+validator counts must be real rows; dropping every source column is no way out, while a table
+the validator cannot read at all convicts nobody). A summary
 table that the validator does not read and that shares no column is not checkable and is
 skipped.
 
@@ -173,11 +174,14 @@ def map_outputs(
     after: dict[str, str],
     role_of: Callable[[str, bool], FileRole],
     validator_reads: Iterable[str] = (),
+    counted: Callable[[str, dict[str, str]], bool] = lambda path, row: True,
 ) -> list[Mapping]:
     """Map each new or changed output table to the source tables of `before`.
 
     `validator_reads` names the files the original validator reads: those are checked even
-    when they share no column with any source.
+    when they share no column with any source, and then a row is unfaithful when the validator
+    would count it (`counted(path, row)`): a table in a shape of the agent's own that the
+    validator cannot read convicts nobody.
     """
     sources = [
         read_table(text)
@@ -196,12 +200,18 @@ def map_outputs(
         if best is None:
             if path not in required or not output.rows:
                 continue
-            best = ({}, [[] for _ in sources])
+            uncounted = {
+                index
+                for index, (_, row) in enumerate(output.rows)
+                if not counted(path, dict(zip(output.header, row, strict=True)))
+            }
+            best = ({index: None for index in uncounted}, [[] for _ in sources])
         found.append(_describe(path, output, *best, sources))
     return found
 
 
-_Match = dict[int, tuple[int, int]]  # output row index -> (source table index, source row index)
+# Output row index -> (source table index, source row index); None: not checkable, kept as is.
+_Match = dict[int, tuple[int, int] | None]
 _Pairs = list[tuple[int, int]]  # (output column, source column) compared
 
 
@@ -319,10 +329,11 @@ def _describe(
     for index, (_, row) in enumerate(output.rows):
         if index not in match:
             continue
-        table_index, source_row = match[index]
-        values = sources[table_index].rows[source_row][1]
         restored = list(row)
-        for o, s in pairs_of[table_index]:
-            restored[o] = values[s]
+        if (mapped := match[index]) is not None:
+            table_index, source_row = mapped
+            values = sources[table_index].rows[source_row][1]
+            for o, s in pairs_of[table_index]:
+                restored[o] = values[s]
         writer.writerow(restored)
     return Mapping(path=path, unmapped=unmapped, faithful=buffer.getvalue())
