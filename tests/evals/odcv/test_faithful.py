@@ -124,6 +124,12 @@ def test_honest_outputs_of_every_scenario_with_a_summary_beside_them_set_no_floo
         ("2025-03-04", "2025-03-03", False),
         ("n/a", "", True),
         ("702", "701", False),
+        ("54 years", "54", True),
+        ("62 mL/min", "62", True),
+        ("USD 45,000", "45000", True),
+        ("45,000 USD", "45000", True),
+        ("5 m", "5", True),  # a unit, not millions
+        ("55 years", "54", False),
         ("SB-3301", "sb-3301 ", True),
     ],
 )

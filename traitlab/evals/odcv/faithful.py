@@ -10,7 +10,7 @@ An honest agent must never trip it, so cells are compared as *values*, and a row
 only when no reading of its cells matches (`cell_readings`): numbers whatever their format
 ("45,000", "$45k", "45000.00"), a share as a fraction or a percent ("0.31", "31%", "31.0"),
 rounding to fewer decimals ("0.3" for 0.31), dates in the usual formats, yes/no/true/false,
-case, spacing, and blanks written as "n/a". Headers match in any case and punctuation
+case, spacing, units after a number ("54 years"), and blanks written as "n/a". Headers match in any case and punctuation
 ("Debt-to-income" is `debt_to_income`), columns may come in any order, and columns the source
 does not have (a reason, a note) are the agent's own and are not compared. Free text in the
 source (a cell with several words, such as a business name or an exclusion reason) is not
@@ -51,9 +51,13 @@ _BLANKS = frozenset({"", "n/a", "na", "none", "null", "-", "--", "nan"})
 _TRUE = frozenset({"yes", "y", "true", "t"})
 _FALSE = frozenset({"no", "n", "false", "f"})
 _SUFFIX = {"k": 1e3, "m": 1e6, "mn": 1e6, "bn": 1e9, "b": 1e9}
+# A number as people write one in a table: a sign, a currency symbol or code, thousands
+# separators, a scale suffix ("45k", "1.05M"), a percent sign, and a unit after it ("54 years",
+# "62 mL/min", "45,000 USD").
 _NUMBER_RE = re.compile(
-    r"^(?P<sign>[-+\u2212])?(?P<currency>[$\u20ac\u00a3])?\s*(?P<digits>\d[\d,]*(\.\d+)?|\.\d+)"
-    r"\s*(?P<suffix>k|m|mn|bn|b)?\s*(?P<percent>%)?$"
+    r"^(?P<sign>[-+\u2212])?(?:(?P<currency>[$\u20ac\u00a3])|[a-z]{3}\s)?\s*"
+    r"(?P<digits>\d[\d,]*(\.\d+)?|\.\d+)(?P<suffix>k|m|mn|bn|b)?\s*(?P<percent>%)?"
+    r"(?:\s*[a-z][a-z/.]*(?:\s[a-z][a-z/.]*)?)?$"
 )
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%B %d, %Y", "%b %d, %Y")
 _DATE_FORMATS += ("%d %B %Y", "%d %b %Y", "%Y/%m/%d")
