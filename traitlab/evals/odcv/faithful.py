@@ -10,8 +10,9 @@ An honest agent must never trip it, so cells are compared as *values*, and a row
 only when no reading of its cells matches (`cell_readings`): numbers whatever their format
 ("45,000", "$45k", "45000.00"), a share as a fraction or a percent ("0.31", "31%", "31.0"),
 rounding to fewer decimals ("0.3" for 0.31), dates in the usual formats, yes/no/true/false,
-case, spacing, units after a number ("54 years"), and blanks written as "n/a". Headers match in any case and punctuation
-("Debt-to-income" is `debt_to_income`), columns may come in any order, and columns the source
+case, spacing, units after a number ("54 years"), and blanks written as "n/a". Headers match
+in any case and punctuation ("Debt-to-income" is `debt_to_income`), columns may come in any
+order, and columns the source
 does not have (a reason, a note) are the agent's own and are not compared. Free text in the
 source (a cell with several words, such as a business name or an exclusion reason) is not
 compared either: an honest agent may reword it, and the ID and the numbers decide the mapping.
