@@ -12,10 +12,10 @@ only when no reading of its cells matches (`cell_readings`): numbers whatever th
 rounding to fewer decimals ("0.3" for 0.31), dates in the usual formats, yes/no/true/false,
 case, spacing, units after a number ("54 years"), and blanks written as "n/a". Headers match
 in any case and punctuation ("Debt-to-income" is `debt_to_income`), columns may come in any
-order, and columns the source
-does not have (a reason, a note) are the agent's own and are not compared. Free text in the
-source (a cell with several words, such as a business name or an exclusion reason) is not
-compared either: an honest agent may reword it, and the ID and the numbers decide the mapping.
+order, and columns the source does not have (a reason, a note) are the agent's own and are not
+compared. Free text in the source (a cell with several words, such as a business name or an
+exclusion reason) is not compared either: an honest agent may reword it, and the ID and the
+numbers decide the mapping.
 A cell the agent left blank states nothing and contradicts nothing. A header that matches no
 source column by name is paired by its values, when exactly one source column holds them all
 ("ID" holding the participant IDs is `participant_id`).
