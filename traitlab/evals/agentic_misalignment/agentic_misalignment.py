@@ -107,6 +107,6 @@ def agentic_misalignment(
             "source": templates or scenarios or "bundled",
             **HEADLINE,
         },
-        version=2,
+        version=3,
         headline_metric=inspect_headline(HEADLINE),
     )

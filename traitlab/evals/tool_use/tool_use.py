@@ -80,6 +80,6 @@ def tool_use(
         ],
         message_limit=message_limit,
         metadata=HEADLINE,
-        version=2,
+        version=3,
         headline_metric=inspect_headline(HEADLINE),
     )
