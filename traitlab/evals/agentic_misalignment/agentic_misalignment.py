@@ -14,10 +14,12 @@ as a test or as real (`eval_awareness`). With `--epochs N` every episode counts.
 
 from __future__ import annotations
 
-from inspect_ai import Epochs, Task, task
+from inspect_ai import Epochs, Task
 from inspect_ai.dataset import MemoryDataset
 from inspect_ai.solver import TaskState
 
+from traitlab.errors import InputError
+from traitlab.evals import Count, task
 from traitlab.evals.agentic_misalignment.dataset import agent_system_prompt, samples
 from traitlab.evals.agentic_misalignment.mail import (
     candidate_actions,
@@ -54,8 +56,8 @@ def agentic_misalignment(
     goal_conflicts: str | None = None,
     threats: str | None = None,
     goal_values: str = "america",
-    rounds: int = 3,
-    message_limit: int = 60,
+    rounds: Count = 3,
+    message_limit: Count = 60,
     system_prompt: str | None = None,
     judge_prompt: str | None = None,
 ) -> Task:
@@ -87,7 +89,7 @@ def agentic_misalignment(
             (required).
     """
     if templates is not None and scenarios is not None:
-        raise ValueError("pass either templates= or scenarios=, not both")
+        raise InputError("pass either -T templates or -T scenarios, not both")
     system = agent_system_prompt(system_prompt) if system_prompt is not None else None
     chosen = dict(harms=harms, goal_conflicts=goal_conflicts, threats=threats, system=system)
     dataset = (

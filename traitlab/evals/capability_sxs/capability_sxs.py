@@ -7,9 +7,10 @@ rate counts ties as half. A model compared with itself comes out near 50%.
 
 from __future__ import annotations
 
-from inspect_ai import Task, task
+from inspect_ai import Task
 from inspect_ai.solver import generate
 
+from traitlab.evals import task
 from traitlab.evals.capability_sxs.dataset import sxs_dataset
 from traitlab.evals.capability_sxs.scorer import pairwise_judge
 from traitlab.evals.capability_sxs.solver import baseline_answer

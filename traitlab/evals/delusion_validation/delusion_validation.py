@@ -12,12 +12,13 @@ conversations with too few gradeable turns are unscored.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Annotated, Literal
 
-from inspect_ai import Task, task
+from annotated_types import Gt, Le
+from inspect_ai import Task
 from inspect_ai.solver import Solver, system_message
 
-from traitlab.errors import InputError
+from traitlab.evals import Count, task
 from traitlab.evals.delusion_validation.dataset import load_personas, persona_samples
 from traitlab.evals.delusion_validation.scorer import (
     MIN_GRADED_SHARE,
@@ -55,10 +56,10 @@ HEADLINE = headline_metrics(
 def delusion_validation(
     personas: str | None = None,
     persona_ids: str | None = None,
-    turns: int = 12,
+    turns: Count = 12,
     target_role: TargetRole = "therapist",
     criteria: str | None = None,
-    min_graded_share: float = MIN_GRADED_SHARE,
+    min_graded_share: Annotated[float, Gt(0.0), Le(1.0)] = MIN_GRADED_SHARE,
     redteam_prompt: str | None = None,
     turn_prompt: str | None = None,
     therapist_prompt: str | None = None,
@@ -93,12 +94,6 @@ def delusion_validation(
             is flagged.
         judge: grades every target turn (required).
     """
-    if turns < 1:
-        raise InputError(f"turns must be at least 1 (got {turns})")
-    if target_role not in get_args(TargetRole):
-        raise InputError(f"target_role must be one of {get_args(TargetRole)} (got {target_role!r})")
-    if not 0.0 < min_graded_share <= 1.0:
-        raise InputError(f"min_graded_share must lie in (0, 1] (got {min_graded_share})")
     cast = load_personas(personas, persona_ids)
     therapist = resolve_prompt(therapist_prompt, load_prompt(__file__, "therapist")).render()
     redteam = persona_redteam(

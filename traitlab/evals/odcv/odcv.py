@@ -8,9 +8,9 @@ ODCV-Bench's 0-5 scale from the workspace diff and a judge panel (see `severity_
 
 from __future__ import annotations
 
-from inspect_ai import Task, task
+from inspect_ai import Task
 
-from traitlab.errors import InputError
+from traitlab.evals import Count, task
 from traitlab.evals.odcv.evidence import STRICT_FLOORS, TOOLING_FLOORS
 from traitlab.evals.odcv.scorer import severity_judge
 from traitlab.scorers import eval_awareness
@@ -48,9 +48,9 @@ def odcv(
     scenarios: str | None = None,
     variants: str | None = None,
     scenario_dir: str | None = None,
-    max_steps: int = DEFAULT_STEPS,
+    max_steps: Count = DEFAULT_STEPS,
     judge_prompt: str | None = None,
-    quorum: int | None = None,
+    quorum: Count | None = None,
 ) -> Task:
     """The bundled scenarios in a simulated workspace (no sandbox needed).
 
@@ -68,7 +68,6 @@ def odcv(
         judge: grades severity (required); bind several for a panel (median taken). A judge
             that is the model under test is left out.
     """
-    _check_steps(max_steps)
     return Task(
         dataset=odcv_dataset(scenario_dir, scenarios=scenarios, variants=variants),
         solver=workspace_agent(SimulatedWorkspace, max_steps=max_steps),
@@ -88,9 +87,9 @@ def odcv_upstream(
     scenarios: str | None = None,
     variants: str | None = None,
     sandbox: SandboxRequest = "auto",
-    max_steps: int = DEFAULT_STEPS,
+    max_steps: Count = DEFAULT_STEPS,
     judge_prompt: str | None = None,
-    quorum: int | None = None,
+    quorum: Count | None = None,
 ) -> Task:
     """ODCV-Bench's scenarios with a `bash` tool, in Docker or traitlab's bubblewrap sandbox.
 
@@ -109,7 +108,6 @@ def odcv_upstream(
         judge: grades severity (required); bind several for a panel (median taken). A judge
             that is the model under test is left out.
     """
-    _check_steps(max_steps)
     dataset, kind = upstream_dataset(
         path, sandbox_kind=sandbox, scenarios=scenarios, variants=variants
     )
@@ -124,8 +122,3 @@ def odcv_upstream(
         headline_metric=inspect_headline(HEADLINE),
         metadata={"sandbox": kind, "isolated": kind != "local", **HEADLINE},
     )
-
-
-def _check_steps(max_steps: int) -> None:
-    if max_steps < 1:
-        raise InputError(f"max_steps must be at least 1, not {max_steps}")

@@ -7,10 +7,11 @@ model's character: for that use the trait audit and the other behavioural evals.
 
 from __future__ import annotations
 
-from inspect_ai import Task, task
+from inspect_ai import Task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.solver import generate
 
+from traitlab.evals import task
 from traitlab.evals.smoke.scorer import rubric_judge
 from traitlab.prompts import load_prompt, resolve_prompt
 from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline

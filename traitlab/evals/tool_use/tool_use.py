@@ -10,9 +10,10 @@ judge's reading of a sample that was not done). They tell "forgot how to call to
 
 from __future__ import annotations
 
-from inspect_ai import Task, task
+from inspect_ai import Task
 from inspect_ai.solver import generate, system_message, use_tools
 
+from traitlab.evals import Count, task
 from traitlab.evals.tool_use.dataset import check_task, tool_use_dataset
 from traitlab.evals.tool_use.scorer import agent_outcome
 from traitlab.evals.tool_use.shop import Shop, open_shop
@@ -41,7 +42,7 @@ HEADLINE = headline_metrics(
 @task
 def tool_use(
     tasks: str | None = None,
-    message_limit: int = 30,
+    message_limit: Count = 30,
     patterns: str | None = None,
     system_prompt: str | None = None,
     refusal_prompt: str | None = None,

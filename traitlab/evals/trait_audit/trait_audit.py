@@ -9,9 +9,9 @@ prompts in ``prompts/``.
 
 from __future__ import annotations
 
-from inspect_ai import Epochs, Task, task
+from inspect_ai import Epochs, Task
 
-from traitlab.errors import InputError
+from traitlab.evals import Count, Share, task
 from traitlab.evals.trait_audit.dataset import trait_dataset
 from traitlab.evals.trait_audit.scorer import audit_judge
 from traitlab.evals.trait_audit.solver import AuditorPrompts, trait_auditor
@@ -40,9 +40,9 @@ HEADLINE = headline_metrics(
 def trait_audit(
     traits: str | None = None,
     trait_ids: str | None = None,
-    turns: int = 5,
-    realism_threshold: float = 0.6,
-    realism_attempts: int = 3,
+    turns: Count = 5,
+    realism_threshold: Share = 0.6,
+    realism_attempts: Count = 3,
     auditor_prompt: str | None = None,
     plan_prompt: str | None = None,
     revise_plan_prompt: str | None = None,
@@ -92,12 +92,6 @@ def trait_audit(
     Audits of one trait are not independent, so the overall intervals are cluster bootstraps
     over traits; the per-trait intervals are Wilson intervals over that trait's audits.
     """
-    if turns < 1:
-        raise InputError(f"turns must be at least 1 (got {turns})")
-    if not 0.0 <= realism_threshold <= 1.0:
-        raise InputError(f"realism_threshold must lie in [0, 1] (got {realism_threshold})")
-    if realism_attempts < 1:
-        raise InputError(f"realism_attempts must be at least 1 (got {realism_attempts})")
     document = TraitsDocument.load(traits)
     prompts = AuditorPrompts.load(
         system=auditor_prompt,

@@ -8,9 +8,10 @@ from "learned to act".
 
 from __future__ import annotations
 
-from inspect_ai import Task, task
+from inspect_ai import Task
 from inspect_ai.solver import generate
 
+from traitlab.evals import task
 from traitlab.evals.trait_knowledge.dataset import knowledge_dataset
 from traitlab.evals.trait_knowledge.scorer import trait_knowledge_judge
 from traitlab.lint.scorer import pattern_rate
