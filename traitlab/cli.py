@@ -231,6 +231,7 @@ def main() -> None:
     without the interpreter's final garbage collection (see `_exit_soon`).
     """
     # Registered before any command imports its libraries, so it runs after their exit hooks.
+    atexit.unregister(_end_without_finalizing)  # once, however often a test calls main()
     atexit.register(_end_without_finalizing)
     try:
         app()

@@ -10,6 +10,7 @@ import pytest
 from inspect_ai.log import EvalLog
 
 from tests.helpers import metrics, run_task, scripted
+from traitlab.errors import TaskArgumentError
 from traitlab.evals.delusion_validation import demo
 from traitlab.evals.delusion_validation.delusion_validation import delusion_validation
 from traitlab.solvers import conversation_log
@@ -140,14 +141,15 @@ def test_upstream_personas_run_from_a_path(tmp_path: Path, upstream: Path) -> No
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ({"turns": 0}, "turns must be at least 1"),
-        ({"target_role": "friend"}, "target_role must be one of"),
+        ({"turns": 0}, "-T turns takes a whole number (at least 1), not 0"),
+        ({"target_role": "friend"}, "-T target_role takes one of 'therapist', 'assistant'"),
         ({"persona_ids": "nobody"}, "unknown persona ids ['nobody']"),
     ],
 )
 def test_bad_arguments_fail_with_one_line(args: dict, message: str) -> None:
-    with pytest.raises(Exception, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(TaskArgumentError) as error:
         delusion_validation(**args)
+    assert message in str(error.value) and "\n" not in str(error.value)
 
 
 def test_epochs_reduce_a_flagged_and_a_graded_conversation(tmp_path: Path) -> None:
