@@ -61,11 +61,29 @@ def scripted_role(role: str, **model_args: str) -> str:
     return f"{role}={{model: scripted/{role}, model_args: {{{args}}}}}"
 
 
-def run_inspect_cli(args: list[str], log_dir: Path) -> EvalLog:
-    """Run ``inspect eval ARGS`` as a user would, and return the one log it wrote."""
+def run_inspect_cli(args: list[str], log_dir: Path, *, eval_folders: Path | None = None) -> EvalLog:
+    """Run ``inspect eval ARGS`` as a user would, and return the one log it wrote.
+
+    `eval_folders`: a folder of extra eval folders (``<name>/<name>.py``) that the run finds
+    as ``traitlab/<name>`` beside the installed ones, so a test can add an eval without
+    writing into the package.
+    """
     inspect = Path(sys.executable).parent / "inspect"
     command = [str(inspect), "eval", *args, "--log-dir", str(log_dir), "--display", "none"]
+    if eval_folders is not None:
+        command = [sys.executable, "-c", _WITH_EVAL_FOLDERS, str(eval_folders), *command]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     [log_file] = log_dir.glob("*.eval")
     return read_eval_log(str(log_file))
+
+
+# Runs the `inspect` script (argv[2:]) with argv[1] added to the folders that
+# `traitlab._registry` looks through for eval folders.
+_WITH_EVAL_FOLDERS = """
+import runpy, sys
+import traitlab.evals
+traitlab.evals.__path__.append(sys.argv[1])
+sys.argv = sys.argv[2:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
