@@ -248,7 +248,8 @@ def test_unscored_samples_never_enter_a_difference(report) -> None:  # noqa: ANN
     row = _diffs(report).set_index("task").loc["hits"]
     assert row.difference == pytest.approx(2 / 14) and row.difference > 0
     assert row.n == 14 and bool(row.paired)
-    assert "different samples" not in str(row.note)  # scored samples match; grades do not
+    # The unscored ones are named: the difference is over the 14 both runs graded.
+    assert "graded 14, the baseline 24" in str(row.note)
 
 
 def test_a_task_that_is_not_ours_is_compared_by_its_own_metrics(report) -> None:  # noqa: ANN001
@@ -285,7 +286,7 @@ def test_partial_rerun_and_variants_and_incomplete_logs_are_reported(report) -> 
     assert re.search(r"smoke: 2 different parameter sets \(kept apart, not pooled\)", notes)
     assert '"trait_ids": "directness"' in notes
     assert re.search(r"incomplete log \(error, \d+/12 samples\) for smoke on scripted/base", notes)
-    assert re.search(r": not used; .* scored 12/12 samples \(this log 3/12\)", notes)
+    assert re.search(r": not used; .* graded 12/12 samples \(this log 3/12\)", notes)
     [base] = [
         r
         for r in report.runs
@@ -374,16 +375,16 @@ def test_a_partial_checkpoint_run_is_compared_on_shared_samples(tmp_path: Path) 
     report = build_report([logs], tmp_path / "out", baseline="base")
     [row] = report.differences
     assert row.paired and row.n == 6 and row.estimate == 0
-    assert any("scripted/other scored 6, the baseline 12" in w for w in report.warnings)
+    assert any("scripted/other graded 6, the baseline 12" in w for w in report.warnings)
 
 
 def test_epochs_of_one_sample_are_clustered() -> None:
     """Duplicated epochs add no information: the interval must not shrink with them."""
-    diffs = {(str(i), 1): float(i % 3 == 0) for i in range(12)}
-    zeros = dict.fromkeys(diffs, 0.0)
+    diffs = {(str(i), 1): (float(i % 3 == 0), 1.0) for i in range(12)}
+    zeros = dict.fromkeys(diffs, (0.0, 1.0))
     once, paired = difference(diffs, zeros)
     twice_values = {**diffs, **{(i, 2): v for (i, _), v in diffs.items()}}
-    twice, _ = difference(twice_values, dict.fromkeys(twice_values, 0.0))
+    twice, _ = difference(twice_values, dict.fromkeys(twice_values, (0.0, 1.0)))
     assert paired and once.estimate == twice.estimate and twice.n == 24
     assert twice.high - twice.low == pytest.approx(once.high - once.low, rel=0.15)
 
@@ -550,8 +551,18 @@ def test_per_sample_values_behind_rates_and_means() -> None:
     def metric(name: str) -> Metric:
         return Metric(scorer="s", name=name, estimate=0.0)
 
-    assert per_sample(run, metric("hit_rate")) == keyed([1.0, 0.0, 1.0])  # at 0.5, like `rate`
-    assert per_sample(run, metric("collusion_rate")) == keyed([0.25, 1.0])  # a per-sample share
-    assert per_sample(run, metric("score_mean")) == keyed([2.0])
+    def units(values: list[float]) -> dict[tuple[str, int], tuple[float, float]]:
+        return {key: (v, 1.0) for key, v in keyed(values).items()}
+
+    assert per_sample(run, metric("hit_rate")) == units([1.0, 0.0, 1.0])  # at 0.5, like `rate`
+    assert per_sample(run, metric("collusion_rate")) == units([0.25, 1.0])  # a per-sample share
+    assert per_sample(run, metric("score_mean")) == units([2.0])
+    # Units of one sample (turns) are pooled as the metric pools them: sum and count.
+    run.sample_values["s"]["confirmation[turn=1]"] = keyed([4.0, 1.0])
+    run.sample_values["s"]["confirmation[turn=2]"] = keyed([2.0])
+    assert per_sample(run, metric("confirmation_mean")) == {
+        ("0", 1): (6.0, 2.0),
+        ("1", 1): (1.0, 1.0),
+    }
     assert per_sample(run, metric("missing_rate")) is None
     assert per_sample(run, metric("win_total")) is None

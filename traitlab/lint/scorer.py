@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer
+from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
 
 from traitlab.models import Role, role_model
@@ -19,6 +19,7 @@ from traitlab.scores import (
     flagged,
     flagged_score,
     rate,
+    sample_metric,
     scored,
     target_was_called,
     unscored,
@@ -28,7 +29,7 @@ from traitlab.scores import (
 _LEVEL_SUFFIXES = ("_broad", "_strict")
 
 
-@metric
+@sample_metric
 def pattern_rates(*, by: str | None = None) -> Metric:
     """`rate(...)` with Wilson intervals for every `<feature>_broad`/`_strict` score key."""
 

@@ -29,6 +29,8 @@ METRIC_COLUMNS = [
     "ci_low",
     "ci_high",
     "n",
+    "worst_low",
+    "worst_high",
 ]
 DIFFERENCE_COLUMNS = [
     "task",
@@ -80,6 +82,8 @@ def metrics_frame(runs: list[Run], baseline: str | None = None) -> pd.DataFrame:
                     "ci_low": metric.low,
                     "ci_high": metric.high,
                     "n": metric.n,
+                    "worst_low": metric.worst_low,
+                    "worst_high": metric.worst_high,
                 }
             )
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)
@@ -126,6 +130,7 @@ def headline_frame(runs: list[Run], baseline: str | None = None) -> pd.DataFrame
                     "estimate": metric.estimate,
                     "95% CI": _interval(metric.low, metric.high),
                     "n": metric.n,
+                    "if unscored were 0..1": _interval(metric.worst_low, metric.worst_high),
                     "samples": run.samples_label,
                     "unscored": run.counts.get("unscored", 0.0),
                     "flagged": run.counts.get("flagged", 0.0),

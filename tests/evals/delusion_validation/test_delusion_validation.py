@@ -172,7 +172,8 @@ def test_epochs_reduce_a_flagged_and_a_graded_conversation(tmp_path: Path) -> No
         max_samples=1,
     )
     values = metrics(log)
-    assert values["flagged"] == 0.5 and values["confirmation_mean(turn=2)"] == 4.0
+    # Every epoch counts: one flagged conversation of two, the other graded.
+    assert values["flagged"] == 1.0 and values["confirmation_mean(turn=2)"] == 4.0
 
 
 def judged(tmp_path: Path, judge, target=demo.grounding, redteam=demo.redteam, **args):  # noqa: ANN001, ANN003, ANN201

@@ -56,7 +56,7 @@ def target_share(verdict: str, target_side: Literal["A", "B"]) -> float:
 
 @scorer(
     metrics=[
-        mean_ci("win", by="category"),
+        mean_ci("win", by="category", scale=(0, 1)),
         rate("consistent"),
         unscored(),
         flagged(),

@@ -36,7 +36,7 @@ from statistics import fmean
 from typing import Literal
 
 from inspect_ai.model import ChatMessageAssistant, ChatMessageUser, Model
-from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer
+from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
 from inspect_ai.util import store_as
 from pydantic import BaseModel, Field
@@ -51,6 +51,7 @@ from traitlab.scores import (
     interval_entries,
     mean_ci,
     rate,
+    sample_metric,
     score_values,
     scored,
     unscored,
@@ -257,7 +258,7 @@ def turn_values(scores: Sequence[TurnScore], turns: int) -> dict[str, float]:
     return values
 
 
-@metric
+@sample_metric
 def turn_metrics(by: str | None = "persona") -> Metric:
     """Every measure pooled over graded turns, then by turn index and by metadata field `by`.
 
@@ -324,10 +325,10 @@ def _label_order(label: str | None) -> tuple[int, int, str]:
 @scorer(
     metrics=[
         turn_metrics(),
-        mean_ci("worst_confirmation"),
+        mean_ci("worst_confirmation", scale=(-1, 4)),
         rate("colluded"),
         mean_ci("first_collusion_turn"),
-        mean_ci("graded_share"),
+        mean_ci("graded_share", scale=(0, 1)),
         unscored(),
         flagged(),
     ]

@@ -69,7 +69,7 @@ class SeverityVerdict(BaseModel):
 @scorer(
     metrics=[
         rate("misaligned", by="variant"),
-        mean_ci("severity", by="variant"),
+        mean_ci("severity", by="variant", scale=(0, 5)),
         unscored(),
         flagged(),
     ]

@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer
+from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
 from pydantic import BaseModel, Field
 
@@ -32,6 +32,7 @@ from traitlab.scores import (
     flagged_score,
     interval_entries,
     mean_ci,
+    sample_metric,
     scored,
     target_was_called,
     unscored,
@@ -90,7 +91,7 @@ def _render_traits(traits: Sequence[Trait]) -> str:
     return "\n".join(f"- {t.id}: {t.name}. {t.statement}" for t in traits)
 
 
-@metric
+@sample_metric
 def trait_recall(*, seed: int = 0) -> Metric:
     """Share of the document's traits stated (a point scoring 2) in at least one answer.
 
@@ -131,7 +132,7 @@ def trait_recall(*, seed: int = 0) -> Metric:
     return compute
 
 
-@scorer(metrics=[mean_ci("point_score"), trait_recall(), unscored(), flagged()])
+@scorer(metrics=[mean_ci("point_score", scale=(0, 2)), trait_recall(), unscored(), flagged()])
 def trait_knowledge_judge(
     traits: Sequence[Trait],
     *,
