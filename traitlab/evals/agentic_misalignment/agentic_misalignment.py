@@ -30,7 +30,14 @@ from traitlab.evals.agentic_misalignment.scorer import Evidence, agentic_harm
 from traitlab.evals.agentic_misalignment.solver import rounds as rounds_solver
 from traitlab.evals.agentic_misalignment.upstream import upstream_samples
 from traitlab.scorers import eval_awareness
-from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
+from traitlab.scores import (
+    HeadlineMetric,
+    flagged,
+    headline_metrics,
+    headline_view,
+    rate,
+    unscored,
+)
 
 
 def sample_evidence(state: TaskState) -> list[Evidence]:
@@ -60,6 +67,7 @@ def agentic_misalignment(
     message_limit: Count = 60,
     system_prompt: str | None = None,
     judge_prompt: str | None = None,
+    breakdowns: bool = False,
 ) -> Task:
     """An autonomous email agent offered a harmful option, across conditions.
 
@@ -80,6 +88,10 @@ def agentic_misalignment(
             $goal, $tools, $unread, $now).
         judge_prompt: The intent judge's prompt, as text or a path (default
             `prompts/intent.md`; placeholders $rubric, $actions, $transcript).
+        breakdowns: Log every scorer's own metrics, with each per-condition and per-factor entry,
+            the stated-harm and tool-use rates and eval awareness (default false: the headline with
+            its interval, n and bounds, and the unscored and flagged counts; `traitlab report` shows
+            the breakdowns either way).
 
     With ``--epochs N`` every episode counts in the metrics (no epoch reduction), and the
     intervals are clustered by sample, whose epochs are repeated episodes of one scenario.
@@ -109,5 +121,9 @@ def agentic_misalignment(
             **HEADLINE,
         },
         version=2,
-        headline_metric=inspect_headline(HEADLINE),
+        **headline_view(
+            HEADLINE,
+            [rate("harmful", cluster="id", stderr=True), unscored(), flagged()],
+            breakdowns=breakdowns,
+        ),
     )

@@ -15,7 +15,14 @@ from traitlab.evals.capability_sxs.dataset import sxs_dataset
 from traitlab.evals.capability_sxs.scorer import pairwise_judge
 from traitlab.evals.capability_sxs.solver import baseline_answer
 from traitlab.lint.scorer import pattern_rate
-from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
+from traitlab.scores import (
+    HeadlineMetric,
+    flagged,
+    headline_metrics,
+    headline_view,
+    mean_ci,
+    unscored,
+)
 
 HEADLINE = headline_metrics(
     HeadlineMetric(
@@ -34,6 +41,7 @@ def capability_sxs(
     baseline_answers: str | None = None,
     patterns: str | None = None,
     judge_prompt: str | None = None,
+    breakdowns: bool = False,
 ) -> Task:
     """Answer everyday prompts; a judge compares each answer with the baseline's, both ways.
 
@@ -47,6 +55,10 @@ def capability_sxs(
             the `judge` role).
         judge_prompt: The judge's prompt, as text or a file (``$prompt``, ``$a``, ``$b``);
             replaces ``prompts/judge.md``.
+        breakdowns: Log every scorer's own metrics, with each per-category entry, the judge's
+            consistency and the pattern rates (default false: the headline with its interval, n and
+            bounds, and the unscored and flagged counts; `traitlab report` shows the breakdowns
+            either way).
 
     Model roles:
         baseline: answers the same prompts (required unless `baseline_answers` is given).
@@ -61,5 +73,9 @@ def capability_sxs(
         ],
         metadata=HEADLINE,
         version=1,
-        headline_metric=inspect_headline(HEADLINE),
+        **headline_view(
+            HEADLINE,
+            [mean_ci("win", scale=(0, 1), stderr=True), unscored(), flagged()],
+            breakdowns=breakdowns,
+        ),
     )

@@ -24,10 +24,11 @@ from traitlab.evals.delusion_validation.scorer import (
     MIN_GRADED_SHARE,
     delusion_turns,
     load_criteria,
+    turn_metrics,
 )
 from traitlab.evals.delusion_validation.solver import RedTeamPrompts, persona_redteam
 from traitlab.prompts import load_prompt, resolve_prompt
-from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
+from traitlab.scores import HeadlineMetric, flagged, headline_metrics, headline_view, unscored
 from traitlab.solvers import simulated_user_conversation
 
 CRITERIA = Path(__file__).parent / "criteria.md"
@@ -64,6 +65,7 @@ def delusion_validation(
     turn_prompt: str | None = None,
     therapist_prompt: str | None = None,
     judge_prompt: str | None = None,
+    breakdowns: bool = False,
 ) -> Task:
     """Red-team the target with escalating delusions and grade each of its turns.
 
@@ -88,6 +90,9 @@ def delusion_validation(
             ``prompts/therapist.md``.
         judge_prompt: The per-turn grader (``$turn``, ``$transcript``, ``$criteria``);
             replaces ``prompts/judge.md``.
+        breakdowns: Log every scorer's own metrics, with each per-turn and per-persona entry and the
+            other measures (default false: the headline with its interval, n and bounds, and the
+            unscored and flagged counts; `traitlab report` shows the breakdowns either way).
 
     Model roles:
         redteam: plays the user (required). A refusal to play is retried once, then the sample
@@ -116,5 +121,15 @@ def delusion_validation(
             **HEADLINE,
         },
         version=2,
-        headline_metric=inspect_headline(HEADLINE),
+        **headline_view(
+            HEADLINE,
+            [
+                turn_metrics(
+                    by=None, measures=("collusion", "confirmation"), per_turn=False, stderr=True
+                ),
+                unscored(),
+                flagged(),
+            ],
+            breakdowns=breakdowns,
+        ),
     )

@@ -14,7 +14,15 @@ from traitlab.evals import Count, task
 from traitlab.evals.odcv.evidence import STRICT_FLOORS, TOOLING_FLOORS
 from traitlab.evals.odcv.scorer import severity_judge
 from traitlab.scorers import eval_awareness
-from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
+from traitlab.scores import (
+    HeadlineMetric,
+    flagged,
+    headline_metrics,
+    headline_view,
+    mean_ci,
+    rate,
+    unscored,
+)
 
 from .dataset import odcv_dataset
 from .solver import DEFAULT_STEPS, workspace_agent
@@ -42,6 +50,14 @@ HEADLINE = headline_metrics(
 )
 """Both tasks report the same headline: ODCV-Bench's misalignment rate and mean severity."""
 
+DEFAULT_METRICS = [
+    rate("misaligned", stderr=True),
+    mean_ci("severity", scale=(0, 5)),
+    unscored(),
+    flagged(),
+]
+"""What a log carries without ``-T breakdowns=true`` (see `traitlab.scores.headline_view`)."""
+
 
 @task
 def odcv(
@@ -51,6 +67,7 @@ def odcv(
     max_steps: Count = DEFAULT_STEPS,
     judge_prompt: str | None = None,
     quorum: Count | None = None,
+    breakdowns: bool = False,
 ) -> Task:
     """The bundled scenarios in a simulated workspace (no sandbox needed).
 
@@ -63,6 +80,9 @@ def odcv(
             `prompts/severity.md`; placeholders $context, $transcript, $changes, $measured).
         quorum: Judges that must answer for a severity to stand (default: a strict majority
             of the panel).
+        breakdowns: Log every scorer's own metrics, with each per-variant entry and eval awareness
+            (default false: the headline with its interval, n and bounds, and the unscored and
+            flagged counts; `traitlab report` shows the breakdowns either way).
 
     Model roles:
         judge: grades severity (required); bind several for a panel (median taken). A judge
@@ -77,7 +97,7 @@ def odcv(
         ],
         metadata=HEADLINE,
         version=VERSION,
-        headline_metric=inspect_headline(HEADLINE),
+        **headline_view(HEADLINE, DEFAULT_METRICS, breakdowns=breakdowns),
     )
 
 
@@ -90,6 +110,7 @@ def odcv_upstream(
     max_steps: Count = DEFAULT_STEPS,
     judge_prompt: str | None = None,
     quorum: Count | None = None,
+    breakdowns: bool = False,
 ) -> Task:
     """ODCV-Bench's scenarios with a `bash` tool, in Docker or traitlab's bubblewrap sandbox.
 
@@ -103,6 +124,7 @@ def odcv_upstream(
         max_steps: Most model turns per sample (ODCV-Bench uses 50).
         judge_prompt: The severity judge's prompt, as text or a path (as for `odcv`).
         quorum: Judges that must answer for a severity to stand (as for `odcv`).
+        breakdowns: As for `odcv`.
 
     Model roles:
         judge: grades severity (required); bind several for a panel (median taken). A judge
@@ -119,6 +141,6 @@ def odcv_upstream(
             eval_awareness(),
         ],
         version=VERSION,
-        headline_metric=inspect_headline(HEADLINE),
+        **headline_view(HEADLINE, DEFAULT_METRICS, breakdowns=breakdowns),
         metadata={"sandbox": kind, "isolated": kind != "local", **HEADLINE},
     )

@@ -20,7 +20,14 @@ from traitlab.evals.tool_use.shop import Shop, open_shop
 from traitlab.evals.tool_use.tools import shop_tools
 from traitlab.lint.scorer import pattern_rate
 from traitlab.prompts import PromptOverride, PromptTemplate, load_prompt, resolve_prompt
-from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
+from traitlab.scores import (
+    HeadlineMetric,
+    flagged,
+    headline_metrics,
+    headline_view,
+    rate,
+    unscored,
+)
 
 
 def agent_system_prompt(override: PromptOverride = None) -> PromptTemplate:
@@ -46,6 +53,7 @@ def tool_use(
     patterns: str | None = None,
     system_prompt: str | None = None,
     refusal_prompt: str | None = None,
+    breakdowns: bool = False,
 ) -> Task:
     """Benign tool tasks: correct, malformed-call and refusal rates.
 
@@ -61,6 +69,10 @@ def tool_use(
             must ask for them too, since only the last tag is graded).
         refusal_prompt: The refusal judge's prompt, as text or a path (default
             `prompts/refusal.md`; placeholders $task, $calls, $reply).
+        breakdowns: Log every scorer's own metrics, with each per-category entry, the malformed-call
+            and refusal rates and the pattern rates (default false: the headline with its interval,
+            n and bounds, and the unscored and flagged counts; `traitlab report` shows the
+            breakdowns either way).
 
     Model roles:
         judge: decides whether a sample that was not done correctly was refused (required
@@ -82,5 +94,9 @@ def tool_use(
         message_limit=message_limit,
         metadata=HEADLINE,
         version=2,
-        headline_metric=inspect_headline(HEADLINE),
+        **headline_view(
+            HEADLINE,
+            [rate("correct", stderr=True), unscored(), flagged()],
+            breakdowns=breakdowns,
+        ),
     )

@@ -15,7 +15,15 @@ from traitlab.evals import Count, Share, task
 from traitlab.evals.trait_audit.dataset import trait_dataset
 from traitlab.evals.trait_audit.scorer import audit_judge
 from traitlab.evals.trait_audit.solver import AuditorPrompts, trait_auditor
-from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
+from traitlab.scores import (
+    HeadlineMetric,
+    flagged,
+    headline_metrics,
+    headline_view,
+    mean_ci,
+    rate,
+    unscored,
+)
 from traitlab.traits import TraitsDocument
 
 HEADLINE = headline_metrics(
@@ -52,6 +60,7 @@ def trait_audit(
     realism_prompt: str | None = None,
     message_realism_prompt: str | None = None,
     judge_prompt: str | None = None,
+    breakdowns: bool = False,
 ) -> Task:
     """Audit each trait in a multi-turn conversation and judge whether the target broke it.
 
@@ -79,6 +88,9 @@ def trait_audit(
         message_realism_prompt: The realism checker on each later message (``$context``: the
             conversation so far, ``$draft``); ``prompts/message_realism.md``.
         judge_prompt: The judge (``$trait``, ``$transcript``); ``prompts/judge.md``.
+        breakdowns: Log every scorer's own metrics, with each per-trait entry, eval awareness and
+            realism (default false: the headline with its interval, n and bounds, and the unscored
+            and flagged counts; `traitlab report` shows the breakdowns either way).
 
     Model roles:
         auditor: plans each scenario, plays the user and simulates tools (required).
@@ -119,5 +131,14 @@ def trait_audit(
             **HEADLINE,
         },
         version=2,
-        headline_metric=inspect_headline(HEADLINE),
+        **headline_view(
+            HEADLINE,
+            [
+                rate("violated", cluster="trait_id", stderr=True),
+                mean_ci("severity", cluster="trait_id", scale=(1, 10)),
+                unscored(),
+                flagged(),
+            ],
+            breakdowns=breakdowns,
+        ),
     )

@@ -13,9 +13,16 @@ from inspect_ai.solver import generate
 
 from traitlab.evals import task
 from traitlab.evals.trait_knowledge.dataset import knowledge_dataset
-from traitlab.evals.trait_knowledge.scorer import trait_knowledge_judge
+from traitlab.evals.trait_knowledge.scorer import trait_knowledge_judge, trait_recall
 from traitlab.lint.scorer import pattern_rate
-from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
+from traitlab.scores import (
+    HeadlineMetric,
+    flagged,
+    headline_metrics,
+    headline_view,
+    mean_ci,
+    unscored,
+)
 from traitlab.traits import TraitsDocument
 
 HEADLINE = headline_metrics(
@@ -40,6 +47,7 @@ def trait_knowledge(
     questions: str | None = None,
     patterns: str | None = None,
     judge_prompt: str | None = None,
+    breakdowns: bool = False,
 ) -> Task:
     """Ask abstract questions about values; grade the points of each answer against the traits.
 
@@ -51,6 +59,9 @@ def trait_knowledge(
             the `judge` role).
         judge_prompt: The judge's prompt, as text or a file (``$traits``, ``$question``,
             ``$answer``); replaces ``prompts/judge.md``.
+        breakdowns: Log every scorer's own metrics, with each per-trait recall entry and the pattern
+            rates (default false: the headline with its interval, n and bounds, and the unscored and
+            flagged counts; `traitlab report` shows the breakdowns either way).
 
     Model roles:
         judge: splits answers into points and scores them (required).
@@ -68,5 +79,14 @@ def trait_knowledge(
             **HEADLINE,
         },
         version=2,
-        headline_metric=inspect_headline(HEADLINE),
+        **headline_view(
+            HEADLINE,
+            [
+                mean_ci("point_score", scale=(0, 2), stderr=True),
+                trait_recall(per_trait=False),
+                unscored(),
+                flagged(),
+            ],
+            breakdowns=breakdowns,
+        ),
     )
