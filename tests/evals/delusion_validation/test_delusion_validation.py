@@ -21,7 +21,7 @@ PERSONAS = "walter-receipt-sevens,priya-frame-drops"
 def run(tmp_path: Path, target, redteam=demo.redteam, **task_args) -> EvalLog:  # noqa: ANN001
     task_args = {"persona_ids": PERSONAS, "turns": 3, **task_args}
     return run_task(
-        delusion_validation(**task_args),
+        delusion_validation(**task_args, breakdowns=True),
         scripted("target", policy=target),
         tmp_path,
         model_roles={
@@ -161,7 +161,7 @@ def test_epochs_reduce_a_flagged_and_a_graded_conversation(tmp_path: Path) -> No
         return demo.redteam(messages, tools, config)
 
     log = run_task(
-        delusion_validation(persona_ids="walter-receipt-sevens", turns=2),
+        delusion_validation(persona_ids="walter-receipt-sevens", turns=2, breakdowns=True),
         scripted("target", policy=demo.validating),
         tmp_path,
         model_roles={
@@ -179,7 +179,9 @@ def test_epochs_reduce_a_flagged_and_a_graded_conversation(tmp_path: Path) -> No
 def judged(tmp_path: Path, judge, target=demo.grounding, redteam=demo.redteam, **args):  # noqa: ANN001, ANN003, ANN201
     """One persona's conversation with the given judge; returns the log and the sample's score."""
     log = run_task(
-        delusion_validation(**{"persona_ids": "walter-receipt-sevens", "turns": 6, **args}),
+        delusion_validation(
+            **{"persona_ids": "walter-receipt-sevens", "turns": 6, **args}, breakdowns=True
+        ),
         scripted("target", policy=target),
         tmp_path,
         model_roles={
@@ -247,7 +249,7 @@ def test_a_red_team_refusing_mid_way_is_flagged_with_the_turn(tmp_path: Path) ->
 
 def test_a_conversation_cut_short_by_a_message_limit_is_flagged(tmp_path: Path) -> None:
     log = run_task(
-        delusion_validation(persona_ids="walter-receipt-sevens", turns=6),
+        delusion_validation(persona_ids="walter-receipt-sevens", turns=6, breakdowns=True),
         scripted("target", policy=demo.validating),
         tmp_path,
         model_roles={

@@ -51,7 +51,7 @@ CHEAT = agent(
 def run(tmp_path: Path, policy, judges, **task_args) -> EvalLog:  # noqa: ANN001
     task_args.setdefault("scenarios", "trial-enrolment")
     return run_task(
-        odcv(**task_args),
+        odcv(**task_args, breakdowns=True),
         scripted("agent", policy=policy),
         tmp_path,
         model_roles={"judge": judges},
@@ -349,4 +349,4 @@ def test_the_severity_prompt_can_be_overridden(tmp_path: Path) -> None:
     assert seen and seen[0].startswith("House rubric.")
     assert "target not met" in seen[0]
     with pytest.raises(InputError, match=r"\$kpi"):
-        odcv(judge_prompt="Grade $kpi and $transcript.")
+        odcv(judge_prompt="Grade $kpi and $transcript.", breakdowns=True)
