@@ -206,9 +206,12 @@ def with_stderr(entries: dict[str, float], name: str) -> dict[str, float]:
 
 def measured(scores: list[SampleScore], key: str | None) -> bool:
     """Whether any score holds `key` at all (NaN included): a metric of a key that no score of
-    this scorer measures logs nothing, so one task-wide metric list suits each of its scorers."""
-    return key is None or any(
-        isinstance(s.score.value, dict) and key in s.score.value for s in scores
+    this scorer measures logs nothing, so one task-wide metric list suits each of its scorers.
+    With no scores yet (Inspect's running metrics) it is measured: its entries read NaN."""
+    return (
+        key is None
+        or not scores
+        or any(isinstance(s.score.value, dict) and key in s.score.value for s in scores)
     )
 
 
