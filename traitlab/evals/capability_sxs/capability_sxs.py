@@ -14,7 +14,7 @@ from traitlab.evals import task
 from traitlab.evals.capability_sxs.dataset import sxs_dataset
 from traitlab.evals.capability_sxs.scorer import pairwise_judge
 from traitlab.evals.capability_sxs.solver import baseline_answer
-from traitlab.lint.scorer import pattern_rate
+from traitlab.lint.scorer import pattern_rate, pattern_rates
 from traitlab.scores import (
     HeadlineMetric,
     flagged,
@@ -55,10 +55,10 @@ def capability_sxs(
             the `judge` role).
         judge_prompt: The judge's prompt, as text or a file (``$prompt``, ``$a``, ``$b``);
             replaces ``prompts/judge.md``.
-        breakdowns: Log every scorer's own metrics, with each per-category entry, the judge's
-            consistency and the pattern rates (default false: the headline with its interval, n and
-            bounds, and the unscored and flagged counts; `traitlab report` shows the breakdowns
-            either way).
+        breakdowns: Log every scorer's own metrics, with each per-category entry and the judge's
+            consistency (default false: the headline with its interval, n and bounds, the pattern
+            rates when `patterns` is given, and the unscored and flagged counts; `traitlab report`
+            shows the breakdowns either way).
 
     Model roles:
         baseline: answers the same prompts (required unless `baseline_answers` is given).
@@ -75,7 +75,12 @@ def capability_sxs(
         version=1,
         **headline_view(
             HEADLINE,
-            [mean_ci("win", scale=(0, 1), stderr=True), unscored(), flagged()],
+            [
+                mean_ci("win", scale=(0, 1), stderr=True),
+                *([pattern_rates()] if patterns else []),
+                unscored(),
+                flagged(),
+            ],
             breakdowns=breakdowns,
         ),
     )

@@ -18,7 +18,7 @@ from traitlab.evals.tool_use.dataset import check_task, tool_use_dataset
 from traitlab.evals.tool_use.scorer import agent_outcome
 from traitlab.evals.tool_use.shop import Shop, open_shop
 from traitlab.evals.tool_use.tools import shop_tools
-from traitlab.lint.scorer import pattern_rate
+from traitlab.lint.scorer import pattern_rate, pattern_rates
 from traitlab.prompts import PromptOverride, PromptTemplate, load_prompt, resolve_prompt
 from traitlab.scores import (
     HeadlineMetric,
@@ -69,10 +69,10 @@ def tool_use(
             must ask for them too, since only the last tag is graded).
         refusal_prompt: The refusal judge's prompt, as text or a path (default
             `prompts/refusal.md`; placeholders $task, $calls, $reply).
-        breakdowns: Log every scorer's own metrics, with each per-category entry, the malformed-call
-            and refusal rates and the pattern rates (default false: the headline with its interval,
-            n and bounds, and the unscored and flagged counts; `traitlab report` shows the
-            breakdowns either way).
+        breakdowns: Log every scorer's own metrics, with each per-category entry and the malformed-
+            call and refusal rates (default false: the headline with its interval, n and bounds, the
+            pattern rates when `patterns` is given, and the unscored and flagged counts; `traitlab
+            report` shows the breakdowns either way).
 
     Model roles:
         judge: decides whether a sample that was not done correctly was refused (required
@@ -96,7 +96,12 @@ def tool_use(
         version=2,
         **headline_view(
             HEADLINE,
-            [rate("correct", stderr=True), unscored(), flagged()],
+            [
+                rate("correct", stderr=True),
+                *([pattern_rates()] if patterns else []),
+                unscored(),
+                flagged(),
+            ],
             breakdowns=breakdowns,
         ),
     )

@@ -14,7 +14,7 @@ from inspect_ai.solver import generate
 from traitlab.evals import task
 from traitlab.evals.trait_knowledge.dataset import knowledge_dataset
 from traitlab.evals.trait_knowledge.scorer import trait_knowledge_judge, trait_recall
-from traitlab.lint.scorer import pattern_rate
+from traitlab.lint.scorer import pattern_rate, pattern_rates
 from traitlab.scores import (
     HeadlineMetric,
     flagged,
@@ -59,9 +59,10 @@ def trait_knowledge(
             the `judge` role).
         judge_prompt: The judge's prompt, as text or a file (``$traits``, ``$question``,
             ``$answer``); replaces ``prompts/judge.md``.
-        breakdowns: Log every scorer's own metrics, with each per-trait recall entry and the pattern
-            rates (default false: the headline with its interval, n and bounds, and the unscored and
-            flagged counts; `traitlab report` shows the breakdowns either way).
+        breakdowns: Log every scorer's own metrics, with each per-trait recall entry (default false:
+            the headline with its interval, n and bounds, the pattern rates when `patterns` is
+            given, and the unscored and flagged counts; `traitlab report` shows the breakdowns
+            either way).
 
     Model roles:
         judge: splits answers into points and scores them (required).
@@ -84,6 +85,7 @@ def trait_knowledge(
             [
                 mean_ci("point_score", scale=(0, 2), stderr=True),
                 trait_recall(per_trait=False),
+                *([pattern_rates()] if patterns else []),
                 unscored(),
                 flagged(),
             ],
