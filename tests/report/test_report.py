@@ -434,6 +434,28 @@ def test_output_paths_are_checked_and_replaced_whole(tmp_path: Path, logs: Path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "full"]  # no staging left
 
 
+def test_breakdowns_come_from_the_samples_when_the_log_has_none(tmp_path: Path) -> None:
+    """A default log carries the headline only; the report's per-trait numbers are the same as
+    those a `-T breakdowns=true` log carries, computed by the task's own metric."""
+    judge = {"judge": scripted("judge", policy=demo_judge)}
+    target = _target(BASE_POLICY_TRAITS)
+    runs = {}
+    for breakdowns in (False, True):
+        folder = tmp_path / str(breakdowns)
+        log = run_task(
+            smoke(breakdowns=breakdowns), scripted("m", policy=target), folder, model_roles=judge
+        )
+        assert breakdowns == any("(" in name for name in log.results.scores[0].metrics)
+        [run] = build_report([folder], tmp_path / f"report-{breakdowns}").runs
+        runs[breakdowns] = run
+    [(headline, _)] = runs[False].headline_metrics()
+    computed, logged = (runs[b].groups(headline) for b in (False, True))
+    assert len(computed) == 12 and [m.model_dump() for m in computed] == [
+        m.model_dump() for m in logged
+    ]
+    assert sum(m.estimate for m in computed) == 2  # the two traits the target passes
+
+
 def _exited_pid() -> int:
     """The id of a process that has ended (ids are not reused this soon)."""
     done = subprocess.run(
