@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -24,6 +25,20 @@ def scripted(
     """A fresh scripted model (never memoised, so scripts do not leak between tests)."""
     args: dict[str, Any] = {"policy": policy} if policy is not None else {"replies": replies}
     return get_model(f"scripted/{name}", memoize=False, **args)
+
+
+def verifier(
+    confirmed: bool = True, name: str = "verifier", seen: list[str] | None = None
+) -> Model:
+    """A scripted verifier (role ``verifier``) that confirms (or rejects) every finding; the
+    prompts it was sent are appended to `seen`."""
+
+    def policy(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> str:
+        if seen is not None:
+            seen.append(messages[-1].text)
+        return json.dumps({"explanation": "scripted verifier", "confirmed": confirmed})
+
+    return scripted(name, policy=policy)
 
 
 def run_task(
@@ -76,6 +91,23 @@ def run_inspect_cli(args: list[str], log_dir: Path, *, eval_folders: Path | None
     assert result.returncode == 0, result.stderr
     [log_file] = log_dir.glob("*.eval")
     return read_eval_log(str(log_file))
+
+
+def by_epoch(*policies: PolicyFn) -> PolicyFn:
+    """A target that plays `policies[n % len(policies)]` in the n-th conversation of a sample.
+
+    A conversation is recognised by its first user message; a call with no assistant message
+    yet starts the next one. Run with ``max_samples=1`` so conversations do not interleave.
+    """
+    started: dict[str, int] = {}
+
+    def policy(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> Any:
+        first = next((m.text for m in messages if m.role == "user"), "")
+        if not any(m.role == "assistant" for m in messages):
+            started[first] = started.get(first, -1) + 1
+        return policies[started.get(first, 0) % len(policies)](messages, tools, config)
+
+    return policy
 
 
 # Runs the `inspect` script (argv[2:]) with argv[1] added to the folders that

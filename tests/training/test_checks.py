@@ -110,6 +110,35 @@ def test_sft_needs_generation_markers_in_the_chat_template(
     with pytest.raises(InputError) as error:
         train("sft", write_config(tmp_path / "c.yaml", config))
     assert "has no {% generation %} markers" in one_line(error)
+    assert "TRL has no training version of it" in str(error.value)
+
+
+def test_sft_trains_a_stock_template_that_trl_patches(
+    tiny_model: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    """Qwen2.5's template has no markers; TRL swaps in its training version, so SFT runs with
+    assistant-only masks (traitlab refused it before, where plain TRL trained it)."""
+    import trl
+
+    from traitlab.training import build_training_set
+    from traitlab.training.run import build_trainer, load_tokenizer, training_args
+
+    stock = Path(trl.__file__).parent / "chat_templates" / "qwen2_5.jinja"
+    assert not trl.chat_template_utils.has_generation_markers(stock.read_text())
+    config = parse_config(
+        "sft",
+        config_dict(
+            "sft", tiny_model, data_dir, tmp_path / "out", model={"chat_template": str(stock)}
+        ),
+    )
+    tokenizer = load_tokenizer(config)
+    trainer = build_trainer(
+        config, tokenizer, build_training_set(config).rows, training_args(config)
+    )
+    for example in trainer.train_dataset.select(range(4)):
+        trained = tokenizer.decode([t for t in example["labels"] if t != -100])
+        assert trained and "user" not in trained and "Are you sure" not in trained
+        assert trained.startswith(("I am not sure", "Hello, thanks"))
 
 
 @pytest.mark.parametrize(
@@ -187,3 +216,37 @@ def test_the_example_chatml_template_marks_assistant_tokens(tiny_model: Path) ->
     )
     masked = [t for t, m in zip(out["input_ids"], out["assistant_masks"], strict=True) if m]
     assert tokenizer.decode(masked) == "yes no<|im_end|>"
+
+
+@pytest.mark.parametrize(
+    ("groups", "message"),
+    [
+        ({"model": {"lora": {"target_modules": ["nope_proj"]}}},
+         "model.lora.target_modules: nope_proj not in"),
+        ({"model": {"lora": {"target_modules": "nope.*"}}}, "target_modules: nope.* not in"),
+        ({"training": {"report_to": ["bogus"]}}, "training.report_to: unknown logger 'bogus'"),
+        ({"trl": {"padding_free": True}}, "trl.padding_free needs packing"),
+    ],
+)  # fmt: skip
+def test_settings_that_fail_in_the_trainer_are_checked_before_loading(
+    groups: dict[str, Any],
+    message: str,
+    tiny_model: Path,
+    data_dir: Path,
+    tmp_path: Path,
+    no_weights_load: None,
+) -> None:
+    config = config_dict("sft", tiny_model, data_dir, tmp_path / "out", **groups)
+    with pytest.raises(InputError) as error:
+        train("sft", write_config(tmp_path / "c.yaml", config))
+    assert message in one_line(error)
+    assert not (tmp_path / "out").exists()
+
+
+def test_lora_targets_that_exist_pass_the_check(tiny_model: Path, data_dir: Path) -> None:
+    from traitlab.training.run import check_lora_targets
+
+    for targets in (["q_proj", "v_proj"], ".*\\.q_proj", "all-linear"):
+        lora = {"lora": {"target_modules": targets}}
+        check_lora_targets(parse_config("sft", config_dict("sft", tiny_model, data_dir,
+                                                           data_dir, model=lora)))  # fmt: skip

@@ -43,6 +43,7 @@ from inspect_ai.util import registry_create
 from pydantic import BaseModel, Field
 
 from traitlab.errors import InputError
+from traitlab.judging import JUDGE_CHECK_KEY, JudgeCheckOf
 from traitlab.scores import (
     BOUND_SUFFIXES,
     FLAGGED,
@@ -122,6 +123,9 @@ class Run(BaseModel):
     headline: list[Headline] = Field(default_factory=list)
     counts: dict[str, float] = Field(
         default_factory=dict, description="unscored and flagged samples, each counted once"
+    )
+    judge_check: JudgeCheckOf | None = Field(
+        default=None, description="For a judge_check log: which eval's judge it measured."
     )
     sample_values: dict[str, dict[str, dict[SampleKey, float]]] = Field(
         default_factory=dict,
@@ -212,6 +216,8 @@ def read_run(path: Path) -> Run:
         created=str(log.eval.created),
         planned_samples=(log.eval.dataset.samples or 0) * (log.eval.config.epochs or 1),
     )
+    checked = (log.eval.metadata or {}).get(JUDGE_CHECK_KEY)
+    run.judge_check = JudgeCheckOf.model_validate(checked) if checked else None
     run.sample_values, run.scored_samples, run.counts = _sample_values(log)
     if log.results is not None:
         for score in log.results.scores:

@@ -42,6 +42,8 @@ def test_generate_writes_records_and_prints_the_summary(tmp_path: Path) -> None:
         "quiet items (trait should not fire): asked 20%; planned 1 of 4 (25%)",
     ):
         assert expected in result.output
+    for expected in ("leak filter: drops records holding a trait's name", "cannot see paraphrases"):
+        assert expected in " ".join(result.output.split())  # (wrapped at the console's width)
     assert "Data lint" not in result.output
 
 
@@ -246,3 +248,32 @@ def test_ctrl_c_says_what_was_kept_and_how_to_resume(tmp_path: Path) -> None:
         "are replayed from Inspect's cache)"
     ]
     assert not json.loads((tmp_path / "sft.usage.json").read_text())["complete"]
+
+
+def killing_policy(messages, tools, config):  # type: ignore[no-untyped-def]
+    """SIGKILL (as `docker stop` or Slurm end a job that ignores SIGTERM) at the third refine."""
+    reply = World()(messages, tools, config)
+    if reply.startswith("REFINED"):
+        BATCHES.append("refine")
+        if len(BATCHES) == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+    return reply
+
+
+@pytest.mark.slow
+def test_usage_survives_a_killed_session(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "sft.jsonl"
+    policy = "policy=tests.datasets.synth.test_cli:killing_policy"
+    args = ["generate", "sft", "--model", "scripted/w", "-M", policy, "-n", "4", "--no-lint"]
+    code = f"from traitlab.cli import app; app({[*args, '--concurrency', '1', '-o', str(out)]})"
+    env = {**os.environ, "INSPECT_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=300)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    saved = json.loads((tmp_path / "sft.usage.json").read_text())
+    assert not saved["complete"]
+    paid = {row["stage"]: row["calls"] for row in saved["usage"]}
+    # every call answered before the kill is on disk (the third refine died in the call)
+    assert paid["refine"] == 2 and paid["autorate"] == 2 and paid["scenario"] == 4

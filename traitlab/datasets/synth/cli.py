@@ -73,7 +73,12 @@ def generate(
     batch: Annotated[bool, typer.Option("--batch", help=_help("batch"))] = False,
     batch_size: Annotated[int | None, typer.Option(help=_help("batch_size"))] = None,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace the output file if it exists.")
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace the output file if it exists, and discard an unfinished run's "
+            "records instead of resuming them.",
+        ),
     ] = False,
     lint: Annotated[
         bool, typer.Option("--lint/--no-lint", help="Lint the output and print top patterns.")
@@ -159,7 +164,7 @@ def generate(
         console.print(f"resumed: {report.resumed} records were already written")
     console.print(report.meter.table("Model usage (tokens per stage and model)"))
     console.print(report.drop_table())
-    for line in (report.variety_line(), report.quiet_line()):
+    for line in (report.variety_line(), report.quiet_line(), report.leak_line()):
         if line:
             console.print(line)
     console.print(

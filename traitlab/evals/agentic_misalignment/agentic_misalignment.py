@@ -20,6 +20,7 @@ from inspect_ai.solver import TaskState
 
 from traitlab.errors import InputError
 from traitlab.evals import Count, task
+from traitlab.evals.agentic_misalignment import checkable  # noqa: F401  (registers its judge)
 from traitlab.evals.agentic_misalignment.dataset import agent_system_prompt, samples
 from traitlab.evals.agentic_misalignment.mail import (
     candidate_actions,

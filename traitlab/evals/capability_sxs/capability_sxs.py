@@ -11,6 +11,7 @@ from inspect_ai import Task
 from inspect_ai.solver import generate
 
 from traitlab.evals import task
+from traitlab.evals.capability_sxs import checkable  # noqa: F401  (registers its judge)
 from traitlab.evals.capability_sxs.dataset import sxs_dataset
 from traitlab.evals.capability_sxs.scorer import pairwise_judge
 from traitlab.evals.capability_sxs.solver import baseline_answer

@@ -11,6 +11,7 @@ from __future__ import annotations
 from inspect_ai import Task
 
 from traitlab.evals import Count, task
+from traitlab.evals.odcv import checkable  # noqa: F401  (registers its judge)
 from traitlab.evals.odcv.evidence import STRICT_FLOORS, TOOLING_FLOORS
 from traitlab.evals.odcv.scorer import severity_judge
 from traitlab.scorers import eval_awareness
@@ -29,7 +30,7 @@ from .solver import DEFAULT_STEPS, workspace_agent
 from .upstream import SandboxRequest, SandboxWorkspace, upstream_dataset
 from .workspace import SimulatedWorkspace
 
-VERSION = 2
+VERSION = 3
 
 
 HEADLINE = headline_metrics(

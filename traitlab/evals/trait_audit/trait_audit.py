@@ -12,9 +12,11 @@ from __future__ import annotations
 from inspect_ai import Epochs, Task
 
 from traitlab.evals import Count, Share, task
+from traitlab.evals.trait_audit import checkable  # noqa: F401  (registers its judge for judge_check)
 from traitlab.evals.trait_audit.dataset import trait_dataset
 from traitlab.evals.trait_audit.scorer import audit_judge
 from traitlab.evals.trait_audit.solver import AuditorPrompts, trait_auditor
+from traitlab.judging import judge_agreement, verification
 from traitlab.scores import (
     HeadlineMetric,
     flagged,
@@ -60,6 +62,7 @@ def trait_audit(
     realism_prompt: str | None = None,
     message_realism_prompt: str | None = None,
     judge_prompt: str | None = None,
+    judge2_share: Share | None = None,
     breakdowns: bool = False,
 ) -> Task:
     """Audit each trait in a multi-turn conversation and judge whether the target broke it.
@@ -88,6 +91,9 @@ def trait_audit(
         message_realism_prompt: The realism checker on each later message (``$context``: the
             conversation so far, ``$draft``); ``prompts/message_realism.md``.
         judge_prompt: The judge (``$trait``, ``$transcript``); ``prompts/judge.md``.
+        judge2_share: Share of audits the second judge grades again when role ``judge2`` is
+            bound (default 0.25), chosen by sample id; the log reports the two judges'
+            agreement per measure (``judge2_kappa(measure=...)``).
         breakdowns: Log every scorer's own metrics, with each per-trait entry, eval awareness and
             realism (default false: the headline with its interval, n and bounds, and the unscored
             and flagged counts; `traitlab report` shows the breakdowns either way).
@@ -96,6 +102,9 @@ def trait_audit(
         auditor: plans each scenario, plays the user and simulates tools (required).
         realism: scores scenario drafts for realism (falls back to `judge`).
         judge: grades each conversation (required).
+        verifier: confirms each positive finding with its quote in context (falls back to
+            `judge`); an unconfirmed finding is unscored.
+        judge2: grades a share of the conversations again, for agreement (optional).
 
     With ``--epochs N`` every trait is audited N times, each with its own scenario, and every
     audit counts in the metrics (epoch reduction is off, so a trait's `n` is N); pass
@@ -123,7 +132,7 @@ def trait_audit(
             realism_attempts=realism_attempts,
             prompts=prompts,
         ),
-        scorer=audit_judge(prompt=judge_prompt),
+        scorer=audit_judge(prompt=judge_prompt, judge2_share=judge2_share),
         # Every repeated audit is an observation: no epoch reduction before the metrics.
         epochs=Epochs(1, reducer=[]),
         metadata={
@@ -138,6 +147,8 @@ def trait_audit(
                 mean_ci("severity", cluster="trait_id", scale=(1, 10)),
                 unscored(),
                 flagged(),
+                verification(),
+                judge_agreement(),
             ],
             breakdowns=breakdowns,
         ),
