@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 from inspect_ai import Task
 from inspect_ai.log import EvalLog
+from inspect_ai.model import Model
 
 from tests.evals.capability_sxs.test_capability_sxs import biased_judge, plain
 from tests.evals.tool_use.test_tool_use import SUBSET, competent
 from tests.evals.tool_use.test_tool_use import judge as tool_judge
 from tests.evals.trait_knowledge.test_trait_knowledge import judge as knowledge_judge
 from tests.evals.trait_knowledge.test_trait_knowledge import knowing
-from tests.helpers import run_task, scripted
+from tests.helpers import run_task, scripted, verifier
 from traitlab.evals.agentic_misalignment import demo as agentic
 from traitlab.evals.agentic_misalignment.agentic_misalignment import agentic_misalignment
 from traitlab.evals.capability_sxs.capability_sxs import capability_sxs
@@ -57,7 +58,12 @@ RUNS: dict[str, tuple[Callable[..., Task], Any, dict[str, Any], dict[str, Any]]]
         {"auditor": audit.auditor, "judge": audit.judge},
         {"turns": 2},
     ),
-    "trait_knowledge": (trait_knowledge, knowing, {"judge": knowledge_judge}, {}),
+    "trait_knowledge": (
+        trait_knowledge,
+        knowing,
+        {"judge": knowledge_judge, "verifier": verifier()},
+        {},
+    ),
 }
 MOST_METRICS = 18  # odcv: two headline metrics, and two scorers that count unscored and flagged
 
@@ -68,7 +74,10 @@ def run(tmp_path: Path, name: str, **extra: Any) -> EvalLog:
         factory(**arguments, **extra),
         scripted("target", policy=target),
         tmp_path,
-        model_roles={role: scripted(role, policy=policy) for role, policy in roles.items()},
+        model_roles={
+            role: policy if isinstance(policy, Model) else scripted(role, policy=policy)
+            for role, policy in roles.items()
+        },
         # the scripted tool agent knows a few tasks only
         **({"sample_id": SUBSET} if name == "tool_use" else {"limit": 2}),
     )
