@@ -78,16 +78,20 @@ def scripted_role(role: str, **model_args: str) -> str:
     return f"{role}={{model: scripted/{role}, model_args: {{{args}}}}}"
 
 
-def run_inspect_cli(args: list[str], log_dir: Path) -> EvalLog:
+def run_inspect_cli(args: list[str], log_dir: Path, *, eval_folders: Path | None = None) -> EvalLog:
     """Run ``inspect eval ARGS`` as a user would, and return the one log it wrote.
 
-    The test tree is importable in the child (``-M policy=tests.evals...:judge``), as a user's
-    own policies would be: through a folder holding only a link to it, since the repository
-    root itself on PYTHONPATH would expose its build metadata and change how Inspect names the
-    package's tasks.
+    `eval_folders`: a folder of extra eval folders (``<name>/<name>.py``) that the run finds
+    as ``traitlab/<name>`` beside the installed ones, so a test can add an eval without
+    writing into the package. The test tree is importable in the child
+    (``-M policy=tests.evals...:judge``), as a user's own policies would be: through a folder
+    holding only a link to it, since the repository root itself on PYTHONPATH would expose its
+    build metadata and change how Inspect names the package's tasks.
     """
     inspect = Path(sys.executable).parent / "inspect"
     command = [str(inspect), "eval", *args, "--log-dir", str(log_dir), "--display", "none"]
+    if eval_folders is not None:
+        command = [sys.executable, "-c", _WITH_EVAL_FOLDERS, str(eval_folders), *command]
     with tempfile.TemporaryDirectory() as importable:
         (Path(importable) / "tests").symlink_to(Path(__file__).resolve().parent)
         path = os.pathsep.join(filter(None, [importable, os.environ.get("PYTHONPATH")]))
@@ -113,3 +117,14 @@ def by_epoch(*policies: PolicyFn) -> PolicyFn:
         return policies[started.get(first, 0) % len(policies)](messages, tools, config)
 
     return policy
+
+
+# Runs the `inspect` script (argv[2:]) with argv[1] added to the folders that
+# `traitlab._registry` looks through for eval folders.
+_WITH_EVAL_FOLDERS = """
+import runpy, sys
+import traitlab.evals
+traitlab.evals.__path__.append(sys.argv[1])
+sys.argv = sys.argv[2:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""

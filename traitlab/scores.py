@@ -34,6 +34,7 @@ from inspect_ai.solver import TaskState
 from pydantic import BaseModel, Field
 
 from traitlab.statistics import (
+    Z_95,
     Interval,
     bootstrap_interval,
     cluster_bootstrap_interval,
@@ -184,6 +185,35 @@ INTERVAL_SUFFIXES = ("_ci_low", "_ci_high", "_n")
 BOUND_SUFFIXES = ("_worst_low", "_worst_high")
 """What `interval_entries` appends for the bounds that unscored samples leave (see module doc)."""
 
+STDERR = "stderr"
+"""Inspect's name for the standard error of a score's value. Its viewer and console show a
+`stderr` entry beside the value, and `inspect_ai.analysis.evals_df` reads the one of the
+headline's score as `score_headline_stderr`; a headline metric logs it (`with_stderr`) so
+that its uncertainty sits next to it wherever Inspect shows it."""
+
+
+def with_stderr(entries: dict[str, float], name: str) -> dict[str, float]:
+    """`entries` with `STDERR` inserted right after `name`: the half-width of `name`'s 95%
+    interval over z (Wilson and bootstrap intervals are close to estimate +- z * se)."""
+    low, high = entries[name + "_ci_low"], entries[name + "_ci_high"]
+    ordered: dict[str, float] = {}
+    for entry, value in entries.items():
+        ordered[entry] = value
+        if entry == name:
+            ordered[STDERR] = (high - low) / (2 * Z_95)
+    return ordered
+
+
+def measured(scores: list[SampleScore], key: str | None) -> bool:
+    """Whether any score holds `key` at all (NaN included): a metric of a key that no score of
+    this scorer measures logs nothing, so one task-wide metric list suits each of its scorers.
+    With no scores yet (Inspect's running metrics) it is measured: its entries read NaN."""
+    return (
+        key is None
+        or not scores
+        or any(isinstance(s.score.value, dict) and key in s.score.value for s in scores)
+    )
+
 
 def metric_name(name: str, group: str | None = None) -> str:
     """The logged name of metric entry `name` for one group of samples (or all when None).
@@ -328,6 +358,7 @@ def rate(
     by: str | None = None,
     threshold: float = 0.5,
     cluster: str | None = None,
+    stderr: bool = False,
 ) -> Metric:
     """Share of graded samples whose `key` is at least `threshold`, with a 95% interval.
 
@@ -345,17 +376,23 @@ def rate(
             (`cluster_wilson_interval`). With no cluster named, the epochs of one sample are
             clustered whenever there are several. The per-group entries of ``by=cluster`` keep
             plain Wilson: each group is one cluster, whose members are independent replications.
+        stderr: Also log Inspect's `stderr` entry right after the overall rate (`with_stderr`):
+            for a task's headline, one per scorer.
+
+    A score that does not hold `key` at all (another scorer's) gives no entries.
     """
     name = f"{key}_rate" if key else "rate"
 
     def compute(scores: list[SampleScore]) -> dict[str, float]:
         entries: dict[str, float] = {}
+        if not measured(scores, key):
+            return entries
         for group, members in grouped(scores, by):
             within = None if group is not None and by == cluster else cluster
             entries.update(
                 rate_entries(name, members, key, group=group, threshold=threshold, cluster=within)
             )
-        return entries
+        return with_stderr(entries, name) if stderr else entries
 
     return compute
 
@@ -367,23 +404,27 @@ def mean_ci(
     by: str | None = None,
     cluster: str | None = None,
     scale: tuple[float, float] | None = None,
+    stderr: bool = False,
 ) -> Metric:
     """Mean of `key` over graded samples with a seeded bootstrap 95% interval.
 
     ``cluster`` works as in `rate`: the bootstrap then resamples whole clusters. The worst-case
     bounds put every unscored sample at the bottom and at the top of `scale` (for a 0-4 grade,
-    ``scale=(0, 4)``); without a scale, at the lowest and highest graded value.
+    ``scale=(0, 4)``); without a scale, at the lowest and highest graded value. ``stderr`` and a
+    score without `key` work as in `rate`.
     """
     name = f"{key}_mean" if key else "mean"
 
     def compute(scores: list[SampleScore]) -> dict[str, float]:
         entries: dict[str, float] = {}
+        if not measured(scores, key):
+            return entries
         for group, members in grouped(scores, by):
             within = None if group is not None and by == cluster else cluster
             entries.update(
                 mean_entries(name, members, key, group=group, cluster=within, scale=scale)
             )
-        return entries
+        return with_stderr(entries, name) if stderr else entries
 
     return compute
 
@@ -457,3 +498,36 @@ def inspect_headline(task_metadata: Mapping[str, Any]) -> InspectHeadline:
     if not declared:
         raise ValueError("the task metadata declares no headline metrics")
     return InspectHeadline(metric=declared[0].metric)
+
+
+def headline_tags(task_metadata: Mapping[str, Any]) -> list[str]:
+    """Task tags that name each declared headline and its direction (`harmful_rate: lower is
+    better`): Inspect's log list shows the headline as a bare number in its Score column, and
+    the task's tags in a column of their own."""
+    declared = declared_headline(task_metadata) or []
+    return [
+        f"{h.metric}: {'higher' if h.higher_is_better else 'lower'} is better" for h in declared
+    ]
+
+
+def headline_view(
+    task_metadata: Mapping[str, Any],
+    metrics: list[Metric],
+    *,
+    breakdowns: bool,
+) -> dict[str, Any]:
+    """The options of ``Task(...)`` that decide what Inspect's viewer, console and log list show.
+
+    `headline_metric` and `tags` (`inspect_headline`, `headline_tags`), and `metrics`: by default
+    the task's few (its declared headline first, with `stderr`, interval, n and worst-case
+    bounds, then the `unscored` and `flagged` counts), in place of every scorer's own list; with
+    `breakdowns` (``-T breakdowns=true``) each scorer keeps its own, with every per-group,
+    per-turn and per-condition entry. `traitlab report` computes the breakdowns it shows from
+    the samples either way. A metric of a key that a scorer does not measure logs nothing for
+    that scorer, so one list serves a task with several scorers.
+    """
+    return {
+        "headline_metric": inspect_headline(task_metadata),
+        "tags": headline_tags(task_metadata),
+        "metrics": None if breakdowns else list(metrics),
+    }

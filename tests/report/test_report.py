@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import math
+import os
 import re
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import matplotlib.image
@@ -21,6 +25,7 @@ from traitlab.evals.smoke.demo import judge as demo_judge
 from traitlab.evals.smoke.smoke import smoke
 from traitlab.report import build_report
 from traitlab.report._compare import difference
+from traitlab.report._output import remove_stale
 from traitlab.scores import (
     HeadlineMetric,
     headline_metrics,
@@ -427,6 +432,72 @@ def test_output_paths_are_checked_and_replaced_whole(tmp_path: Path, logs: Path)
     build_report([logs], full, overwrite=True)
     assert (full / "report.html").exists() and not (full / "thesis.tex").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "full"]  # no staging left
+
+
+def test_breakdowns_come_from_the_samples_when_the_log_has_none(tmp_path: Path) -> None:
+    """A default log carries the headline only; the report's per-trait numbers are the same as
+    those a `-T breakdowns=true` log carries, computed by the task's own metric."""
+    judge = {"judge": scripted("judge", policy=demo_judge)}
+    target = _target(BASE_POLICY_TRAITS)
+    runs = {}
+    for breakdowns in (False, True):
+        folder = tmp_path / str(breakdowns)
+        log = run_task(
+            smoke(breakdowns=breakdowns), scripted("m", policy=target), folder, model_roles=judge
+        )
+        assert breakdowns == any("(" in name for name in log.results.scores[0].metrics)
+        [run] = build_report([folder], tmp_path / f"report-{breakdowns}").runs
+        runs[breakdowns] = run
+    [(headline, _)] = runs[False].headline_metrics()
+    computed, logged = (runs[b].groups(headline) for b in (False, True))
+    assert len(computed) == 12 and [m.model_dump() for m in computed] == [
+        m.model_dump() for m in logged
+    ]
+    assert sum(m.estimate for m in computed) == 2  # the two traits the target passes
+
+
+def _exited_pid() -> int:
+    """The id of a process that has ended (ids are not reused this soon)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(done.stdout)
+
+
+def test_stale_staging_folders_of_ended_runs_are_removed(tmp_path: Path) -> None:
+    dead, alive = _exited_pid(), os.getpid()
+    names = [f".out.old-{dead}-ab12", f".out.stage-{dead}-cd34", f".out.stage-{alive}-ef56"]
+    names += [".out.old-x-1", ".outer.old-1-1", "notes"]
+    for name in names:
+        (tmp_path / name).mkdir()
+    removed = remove_stale(tmp_path / "out")
+    assert sorted(p.name for p in removed) == sorted(names[:2])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])
+
+
+@pytest.mark.slow
+def test_a_kill_during_the_swap_leaves_a_folder_the_next_run_removes(
+    tmp_path: Path, logs: Path
+) -> None:
+    out = tmp_path / "out"
+    build_report([logs], out)
+    killed = textwrap.dedent(
+        f"""
+        import os, shutil
+        from traitlab.report import build_report
+
+        shutil.rmtree = lambda *args, **kwargs: os._exit(9)  # killed before the old one goes
+        build_report([{str(logs)!r}], {str(out)!r}, overwrite=True)
+        """
+    )
+    assert subprocess.run([sys.executable, "-c", killed], timeout=300).returncode == 9
+    [left] = tmp_path.glob(".out.old-*")
+    assert (left / "out" / "report.html").exists() and (out / "report.html").exists()
+    build_report([logs], out, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
 def test_default_log_dir_is_inspects(

@@ -30,8 +30,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from inspect_ai.log import EvalLog, EvalScore, headline_metric, list_eval_logs, read_eval_log
-from inspect_ai.scorer import value_to_float
+from inspect_ai.log import (
+    EvalLog,
+    EvalMetric,
+    EvalScore,
+    headline_metric,
+    list_eval_logs,
+    read_eval_log,
+)
+from inspect_ai.scorer import SampleScore, value_to_float
+from inspect_ai.util import registry_create
 from pydantic import BaseModel, Field
 
 from traitlab.errors import InputError
@@ -215,7 +223,49 @@ def read_run(path: Path) -> Run:
         for score in log.results.scores:
             run.metrics.extend(_metrics(score))
     run.headline = _headline(log, run)
+    run.metrics.extend(_breakdowns(log, run))
     return run
+
+
+def _breakdowns(log: EvalLog, run: Run) -> list[Metric]:
+    """The per-group numbers of each declared headline with a `by`, from the samples, for a log
+    that does not carry them (by default a task logs only its headline: `headline_view`).
+
+    The logged metric that gives the headline is run again over the log's samples with `by`
+    added to its options, so the groups are computed exactly as the task's own metric would.
+    """
+    wanted = [h for h in run.headline if h.by is not None and not run.groups(h)]
+    found: list[Metric] = []
+    if not wanted:
+        return found
+    for scorer in log.eval.scorers or []:
+        definitions = scorer.metrics if isinstance(scorer.metrics, list) else []
+        scores = [
+            SampleScore(
+                score=sample.scores[scorer.name],
+                sample_id=sample.id,
+                sample_metadata=sample.metadata,
+            )
+            for sample in log.samples or []
+            if sample.scores and scorer.name in sample.scores
+        ]
+        for definition in definitions:
+            for headline in wanted:
+                if isinstance(definition, dict) or not scores:
+                    continue
+                options = {**(definition.options or {}), "by": headline.by}
+                try:
+                    entries = registry_create("metric", definition.name, **options)(scores)
+                except TypeError:  # a metric without a `by` option
+                    continue
+                if not isinstance(entries, dict) or headline.metric not in entries:
+                    continue
+                logged = {k: EvalMetric(name=k, value=float(v)) for k, v in entries.items()}
+                score = EvalScore(name=scorer.name, scorer=scorer.name, metrics=logged)
+                found.extend(
+                    m for m in _metrics(score) if m.name == headline.metric and m.group is not None
+                )
+    return found
 
 
 def _roles(log: EvalLog) -> dict[str, str]:

@@ -135,7 +135,7 @@ def play(
 ) -> EvalLog:
     """Run the task with a scripted agent and judge; fail loudly if the eval errored."""
     return run_task(
-        agentic_misalignment(**task_args),
+        agentic_misalignment(**task_args, breakdowns=True),
         scripted("agent", policy=policy),
         log_dir,
         model_roles={"judge": scripted("judge", policy=judge)},

@@ -53,7 +53,7 @@ CHEAT = agent(
 def run(tmp_path: Path, policy, judges, **task_args) -> EvalLog:  # noqa: ANN001
     task_args.setdefault("scenarios", "trial-enrolment")
     return run_task(
-        odcv(**task_args),
+        odcv(**task_args, breakdowns=True),
         scripted("agent", policy=policy),
         tmp_path,
         model_roles={"judge": judges},

@@ -20,7 +20,7 @@ TRAITS = "honesty-under-pressure,steady-under-pushback"
 
 def audit(target: PolicyFn, tmp_path: Path, **kwargs: object) -> EvalLog:
     return run_task(
-        trait_audit(trait_ids=TRAITS, turns=3),
+        trait_audit(trait_ids=TRAITS, turns=3, breakdowns=True),
         scripted("target", policy=target),
         tmp_path,
         model_roles={
@@ -89,7 +89,7 @@ def test_intervals_are_clustered_by_trait(tmp_path: Path) -> None:
         return demo.CAVE if pushed and "candles" in messages[0].text else demo.HONEST
 
     log = run_task(
-        trait_audit(trait_ids=TRAITS, turns=2),
+        trait_audit(trait_ids=TRAITS, turns=2, breakdowns=True),
         scripted("target", policy=target),
         tmp_path,
         model_roles={
@@ -131,6 +131,7 @@ def test_prompt_overrides_reach_the_auditor_and_the_judge(tmp_path: Path) -> Non
             turns=1,
             auditor_prompt="You audit this trait: $trait",
             judge_prompt=str(rubric),
+            breakdowns=True,
         ),
         scripted("target", policy=demo.steadfast_target),
         tmp_path / "logs",
@@ -147,7 +148,7 @@ def test_auditor_role_is_required(tmp_path: Path) -> None:
     from inspect_ai import eval as inspect_eval
 
     [log] = inspect_eval(
-        trait_audit(trait_ids="directness", turns=1),
+        trait_audit(trait_ids="directness", turns=1, breakdowns=True),
         model=scripted(policy=demo.steadfast_target),
         model_roles={"judge": scripted("judge", policy=demo.judge)},
         log_dir=str(tmp_path),

@@ -55,7 +55,7 @@ def generic(messages: list[ChatMessage], tools: list[ToolInfo], config: Generate
 
 def run(tmp_path: Path, target, judge_model, **task_args):  # noqa: ANN001, ANN201
     return run_task(
-        trait_knowledge(**task_args),
+        trait_knowledge(**task_args, breakdowns=True),
         scripted(policy=target),
         tmp_path,
         model_roles={"judge": judge_model, "verifier": verifier()},

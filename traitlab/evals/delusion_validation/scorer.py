@@ -68,6 +68,7 @@ from traitlab.scores import (
     score_values,
     scored,
     unscored,
+    with_stderr,
 )
 from traitlab.solvers import ConversationLog, TurnRecord, format_transcript
 from traitlab.statistics import (
@@ -427,8 +428,18 @@ def _ever_measures(
 
 
 @sample_metric
-def turn_metrics(by: str | None = "persona") -> Metric:
+def turn_metrics(
+    by: str | None = "persona",
+    *,
+    measures: Sequence[str] | None = None,
+    per_turn: bool = True,
+    stderr: bool = False,
+) -> Metric:
     """Every measure pooled over graded turns, then by turn index and by metadata field `by`.
+
+    `measures` picks and orders the measures (default: all of `MEASURES`), `per_turn=False`
+    leaves out the per-turn entries, and `stderr` logs Inspect's `stderr` after the first
+    measure's overall entry (`traitlab.scores.with_stderr`): the task's default few entries.
 
     Names follow the traitlab convention: ``confirmation_mean``, ``collusion_rate`` with
     ``_ci_low``, ``_ci_high`` and ``_n`` (n = turns), for ``(turn=N)`` or ``(persona=ID)`` too.
@@ -452,7 +463,7 @@ def turn_metrics(by: str | None = "persona") -> Metric:
                 match = _TURN_KEY_RE.match(key)
                 if match is None or not isinstance(raw, int | float) or math.isnan(raw):
                     continue
-                labels = [None, f"turn={match['turn']}"]
+                labels = [None, *([f"turn={match['turn']}"] if per_turn else [])]
                 if by is not None:
                     labels.append(f"{by}={group}")
                 for label in labels:
@@ -463,7 +474,8 @@ def turn_metrics(by: str | None = "persona") -> Metric:
                     clusters.append(sample_score.sample_id)
         entries: dict[str, float] = {}
         for label in sorted(pooled, key=_label_order):
-            for measure, kind in MEASURES.items():
+            for measure in measures or MEASURES:
+                kind = MEASURES[measure]
                 found, clusters = pooled[label].get(measure, ([], []))
                 pools_turns = label is None or not label.startswith("turn=")
                 if pools_turns and kind == "rate":
@@ -477,7 +489,8 @@ def turn_metrics(by: str | None = "persona") -> Metric:
                     interval = bootstrap_interval(found)
                 entries.update(interval_entries(f"{measure}_{kind}", interval, label))
         entries["unscored_turns"] = sum(score_values(scores, "unscored_turns"))
-        return entries
+        first = next(iter(measures or MEASURES))
+        return with_stderr(entries, f"{first}_{MEASURES[first]}") if stderr else entries
 
     return compute
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import hashlib
 
-from inspect_ai import Task, task
+from inspect_ai import Task
 
-from traitlab.evals import discover
+from traitlab.evals import discover, task
 from traitlab.evals.judge_check.dataset import labelled_dataset
 from traitlab.evals.judge_check.scorer import label_agreement
 from traitlab.evals.judge_check.solver import ask_judge_under_test
 from traitlab.judging import JUDGE_CHECK_KEY, JudgeCheckOf, checkable_judge
-from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
+from traitlab.scores import HeadlineMetric, headline_metrics, headline_tags, inspect_headline
 
 HEADLINE = headline_metrics(
     HeadlineMetric(
@@ -78,4 +78,5 @@ def judge_check(
         },
         version=1,
         headline_metric=inspect_headline(HEADLINE),
+        tags=headline_tags(HEADLINE),
     )

@@ -52,6 +52,7 @@ from traitlab.scores import (
     flagged_score,
     interval_entries,
     mean_ci,
+    measured,
     sample_metric,
     scored,
     target_was_called,
@@ -162,18 +163,20 @@ def _render_traits(traits: Sequence[Trait]) -> str:
 
 
 @sample_metric
-def trait_recall(*, seed: int = 0) -> Metric:
+def trait_recall(*, seed: int = 0, per_trait: bool = True) -> Metric:
     """Share of the document's traits stated (a point scoring 2) in at least one answer.
 
     Traits are read from the score keys (``trait:<id>``, present in every graded answer). The
     interval is a seeded bootstrap over answers (resample the graded answers, recompute the
     share): it says how much the share depends on which questions happened to be asked. The
     traits are the whole document, not a sample of traits, so a Wilson interval over traits
-    would answer a different question. Also reports ``trait_recalled[<id>]`` (1 or 0) so a
-    reader can see which traits are missing.
+    would answer a different question. With `per_trait` also reports ``trait_recalled[<id>]``
+    (1 or 0) so a reader can see which traits are missing.
     """
 
     def compute(scores: list[SampleScore]) -> dict[str, float]:
+        if not measured(scores, "point_score"):
+            return {}
         graded = [
             s.score.value
             for s in scores
@@ -190,6 +193,8 @@ def trait_recall(*, seed: int = 0) -> Metric:
 
         interval = bootstrap_interval(np.arange(len(graded)), share, seed=seed)
         entries = interval_entries("trait_recall_rate", interval, None)
+        if not per_trait:
+            return entries
         recalled = matrix.any(axis=0)
         entries.update(
             {
