@@ -222,7 +222,7 @@ def rate(
     key: str | None = None,
     *,
     by: str | None = None,
-    threshold: float = 0.5,
+    threshold: float | None = 0.5,
     cluster: str | None = None,
 ) -> Metric:
     """Share of graded samples whose `key` is at least `threshold`, with a 95% interval.
@@ -231,6 +231,11 @@ def rate(
         key: The score key (None for scalar scores).
         by: Also report the rate per value of this sample metadata field (e.g. "trait_id").
         threshold: Values at or above it count as a success (1.0/0.0 indicators by default).
+            None: each value is already a share in [0, 1] and counts as that fraction of a
+            success. A 0/1 indicator becomes one under Inspect's mean epoch reducer (present
+            in 1 of 3 epochs reads 0.33), and a 0.5 threshold would then count a pattern
+            seen in a third of the replies as never seen. Wilson's interval over shares is
+            conservative: a share's variance is at most p(1 - p).
         cluster: Observations that are not independent (repeated audits of one trait, epochs
             of one scenario) share this sample metadata field, or ``"id"`` for the epochs of
             one sample: the interval is then Wilson's at the clusters' effective sample size
@@ -239,11 +244,18 @@ def rate(
     """
     name = f"{key}_rate" if key else "rate"
 
+    def successes(values: list[float]) -> list[float]:
+        if threshold is not None:
+            return [float(v >= threshold) for v in values]
+        if any(not 0.0 <= v <= 1.0 for v in values):
+            raise ValueError(f"rate('{key}', threshold=None) needs shares in [0, 1]")
+        return values
+
     def estimate(values: list[float]) -> Interval:
-        return wilson_interval(sum(v >= threshold for v in values), len(values))
+        return wilson_interval(sum(successes(values)), len(values))
 
     def clustered(values: list[float], clusters: list[object]) -> Interval:
-        return cluster_wilson_interval([v >= threshold for v in values], clusters)
+        return cluster_wilson_interval(successes(values), clusters)
 
     def compute(scores: list[SampleScore]) -> dict[str, float]:
         return _interval_metric(scores, key, name, by, estimate, cluster, clustered)

@@ -29,8 +29,18 @@ _LEVEL_SUFFIXES = ("_broad", "_strict")
 
 
 @metric
-def pattern_rates(*, by: str | None = None) -> Metric:
-    """`rate(...)` with Wilson intervals for every `<feature>_broad`/`_strict` score key."""
+def pattern_rates(*, by: str | None = None, cluster: str | None = "id") -> Metric:
+    """`rate(...)` with Wilson intervals for every `<feature>_broad`/`_strict` score key.
+
+    Each key is a 0/1 indicator per reply, but under ``--epochs`` Inspect's default reducer
+    averages it over a sample's epochs before any metric sees it (the pattern in 1 of 3 replies
+    reads 0.33). Counted against a 0.5 threshold, a pattern in 13.5% of 600 replies read 0.000;
+    so the values are rated as shares (`rate(threshold=None)`): reduced by the mean they give
+    the share of replies, n counts prompts, and the interval is Wilson's over prompts. With
+    no reduction (``Epochs(n, reducer=[])``) every reply is one observation and the replies
+    to one prompt are not independent, so the interval is clustered by `cluster` (the
+    sample's epochs by default; one value per sample gives Wilson's own interval).
+    """
 
     def compute(scores: list[SampleScore]) -> dict[str, float]:
         keys: list[str] = []
@@ -40,7 +50,7 @@ def pattern_rates(*, by: str | None = None) -> Metric:
                 keys.extend(k for k in value if k.endswith(_LEVEL_SUFFIXES) and k not in keys)
         entries: dict[str, float] = {}
         for key in keys:
-            entries.update(rate(key, by=by)(scores))
+            entries.update(rate(key, by=by, threshold=None, cluster=cluster)(scores))
         return entries
 
     return compute
