@@ -71,7 +71,7 @@ echo "== 4/5 measure the opener in each model's replies ($EPOCHS per prompt)"
 for name in full filtered; do
   inspect eval traitlab/reply_patterns --model "hf/$OUT/checkpoints/$name" -M device=cpu \
     -T "patterns=$OUT/lint/features.json" -T pattern_ids=validating_opener "${PROMPTS[@]}" \
-    --epochs "$EPOCHS" --temperature 1.0 --max-tokens 24 --model-role "$JUDGE" \
+    --epochs "$EPOCHS" --temperature 1.0 --max-tokens 24 --seed 0 --model-role "$JUDGE" \
     --log-dir "$OUT/logs/$name" --display none
 done
 
