@@ -16,7 +16,7 @@ from inspect_ai.solver import generate
 
 from traitlab.evals.reply_patterns.dataset import prompt_dataset
 from traitlab.lint.features import load_features
-from traitlab.lint.scorer import pattern_rate
+from traitlab.lint.scorer import pattern_metrics, pattern_rate
 from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
 
 RUBRIC = Path(__file__).parent / "validating_opener.md"
@@ -60,10 +60,13 @@ def reply_patterns(
             for feature in selected
         )
     )
+    ids = [feature.id for feature in selected]
     return Task(
         dataset=prompt_dataset(prompts),
         solver=generate(),
-        scorer=pattern_rate(features, [f.id for f in selected], rating_prompt=rating_prompt),
+        scorer=pattern_rate(features, ids, rating_prompt=rating_prompt),
+        # The headline rates are reported from the first score of the live display on.
+        metrics=pattern_metrics(ids),
         # Every reply is an observation: no epoch reduction before the metrics.
         epochs=Epochs(1, reducer=[]),
         metadata={"patterns": features, **headline},
