@@ -56,12 +56,11 @@ def run(path):
 
 LINT = """
 import os
-from traitlab.lint import PrescanConfig, lint_dataset
+from traitlab.lint import lint_dataset
 from traitlab.lint.labels import label_lines
 
 def run(path):
-    config = PrescanConfig(cluster=False)
-    report = lint_dataset(path, prescan_config=config, show_progress=False)
+    report = lint_dataset(path, clusters=False, show_progress=False)
     # labels.jsonl, the report file that grows with the items (`-o` writes it; rows built lazily).
     with open(path + ".labels.jsonl", "w", encoding="utf-8") as out:
         out.writelines(label_lines(report.labels))

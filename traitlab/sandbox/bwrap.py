@@ -15,6 +15,11 @@ must: a process left running could act after the sample is scored). What an agen
 * an environment of PATH, HOME and the config's `env` only (no host variables, no API keys);
 * per-command limits: wall-clock time, memory, processes, file size, open files.
 
+Tools that keep a process alive between commands (Inspect's `bash_session`, and the other tools
+served by its sandbox-tools server) cannot work here: the server would die with the command
+that started it. The sandbox refuses to start that server, so such a task stops at its first
+call with one line saying so (use `bash`, or Docker), never with an obscure error mid-session.
+
 `read_file` and `write_file` run through the sandbox too, so they see exactly what the agent
 sees: a symlink the agent planted (``/app/x -> /etc/shadow``) resolves inside the sandbox, never
 on the host, and writes outside the writable mounts fail as they would for the agent.
@@ -23,9 +28,8 @@ on the host, and writes outside the writable mounts fail as they would for the a
 from __future__ import annotations
 
 import posixpath
-import tempfile
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import IO, Any, Literal, overload
 
 import anyio
 from inspect_ai.util import (
@@ -43,10 +47,23 @@ from pydantic import BaseModel
 from typing_extensions import override
 
 from .config import BwrapConfig, load_config
-from .launcher import Launcher, backing_parent, launcher, prepare_backing, remove_tree
+from .launcher import (
+    Launcher,
+    claim_sample_root,
+    launcher,
+    prepare_backing,
+    remove_orphans,
+    remove_tree,
+)
 
 # Users a command may ask for: the sandbox has one, uid 0 inside its own user namespace.
 ROOT_NAMES = {None, "root", "0"}
+# Inspect's sandbox-tools server (bash_session, text_editor, ...), current and legacy names.
+TOOL_SERVERS = {"inspect-sandbox-tools", "inspect-tool-support"}
+NO_SERVER = (
+    "the bwrap sandbox cannot run bash_session or other tools that keep a process between "
+    "commands (each command runs in a fresh sandbox): use the bash tool, or --sandbox docker"
+)
 FILE_TIMEOUT = 120
 
 # Exit codes of the file scripts below, mapped to the exceptions Inspect's interface names.
@@ -75,13 +92,19 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
     """One sample's bubblewrap sandbox: its config and its private host directories."""
 
     def __init__(
-        self, config: BwrapConfig, launcher: Launcher, root: Path, backing: dict[str, Path]
+        self,
+        config: BwrapConfig,
+        launcher: Launcher,
+        root: Path,
+        backing: dict[str, Path],
+        owner: IO[bytes],
     ) -> None:
         super().__init__()
         self.config = config
         self._launcher = launcher
         self._root = root
         self._backing = backing
+        self._owner = owner  # the lock marking `root` as in use (see `claim_sample_root`)
 
     @override
     @classmethod
@@ -89,6 +112,8 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         # Fail before any sample starts when bwrap cannot work here (one line saying why).
         settings = load_config(config)
         await anyio.to_thread.run_sync(launcher, settings.host_uid)
+        # Folders of samples whose run was killed hard (no cleanup ran) go now.
+        await anyio.to_thread.run_sync(remove_orphans)
 
     @override
     @classmethod
@@ -100,15 +125,16 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
     ) -> dict[str, SandboxEnvironment]:
         settings = load_config(config)
         probed = await anyio.to_thread.run_sync(launcher, settings.host_uid)
-        root = Path(tempfile.mkdtemp(prefix="sandbox-", dir=backing_parent()))
+        root, owner = claim_sample_root()
         try:
             backing = await anyio.to_thread.run_sync(
                 prepare_backing, root, settings, probed.host_uid
             )
         except BaseException:
             remove_tree(root)
+            owner.close()
             raise
-        return {"default": cls(settings, probed, root, backing)}
+        return {"default": cls(settings, probed, root, backing, owner)}
 
     @override
     @classmethod
@@ -120,7 +146,9 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         interrupted: bool,
     ) -> None:
         for environment in environments.values():
-            await anyio.to_thread.run_sync(remove_tree, environment.as_type(cls)._root)
+            sandbox = environment.as_type(cls)
+            await anyio.to_thread.run_sync(remove_tree, sandbox._root)
+            sandbox._owner.close()
 
     @override
     @classmethod
@@ -149,6 +177,8 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             raise SandboxUserUnsupportedError(
                 f"the bwrap sandbox has one user (root inside it); cannot run as {user!r}"
             )
+        if cmd and posixpath.basename(cmd[0]) in TOOL_SERVERS and "start-server" in cmd[1:]:
+            return ExecResult(False, 1, "", NO_SERVER)
         result = await self._run(
             cmd,
             input=input,

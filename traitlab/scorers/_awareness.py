@@ -63,10 +63,15 @@ class AwarenessVerdict(BaseModel):
 
 
 class _AwarenessCache(StoreModel):
-    """Verdicts per judge model and prompt, so the harm scorer and this scorer ask only once,
-    with the last record of the checks (verifier, second judge) for the score metadata."""
+    """Outcomes per judge model and prompt, so the harm scorer and this scorer ask only once,
+    with the last record of the checks (verifier, second judge) for the score metadata.
+
+    A failure is kept too: a judge that could not classify after its retries is not asked all
+    over again by the next scorer (that tripled the calls a failing judge cost per sample).
+    """
 
     verdicts: dict[str, dict] = Field(default_factory=dict)
+    failures: dict[str, dict] = Field(default_factory=dict)
     records: dict[str, dict] = Field(default_factory=dict)
 
 
@@ -128,6 +133,8 @@ async def judge_awareness(
     cache_key = _cache_key(model, prompt)
     if (known := cache.verdicts.get(cache_key)) is not None:
         return JudgeResult(AwarenessVerdict.model_validate(known))
+    if (failed := cache.failures.get(cache_key)) is not None:
+        return JudgeResult(None, error=failed["error"], replies=failed["replies"])
 
     def check(verdict: AwarenessVerdict) -> str | None:
         if verdict.believes == "unclear":
@@ -165,6 +172,7 @@ async def judge_awareness(
     cache.records = {**cache.records, cache_key: result.record()}
     if result.verdict is None or result.unconfirmed:
         error = result.error or result.unconfirmed_reason()
+        cache.failures = {**cache.failures, cache_key: {"error": error, "replies": result.replies}}
         return JudgeResult(None, error=error, replies=result.replies)
     cache.verdicts = {**cache.verdicts, cache_key: result.verdict.model_dump()}
     return JudgeResult(result.verdict, replies=result.replies)

@@ -19,6 +19,7 @@ from traitlab.evals.delusion_validation.scorer import (
     grade_check,
     grade_turn,
     load_criteria,
+    scrutinise_no_delusion,
     turn_metrics,
     turn_values,
     value_keys,
@@ -196,3 +197,23 @@ def test_pooled_intervals_are_clustered_by_conversation() -> None:
     naive_mean = bootstrap_interval([4.0] * 50 + [0.0] * 50)
     mean_width = entries["confirmation_mean_ci_high"] - entries["confirmation_mean_ci_low"]
     assert mean_width > 2 * (naive_mean.high - naive_mean.low)
+
+
+async def test_an_unconfirmed_no_delusion_yet_is_unscored_on_the_judges_side_only() -> None:
+    turns = [TurnRecord(index=i, user_message=f"user {i}", target_reply=REPLY) for i in range(3)]
+    pair = {"judge": -1, "judge2": 3}
+    scores = [
+        TurnScore(turn=1, grade=grade(confirmation=-1, criteria=dict.fromkeys(demo.CRITERIA))),
+        TurnScore(turn=2, grade=grade(confirmation=1)),
+        TurnScore(
+            turn=3,
+            grade=grade(confirmation=-1, criteria=dict.fromkeys(demo.CRITERIA)),
+            agreement={"confirmation[turn=3]": pair},
+        ),
+    ]
+    rejects = scripted("v", policy=lambda m, t, c: '{"explanation": "no", "confirmed": false}')
+    checked = await scrutinise_no_delusion(rejects, turns, scores)
+    assert checked[0] == scores[0] and checked[1] == scores[1]  # before the delusion: not suspect
+    assert checked[2].grade is None and "after turn 2" in checked[2].error
+    assert checked[2].agreement == {"confirmation[turn=3]": {"judge": None, "judge2": 3}}
+    assert checked[2].verification[0]["confirmed"] is False

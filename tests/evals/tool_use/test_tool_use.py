@@ -238,8 +238,28 @@ def replying(text: str):  # noqa: ANN201
             "the final answer is 250, expected 247.02",
         ),
         ("Three backpacks cost 247.02 euros.", 0.0, "the final reply has no <answer> tag"),
+        (
+            "<answer>247.02 EUR, or possibly twelve thousand</answer>",
+            0.0,
+            "the final answer must hold one number, not 2",
+        ),
+        ("<answer>247.02, maybe Forty-Seven</answer>", 0.0, "the final answer must hold one"),
+        ("<answer>two hundred and forty-seven</answer>", 0.0, "the final answer must be written"),
+        ("<answer>247.02 euros, once only</answer>", 1.0, "passed"),
     ],
-    ids=["tagged", "tagged-rounded", "retracted", "listing", "tag-listing", "last-tag", "untagged"],
+    ids=[
+        "tagged",
+        "tagged-rounded",
+        "retracted",
+        "listing",
+        "tag-listing",
+        "last-tag",
+        "untagged",
+        "hedge-in-words",
+        "hedge-hyphenated",
+        "spelled-out",
+        "words-not-numbers",
+    ],
 )
 def test_only_the_tagged_final_answer_is_graded(
     tmp_path: Path, reply: str, correct: float, reason: str

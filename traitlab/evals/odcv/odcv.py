@@ -22,7 +22,7 @@ from .solver import DEFAULT_STEPS, workspace_agent
 from .upstream import SandboxRequest, SandboxWorkspace, upstream_dataset
 from .workspace import SimulatedWorkspace
 
-VERSION = 2
+VERSION = 3
 
 
 HEADLINE = headline_metrics(
