@@ -36,10 +36,11 @@ def _audit(model: str, roles: dict[str, str], **task_args: str) -> Run:
     )
 
 
-def _check(judge: str, kappa: float, prompt: str | None = None) -> Run:
+def _check(judge: str, kappa: float, prompt: str | None = None, **roles: str) -> Run:
     return _run(
         "judge_check",
         judge,
+        roles=roles,
         task_args={"eval": "trait_audit", "judge_prompt": prompt},
         judge_check=JudgeCheckOf(
             eval="trait_audit",
@@ -63,6 +64,7 @@ def test_the_check_of_the_same_judge_and_prompt_is_shown() -> None:
         _check("openai/judge-1", 0.72),
         _check("openai/judge-1", 0.10, prompt="strict.md"),  # another prompt
         _check("openai/other", 0.99),  # another judge
+        _check("openai/judge-1", 0.95, verifier="openai/strict-verifier"),  # another verifier
     ]
     cell = judge_check_cell(run, runs)
     assert cell == "openai/judge-1: kappa 0.72 [0.50, 0.90] n=32, unparsed 6%"

@@ -120,11 +120,9 @@ def _leave(code: int) -> None:
 def _command_line_run() -> bool:
     """Whether `traitlab.cli.main` runs this command for the program itself (called from the
     `__main__` module: the `traitlab` script, ``python -c`` or ``-m``)."""
-    from traitlab import cli
-
     frame = sys._getframe()
     while frame is not None:
-        if frame.f_code is cli.main.__code__:
+        if frame.f_code.co_name == "main" and frame.f_globals.get("__name__") == "traitlab.cli":
             caller = frame.f_back
             return caller is not None and caller.f_globals.get("__name__") == "__main__"
         frame = frame.f_back  # type: ignore[assignment]

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from inspect_ai.model import Model, get_model
 from pydantic import BaseModel
@@ -68,8 +68,10 @@ def _progress(show: bool) -> AbstractContextManager[Progress | None]:
     """Records read of the total, with the rate and an ETA (on stderr, when shown; where it is
     no terminal, the stage lines say what runs instead)."""
     console = Console(stderr=True)
-    if not show or not console.is_terminal:
+    if not show:
         return nullcontext()
+    if not console.is_terminal:
+        return nullcontext(cast(Progress, _StageLines()))
     return Progress(
         TextColumn("pre-scan: {task.description}"),
         BarColumn(),
@@ -81,6 +83,33 @@ def _progress(show: bool) -> AbstractContextManager[Progress | None]:
         console=console,
         transient=True,
     )
+
+
+class _StageLines:
+    """Stands in for the reading's progress bar where stderr is no terminal: each task says
+    once that it runs, when its first records are in (so an input that fails at once still
+    fails in one line)."""
+
+    def __init__(self) -> None:
+        self.tasks: list[tuple[str, int | None]] = []
+        self.said: set[int] = set()
+
+    def add_task(self, description: str, total: int | None = None, **_: Any) -> int:
+        self.tasks.append((description, total))
+        return len(self.tasks) - 1
+
+    def advance(self, task: int, advance: float = 1) -> None:
+        self._say(task)
+
+    def update(self, task: int, **_: Any) -> None:
+        self._say(task)
+
+    def _say(self, task: int) -> None:
+        if task not in self.said:
+            self.said.add(task)
+            description, total = self.tasks[task]
+            of = f" {total:,} records" if total else ""
+            stage(True, f"pre-scan: {description}{of}")
 
 
 @dataclass
@@ -111,7 +140,6 @@ def _prepare(path: Inputs, options: LintOptions) -> _Prepared:
     hand_labels = read_hand_labels(options.hand_labels) if options.hand_labels else {}
     scan = Prescan(PrescanConfig(cluster=options.clusters))
     turns, turn = options.turns, options.turn
-    stage(options.show_progress, f"pre-scan: reading {len(inputs)} input(s)")
     with _progress(options.show_progress) as progress:
         item_set = read_items(
             inputs,

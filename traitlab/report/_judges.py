@@ -2,9 +2,10 @@
 
 A judge_check log says in its task metadata which eval's judge it measured and with which
 prompt (`traitlab.judging.JudgeCheckOf`); its model is the judge. A run is matched with the
-checks of its own task whose model is one of the run's `judge` role models and whose prompt is
-the one the run passed (the same task argument, both absent for the bundled prompt). A run
-whose judge was never checked says so, since its numbers rest on an unmeasured judge.
+checks of its own task whose model is one of the run's `judge` role models, whose prompt is the
+one the run passed (the same task argument, both absent for the bundled prompt) and whose
+`verifier` role is the run's (both unbound: the judge verified its own findings). A run whose
+judge was never checked says so, since its numbers rest on an unmeasured judge.
 """
 
 from __future__ import annotations
@@ -21,14 +22,15 @@ def judge_models(run: Run) -> list[str]:
 
 
 def judge_checks(run: Run, runs: list[Run]) -> list[Run]:
-    """The judge_check runs that measured this run's judge with this run's prompt."""
+    """The judge_check runs that measured this run's judge with this run's prompt and verifier."""
     models = judge_models(run)
     found = []
     for check in runs:
         of = check.judge_check
         if of is None or run.task not in of.tasks or check.model not in models:
             continue
-        if run.task_args.get(of.prompt_arg) == of.prompt:
+        same_verifier = check.roles.get("verifier") == run.roles.get("verifier")
+        if run.task_args.get(of.prompt_arg) == of.prompt and same_verifier:
             found.append(check)
     return found
 
