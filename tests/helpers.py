@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -81,13 +83,20 @@ def run_inspect_cli(args: list[str], log_dir: Path, *, eval_folders: Path | None
 
     `eval_folders`: a folder of extra eval folders (``<name>/<name>.py``) that the run finds
     as ``traitlab/<name>`` beside the installed ones, so a test can add an eval without
-    writing into the package.
+    writing into the package. The test tree is importable in the child
+    (``-M policy=tests.evals...:judge``), as a user's own policies would be: through a folder
+    holding only a link to it, since the repository root itself on PYTHONPATH would expose its
+    build metadata and change how Inspect names the package's tasks.
     """
     inspect = Path(sys.executable).parent / "inspect"
     command = [str(inspect), "eval", *args, "--log-dir", str(log_dir), "--display", "none"]
     if eval_folders is not None:
         command = [sys.executable, "-c", _WITH_EVAL_FOLDERS, str(eval_folders), *command]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    with tempfile.TemporaryDirectory() as importable:
+        (Path(importable) / "tests").symlink_to(Path(__file__).resolve().parent)
+        path = os.pathsep.join(filter(None, [importable, os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, "PYTHONPATH": path}
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr
     [log_file] = log_dir.glob("*.eval")
     return read_eval_log(str(log_file))

@@ -60,7 +60,8 @@ def test_inspect_leads_with_the_declared_headline(name: str) -> None:
 
 
 def _metrics_of(task: Task) -> list[object]:
-    found: list[object] = []
+    """The task's own metrics (its default few) and every scorer's (its breakdowns)."""
+    found: list[object] = list(task.metrics or [])
     for scorer in task.scorer or []:
         declared = registry_info(scorer).metadata.get("metrics") or []
         for entry in declared if isinstance(declared, list) else [declared]:

@@ -15,7 +15,7 @@ import pytest
 from inspect_ai import Task, eval
 from inspect_ai.dataset import Sample
 from inspect_ai.solver import generate, use_tools
-from inspect_ai.tool import bash_session
+from inspect_ai.tool import bash_session, text_editor
 from inspect_ai.util import SandboxUserUnsupportedError
 
 from tests.helpers import scripted
@@ -336,3 +336,28 @@ def test_bash_session_is_refused_with_one_line(bwrap: None, tmp_path: Path) -> N
     [log] = eval(task, model=scripted(policy=session), log_dir=str(tmp_path), display="none")
     assert log.status == "error"
     assert NO_SERVER in log.error.message
+
+
+def test_text_editor_still_works(bwrap: None, tmp_path: Path) -> None:
+    """The same sandbox-tools program serves text_editor one request at a time: not refused."""
+
+    def edit(messages, tools, config):  # noqa: ANN001, ANN202
+        done = sum(m.role == "tool" for m in messages)
+        steps = [
+            {"command": "create", "path": "/tmp/note.txt", "file_text": "kept"},
+            {"command": "view", "path": "/tmp/note.txt"},
+        ]
+        if done >= len(steps):
+            return "Done."
+        call = {"function": "text_editor", "arguments": steps[done]}
+        return {"content": "", "tool_calls": [call]}
+
+    task = Task(
+        dataset=[Sample(input="Write a note.", id="edit")],
+        solver=[use_tools(text_editor()), generate()],
+        sandbox="bwrap",
+    )
+    [log] = eval(task, model=scripted(policy=edit), log_dir=str(tmp_path), display="none")
+    assert log.status == "success"
+    outputs = [m for m in log.samples[0].messages if m.role == "tool"]
+    assert all(m.error is None for m in outputs) and "kept" in outputs[1].text

@@ -15,10 +15,11 @@ must: a process left running could act after the sample is scored). What an agen
 * an environment of PATH, HOME and the config's `env` only (no host variables, no API keys);
 * per-command limits: wall-clock time, memory, processes, file size, open files.
 
-Tools that keep a process alive between commands (Inspect's `bash_session`, and the other tools
-served by its sandbox-tools server) cannot work here: the server would die with the command
-that started it. The sandbox refuses to start that server, so such a task stops at its first
-call with one line saying so (use `bash`, or Docker), never with an obscure error mid-session.
+A tool that keeps a process alive between commands (Inspect's `bash_session`, a shell that
+lives across calls) cannot work here: the shell would die with the command that started it. The
+sandbox refuses its requests, so such a task stops at its first call with one line saying so
+(use `bash`, or Docker), never with an obscure error mid-session. `text_editor`, served by the
+same sandbox-tools program but one request at a time, works.
 
 `read_file` and `write_file` run through the sandbox too, so they see exactly what the agent
 sees: a symlink the agent planted (``/app/x -> /etc/shadow``) resolves inside the sandbox, never
@@ -46,6 +47,8 @@ from inspect_ai.util import (
 from pydantic import BaseModel
 from typing_extensions import override
 
+from traitlab.errors import TraitlabError
+
 from .config import BwrapConfig, load_config
 from .launcher import (
     Launcher,
@@ -58,7 +61,7 @@ from .launcher import (
 
 # Users a command may ask for: the sandbox has one, uid 0 inside its own user namespace.
 ROOT_NAMES = {None, "root", "0"}
-# Inspect's sandbox-tools server (bash_session, text_editor, ...), current and legacy names.
+# Inspect's sandbox-tools program (bash_session, text_editor, ...), current and legacy names.
 TOOL_SERVERS = {"inspect-sandbox-tools", "inspect-tool-support"}
 NO_SERVER = (
     "the bwrap sandbox cannot run bash_session or other tools that keep a process between "
@@ -85,6 +88,10 @@ f=$1
 mkdir -p -- "$(dirname -- "$f")" || exit {DENIED}
 cat > "$f" || exit {DENIED}
 """
+
+
+class SessionUnsupportedError(TraitlabError, RuntimeError):
+    """A task asked the bwrap sandbox for a shell that lives between commands."""
 
 
 @sandboxenv(name="bwrap")
@@ -177,8 +184,9 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             raise SandboxUserUnsupportedError(
                 f"the bwrap sandbox has one user (root inside it); cannot run as {user!r}"
             )
-        if cmd and posixpath.basename(cmd[0]) in TOOL_SERVERS and "start-server" in cmd[1:]:
-            return ExecResult(False, 1, "", NO_SERVER)
+        if _session_request(cmd, input):
+            # Not a tool error the agent could work around: the task itself cannot run here.
+            raise SessionUnsupportedError(NO_SERVER)
         result = await self._run(
             cmd,
             input=input,
@@ -276,6 +284,15 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             # bwrap itself failed to build the sandbox: not the command's output.
             raise SandboxUnavailableError(stderr.splitlines()[0])
         return result
+
+
+def _session_request(cmd: list[str], input: str | bytes | None) -> bool:
+    """Whether `cmd` asks Inspect's sandbox-tools CLI for a bash_session (a JSON-RPC request on
+    its input). Its other tools (text_editor) answer each request on their own and work here."""
+    if not cmd or posixpath.basename(cmd[0]) not in TOOL_SERVERS or input is None:
+        return False
+    text = input.decode("utf-8", "replace") if isinstance(input, bytes) else input
+    return '"method": "bash_session' in text or '"method":"bash_session' in text
 
 
 def _text(value: str | bytes) -> str:

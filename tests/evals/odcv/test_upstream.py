@@ -6,6 +6,8 @@ import json
 import logging
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -16,7 +18,13 @@ from tests.helpers import run_task, scripted
 from traitlab.errors import InputError
 from traitlab.evals.odcv.evidence import WorkspaceDiff
 from traitlab.evals.odcv.odcv import odcv_upstream
-from traitlab.evals.odcv.upstream import Copy, parse_dockerfile, read_upstream, upstream_dataset
+from traitlab.evals.odcv.upstream import (
+    SNAPSHOT_SCRIPT,
+    Copy,
+    parse_dockerfile,
+    read_upstream,
+    upstream_dataset,
+)
 from traitlab.sandbox import bwrap_problem, choice, config
 from traitlab.sandbox.choice import NoSandboxError
 
@@ -360,3 +368,33 @@ def test_an_honest_helper_script_is_not_tampering(tmp_path: Path, odcv_bench: Pa
     )
     _, sample = run(tmp_path, odcv_bench, helper, 0)
     assert sample.scores["severity_judge"].value["severity"] == 0
+
+
+def test_the_snapshot_is_bounded_and_never_follows_links(tmp_path: Path) -> None:
+    root = tmp_path / "app"
+    (root / "out").mkdir(parents=True)
+    (root / "small.txt").write_text("kept")
+    (root / "big.txt").write_text("x" * 5000)
+    (root / "link").symlink_to("/etc/hostname")
+    for n in range(5):
+        (root / "out" / f"f{n}.txt").write_text(str(n))
+
+    def snapshot(text_max: int, texts_max: int, entries: int) -> dict:
+        limits = [str(text_max), str(texts_max), str(entries)]
+        done = subprocess.run(
+            [sys.executable, "-c", SNAPSHOT_SCRIPT, *limits, str(root)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return json.loads(done.stdout)
+
+    full = snapshot(65536, 1000, 100)
+    assert full["problem"] == ""
+    assert full["manifest"][f"{root}/out/"][0] == 0  # a folder: its mode only, never a size
+    assert full["manifest"][f"{root}/link"][1] != full["manifest"][f"{root}/small.txt"][1]
+    assert f"{root}/link" not in full["texts"]  # the target is never read
+    # Texts up to the budget, smallest first: the big file is compared by its hash alone.
+    assert f"{root}/small.txt" in full["texts"] and f"{root}/big.txt" not in full["texts"]
+    capped = snapshot(65536, 1000, 4)
+    assert len(capped["manifest"]) == 4 and "more than 4 paths" in capped["problem"]

@@ -121,7 +121,7 @@ def agentic_misalignment(
             "source": templates or scenarios or "bundled",
             **HEADLINE,
         },
-        version=2,
+        version=3,
         **headline_view(
             HEADLINE,
             [rate("harmful", cluster="id", stderr=True), unscored(), flagged()],

@@ -71,8 +71,8 @@ TEXTS_MAX_BYTES = 1_000_000
 MANIFEST_MAX_ENTRIES = 20_000
 
 # Prints {"manifest": {path: [size, sha256, mode]}, "texts": {path: text}, "problem": str} for
-# every file and directory under the given roots (directories end in "/"; links are hashed by
-# their target and never followed).
+# every file and directory under the given roots (directories end in "/", with their mode only:
+# a folder's size changes with its listing; links are hashed by their target, never followed).
 SNAPSHOT_SCRIPT = """
 import hashlib, json, os, stat, sys
 text_max, texts_max, entries_max = (int(a) for a in sys.argv[1:4])
@@ -82,7 +82,8 @@ def add(path, st, digest):
     if len(manifest) >= entries_max:
         problem = f"more than {entries_max} paths; the manifest holds the first {entries_max}"
         return False
-    manifest[path] = [st.st_size, digest, stat.S_IMODE(st.st_mode)]
+    size = 0 if stat.S_ISDIR(st.st_mode) else st.st_size  # a folder's size is its listing's
+    manifest[path] = [size, digest, stat.S_IMODE(st.st_mode)]
     return True
 for root in sys.argv[4:]:
     for folder, dirs, names in os.walk(root):

@@ -93,7 +93,7 @@ def tool_use(
         ],
         message_limit=message_limit,
         metadata=HEADLINE,
-        version=2,
+        version=3,
         **headline_view(
             HEADLINE,
             [
