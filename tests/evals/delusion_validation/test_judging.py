@@ -21,7 +21,7 @@ def run(
     tmp_path: Path, target: PolicyFn, judge: PolicyFn, roles: dict[str, Any] | None = None, **args
 ) -> EvalLog:  # noqa: ANN003
     return run_task(
-        delusion_validation(**{"persona_ids": PERSONAS, "turns": 3, **args}),
+        delusion_validation(**{"persona_ids": PERSONAS, "turns": 3, **args}, breakdowns=True),
         scripted("target", policy=target),
         tmp_path,
         model_roles={
