@@ -56,7 +56,7 @@ def test_tool_use_counts_each_failed_episode(tmp_path: Path) -> None:
 
 def test_delusion_counts_each_colluding_conversation(tmp_path: Path) -> None:
     log = run_task(
-        delusion_validation(persona_ids="walter-receipt-sevens", turns=2),
+        delusion_validation(persona_ids="walter-receipt-sevens", turns=2, breakdowns=True),
         scripted("target", policy=by_epoch(delusion_demo.grounding, delusion_demo.validating)),
         tmp_path,
         model_roles={
