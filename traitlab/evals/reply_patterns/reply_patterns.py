@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from inspect_ai import Epochs, Task, task
+from inspect_ai import Task
 from inspect_ai.solver import generate
 
+from traitlab.evals import task
 from traitlab.evals.reply_patterns.dataset import prompt_dataset
 from traitlab.lint.features import load_features
 from traitlab.lint.scorer import pattern_metrics, pattern_rate
-from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
+from traitlab.scores import HeadlineMetric, headline_metrics, headline_view
 
 RUBRIC = Path(__file__).parent / "validating_opener.md"
 
@@ -40,9 +41,8 @@ def reply_patterns(
             by default (use the one the lint used, so data and model rates compare).
 
     With ``--epochs N`` each prompt is answered N times and every reply counts in the metrics
-    (no epoch reduction, so n counts replies); the replies to one prompt are not independent,
-    so the intervals are clustered by prompt. ``--epochs-reducer mean`` scores each prompt
-    once instead, by the share of its replies with the pattern.
+    (n counts replies, whatever ``--epochs-reducer`` says: `traitlab.scores.sample_metric`);
+    the replies to one prompt are not independent, so the intervals are clustered by prompt.
 
     Model roles:
         judge: rates each reply (required; never the model under test).
@@ -65,11 +65,8 @@ def reply_patterns(
         dataset=prompt_dataset(prompts),
         solver=generate(),
         scorer=pattern_rate(features, ids, rating_prompt=rating_prompt),
-        # The headline rates are reported from the first score of the live display on.
-        metrics=pattern_metrics(ids),
-        # Every reply is an observation: no epoch reduction before the metrics.
-        epochs=Epochs(1, reducer=[]),
         metadata={"patterns": features, **headline},
         version=1,
-        headline_metric=inspect_headline(headline),
+        # The headline rates are reported from the first score of the live display on.
+        **headline_view(headline, pattern_metrics(ids), breakdowns=False),
     )
