@@ -13,13 +13,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import re
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-from traitlab.errors import InputError, on_interrupt
+from traitlab.errors import InputError, on_interrupt, plain_message
 from traitlab.training.config import (
     BDPOConfig,
     DPOConfig,
@@ -172,6 +173,48 @@ def check_base(config: TrainConfig) -> None:
     )
     if looks_local:
         raise InputError(f"{where}: no such directory (and not a hub id of the form ORG/NAME)")
+    check_hub_model(base, where)
+
+
+def check_hub_model(repo: str, where: str) -> None:
+    """A hub id must name a model the hub has, or one in the local cache when the hub is off
+    (HF_HUB_OFFLINE) or unreachable: asked once, with a short timeout, so that a wrong name or
+    a machine without network is one line in seconds, not a minute of retries."""
+    from huggingface_hub import HfApi, constants, try_to_load_from_cache
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+
+    cached = isinstance(try_to_load_from_cache(repo, "config.json"), str)
+    flag = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    if constants.HF_HUB_OFFLINE or flag:
+        if not cached:
+            raise InputError(
+                f"{where}: not in the local hub cache, and HF_HUB_OFFLINE is set (unset it to "
+                "download the model, or give a local directory)"
+            )
+        return
+    try:
+        HfApi().model_info(repo, timeout=HUB_TIMEOUT_S)
+    except GatedRepoError:
+        raise InputError(
+            f"{where}: a gated model: accept its terms on the hub and log in (hf auth login)"
+        ) from None
+    except RepositoryNotFoundError:
+        raise InputError(
+            f"{where}: no such model on the hub (or a private one: log in with hf auth login)"
+        ) from None
+    except Exception as ex:  # noqa: BLE001  (no network, DNS, proxy, timeout: all 'unreachable')
+        if cached:
+            raise InputError(
+                f"{where}: the hub is unreachable ({plain_message(ex)}); the model is in the "
+                "local cache: set HF_HUB_OFFLINE=1 to train from it"
+            ) from None
+        raise InputError(
+            f"{where}: the hub is unreachable ({plain_message(ex)}) and the model is not in "
+            "the local cache"
+        ) from None
+
+
+HUB_TIMEOUT_S = 10
 
 
 def base_revision(base: str) -> str | None:
