@@ -46,8 +46,8 @@ def train(mode: str, config_path: str | Path) -> RunCard:
 
 def run(config: TrainConfig) -> RunCard:
     """Train from a validated config and return the completed run card."""
+    check_base(config)  # first: a wrong name is told before torch takes seconds to import
     _require_training_packages()
-    check_base(config)
     tokenizer = load_tokenizer(config)
     data = build_training_set(config, tokenizer)
     if not data.rows:
@@ -180,8 +180,11 @@ def check_hub_model(repo: str, where: str) -> None:
     """A hub id must name a model the hub has, or one in the local cache when the hub is off
     (HF_HUB_OFFLINE) or unreachable: asked once, with a short timeout, so that a wrong name or
     a machine without network is one line in seconds, not a minute of retries."""
-    from huggingface_hub import HfApi, constants, try_to_load_from_cache
-    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+    try:
+        from huggingface_hub import HfApi, constants, try_to_load_from_cache
+        from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+    except ImportError:
+        return  # without the train extra: `_require_training_packages` says what to install
 
     cached = isinstance(try_to_load_from_cache(repo, "config.json"), str)
     flag = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
