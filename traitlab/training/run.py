@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from traitlab.errors import InputError, on_interrupt, plain_message
+from traitlab.files import current_umask
 from traitlab.training.config import (
     BDPOConfig,
     DPOConfig,
@@ -94,6 +95,7 @@ def run(config: TrainConfig) -> RunCard:
         merge_adapter(config.model.base, config.output / ADAPTER_DIR, config.output)
     trainer.accelerator.wait_for_everyone()
     if trainer.is_world_process_zero():
+        share_weights(config.output)
         card.finish(trainer.state.log_history)
         card.write(config.output)
         for checkpoint in (config.output / TRAINER_DIR).glob("checkpoint-*"):
@@ -101,6 +103,15 @@ def run(config: TrainConfig) -> RunCard:
         with contextlib.suppress(OSError):
             (config.output / TRAINER_DIR).rmdir()  # unless loggers left files there
     return card
+
+
+def share_weights(output: Path) -> None:
+    """Give the weight files the mode every other output gets (``0666 & ~umask``): the
+    safetensors writer makes them 0600 whatever the umask, so on a shared cluster nobody else
+    (an eval job under another user, a colleague) could load the checkpoint."""
+    mode = 0o666 & ~current_umask()
+    for weights in output.rglob("*.safetensors"):
+        weights.chmod(mode)
 
 
 def interrupted_line(output: Path) -> str:
