@@ -250,3 +250,41 @@ def test_lora_targets_that_exist_pass_the_check(tiny_model: Path, data_dir: Path
         lora = {"lora": {"target_modules": targets}}
         check_lora_targets(parse_config("sft", config_dict("sft", tiny_model, data_dir,
                                                            data_dir, model=lora)))  # fmt: skip
+
+
+@pytest.mark.parametrize("offline", [True, False])
+def test_a_hub_model_that_cannot_be_had_is_one_line_in_seconds(
+    offline: bool,
+    data_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    """`base: bogus/x` took 63 s of retries and 25 lines of noise on a machine without the hub.
+    Offline (HF_HUB_OFFLINE) it is not in the cache; online the hub here is a closed port."""
+    import time
+
+    from huggingface_hub import constants
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty cache
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    if offline:
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+        expected = "model.base 'bogus/x': not in the local hub cache, and HF_HUB_OFFLINE is set"
+    else:
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+        monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")
+        expected = "model.base 'bogus/x': the hub is unreachable ("
+    config = config_dict("sft", Path("bogus/x"), data_dir, tmp_path / "out")
+    path = write_config(tmp_path / "c.yaml", config)
+    import peft  # noqa: F401  (imports, slow on a loaded machine, are not what is timed)
+    import trl  # noqa: F401
+
+    start = time.monotonic()
+    with pytest.raises(InputError) as error:
+        train("sft", path)
+    assert time.monotonic() - start < 10
+    assert one_line(error).startswith(expected)
+    captured = capsys.readouterr()
+    assert not captured.out.strip() and "retry" not in captured.err.lower()

@@ -125,3 +125,11 @@ def test_a_resumed_run_sums_its_sessions(
     assert again.already_complete and len(trainers) == 1
     assert again.model_dump() == card.model_dump()  # (already_complete is not saved)
     assert RunCard.read(tmp_path / "out") == card
+
+
+def test_an_output_that_is_a_file_is_named_as_one(tmp_path: Path, data_dir: Path) -> None:
+    (tmp_path / "out").write_text("notes")
+    with pytest.raises(InputError, match=r"out: output is a file, not a directory"):
+        check_output(tmp_path / "out", _card(tmp_path, data_dir))
+    with pytest.raises(InputError, match="a file is in the way"):
+        check_output(tmp_path / "out" / "run", _card(tmp_path, data_dir))

@@ -4,6 +4,7 @@ checkpoint with its run card, and the checkpoint completes an eval through Inspe
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from traitlab.training.run import (  # noqa: E402
     training_args,
 )
 
+UMASK = 0o007
 MODES = {
     # midtraining runs with a LoRA adapter, merged into the checkpoint for serving
     "midtrain": {"model": {"lora": {"r": 8, "alpha": 16, "dropout": 0.0}}},
@@ -46,7 +48,11 @@ def trained(
     mode = request.param
     root = tmp_path_factory.mktemp(mode)
     config = config_dict(mode, tiny_model, data_dir, root / "checkpoints" / mode, **MODES[mode])
-    card = train(mode, write_config(root / f"{mode}.yaml", config))
+    umask = os.umask(UMASK)  # a group-shared cluster's umask: outputs must be 0660, not 0600
+    try:
+        card = train(mode, write_config(root / f"{mode}.yaml", config))
+    finally:
+        os.umask(umask)
     return mode, root / "checkpoints" / mode, card
 
 
@@ -64,6 +70,9 @@ def test_checkpoint_is_a_changed_hugging_face_model(
     _, output, _ = trained
     for name in ("config.json", "model.safetensors", "tokenizer.json", "chat_template.jinja"):
         assert (output / name).is_file(), name
+    # the weights honour the umask like every other output (the safetensors writer made 0600)
+    for weights in output.rglob("*.safetensors"):
+        assert weights.stat().st_mode & 0o777 == 0o666 & ~UMASK, weights
     before = load_file(tiny_model / "model.safetensors")
     after = load_file(output / "model.safetensors")
     assert before.keys() == after.keys()  # a merged LoRA leaves no adapter weights behind

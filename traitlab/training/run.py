@@ -13,13 +13,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import re
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-from traitlab.errors import InputError, on_interrupt
+from traitlab.errors import InputError, on_interrupt, plain_message
+from traitlab.files import current_umask
 from traitlab.training.config import (
     BDPOConfig,
     DPOConfig,
@@ -45,8 +47,8 @@ def train(mode: str, config_path: str | Path) -> RunCard:
 
 def run(config: TrainConfig) -> RunCard:
     """Train from a validated config and return the completed run card."""
+    check_base(config)  # first: a wrong name is told before torch takes seconds to import
     _require_training_packages()
-    check_base(config)
     tokenizer = load_tokenizer(config)
     data = build_training_set(config, tokenizer)
     if not data.rows:
@@ -93,6 +95,7 @@ def run(config: TrainConfig) -> RunCard:
         merge_adapter(config.model.base, config.output / ADAPTER_DIR, config.output)
     trainer.accelerator.wait_for_everyone()
     if trainer.is_world_process_zero():
+        share_weights(config.output)
         card.finish(trainer.state.log_history)
         card.write(config.output)
         for checkpoint in (config.output / TRAINER_DIR).glob("checkpoint-*"):
@@ -100,6 +103,15 @@ def run(config: TrainConfig) -> RunCard:
         with contextlib.suppress(OSError):
             (config.output / TRAINER_DIR).rmdir()  # unless loggers left files there
     return card
+
+
+def share_weights(output: Path) -> None:
+    """Give the weight files the mode every other output gets (``0666 & ~umask``): the
+    safetensors writer makes them 0600 whatever the umask, so on a shared cluster nobody else
+    (an eval job under another user, a colleague) could load the checkpoint."""
+    mode = 0o666 & ~current_umask()
+    for weights in output.rglob("*.safetensors"):
+        weights.chmod(mode)
 
 
 def interrupted_line(output: Path) -> str:
@@ -172,6 +184,51 @@ def check_base(config: TrainConfig) -> None:
     )
     if looks_local:
         raise InputError(f"{where}: no such directory (and not a hub id of the form ORG/NAME)")
+    check_hub_model(base, where)
+
+
+def check_hub_model(repo: str, where: str) -> None:
+    """A hub id must name a model the hub has, or one in the local cache when the hub is off
+    (HF_HUB_OFFLINE) or unreachable: asked once, with a short timeout, so that a wrong name or
+    a machine without network is one line in seconds, not a minute of retries."""
+    try:
+        from huggingface_hub import HfApi, constants, try_to_load_from_cache
+        from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+    except ImportError:
+        return  # without the train extra: `_require_training_packages` says what to install
+
+    cached = isinstance(try_to_load_from_cache(repo, "config.json"), str)
+    flag = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    if constants.HF_HUB_OFFLINE or flag:
+        if not cached:
+            raise InputError(
+                f"{where}: not in the local hub cache, and HF_HUB_OFFLINE is set (unset it to "
+                "download the model, or give a local directory)"
+            )
+        return
+    try:
+        HfApi().model_info(repo, timeout=HUB_TIMEOUT_S)
+    except GatedRepoError:
+        raise InputError(
+            f"{where}: a gated model: accept its terms on the hub and log in (hf auth login)"
+        ) from None
+    except RepositoryNotFoundError:
+        raise InputError(
+            f"{where}: no such model on the hub (or a private one: log in with hf auth login)"
+        ) from None
+    except Exception as ex:  # noqa: BLE001  (no network, DNS, proxy, timeout: all 'unreachable')
+        if cached:
+            raise InputError(
+                f"{where}: the hub is unreachable ({plain_message(ex)}); the model is in the "
+                "local cache: set HF_HUB_OFFLINE=1 to train from it"
+            ) from None
+        raise InputError(
+            f"{where}: the hub is unreachable ({plain_message(ex)}) and the model is not in "
+            "the local cache"
+        ) from None
+
+
+HUB_TIMEOUT_S = 10
 
 
 def base_revision(base: str) -> str | None:

@@ -205,6 +205,12 @@ def check_output(directory: Path, card: RunCard) -> RunCard | None:
 
     The same run (equal fingerprint) may be resumed or redone; anything else is an error.
     """
+    if directory.exists() and not directory.is_dir():
+        raise InputError(
+            "output is a file, not a directory: `output` names the checkpoint directory "
+            "(e.g. checkpoints/NAME)",
+            path=directory,
+        )
     folder = directory
     while not folder.exists():
         folder = folder.parent
@@ -214,8 +220,6 @@ def check_output(directory: Path, card: RunCard) -> RunCard | None:
         raise InputError("output directory is not writable", path=folder)
     if not directory.exists():
         return None
-    if not directory.is_dir():
-        raise InputError("output exists and is not a directory", path=directory)
     if not any(directory.iterdir()):
         return None
     if not (directory / RUN_CARD).exists():

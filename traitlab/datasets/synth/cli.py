@@ -7,6 +7,9 @@ when the command runs, so `traitlab generate --help` answers at once
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -147,7 +150,7 @@ def generate(
         parse_key_values(lint_model_arg, option="--lint-model-arg"),
         setting="--lint-model",
     )
-    with on_interrupt(lambda: interrupted_line(output)):
+    with on_interrupt(lambda: interrupted_line(output)), sigterm_as_interrupt():
         report = asyncio.run(
             generate_dataset(
                 kind,
@@ -173,6 +176,26 @@ def generate(
     )
     if lint and report.written:
         lint_output(report.output, model=lint_llm or None, console=console)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (how `timeout`, Slurm and `docker stop` end a job) stops the run as Ctrl-C does,
+    so the usage and the records so far are saved and the line says how to resume; Python's
+    default would end the process on the spot."""
+
+    def stop(signum: int, frame: Any) -> None:
+        signal.raise_signal(signal.SIGINT)  # asyncio's own Ctrl-C handling takes it from here
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave the signal alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _stage_args(specs: list[str] | None, stages: dict[str, str]) -> dict[str, dict[str, Any]]:
