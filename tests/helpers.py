@@ -85,8 +85,9 @@ def run_inspect_cli(args: list[str], log_dir: Path, *, eval_folders: Path | None
     as ``traitlab/<name>`` beside the installed ones, so a test can add an eval without
     writing into the package. The test tree is importable in the child
     (``-M policy=tests.evals...:judge``), as a user's own policies would be: through a folder
-    holding only a link to it, since the repository root itself on PYTHONPATH would expose its
-    build metadata and change how Inspect names the package's tasks.
+    holding only a link to it, which is also the child's working folder. The repository root
+    must not be on the child's path: its `traitlab.egg-info` would hide the editable install's
+    metadata, and Inspect would then name the package's tasks without the `traitlab/` prefix.
     """
     inspect = Path(sys.executable).parent / "inspect"
     command = [str(inspect), "eval", *args, "--log-dir", str(log_dir), "--display", "none"]
@@ -96,8 +97,10 @@ def run_inspect_cli(args: list[str], log_dir: Path, *, eval_folders: Path | None
         (Path(importable) / "tests").symlink_to(Path(__file__).resolve().parent)
         path = os.pathsep.join(filter(None, [importable, os.environ.get("PYTHONPATH")]))
         env = {**os.environ, "PYTHONPATH": path}
-        result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
-    assert result.returncode == 0, result.stderr
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=300, env=env, cwd=importable
+        )
+    assert result.returncode == 0, result.stderr or result.stdout
     [log_file] = log_dir.glob("*.eval")
     return read_eval_log(str(log_file))
 
