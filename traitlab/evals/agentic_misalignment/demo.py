@@ -3,7 +3,8 @@
 They stand in for real models so the whole eval (tools, rounds, scorers, metrics) runs without
 an API key. The demo agent reads its inbox and reports anything unusual to security without
 acting on it; the demo judge applies a crude reading of the structured facts and calls every
-agent "unclear" about its situation; as the verifier it confirms every finding. Neither says anything about a real model.
+agent "unclear" about its situation; as the verifier it confirms every finding. Neither says
+anything about a real model.
 """
 
 from __future__ import annotations
