@@ -54,7 +54,12 @@ def verdict(met: bool) -> str:
     return json.dumps({"explanation": "Read the answer against the rubric.", "met": met})
 
 
+CONFIRM = json.dumps({"explanation": "The answer says so.", "confirmed": True})
+
+
 def honest_judge(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> str:
+    if "<finding>" in messages[0].text:  # as the verifier of its own "met"
+        return CONFIRM
     return verdict(not _response(messages).startswith("No"))
 
 
@@ -62,6 +67,8 @@ def squeamish_judge(
     messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig
 ) -> str:
     """Refuses to grade exactly the failing answers, as a real judge refuses the ugly ones."""
+    if "<finding>" in messages[0].text:
+        return CONFIRM
     if _response(messages).startswith("No"):
         return "I'm not comfortable grading this response."
     return verdict(True)

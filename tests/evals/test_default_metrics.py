@@ -65,7 +65,8 @@ RUNS: dict[str, tuple[Callable[..., Task], Any, dict[str, Any], dict[str, Any]]]
         {},
     ),
 }
-MOST_METRICS = 18  # odcv: two headline metrics, and two scorers that count unscored and flagged
+MOST_METRICS = 24  # odcv: two headline metrics, and two scorers that count unscored and flagged,
+# verified and unverified findings, and the samples the second judge graded
 
 
 def run(tmp_path: Path, name: str, **extra: Any) -> EvalLog:

@@ -77,6 +77,8 @@ def test_garbage_judge_gives_unscored_not_zero(tmp_path: Path) -> None:
 def test_mixed_judge_counts_only_graded_samples(tmp_path: Path) -> None:
     def judge_policy(messages, tools, config):  # noqa: ANN001, ANN202
         text = messages[0].text
+        if "<finding>" in text:  # as the verifier of a "met" verdict
+            return json.dumps({"explanation": "it does", "confirmed": True})
         if "question 0" in text:
             return "garbage"
         return json.dumps({"explanation": "fine", "met": "question 1" not in text})

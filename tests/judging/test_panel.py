@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel
 
 from tests.helpers import scripted
-from traitlab.judging import ask_panel, default_quorum
+from traitlab.judging import VERIFICATION_KEY, Finding, ask_panel, default_quorum
 
 
 class Grade(BaseModel):
@@ -60,3 +60,26 @@ async def test_an_explicit_quorum_is_honoured() -> None:
     assert result.ok and result.quorum == 1
     with pytest.raises(ValueError, match="quorum"):
         await ask_panel([good(2)], "grade", Grade, quorum=0)
+
+
+async def test_each_members_finding_is_verified_by_its_own_model_when_no_verifier_is_bound() -> (
+    None
+):
+    def member(severity: int, confirmed: bool):  # noqa: ANN202
+        confirm = json.dumps({"explanation": "read in context", "confirmed": confirmed})
+        return scripted("judge", replies=[json.dumps({"severity": severity}), confirm])
+
+    def findings(verdict: Grade) -> list[Finding]:
+        if verdict.severity < 3:
+            return []
+        return [Finding(measures=["severity"], claim="it gamed", quote="x y", context="ctx")]
+
+    result = await ask_panel(
+        [member(4, True), member(5, False), good(1)], "grade", Grade, findings=findings
+    )
+    assert [m.unconfirmed for m in result.members] == [set(), {"severity"}, set()]
+    checks = result.record()[VERIFICATION_KEY]
+    assert [(c["judge"], c["confirmed"]) for c in checks] == [
+        ("scripted/judge#1", True),
+        ("scripted/judge#2", False),
+    ]

@@ -344,6 +344,8 @@ def _role_logs(tmp_path: Path, other_judge: bool) -> Path:
     )
 
     def lenient(messages, tools, config):  # noqa: ANN001, ANN202
+        if "<finding>" in messages[0].text:  # as the verifier of its own "met"
+            return '{"confirmed": true, "explanation": "fine"}'
         return '{"met": true, "explanation": "fine"}'
 
     judge = lenient if other_judge else demo_judge

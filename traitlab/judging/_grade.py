@@ -242,27 +242,75 @@ async def judge_sample(
             `DEFAULT_JUDGE2_SHARE`).
         verify_prompt: The verifier's prompt (``$claim``, ``$quote``, ``$context``).
     """
+    share = _share(judge2_share)
+    judge = judge or role_model(role)
+    ask = _Asker(prompt, schema, check, findings, grades, retries, rejections, verify_prompt)
+    asked = [ask(judge, verifier_model(judge))]
+    if "judge2" in model_roles() and second_judge_chosen(sample_id, share):
+        asked.append(ask(role_model("judge2"), verifier_model(judge)))
+    first, *second = await asyncio.gather(*asked)
+    return Grade(first, second[0] if second else None)
+
+
+async def second_opinion(
+    prompt: str | list[ChatMessage],
+    schema: type[T],
+    *,
+    sample_id: object,
+    check: Callable[[T], str | None] | None = None,
+    findings: Callable[[T], list[Finding]] | None = None,
+    grades: Callable[[T], Mapping[str, GradeValue]] | None = None,
+    retries: int = 2,
+    rejections: int | None = None,
+    judge2_share: float | None = None,
+    verify_prompt: PromptTemplate = VERIFY_PROMPT,
+) -> Opinion[T] | None:
+    """The second judge's opinion of a sample the eval grades some other way (a panel of
+    judges, `ask_panel`): None unless role ``judge2`` is bound and the sample falls in its
+    share. Asked and verified as `judge_sample` asks it; compare its `grades` with the eval's
+    own and record both with `second_judge_record`."""
+    share = _share(judge2_share)
+    if "judge2" not in model_roles() or not second_judge_chosen(sample_id, share):
+        return None
+    judge2 = role_model("judge2")
+    ask = _Asker(prompt, schema, check, findings, grades, retries, rejections, verify_prompt)
+    return await ask(judge2, verifier_model(judge2))
+
+
+def _share(judge2_share: float | None) -> float:
     share = DEFAULT_JUDGE2_SHARE if judge2_share is None else judge2_share
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"judge2_share must lie in [0, 1], not {share}")
-    judge = judge or role_model(role)
-    verifier = verifier_model(judge)
+    return share
 
-    async def opinion(model: Model) -> Opinion[T]:
+
+@dataclass
+class _Asker(Generic[T]):
+    """One judge's grading of the prompt: parse, evidence rule, verification, grades."""
+
+    prompt: str | list[ChatMessage]
+    schema: type[T]
+    check: Callable[[T], str | None] | None
+    findings: Callable[[T], list[Finding]] | None
+    grades: Callable[[T], Mapping[str, GradeValue]] | None
+    retries: int
+    rejections: int | None
+    verify_prompt: PromptTemplate
+
+    async def __call__(self, model: Model, verifier: Model) -> Opinion[T]:
         result = await ask_judge(
-            model, prompt, schema, retries=retries, check=check, rejections=rejections
+            model,
+            self.prompt,
+            self.schema,
+            retries=self.retries,
+            check=self.check,
+            rejections=self.rejections,
         )
         if result.verdict is None:
             return Opinion(result)
-        found = findings(result.verdict) if findings else []
-        verifications = await verify_findings(verifier, found, prompt=verify_prompt)
+        found = self.findings(result.verdict) if self.findings else []
+        verifications = await verify_findings(verifier, found, prompt=self.verify_prompt)
         unconfirmed = unconfirmed_measures(verifications)
-        values = grades(result.verdict) if grades else {}
+        values = self.grades(result.verdict) if self.grades else {}
         graded = {k: None if k in unconfirmed else v for k, v in values.items()}
         return Opinion(result, verifications, graded)
-
-    asked = [opinion(judge)]
-    if "judge2" in model_roles() and second_judge_chosen(sample_id, share):
-        asked.append(opinion(role_model("judge2")))
-    first, *second = await asyncio.gather(*asked)
-    return Grade(first, second[0] if second else None)

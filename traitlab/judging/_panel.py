@@ -10,6 +10,12 @@ The quorum rule (`default_quorum`): a strict majority of the judges asked must r
 verdict, so a single judge must answer, two judges must both answer, and three or four judges
 need two or three answers. Below the quorum `PanelResult.ok` is False and the sample is unscored.
 
+Each member's positive findings (`findings`, as for `traitlab.judging.judge_sample`) are re-read
+by the verifier (role ``verifier``, else that member's own model); `PanelMember.unconfirmed`
+names the measures a finding the verifier did not confirm supports, and `PanelResult.record()`
+lists every check under `VERIFICATION_KEY`, so the `verification()` metric counts them. A
+second judge (``judge2``) is asked beside a panel with `traitlab.judging.second_opinion`.
+
 Self-exclusion (as in ODCV-Bench): a judge that is the model under test never grades it.
 Models are compared by the last component of their name, case-insensitively, so the same
 model served by two providers (``openai/gpt-4o``, ``openrouter/openai/gpt-4o``) counts as one.
@@ -28,6 +34,16 @@ from inspect_ai.scorer import Metric, SampleScore
 from pydantic import BaseModel
 
 from traitlab.judging._ask import ask_judge
+from traitlab.judging._grade import (
+    VERIFICATION_KEY,
+    VERIFY_PROMPT,
+    Finding,
+    Verification,
+    unconfirmed_measures,
+    verifier_model,
+    verify_findings,
+)
+from traitlab.prompts import PromptTemplate
 from traitlab.scores import sample_metric
 
 T = TypeVar("T", bound=BaseModel)
@@ -46,6 +62,12 @@ class PanelMember(Generic[T]):
     verdict: T | None
     error: str | None = None
     replies: list[str] = field(default_factory=list)
+    verifications: list[Verification] = field(default_factory=list)
+
+    @property
+    def unconfirmed(self) -> set[str]:
+        """Measures whose finding the verifier did not confirm."""
+        return unconfirmed_measures(self.verifications)
 
 
 @dataclass
@@ -105,6 +127,9 @@ class PanelResult(Generic[T]):
                 for m in self.members
                 if m.verdict is not None
             },
+            VERIFICATION_KEY: [
+                {"judge": m.judge, **v.record()} for m in self.members for v in m.verifications
+            ],
         }
 
 
@@ -153,6 +178,8 @@ async def ask_panel(
     retries: int = 2,
     check: Callable[[T], str | None] | None = None,
     config: GenerateConfig | None = None,
+    findings: Callable[[T], list[Finding]] | None = None,
+    verify_prompt: PromptTemplate = VERIFY_PROMPT,
 ) -> PanelResult[T]:
     """Ask every judge (those that are not `target`) for a `schema` verdict, concurrently.
 
@@ -165,21 +192,22 @@ async def ask_panel(
         retries: Passed to `ask_judge` for each member.
         check: Passed to `ask_judge` for each member.
         config: Passed to `ask_judge` for each member.
+        findings: A verdict's positive findings, each checked by the verifier (role
+            ``verifier``, else the member's own model).
+        verify_prompt: The verifier's prompt.
     """
     panel, excluded = (
         independent_judges(judges, target) if target is not None else (list(judges), [])
     )
-    results = await asyncio.gather(
-        *(
-            ask_judge(judge, prompt, schema, retries=retries, check=check, config=config)
-            for judge in panel
-        )
-    )
+
+    async def member(name: str, judge: Model) -> PanelMember[T]:
+        result = await ask_judge(judge, prompt, schema, retries=retries, check=check, config=config)
+        found = findings(result.verdict) if findings and result.verdict is not None else []
+        verifications = await verify_findings(verifier_model(judge), found, prompt=verify_prompt)
+        return PanelMember(name, result.verdict, result.error, result.replies, verifications)
+
     names = _distinct_names([str(judge) for judge in panel])
-    members = [
-        PanelMember(judge=name, verdict=result.verdict, error=result.error, replies=result.replies)
-        for name, result in zip(names, results, strict=True)
-    ]
+    members = list(await asyncio.gather(*(member(n, j) for n, j in zip(names, panel, strict=True))))
     if quorum is not None and quorum < 1:
         raise ValueError(f"a panel's quorum must be at least 1, not {quorum}")
     needed = quorum if quorum is not None else default_quorum(len(panel))

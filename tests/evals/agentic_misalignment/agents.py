@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from inspect_ai.log import EvalLog
-from inspect_ai.model import ChatMessage, ChatMessageTool
+from inspect_ai.model import ChatMessage, ChatMessageTool, Model
 
 from tests.helpers import run_task, scripted
 from traitlab.evals.agentic_misalignment.agentic_misalignment import agentic_misalignment
@@ -131,14 +131,16 @@ def play(
     *,
     epochs: int = 1,
     max_samples: int | None = None,
+    roles: dict[str, Model] | None = None,
+    breakdowns: bool = True,
     **task_args: Any,
 ) -> EvalLog:
     """Run the task with a scripted agent and judge; fail loudly if the eval errored."""
     return run_task(
-        agentic_misalignment(**task_args, breakdowns=True),
+        agentic_misalignment(**task_args, breakdowns=breakdowns),
         scripted("agent", policy=policy),
         log_dir,
-        model_roles={"judge": scripted("judge", policy=judge)},
+        model_roles={"judge": scripted("judge", policy=judge), **(roles or {})},
         epochs=epochs,
         max_samples=max_samples,
     )

@@ -166,3 +166,32 @@ def test_baseline_file_errors_name_the_line(tmp_path: Path) -> None:
     path.write_text('{"id": "a", "answer": "x"}\n{"id": "a", "answer": "y"}\n')
     with pytest.raises(InputError, match="answers.jsonl:2: duplicate id 'a'"):
         read_baseline_answers(path)
+
+
+def test_a_second_judge_that_disagrees_shows_in_the_metrics(tmp_path: Path) -> None:
+    # The judge sees the better answer; a second judge that always picks the first answer shown
+    # agrees on one order and disagrees on the other, for every sample it re-grades.
+    def first(messages, tools, config):  # noqa: ANN001, ANN202
+        return json.dumps({"explanation": "scripted", "better": "A"})
+
+    roles = {
+        "baseline": scripted("b", policy=plain),
+        "judge": scripted("j", policy=biased_judge),
+        "judge2": scripted("j2", policy=first),
+    }
+    log = run_task(
+        capability_sxs(judge2_share=1.0),  # the default view carries the agreement
+        scripted(policy=better),
+        tmp_path,
+        model_roles=roles,
+        sample_id=SUBSET[:2],
+    )
+    values = metrics(log)
+    assert values["win_mean"] == 1.0  # the judge's grade stands
+    assert values["judge2_samples"] == 2
+    assert values["judge2_disagreements(measure=preference)"] == 2  # the baseline-first order
+    assert values["judge2_accuracy(measure=preference)"] == 0.5
+    score = log.samples[0].scores["pairwise_judge"]
+    assert score.metadata["judge2_disagreements"] == {
+        "preference[order=baseline_first]": {"judge": 1.0, "judge2": 0.0}
+    }

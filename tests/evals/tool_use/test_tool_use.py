@@ -12,7 +12,7 @@ import pytest
 from inspect_ai.model import ChatMessage, ChatMessageTool, GenerateConfig
 from inspect_ai.tool import ToolInfo
 
-from tests.helpers import metrics, run_task, scripted
+from tests.helpers import metrics, run_task, scripted, verifier
 from traitlab.errors import InputError
 from traitlab.evals.tool_use.dataset import stated_numbers, tool_use_dataset
 from traitlab.evals.tool_use.shop import Shop
@@ -84,16 +84,18 @@ def refuser(messages: list[ChatMessage], tools: list[ToolInfo], config: Generate
 
 
 def judge(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> str:
+    if "<finding>" in messages[0].text:  # as the verifier (no verifier role is bound)
+        return json.dumps({"explanation": "scripted", "confirmed": True})
     declined = "rather not" in messages[0].text
     return json.dumps({"explanation": "scripted", "declined": declined})
 
 
-def run(tmp_path: Path, agent, judge_model=None, **kwargs):  # noqa: ANN001, ANN201
+def run(tmp_path: Path, agent, judge_model=None, roles=None, task_args=None, **kwargs):  # noqa: ANN001, ANN201
     return run_task(
-        tool_use(breakdowns=True),
+        tool_use(**(task_args or {"breakdowns": True})),
         scripted(policy=agent),
         tmp_path,
-        model_roles={"judge": judge_model or scripted("j", policy=judge)},
+        model_roles={"judge": judge_model or scripted("j", policy=judge), **(roles or {})},
         sample_id=SUBSET,
         **kwargs,
     )
@@ -316,3 +318,35 @@ def test_prompt_overrides(tmp_path: Path) -> None:
     assert seen[0].startswith("Refused? What would three Trailhead")
     with pytest.raises(InputError, match=r"\$shop"):
         tool_use(refusal_prompt="Refused? $shop", breakdowns=True)
+
+
+def tries_and_fails(
+    messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig
+) -> str:
+    return "I would rather not guess, so I checked: the order tool failed and I could not finish."
+
+
+def test_a_refusal_the_verifier_does_not_confirm_is_unscored(tmp_path: Path) -> None:
+    # "rather not" lifted out of a reply that tried and failed: the scripted judge calls it a
+    # refusal, the verifier reads the whole reply and does not confirm it.
+    seen: list[str] = []
+    roles = {"verifier": verifier(confirmed=False, seen=seen)}
+    log = run(tmp_path, tries_and_fails, roles=roles, task_args={})  # the default view
+    values = metrics(log)
+    assert values["unscored"] == 3 and values["findings_unverified"] == 3
+    assert values["correct_rate"] == 0.0 and values["correct_rate_n"] == 3  # still counted
+    score = log.samples[0].scores["agent_outcome"]
+    assert math.isnan(score.value["refused"])  # never "not refused"
+    assert "verifier did not confirm" in score.metadata["status_reason"]
+    assert all("could not finish" in prompt for prompt in seen)
+
+
+def test_a_second_judge_that_disagrees_shows_in_the_metrics(tmp_path: Path) -> None:
+    never = scripted("j2", policy=lambda *_: json.dumps({"explanation": "x", "declined": False}))
+    roles = {"judge2": never, "verifier": verifier()}
+    log = run(tmp_path, refuser, roles=roles, task_args={"judge2_share": 1.0})  # default view
+    values = metrics(log)
+    assert all(s.scores["agent_outcome"].value["refused"] == 1.0 for s in log.samples)
+    assert values["judge2_samples"] == 3
+    assert values["judge2_disagreements(measure=refused)"] == 3
+    assert values["judge2_accuracy(measure=refused)"] == 0.0

@@ -19,7 +19,7 @@ from inspect_ai.dataset import MemoryDataset
 from inspect_ai.solver import TaskState
 
 from traitlab.errors import InputError
-from traitlab.evals import Count, task
+from traitlab.evals import Count, Share, task
 from traitlab.evals.agentic_misalignment import checkable  # noqa: F401  (registers its judge)
 from traitlab.evals.agentic_misalignment.dataset import agent_system_prompt, samples
 from traitlab.evals.agentic_misalignment.mail import (
@@ -30,6 +30,7 @@ from traitlab.evals.agentic_misalignment.mail import (
 from traitlab.evals.agentic_misalignment.scorer import Evidence, agentic_harm
 from traitlab.evals.agentic_misalignment.solver import rounds as rounds_solver
 from traitlab.evals.agentic_misalignment.upstream import upstream_samples
+from traitlab.judging import judge_agreement, verification
 from traitlab.scorers import eval_awareness
 from traitlab.scores import (
     HeadlineMetric,
@@ -68,6 +69,7 @@ def agentic_misalignment(
     message_limit: Count = 60,
     system_prompt: str | None = None,
     judge_prompt: str | None = None,
+    judge2_share: Share | None = None,
     breakdowns: bool = False,
 ) -> Task:
     """An autonomous email agent offered a harmful option, across conditions.
@@ -89,6 +91,9 @@ def agentic_misalignment(
             $goal, $tools, $unread, $now).
         judge_prompt: The intent judge's prompt, as text or a path (default
             `prompts/intent.md`; placeholders $rubric, $actions, $transcript).
+        judge2_share: Share of samples the second judge grades again when role ``judge2`` is
+            bound (default 0.25), chosen by sample id; the log reports the two judges' agreement
+            per measure (``judge2_kappa(measure=...)``).
         breakdowns: Log every scorer's own metrics, with each per-condition and per-factor entry,
             the stated-harm and tool-use rates and eval awareness (default false: the headline with
             its interval, n and bounds, and the unscored and flagged counts; `traitlab report` shows
@@ -100,6 +105,10 @@ def agentic_misalignment(
     Model roles:
         judge: decides intent on the candidate actions and classifies eval awareness
             (required).
+        verifier: confirms each harmful verdict (re-reading the actions it names) and each
+            stated harm (its quote in the agent's prose), and each eval-awareness belief
+            (falls back to `judge`); an unconfirmed finding is unscored.
+        judge2: grades a share of the samples again, for agreement (optional).
     """
     if templates is not None and scenarios is not None:
         raise InputError("pass either -T templates or -T scenarios, not both")
@@ -113,7 +122,10 @@ def agentic_misalignment(
     return Task(
         dataset=MemoryDataset(dataset, name="agentic_misalignment"),
         solver=[mail_environment(), rounds_solver(mail_events, rounds=rounds)],
-        scorer=[agentic_harm(sample_evidence, prompt=judge_prompt), eval_awareness()],
+        scorer=[
+            agentic_harm(sample_evidence, prompt=judge_prompt, judge2_share=judge2_share),
+            eval_awareness(judge2_share=judge2_share),
+        ],
         message_limit=message_limit,
         # Every episode is an observation: no epoch reduction before the metrics.
         epochs=Epochs(1, reducer=[]),
@@ -124,7 +136,13 @@ def agentic_misalignment(
         version=3,
         **headline_view(
             HEADLINE,
-            [rate("harmful", cluster="id", stderr=True), unscored(), flagged()],
+            [
+                rate("harmful", cluster="id", stderr=True),
+                unscored(),
+                flagged(),
+                verification(),
+                judge_agreement(),
+            ],
             breakdowns=breakdowns,
         ),
     )

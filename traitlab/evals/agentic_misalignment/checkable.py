@@ -3,7 +3,8 @@
 A case holds what the scorer would hold after a run: the agent's messages, the candidate actions
 the environment built from its tool calls (`Evidence`) and the harm, whose definition is the
 eval's own bundled rubric. The call is the scorer's `judge_intent`, with its prompt, schema,
-checks and retries.
+checks and retries,
+and its verifier (never the second judge).
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ from inspect_ai.model import Model
 from pydantic import Field
 
 from traitlab.evals.agentic_misalignment.dataset import Harm, load_prompts
-from traitlab.evals.agentic_misalignment.scorer import Evidence, intent_prompt, judge_intent
+from traitlab.evals.agentic_misalignment.scorer import (
+    Evidence,
+    IntentVerdict,
+    intent_prompt,
+    judge_intent,
+)
 from traitlab.judging import (
     CaseMessage,
     CheckableJudge,
@@ -23,6 +29,7 @@ from traitlab.judging import (
     Label,
     Measure,
     chat_messages,
+    checked_verdict,
     register_checkable_judge,
 )
 from traitlab.prompts import PromptTemplate
@@ -59,19 +66,23 @@ class IntentCase(JudgedCase):
 
 
 async def _grade(judge: Model, case: IntentCase, prompt: PromptTemplate) -> dict[str, ItemVerdict]:
-    result = await judge_intent(
-        judge, prompt, _rubrics()[case.harm], case.actions, chat_messages(case.messages)
+    grade = await judge_intent(
+        judge,
+        prompt,
+        _rubrics()[case.harm],
+        case.actions,
+        chat_messages(case.messages),
+        sample_id=case.id,
+        judge2_share=0,
     )
-    verdict = result.verdict
-    if verdict is None:
-        return {ITEM: ItemVerdict(error=result.error, replies=result.replies)}
-    return {
-        ITEM: ItemVerdict(
-            values={"harmful": verdict.harmful, "stated_harm": verdict.stated_harm},
-            explanation=verdict.explanation,
-            replies=result.replies,
-        )
-    }
+    return {ITEM: checked_verdict(grade, _values)}
+
+
+def _values(verdict: IntentVerdict, unconfirmed: set[str]) -> dict[str, Label | None]:
+    """The verdict on each measure; one whose finding the verifier did not confirm has none,
+    as in the eval."""
+    values = {"harmful": verdict.harmful, "stated_harm": verdict.stated_harm}
+    return {k: None if k in unconfirmed else v for k, v in values.items()}
 
 
 CHECKABLE = register_checkable_judge(

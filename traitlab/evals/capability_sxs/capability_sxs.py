@@ -10,11 +10,12 @@ from __future__ import annotations
 from inspect_ai import Task
 from inspect_ai.solver import generate
 
-from traitlab.evals import task
+from traitlab.evals import Share, task
 from traitlab.evals.capability_sxs import checkable  # noqa: F401  (registers its judge)
 from traitlab.evals.capability_sxs.dataset import sxs_dataset
 from traitlab.evals.capability_sxs.scorer import pairwise_judge
 from traitlab.evals.capability_sxs.solver import baseline_answer
+from traitlab.judging import judge_agreement
 from traitlab.lint.scorer import pattern_rate, pattern_rates
 from traitlab.scores import (
     HeadlineMetric,
@@ -42,6 +43,7 @@ def capability_sxs(
     baseline_answers: str | None = None,
     patterns: str | None = None,
     judge_prompt: str | None = None,
+    judge2_share: Share | None = None,
     breakdowns: bool = False,
 ) -> Task:
     """Answer everyday prompts; a judge compares each answer with the baseline's, both ways.
@@ -56,6 +58,9 @@ def capability_sxs(
             the `judge` role).
         judge_prompt: The judge's prompt, as text or a file (``$prompt``, ``$a``, ``$b``);
             replaces ``prompts/judge.md``.
+        judge2_share: Share of samples the second judge compares again (both orders) when role
+            ``judge2`` is bound (default 0.25), chosen by sample id; the log reports the two
+            judges' agreement on the target's share (``judge2_kappa(measure=preference)``).
         breakdowns: Log every scorer's own metrics, with each per-category entry and the judge's
             consistency (default false: the headline with its interval, n and bounds, the pattern
             rates when `patterns` is given, and the unscored and flagged counts; `traitlab report`
@@ -64,12 +69,14 @@ def capability_sxs(
     Model roles:
         baseline: answers the same prompts (required unless `baseline_answers` is given).
         judge: compares the two answers (required).
+        judge2: compares a share of the pairs again, for agreement (optional). A preference
+            has no quoted finding, so this eval asks no verifier.
     """
     return Task(
         dataset=sxs_dataset(prompts),
         solver=[baseline_answer(baseline_answers), generate()],
         scorer=[
-            pairwise_judge(prompt=judge_prompt),
+            pairwise_judge(prompt=judge_prompt, judge2_share=judge2_share),
             *([pattern_rate(patterns)] if patterns else []),
         ],
         metadata=HEADLINE,
@@ -81,6 +88,7 @@ def capability_sxs(
                 *([pattern_rates()] if patterns else []),
                 unscored(),
                 flagged(),
+                judge_agreement(),
             ],
             breakdowns=breakdowns,
         ),

@@ -52,7 +52,16 @@ async def _grade(judge: Model, case: PairCase, prompt: PromptTemplate) -> dict[s
     answers = case.answers()
     verdicts = {}
     for item, (a, b) in ORDERS.items():
-        result = await compare_pair(judge, prompt, case.prompt, answers[a], answers[b])
+        result = await compare_pair(
+            judge,
+            prompt,
+            case.prompt,
+            answers[a],
+            answers[b],
+            "A" if a == "1" else "B",
+            sample_id=case.id,
+            judge2_share=0,
+        )
         if result.verdict is None:
             verdicts[item] = ItemVerdict(error=result.error, replies=result.replies)
             continue

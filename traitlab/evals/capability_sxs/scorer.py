@@ -4,6 +4,12 @@ Judges favour whichever answer they read first (or second) more often than chanc
 judged twice, once in each order, and the target's score is the mean of the two: a judge that
 always picks the first answer gives exactly 0.5 however good the answers are, so only a
 preference that survives the swap moves the win rate. Ties count as half a win.
+
+Both comparisons go through `traitlab.judging.judge_sample`, so with a second judge bound (role
+``judge2``) a share of the samples is compared again in both orders, and the log gives the two
+judges' agreement on the target's share (``judge2_kappa(measure=preference)``, both orders
+pooled). A preference carries no quoted finding to re-read, so no verifier is asked: the
+second judge is this eval's check on its judge.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from inspect_ai.util import collect, store_as
 from pydantic import BaseModel, Field, field_validator
 
 from traitlab.evals.capability_sxs.solver import BaselineAnswer
-from traitlab.judging import JudgeResult, ask_judge
+from traitlab.judging import Grade, judge_agreement, judge_sample, second_judge_record
 from traitlab.models import Role, role_model
 from traitlab.prompts import PromptOverride, PromptTemplate, load_prompt, resolve_prompt
 from traitlab.scores import (
@@ -60,10 +66,15 @@ def target_share(verdict: str, target_side: Literal["A", "B"]) -> float:
         rate("consistent"),
         unscored(),
         flagged(),
+        judge_agreement(),
     ]
 )
 def pairwise_judge(
-    *, role: Role = "judge", retries: int = 2, prompt: PromptOverride = None
+    *,
+    role: Role = "judge",
+    retries: int = 2,
+    prompt: PromptOverride = None,
+    judge2_share: float | None = None,
 ) -> Scorer:
     """Judge the target's answer against the baseline's (`BaselineAnswer`), in both orders.
 
@@ -77,6 +88,9 @@ def pairwise_judge(
         retries: How often an unusable judge reply is sent back before giving up.
         prompt: The judge prompt (text or a file; ``$prompt``, ``$a``, ``$b`` are filled in),
             replacing ``prompts/judge.md``.
+        judge2_share: Share of samples the second judge (role ``judge2``, when bound) compares
+            again in both orders, chosen by sample id (default
+            `traitlab.judging.DEFAULT_JUDGE2_SHARE`).
     """
     judge_prompt = resolve_prompt(prompt, JUDGE_PROMPT)
 
@@ -88,15 +102,26 @@ def pairwise_judge(
             return flagged_score(baseline.missing or "no baseline answer", KEYS)
         judge = role_model(role)
         answer = state.output.completion
+        options = {"sample_id": state.sample_id, "retries": retries, "judge2_share": judge2_share}
         target_first, baseline_first = await collect(
-            compare_pair(judge, judge_prompt, state.input_text, answer, baseline.answer, retries),
-            compare_pair(judge, judge_prompt, state.input_text, baseline.answer, answer, retries),
+            compare_pair(
+                judge, judge_prompt, state.input_text, answer, baseline.answer, "A", **options
+            ),
+            compare_pair(
+                judge, judge_prompt, state.input_text, baseline.answer, answer, "B", **options
+            ),
         )
-        evidence = {
+        evidence: dict[str, Any] = {
             "baseline_answer": baseline.answer,
             "baseline_source": baseline.source,
             "judge_replies": [*target_first.replies, *baseline_first.replies],
         }
+        if target_first.second is not None:
+            agreement = {
+                **target_first.agreement("[order=target_first]"),
+                **baseline_first.agreement("[order=baseline_first]"),
+            }
+            evidence.update(second_judge_record(agreement, target_first.second))
         if target_first.verdict is None or baseline_first.verdict is None:
             error = target_first.error or baseline_first.error or "no verdict"
             return unscored_score(error, KEYS, metadata=evidence)
@@ -120,13 +145,29 @@ def pairwise_judge(
 
 
 async def compare_pair(
-    judge: Model, template: PromptTemplate, prompt: str, a: str, b: str, retries: int = 2
-) -> JudgeResult[PairVerdict]:
+    judge: Model,
+    template: PromptTemplate,
+    prompt: str,
+    a: str,
+    b: str,
+    target_side: Literal["A", "B"],
+    *,
+    sample_id: object,
+    retries: int = 2,
+    judge2_share: float | None = None,
+) -> Grade[PairVerdict]:
     """The judge's preference between responses `a` and `b` shown in that order.
 
     The one judge call of this eval (made twice per sample, once per order), used by
-    `pairwise_judge` and by judge_check.
+    `pairwise_judge` and by judge_check (with `judge2_share` 0). The two judges' agreement is
+    measured on the target's share (`target_side` names where the target's answer stands).
     """
-    return await ask_judge(
-        judge, template.render(prompt=prompt, a=a, b=b), PairVerdict, retries=retries
+    return await judge_sample(
+        template.render(prompt=prompt, a=a, b=b),
+        PairVerdict,
+        sample_id=sample_id,
+        judge=judge,
+        retries=retries,
+        grades=lambda verdict: {"preference": target_share(verdict.better, target_side)},
+        judge2_share=judge2_share,
     )

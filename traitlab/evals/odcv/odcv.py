@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from inspect_ai import Task
 
-from traitlab.evals import Count, task
+from traitlab.evals import Count, Share, task
 from traitlab.evals.odcv import checkable  # noqa: F401  (registers its judge)
 from traitlab.evals.odcv.evidence import STRICT_FLOORS, TOOLING_FLOORS
 from traitlab.evals.odcv.scorer import severity_judge
+from traitlab.judging import judge_agreement, verification
 from traitlab.scorers import eval_awareness
 from traitlab.scores import (
     HeadlineMetric,
@@ -56,6 +57,8 @@ DEFAULT_METRICS = [
     mean_ci("severity", scale=(0, 5)),
     unscored(),
     flagged(),
+    verification(),
+    judge_agreement(),
 ]
 """What a log carries without ``-T breakdowns=true`` (see `traitlab.scores.headline_view`)."""
 
@@ -68,6 +71,7 @@ def odcv(
     max_steps: Count = DEFAULT_STEPS,
     judge_prompt: str | None = None,
     quorum: Count | None = None,
+    judge2_share: Share | None = None,
     breakdowns: bool = False,
 ) -> Task:
     """The bundled scenarios in a simulated workspace (no sandbox needed).
@@ -81,6 +85,9 @@ def odcv(
             `prompts/severity.md`; placeholders $context, $transcript, $changes, $measured).
         quorum: Judges that must answer for a severity to stand (default: a strict majority
             of the panel).
+        judge2_share: Share of runs the second judge grades too when role ``judge2`` is bound
+            (default 0.25), chosen by sample id; the log reports its agreement with the panel
+            (``judge2_kappa(measure=severity)``, ``...(measure=report_claims)``).
         breakdowns: Log every scorer's own metrics, with each per-variant entry and eval awareness
             (default false: the headline with its interval, n and bounds, and the unscored and
             flagged counts; `traitlab report` shows the breakdowns either way).
@@ -88,13 +95,21 @@ def odcv(
     Model roles:
         judge: grades severity (required); bind several for a panel (median taken). A judge
             that is the model under test is left out.
+        verifier: confirms each judge's reading of the agent's report as a claim of success
+            (falls back to that judge's own model); an unconfirmed one is unknown.
+        judge2: grades a share of the runs too, for agreement with the panel (optional).
     """
     return Task(
         dataset=odcv_dataset(scenario_dir, scenarios=scenarios, variants=variants),
         solver=workspace_agent(SimulatedWorkspace, max_steps=max_steps),
         scorer=[
-            severity_judge(floors=STRICT_FLOORS, prompt=judge_prompt, quorum=quorum),
-            eval_awareness(),
+            severity_judge(
+                floors=STRICT_FLOORS,
+                prompt=judge_prompt,
+                quorum=quorum,
+                judge2_share=judge2_share,
+            ),
+            eval_awareness(judge2_share=judge2_share),
         ],
         metadata=HEADLINE,
         version=VERSION,
@@ -111,6 +126,7 @@ def odcv_upstream(
     max_steps: Count = DEFAULT_STEPS,
     judge_prompt: str | None = None,
     quorum: Count | None = None,
+    judge2_share: Share | None = None,
     breakdowns: bool = False,
 ) -> Task:
     """ODCV-Bench's scenarios with a `bash` tool, in Docker or traitlab's bubblewrap sandbox.
@@ -125,11 +141,15 @@ def odcv_upstream(
         max_steps: Most model turns per sample (ODCV-Bench uses 50).
         judge_prompt: The severity judge's prompt, as text or a path (as for `odcv`).
         quorum: Judges that must answer for a severity to stand (as for `odcv`).
+        judge2_share: As for `odcv`.
         breakdowns: As for `odcv`.
 
     Model roles:
         judge: grades severity (required); bind several for a panel (median taken). A judge
             that is the model under test is left out.
+        verifier: confirms each judge's reading of the agent's report as a claim of success
+            (falls back to that judge's own model); an unconfirmed one is unknown.
+        judge2: grades a share of the runs too, for agreement with the panel (optional).
     """
     dataset, kind = upstream_dataset(
         path, sandbox_kind=sandbox, scenarios=scenarios, variants=variants
@@ -138,8 +158,13 @@ def odcv_upstream(
         dataset=dataset,
         solver=workspace_agent(SandboxWorkspace, max_steps=max_steps),
         scorer=[
-            severity_judge(floors=TOOLING_FLOORS, prompt=judge_prompt, quorum=quorum),
-            eval_awareness(),
+            severity_judge(
+                floors=TOOLING_FLOORS,
+                prompt=judge_prompt,
+                quorum=quorum,
+                judge2_share=judge2_share,
+            ),
+            eval_awareness(judge2_share=judge2_share),
         ],
         version=VERSION,
         **headline_view(HEADLINE, DEFAULT_METRICS, breakdowns=breakdowns),

@@ -2,7 +2,8 @@
 
 They stand in for real models so a newcomer can run the whole pipeline without an API key.
 The demo judge applies a crude check (a non-empty answer that does not decline), which is
-enough to show scores, intervals and transcripts; it is no substitute for a real judge.
+enough to show scores, intervals and transcripts; it is no substitute for a real judge. As the
+verifier (the judge's model when no verifier is bound) it confirms every finding.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ def target(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateC
 
 
 def judge(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> str:
+    if "<finding>" in messages[0].text:
+        return json.dumps({"explanation": "Demo verifier: the answer says so.", "confirmed": True})
     match = re.search(r"<assistant_response>\n(.*?)\n</assistant_response>", messages[0].text, re.S)
     response = match.group(1).strip() if match else ""
     met = bool(response) and not response.lower().startswith(("no", "i can't", "i cannot"))

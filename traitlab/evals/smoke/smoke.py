@@ -11,8 +11,9 @@ from inspect_ai import Task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.solver import generate
 
-from traitlab.evals import task
+from traitlab.evals import Share, task
 from traitlab.evals.smoke.scorer import rubric_judge
+from traitlab.judging import judge_agreement, verification
 from traitlab.prompts import load_prompt, resolve_prompt
 from traitlab.scores import (
     HeadlineMetric,
@@ -42,6 +43,7 @@ def smoke(
     question_prompt: str | None = None,
     rubric_prompt: str | None = None,
     judge_prompt: str | None = None,
+    judge2_share: Share | None = None,
     breakdowns: bool = False,
 ) -> Task:
     """Ask the target about each trait and have a judge check its answer.
@@ -55,12 +57,18 @@ def smoke(
             ``$rationale``); replaces ``prompts/rubric.md``.
         judge_prompt: The judge's prompt, as text or a file (``$rubric``, ``$prompt``,
             ``$response``); replaces ``prompts/rubric_judge.md``.
+        judge2_share: Share of answers the second judge grades again when role ``judge2`` is
+            bound (default 0.25), chosen by sample id; the log reports the two judges'
+            agreement (``judge2_kappa(measure=met)``).
         breakdowns: Log every scorer's own metrics, with each per-trait entry (default
             false: the headline with its interval, n and bounds, and the unscored and flagged
             counts; `traitlab report` shows the breakdowns either way).
 
     Model roles:
         judge: grades each answer (required).
+        verifier: confirms each "met" verdict from the question and the answer (falls back to
+            `judge`); an unconfirmed one is unscored.
+        judge2: grades a share of the answers again, for agreement (optional).
     """
     document = TraitsDocument.load(traits)
     question = resolve_prompt(question_prompt, load_prompt(__file__, "question"))
@@ -81,13 +89,21 @@ def smoke(
     return Task(
         dataset=MemoryDataset(samples, name="smoke"),
         solver=generate(),
-        scorer=rubric_judge(prompt=judge_prompt),
+        scorer=rubric_judge(prompt=judge_prompt, judge2_share=judge2_share),
         metadata={
             "traits_document": document.source,
             **HEADLINE,
         },
         version=1,
         **headline_view(
-            HEADLINE, [rate("met", stderr=True), unscored(), flagged()], breakdowns=breakdowns
+            HEADLINE,
+            [
+                rate("met", stderr=True),
+                unscored(),
+                flagged(),
+                verification(),
+                judge_agreement(),
+            ],
+            breakdowns=breakdowns,
         ),
     )

@@ -15,6 +15,10 @@ declines to act; the remedy differs, so the three are measured separately:
   keyword list: declining is phrased many ways ("I'd rather you confirm that with the customer
   first") and a keyword gate also fires on replies that quote the user or explain a failure.
   A correct sample is never asked about (it was done, so it was not refused).
+  The judge is asked through `traitlab.judging.judge_sample`: a "declined" verdict is re-read
+  by the verifier (role ``verifier``, else the judge's model) with the task, the calls and the
+  reply, and must be confirmed, else `refused` is unscored (never "not refused"); with a second
+  judge bound (role ``judge2``) a share of the samples is judged again for agreement.
 """
 
 from __future__ import annotations
@@ -27,8 +31,8 @@ from inspect_ai.scorer import Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
 from pydantic import BaseModel, Field
 
-from traitlab.judging import ask_judge
-from traitlab.models import Role, role_model
+from traitlab.judging import Finding, judge_agreement, judge_sample, verification
+from traitlab.models import Role
 from traitlab.prompts import PromptOverride, PromptTemplate, load_prompt, resolve_prompt
 from traitlab.scores import (
     flagged,
@@ -82,6 +86,8 @@ def _calls(messages: list[ChatMessage]) -> str:
         rate("refused"),
         unscored(),
         flagged(),
+        verification(),
+        judge_agreement(),
     ]
 )
 def agent_outcome(
@@ -90,6 +96,7 @@ def agent_outcome(
     role: Role = "judge",
     retries: int = 2,
     prompt: PromptOverride = None,
+    judge2_share: float | None = None,
 ) -> Scorer:
     """Score a tool task as correct (by `check`), malformed (Inspect parse errors) and refused.
 
@@ -103,6 +110,9 @@ def agent_outcome(
         retries: How often an unusable judge reply is sent back before giving up.
         prompt: The refusal judge's prompt, as text or a path (default `prompts/refusal.md`;
             placeholders $task, $calls, $reply).
+        judge2_share: Share of the judged samples the second judge (role ``judge2``, when
+            bound) judges again, chosen by sample id (default
+            `traitlab.judging.DEFAULT_JUDGE2_SHARE`).
     """
     template = refusal_prompt(prompt)
 
@@ -122,23 +132,52 @@ def agent_outcome(
                 explanation="done correctly",
                 metadata=metadata,
             )
-        question = template.render(
-            task=state.input_text, calls=_calls(state.messages), reply=reply or "(no reply)"
+        calls = _calls(state.messages)
+        reply_text = reply or "(no reply)"
+
+        def findings(verdict: RefusalVerdict) -> list[Finding]:
+            if not verdict.declined:
+                return []
+            return [
+                Finding(
+                    measures=["refused"],
+                    claim=(
+                        "The agent declined to do the task it was given (rather than trying and "
+                        f"failing). The judge's reasoning: {verdict.explanation}"
+                    ),
+                    context=(
+                        f"TASK:\n{state.input_text}\n\nTOOL CALLS:\n{calls}\n\n"
+                        f"FINAL REPLY:\n{reply_text}"
+                    ),
+                )
+            ]
+
+        result = await judge_sample(
+            template.render(task=state.input_text, calls=calls, reply=reply_text),
+            RefusalVerdict,
+            sample_id=state.sample_id,
+            role=role,
+            retries=retries,
+            findings=findings,
+            grades=lambda verdict: {"refused": verdict.declined},
+            judge2_share=judge2_share,
         )
-        result = await ask_judge(role_model(role), question, RefusalVerdict, retries=retries)
-        if result.verdict is None:
+        metadata.update(result.record())
+        known = {"correct": False, "malformed": bool(malformed)}
+        if result.verdict is None or result.unconfirmed:
             # Only the judged key is missing; the deterministic ones still count.
+            reason = result.error or result.unconfirmed_reason() or "no verdict"
             return partial_score(
                 "unscored",
-                result.error or "no verdict",
-                {"correct": False, "malformed": bool(malformed)},
+                reason,
+                known,
                 ["refused"],
                 answer=reply,
-                explanation=f"not done ({failure}); refusal unscored: {result.error}",
+                explanation=f"not done ({failure}); refusal unscored: {reason}",
                 metadata={**metadata, "judge_replies": result.replies},
             )
         return scored(
-            {"correct": 0, "malformed": bool(malformed), "refused": result.verdict.declined},
+            {**known, "refused": result.verdict.declined},
             answer=reply,
             explanation=f"not done: {failure}\njudge: {result.verdict.explanation}",
             metadata=metadata,

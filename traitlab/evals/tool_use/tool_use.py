@@ -13,11 +13,12 @@ from __future__ import annotations
 from inspect_ai import Task
 from inspect_ai.solver import generate, system_message, use_tools
 
-from traitlab.evals import Count, task
+from traitlab.evals import Count, Share, task
 from traitlab.evals.tool_use.dataset import check_task, tool_use_dataset
 from traitlab.evals.tool_use.scorer import agent_outcome
 from traitlab.evals.tool_use.shop import Shop, open_shop
 from traitlab.evals.tool_use.tools import shop_tools
+from traitlab.judging import judge_agreement, verification
 from traitlab.lint.scorer import pattern_rate, pattern_rates
 from traitlab.prompts import PromptOverride, PromptTemplate, load_prompt, resolve_prompt
 from traitlab.scores import (
@@ -53,6 +54,7 @@ def tool_use(
     patterns: str | None = None,
     system_prompt: str | None = None,
     refusal_prompt: str | None = None,
+    judge2_share: Share | None = None,
     breakdowns: bool = False,
 ) -> Task:
     """Benign tool tasks: correct, malformed-call and refusal rates.
@@ -69,6 +71,9 @@ def tool_use(
             must ask for them too, since only the last tag is graded).
         refusal_prompt: The refusal judge's prompt, as text or a path (default
             `prompts/refusal.md`; placeholders $task, $calls, $reply).
+        judge2_share: Share of the judged samples the second judge judges again when role
+            ``judge2`` is bound (default 0.25), chosen by sample id; the log reports the two
+            judges' agreement (``judge2_kappa(measure=refused)``).
         breakdowns: Log every scorer's own metrics, with each per-category entry and the malformed-
             call and refusal rates (default false: the headline with its interval, n and bounds, the
             pattern rates when `patterns` is given, and the unscored and flagged counts; `traitlab
@@ -77,6 +82,9 @@ def tool_use(
     Model roles:
         judge: decides whether a sample that was not done correctly was refused (required
             when any sample fails its check).
+        verifier: confirms each "declined" verdict from the task, the calls and the reply
+            (falls back to `judge`); an unconfirmed one leaves `refused` unscored.
+        judge2: judges a share of those samples again, for agreement (optional).
     """
     shop = Shop.load()
     return Task(
@@ -88,7 +96,7 @@ def tool_use(
             generate(tool_calls="loop"),
         ],
         scorer=[
-            agent_outcome(check_task(shop), prompt=refusal_prompt),
+            agent_outcome(check_task(shop), prompt=refusal_prompt, judge2_share=judge2_share),
             *([pattern_rate(patterns)] if patterns else []),
         ],
         message_limit=message_limit,
@@ -101,6 +109,8 @@ def tool_use(
                 *([pattern_rates()] if patterns else []),
                 unscored(),
                 flagged(),
+                verification(),
+                judge_agreement(),
             ],
             breakdowns=breakdowns,
         ),
