@@ -249,3 +249,34 @@ def test_after_ctrl_c_exit_hooks_run_and_the_final_collection_is_skipped(tmp_pat
     assert err.splitlines() == ["interrupted: nothing was written"]
     assert hook.exists() and not finalized.exists()
     assert seconds < 2.0
+
+
+def test_an_interrupted_command_run_in_process_leaves_the_callers_exit_status(
+    tmp_path: Path,
+) -> None:
+    """A test (any caller but the program itself) that runs main() into a Ctrl-C keeps its own
+    exit status: the early exit after an interrupt once turned a whole passing pytest run's 0
+    into 130."""
+    (tmp_path / "caller.py").write_text(
+        textwrap.dedent(
+            """
+            import sys
+            from traitlab.cli import main
+            from traitlab.traits import TraitsDocument
+
+            def load(path=None):
+                raise KeyboardInterrupt
+
+            def run():
+                TraitsDocument.load = load
+                sys.argv = ["traitlab", "traits", "show"]
+                try:
+                    main()
+                except SystemExit as ex:
+                    print("main exited", ex.code)
+            """
+        )
+    )
+    result = run_python("import caller; caller.run()", cwd=tmp_path)
+    assert "main exited 130" in result.stdout
+    assert result.returncode == 0, result.stderr

@@ -27,7 +27,7 @@ def test_filtering_the_opener_out_lowers_its_rate(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=1500,
-        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT),
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path),
              "INSPECT_CACHE_DIR": str(tmp_path / "cache"), "CLOSED_LOOP_STEPS": "200",
              "CLOSED_LOOP_EPOCHS": "2"},
     )  # fmt: skip

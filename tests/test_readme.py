@@ -123,5 +123,7 @@ def test_offline_command_runs_as_written(words: list[str], scratch: Path) -> Non
 def test_the_example_judge_verdict_is_complete() -> None:
     """The scripted judge reply the README shows is a verdict the smoke judge accepts."""
     text = README.read_text(encoding="utf-8")
-    [example] = re.findall(r'`("\{\\"explanation.*?\}")`', text)
+    [example] = [
+        found for found in re.findall(r'`("\{\\"explanation.*?\}")`', text) if '\\"met\\"' in found
+    ]
     RubricVerdict.model_validate(json.loads(json.loads(example)))

@@ -230,13 +230,18 @@ def main() -> None:
     even when threads that a library started (or its exit hooks) would keep it alive, and
     without the interpreter's final garbage collection (see `_exit_soon`).
     """
-    # Registered before any command imports its libraries, so it runs after their exit hooks.
-    atexit.unregister(_end_without_finalizing)  # once, however often a test calls main()
-    atexit.register(_end_without_finalizing)
+    # Only the program itself is ended early: a caller that runs main() in its own process (a
+    # test under pytest) must keep its own exit status, or one interrupted command in a test
+    # run would end the whole run with 130 at exit.
+    as_program = sys._getframe(1).f_globals.get("__name__") == "__main__"
+    if as_program:
+        # Registered before any command imports its libraries: it runs after their exit hooks.
+        atexit.unregister(_end_without_finalizing)
+        atexit.register(_end_without_finalizing)
     try:
         app()
     except SystemExit as ex:
-        if ex.code == 130:
+        if ex.code == 130 and as_program:
             _exit_soon(130)
         raise
 
