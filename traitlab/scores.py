@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 from inspect_ai.log import HeadlineMetric as InspectHeadline
@@ -47,6 +47,9 @@ logger = logging.getLogger(__name__)
 
 UNSCORED = "unscored"
 FLAGGED = "flagged"
+
+Entries = dict[str, float]
+"""A metric's logged entries: name (with its group) to value."""
 
 UNSCORED_NOTE_SHARE = 0.1
 """Above this share of unscored samples a metric warns that its estimate may be biased."""
@@ -383,18 +386,10 @@ def rate(
     """
     name = f"{key}_rate" if key else "rate"
 
-    def compute(scores: list[SampleScore]) -> dict[str, float]:
-        entries: dict[str, float] = {}
-        if not measured(scores, key):
-            return entries
-        for group, members in grouped(scores, by):
-            within = None if group is not None and by == cluster else cluster
-            entries.update(
-                rate_entries(name, members, key, group=group, threshold=threshold, cluster=within)
-            )
-        return with_stderr(entries, name) if stderr else entries
+    def entries(members: list[SampleScore], group: str | None, within: str | None) -> Entries:
+        return rate_entries(name, members, key, group=group, threshold=threshold, cluster=within)
 
-    return compute
+    return _grouped_metric(name, key, by, cluster, stderr, entries)
 
 
 @sample_metric
@@ -415,16 +410,33 @@ def mean_ci(
     """
     name = f"{key}_mean" if key else "mean"
 
-    def compute(scores: list[SampleScore]) -> dict[str, float]:
-        entries: dict[str, float] = {}
+    def entries(members: list[SampleScore], group: str | None, within: str | None) -> Entries:
+        return mean_entries(name, members, key, group=group, cluster=within, scale=scale)
+
+    return _grouped_metric(name, key, by, cluster, stderr, entries)
+
+
+def _grouped_metric(
+    name: str,
+    key: str | None,
+    by: str | None,
+    cluster: str | None,
+    stderr: bool,
+    entries: Callable[[list[SampleScore], str | None, str | None], Entries],
+) -> Metric:
+    """The compute of `rate` and `mean_ci`: all samples, then each group of `by`.
+
+    Grouped by the cluster field itself, a group is one cluster: its members are that
+    cluster's own replications (the audits of one trait), independent of each other.
+    """
+
+    def compute(scores: list[SampleScore]) -> Entries:
+        found: Entries = {}
         if not measured(scores, key):
-            return entries
+            return found
         for group, members in grouped(scores, by):
-            within = None if group is not None and by == cluster else cluster
-            entries.update(
-                mean_entries(name, members, key, group=group, cluster=within, scale=scale)
-            )
-        return with_stderr(entries, name) if stderr else entries
+            found.update(entries(members, group, None if group and by == cluster else cluster))
+        return with_stderr(found, name) if stderr else found
 
     return compute
 
