@@ -40,10 +40,10 @@ import numpy as np
 from pydantic import ValidationError
 from rich.progress import Progress
 
-from traitlab.datasets.jsonl import validation_reason
-from traitlab.datasets.records import RECORD_TYPES, record_kind
 from traitlab.errors import InputError
+from traitlab.jsonl import validation_reason
 from traitlab.lint.results import SourceInfo
+from traitlab.records import RECORD_TYPES, record_kind
 
 Turns = Literal["assistant", "user", "transcript"]
 Unit = Literal["reply", "record"]

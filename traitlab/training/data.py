@@ -19,10 +19,17 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from traitlab.datasets import ChatRecord, DocumentRecord, Message, PreferenceRecord, read_jsonl
-from traitlab.datasets.jsonl import iter_json_lines
-from traitlab.datasets.records import RECORD_TYPES, RecordKind, record_kind
 from traitlab.errors import InputError
+from traitlab.jsonl import iter_json_lines, read_jsonl
+from traitlab.records import (
+    RECORD_TYPES,
+    ChatRecord,
+    DocumentRecord,
+    Message,
+    PreferenceRecord,
+    RecordKind,
+    record_kind,
+)
 from traitlab.training.config import (
     BDPOConfig,
     DPOConfig,

@@ -15,10 +15,10 @@ from typing import Any, Literal
 from inspect_ai.model import GenerateConfig
 from pydantic import BaseModel, Field
 
-from traitlab.datasets.records import ChatRecord, Message, PreferenceRecord
 from traitlab.datasets.synth._config import GenerateOptions
 from traitlab.datasets.synth._prompts import aim, stage_prompt
 from traitlab.datasets.synth._run import Drop, Item, Stages, with_system
+from traitlab.records import ChatRecord, Message, PreferenceRecord
 
 PROMPT_STAGES = ("scenario", "user_prompt", "default_response", "prompt_critique")
 RESPONSE_STAGES = ("answer", "refine", "autorate")

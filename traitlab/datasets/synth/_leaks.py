@@ -16,8 +16,8 @@ from functools import cache
 
 from pydantic import BaseModel
 
-from traitlab.datasets.records import ChatRecord, DocumentRecord, PreferenceRecord
 from traitlab.datasets.synth._prompts import PROMPTS_DIR, stage_prompt
+from traitlab.records import ChatRecord, DocumentRecord, PreferenceRecord
 
 WORDS = 8
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")

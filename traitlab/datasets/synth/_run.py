@@ -32,12 +32,12 @@ from inspect_ai.model import (
 from pydantic import BaseModel
 from rich.table import Table
 
-from traitlab.datasets.jsonl import ResumableWriter, write_jsonl
 from traitlab.datasets.synth._config import GenerateOptions, Kind
 from traitlab.datasets.synth._leaks import find_leak, trained_texts
 from traitlab.datasets.synth._prompts import DocType, stage_prompt, stage_temperature, styles
 from traitlab.datasets.synth._variety import Variety, bundled, examples
 from traitlab.errors import InputError
+from traitlab.jsonl import ResumableWriter, write_jsonl
 from traitlab.judging import JUDGE_CONFIG, ask_judge
 from traitlab.llm import UsageMeter, generate, map_concurrently
 from traitlab.traits import TraitChunk, TraitsDocument
