@@ -231,9 +231,10 @@ class _PhraseIndex:
         hits: set[int] = set()
         if not self.size:
             return hits
-        starts, singles = self.starts, self.singles
+        starts, singles, find = self.starts, self.singles, _TOKEN_RE.findall
         for low in lowered:
-            toks = _tokens(low)
+            # Sentence ends are left as they are found (".", "?!", "\n"): no word equals one.
+            toks = find(low)
             for position, pair in enumerate(itertools.pairwise(toks)):
                 for index, phrase in starts.get(pair, ()):
                     end = position + len(phrase)
@@ -402,10 +403,11 @@ def _frequent_grams(items: list[LintItem], size: int, floor: float) -> Counter[E
             segment += 1
             if not hit[segment - 1]:
                 continue
-            toks = _tokens(low)
             if size == 1:
-                found_grams.update((token,) for token in toks if token != BOUNDARY)
+                found_grams.update((token,) for token in _tokens(low) if token != BOUNDARY)
                 continue
+            # Sentence ends as found ("." or "\n"): no common pair holds one, so no n-gram does.
+            toks = _TOKEN_RE.findall(low)
             count = 0
             for end, pair in enumerate(itertools.pairwise(toks), start=2):
                 count = count + 1 if pair in common else 0
