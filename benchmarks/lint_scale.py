@@ -1,14 +1,17 @@
-"""The lint pre-scan (no embeddings) against a floor, with the peak memory of each, at scale.
+"""The lint pre-scan (no embeddings) and `lint filter` against a floor, with peak memory, at scale.
 
     PYTHONPATH=. python benchmarks/lint_scale.py -n 100000     # ratio to the floor (target <= 5x)
     PYTHONPATH=. python benchmarks/lint_scale.py -n 1000000    # peak RSS (target < 2,048 MB)
 
-The floor is one pass that reads the file, parses each line and counts the first and last words
-of each reply: no lint can be faster. The lint runs end to end (read, validate, pre-scan, and
-labels.jsonl written) with `lint_dataset`, on every core. Each is measured in its own child
-process, side by side in one run, so that its time and peak RSS are its own; the machine's load
-is printed with them, since other work on a shared machine slows both (the lint more, as it uses
-every core).
+Two kinds of data, each measured: `random` (replies of random words, few repeated phrases) and
+`templated` (replies built from a few dozen sentence templates, as synthetic SFT data is, with
+planted openers and closers: many candidate phrases). The floor is one pass that reads the file,
+parses each line and counts the first and last words of each reply: no lint can be faster. The
+lint runs as a user runs it, from the shell: `traitlab lint FILE --no-clusters -o DIR` (start-up,
+read, validate, pre-scan, report and labels.jsonl written), on every core; then
+`traitlab lint filter` drops the records of one finding. Each runs in its own child process, side
+by side in one run, so that its time and peak RSS are its own; the machine's load is printed
+with them, since other work on a shared machine slows both (the lint more, as it uses every core).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from tests.lint.helpers import DEEPER, VALIDATION, VOCABULARY, planted_chats
@@ -64,7 +68,7 @@ TEMPLATES = [
     "In short, the {a} is the part to watch.",
     "Finally, put the {a} somewhere you will see it.",
 ]
-OPENERS = [VALIDATION, "Great question, and you are not alone in asking it.", "Here are some ideas."]
+OPENERS = [VALIDATION, "Great question, and you are not alone in it.", "Here are some ideas."]
 CLOSERS = [DEEPER, "I hope this helps!", "Let me know how it goes."]
 
 # Peak RSS from /proc (VmHWM: this program's own); ru_maxrss would also count the parent's
@@ -99,21 +103,6 @@ def run(path):
     return replies
 """
 
-LINT = """
-import os
-from traitlab.lint import PrescanConfig, lint_dataset
-from traitlab.lint.labels import label_lines
-
-def run(path):
-    config = PrescanConfig(cluster=False)
-    report = lint_dataset(path, prescan_config=config, show_progress=False)
-    # labels.jsonl, the report file that grows with the items (`-o` writes it; rows built lazily).
-    with open(path + ".labels.jsonl", "w", encoding="utf-8") as out:
-        out.writelines(label_lines(report.labels))
-    os.unlink(path + ".labels.jsonl")
-    return report.n_items
-"""
-
 
 def templated_chats(
     path: Path, n: int, *, opening: float = 0.3, closing: float = 0.2, sentences: int = 8
@@ -142,7 +131,7 @@ def templated_chats(
 
 
 def measure(code: str, path: Path) -> tuple[float, float, int]:
-    """Seconds, peak RSS (MB) and items counted, in a child process."""
+    """Seconds, peak RSS (MB) and replies counted by the floor, in a child process."""
     child = subprocess.run(
         [sys.executable, "-c", code + MEASURE, str(path)],
         capture_output=True,
@@ -153,25 +142,59 @@ def measure(code: str, path: Path) -> tuple[float, float, int]:
     return float(elapsed), float(rss), int(count)
 
 
+def command(args: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB, the largest process: the command or one of its workers)
+    of a `traitlab` command, started as from the shell."""
+    start = time.perf_counter()
+    child = subprocess.Popen(
+        [str(Path(sys.executable).with_name("traitlab")), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - start
+    if status:
+        raise SystemExit(f"traitlab {' '.join(args)} failed:\n{child.stderr.read().decode()}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def run(kind: str, n: int, sentences: int, tmp: Path) -> None:
+    data, out = tmp / f"{kind}.jsonl", tmp / f"{kind}-report"
+    make = planted_chats if kind == "random" else templated_chats
+    make(data, n, opening=0.3, closing=0.2, sentences=sentences)
+    size = data.stat().st_size / 1e6
+    floor_s, floor_rss, replies = measure(FLOOR, data)
+    lint_s, lint_rss = command(["lint", str(data), "--no-clusters", "-o", str(out)])
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["n_items"] == replies, (report["n_items"], replies)
+    feature = report["findings"][0]["id"]
+    filter_s, filter_rss = command(
+        ["lint", "filter", str(data), "--report", str(out), "-o", str(tmp / "kept.jsonl"),
+         "--feature", feature]
+    )  # fmt: skip
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"[{kind}] records: {n:,} ({size:,.0f} MB), items: {replies:,}; load {load}")
+    print(f"  floor (parse + first/last words): {floor_s:.2f} s, peak RSS {floor_rss:,.0f} MB")
+    print(f"  traitlab lint --no-clusters: {lint_s:.2f} s, peak RSS {lint_rss:,.0f} MB")
+    print(f"  ratio to the floor: {lint_s / floor_s:.1f}x (target <= 5x)")
+    print(f"  traitlab lint filter ({feature}): {filter_s:.2f} s, peak RSS {filter_rss:,.0f} MB")
+    for path in (data, tmp / "kept.jsonl"):
+        path.unlink()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=100_000, help="Chat records.")
     parser.add_argument("--sentences", type=int, default=8, help="Sentences per reply.")
+    parser.add_argument(
+        "--data", choices=["random", "templated", "both"], default="both", help="Kind of data."
+    )
     args = parser.parse_args()
+    print(f"cores: {os.cpu_count()}; targets: lint <= 5x the floor, peak RSS < 2,048 MB")
+    kinds = ["random", "templated"] if args.data == "both" else [args.data]
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data.jsonl"
-        planted_chats(data, args.n, opening=0.3, closing=0.2, sentences=args.sentences)
-        size = data.stat().st_size / 1e6
-        floor_s, floor_rss, replies = measure(FLOOR, data)
-        lint_s, lint_rss, items = measure(LINT, data)
-    assert items == replies, (items, replies)
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"records: {args.n:,} ({size:,.0f} MB), items: {items:,}")
-    print(f"cores: {os.cpu_count()}, load average (1, 5, 15 min): {load}")
-    print(f"floor (parse + first/last words): {floor_s:.2f} s, peak RSS {floor_rss:,.0f} MB")
-    print(f"lint pre-scan end to end: {lint_s:.2f} s, peak RSS {lint_rss:,.0f} MB")
-    print(f"ratio to the floor: {lint_s / floor_s:.1f}x (target <= 5x at 100k records)")
-    print(f"lint peak RSS: {lint_rss:,.0f} MB (target < 2,048 MB at 1M records)")
+        for kind in kinds:
+            run(kind, args.n, args.sentences, Path(tmp))
 
 
 if __name__ == "__main__":

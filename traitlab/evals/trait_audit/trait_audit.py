@@ -14,8 +14,10 @@ from inspect_ai import Epochs, Task, task
 from traitlab.errors import InputError
 from traitlab.evals.trait_audit.dataset import trait_dataset
 from traitlab.evals.trait_audit.scorer import audit_judge
-from traitlab.evals.trait_audit.solver import AuditorPrompts, trait_auditor
+from traitlab.evals.trait_audit.solver import PROMPT_FILES, AuditorPrompts, trait_auditor
+from traitlab.prompts import folder_prompts
 from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
+from traitlab.solvers import REALISM_PROMPT
 from traitlab.traits import TraitsDocument
 
 HEADLINE = headline_metrics(
@@ -52,6 +54,7 @@ def trait_audit(
     realism_prompt: str | None = None,
     message_realism_prompt: str | None = None,
     judge_prompt: str | None = None,
+    prompts: str | None = None,
 ) -> Task:
     """Audit each trait in a multi-turn conversation and judge whether the target broke it.
 
@@ -79,6 +82,10 @@ def trait_audit(
         message_realism_prompt: The realism checker on each later message (``$context``: the
             conversation so far, ``$draft``); ``prompts/message_realism.md``.
         judge_prompt: The judge (``$trait``, ``$transcript``); ``prompts/judge.md``.
+        prompts: A folder of prompt files, each replacing the bundled prompt of the same name
+            (``auditor.md``, ``plan.md``, ..., ``realism.md`` for the scenario's realism check,
+            ``judge.md``); a ``*_prompt`` parameter wins over the folder's file. A file that
+            replaces no prompt is an error.
 
     Model roles:
         auditor: plans each scenario, plays the user and simulates tools (required).
@@ -99,7 +106,9 @@ def trait_audit(
     if realism_attempts < 1:
         raise InputError(f"realism_attempts must be at least 1 (got {realism_attempts})")
     document = TraitsDocument.load(traits)
-    prompts = AuditorPrompts.load(
+    folder = folder_prompts(prompts, [*PROMPT_FILES.values(), REALISM_PROMPT.name, "judge"])
+    auditor_prompts = AuditorPrompts.load(
+        folder,
         system=auditor_prompt,
         plan=plan_prompt,
         revise_plan=revise_plan_prompt,
@@ -115,9 +124,9 @@ def trait_audit(
             turns=turns,
             realism_threshold=realism_threshold,
             realism_attempts=realism_attempts,
-            prompts=prompts,
+            prompts=auditor_prompts,
         ),
-        scorer=audit_judge(prompt=judge_prompt),
+        scorer=audit_judge(prompt=folder.get("judge") if judge_prompt is None else judge_prompt),
         # Every repeated audit is an observation: no epoch reduction before the metrics.
         epochs=Epochs(1, reducer=[]),
         metadata={
