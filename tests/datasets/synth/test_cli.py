@@ -246,3 +246,38 @@ def test_ctrl_c_says_what_was_kept_and_how_to_resume(tmp_path: Path) -> None:
         "are replayed from Inspect's cache)"
     ]
     assert not json.loads((tmp_path / "sft.usage.json").read_text())["complete"]
+
+
+SEEN: list[str] = []
+
+
+def recording_policy(messages, tools, config):  # type: ignore[no-untyped-def]
+    SEEN.extend(message.text for message in messages)
+    return World()(messages, tools, config)
+
+
+def test_a_prompts_folder_replaces_stage_prompts_and_is_checked_up_front(tmp_path: Path) -> None:
+    folder = tmp_path / "prompts"
+    folder.mkdir()
+    answer = (PROMPTS_DIR / "answer.md").read_text(encoding="utf-8")
+    (folder / "answer.md").write_text(answer + "\nHOUSE STYLE: short sentences.\n")
+    SEEN.clear()
+    policy = [
+        "--model",
+        "scripted/p",
+        "-M",
+        "policy=tests.datasets.synth.test_cli:recording_policy",
+    ]
+    args = ["generate", "sft", *policy, "-n", "1", "--trait-ids", "directness", "--no-lint"]
+    result = CliRunner().invoke(
+        app, [*args, "-o", str(tmp_path / "sft.jsonl"), "--prompts", str(folder)]
+    )
+    assert result.exit_code == 0, result.output
+    assert any("HOUSE STYLE: short sentences." in text for text in SEEN)
+    (folder / "answr.md").write_text("A typo.")
+    SEEN.clear()
+    result = CliRunner().invoke(
+        app, [*args, "-o", str(tmp_path / "two.jsonl"), "--prompts", str(folder)]
+    )
+    assert "answr.md replaces no prompt here" in one_line_error(result)
+    assert not SEEN  # before any model call

@@ -16,7 +16,7 @@ from inspect_ai.model import GenerateConfig
 from pydantic import BaseModel, Field
 
 from traitlab.datasets.synth._config import GenerateOptions
-from traitlab.datasets.synth._prompts import aim, stage_prompt
+from traitlab.datasets.synth._prompts import aim
 from traitlab.datasets.synth._run import Drop, Item, Stages, with_system
 from traitlab.records import ChatRecord, Message, PreferenceRecord
 
@@ -107,7 +107,7 @@ async def make_prompt(run: Stages, item: Item, max_revisions: int) -> Prompt | D
 async def respond(run: Stages, item: Item, prompt: Prompt, min_rating: int) -> Response | Drop:
     """Answer with the trait in the system prompt, refine in a fresh context, autorate."""
     trait, goal = item.chunk.text, aim(item.fires)
-    system = stage_prompt("answer").render(trait=trait)
+    system = run.prompts["answer"].render(trait=trait)
     draft = await run.text("answer", with_system(system, prompt.text))
     refined = await run.prompted("refine", trait=trait, aim=goal, prompt=prompt.text, answer=draft)
     if not refined:

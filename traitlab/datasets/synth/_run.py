@@ -34,7 +34,7 @@ from rich.table import Table
 
 from traitlab.datasets.synth._config import GenerateOptions, Kind
 from traitlab.datasets.synth._leaks import find_leak, trained_texts
-from traitlab.datasets.synth._prompts import DocType, stage_prompt, stage_temperature, styles
+from traitlab.datasets.synth._prompts import DocType, StagePrompts, styles
 from traitlab.datasets.synth._variety import Variety, bundled, examples
 from traitlab.errors import InputError
 from traitlab.jsonl import ResumableWriter, write_jsonl
@@ -90,17 +90,23 @@ class Stages:
     """
 
     def __init__(
-        self, models: dict[str, Model], meter: UsageMeter, *, batch: bool | int | None = None
+        self,
+        models: dict[str, Model],
+        meter: UsageMeter,
+        *,
+        batch: bool | int | None = None,
+        prompts: StagePrompts | None = None,
     ):
         self.models = models
         self.meter = meter
         self.batch = GenerateConfig(batch=batch)
+        self.prompts = prompts or StagePrompts()
 
     def config(
         self, stage: str, seed: int | None = None, *, temperature: float | None = None
     ) -> GenerateConfig:
         """The stage's sampling settings: its prompt file's temperature (else `temperature`)."""
-        chosen = stage_temperature(stage)
+        chosen = self.prompts.temperature(stage)
         return GenerateConfig(
             temperature=temperature if chosen is None else chosen, seed=seed
         ).merge(self.batch)
@@ -121,7 +127,7 @@ class Stages:
     async def prompted(self, stage: str, *, seed: int | None = None, **values: Any) -> str:
         """Render the stage's prompt file with `values` and return the reply."""
         config = self.config(stage, seed)
-        return await self.text(stage, stage_prompt(stage).render(**values), config=config)
+        return await self.text(stage, self.prompts[stage].render(**values), config=config)
 
     async def judged(
         self, stage: str, schema: type[V], *, seed: int | None = None, **values: Any
@@ -133,7 +139,7 @@ class Stages:
         """
         result = await ask_judge(
             self.models[stage],
-            stage_prompt(stage).render(**values),
+            self.prompts[stage].render(**values),
             schema,
             check=getattr(schema, "problem", None),
             # Critics grade at temperature 0 (as ask_judge does) unless their prompt file says.
@@ -409,7 +415,12 @@ async def run_pipeline(
     """
     output = Path(output)
     usage = usage_file(output)
-    run = Stages(models, UsageMeter.resume(usage), batch=options.batch_config)
+    run = Stages(
+        models,
+        UsageMeter.resume(usage),
+        batch=options.batch_config,
+        prompts=StagePrompts(options.prompts),
+    )
     finished = False
     try:
         report = await _run(pipeline, document, output, run, options)
