@@ -26,8 +26,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.lint.helpers import DEEPER, VALIDATION, VOCABULARY, planted_chats
-
 # Sentence templates, as synthetic SFT data repeats them: the same few dozen phrasings with
 # different nouns, so word pairs and openings repeat far more than in random words.
 TEMPLATES = [
@@ -68,8 +66,9 @@ TEMPLATES = [
     "In short, the {a} is the part to watch.",
     "Finally, put the {a} somewhere you will see it.",
 ]
-OPENERS = [VALIDATION, "Great question, and you are not alone in it.", "Here are some ideas."]
-CLOSERS = [DEEPER, "I hope this helps!", "Let me know how it goes."]
+# After the common opener (closer) of tests.lint.helpers, which 70% of planted ones are.
+OPENERS = ["Great question, and you are not alone in it.", "Here are some ideas."]
+CLOSERS = ["I hope this helps!", "Let me know how it goes."]
 
 # Peak RSS from /proc (VmHWM: this program's own); ru_maxrss would also count the parent's
 # memory that a forked child held before exec (Linux keeps that high-water mark across exec).
@@ -110,6 +109,9 @@ def templated_chats(
     """Phrase-heavy chats: replies of `sentences` sentences from `TEMPLATES`, opening with one of
     `OPENERS` with probability `opening` and closing with one of `CLOSERS` with probability
     `closing` (the first of each is the common one)."""
+    from tests.lint.helpers import DEEPER, VALIDATION, VOCABULARY
+
+    openers, closers = [VALIDATION, *OPENERS], [DEEPER, *CLOSERS]
     rng = random.Random(0)
 
     def line() -> str:
@@ -120,9 +122,9 @@ def templated_chats(
         for index in range(n):
             parts = [line() for _ in range(sentences)]
             if rng.random() < opening:
-                parts.insert(0, OPENERS[0] if rng.random() < 0.7 else rng.choice(OPENERS))
+                parts.insert(0, openers[0] if rng.random() < 0.7 else rng.choice(openers))
             if rng.random() < closing:
-                parts.append(CLOSERS[0] if rng.random() < 0.7 else rng.choice(CLOSERS))
+                parts.append(closers[0] if rng.random() < 0.7 else rng.choice(closers))
             messages = [
                 {"role": "user", "content": line()},
                 {"role": "assistant", "content": " ".join(parts)},
@@ -160,8 +162,18 @@ def command(args: list[str]) -> tuple[float, float]:
 
 def run(kind: str, n: int, sentences: int, tmp: Path) -> None:
     data, out = tmp / f"{kind}.jsonl", tmp / f"{kind}-report"
-    make = planted_chats if kind == "random" else templated_chats
-    make(data, n, opening=0.3, closing=0.2, sentences=sentences)
+    # Made in a child process, so that this one stays small: a command's peak RSS counts the
+    # memory of the process it was started from (Linux keeps the high-water mark across exec).
+    maker = (
+        "tests.lint.helpers import planted_chats as make"
+        if kind == "random"
+        else ("benchmarks.lint_scale import templated_chats as make")
+    )
+    subprocess.run(
+        [sys.executable, "-c", f"from {maker}; from pathlib import Path; "
+         f"make(Path({str(data)!r}), {n}, opening=0.3, closing=0.2, sentences={sentences})"],
+        check=True,
+    )  # fmt: skip
     size = data.stat().st_size / 1e6
     floor_s, floor_rss, replies = measure(FLOOR, data)
     lint_s, lint_rss = command(["lint", str(data), "--no-clusters", "-o", str(out)])
