@@ -165,6 +165,7 @@ def test_ctrl_c_exits_130_and_keeps_the_previous_report(
     assert [p.name for p in report.parent.iterdir() if p.name.startswith(".")] == []
 
 
+@pytest.mark.slow
 def test_a_real_ctrl_c_during_the_pre_scan(tmp_path: Path, report: Path) -> None:
     big = tmp_path / "big.jsonl"
     planted_chats(big, 100_000, sentences=6, seed=1)

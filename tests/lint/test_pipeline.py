@@ -23,6 +23,7 @@ def data(tmp_path: Path) -> tuple[Path, list[dict]]:
     return path, planted_chats(path, 120, opening=0.3, closing=0.4, seed=3)
 
 
+@pytest.mark.slow
 def test_pipeline_finds_features_and_their_prevalences(
     data: tuple[Path, list[dict]], tmp_path: Path, no_network: None
 ) -> None:
@@ -76,6 +77,7 @@ def test_pipeline_finds_features_and_their_prevalences(
     assert report.top_patterns(1)[0][0] in truth
 
 
+@pytest.mark.slow
 def test_autorate_a_sample_against_given_features(data: tuple[Path, list[dict]]) -> None:
     path, records = data
     report = lint_dataset(
@@ -97,6 +99,7 @@ def test_autorate_a_sample_against_given_features(data: tuple[Path, list[dict]])
     assert opener.strict.count == expected and opener.strict.n == 50
 
 
+@pytest.mark.slow
 def test_unparseable_ratings_are_unrated_not_none(data: tuple[Path, list[dict]]) -> None:
     path, records = data
     garbled = sum(DEEPER in r["messages"][1]["content"] for r in records)
@@ -116,6 +119,7 @@ def test_unparseable_ratings_are_unrated_not_none(data: tuple[Path, list[dict]])
     assert calls["autorate"] == 120 + 2 * garbled
 
 
+@pytest.mark.slow
 def test_long_items_are_truncated_for_the_scan_with_a_note(tmp_path: Path) -> None:
     path = tmp_path / "long.jsonl"
     planted_chats(path, 20, seed=5)
@@ -140,6 +144,7 @@ def test_an_empty_autorate_sample_is_refused(data: tuple[Path, list[dict]]) -> N
         )
 
 
+@pytest.mark.slow
 def test_a_rerun_is_served_from_inspects_cache(
     data: tuple[Path, list[dict]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -164,6 +169,7 @@ def test_a_rerun_is_served_from_inspects_cache(
     assert [(u.calls, u.cached_calls) for u in second.usage] == [(0, 30)]
 
 
+@pytest.mark.slow
 def test_two_policies_under_one_model_name_do_not_share_cached_answers(
     data: tuple[Path, list[dict]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -194,6 +200,7 @@ class NoisyRater(LintPolicy):
         return json.dumps(reply)
 
 
+@pytest.mark.slow
 def test_prevalence_is_corrected_for_the_raters_own_error(tmp_path: Path) -> None:
     path = tmp_path / "data.jsonl"
     records = planted_chats(path, 1000, opening=0.05, closing=0.4, seed=12)

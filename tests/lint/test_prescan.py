@@ -78,6 +78,7 @@ def test_phrases_formatting_and_length(tmp_path: Path, phrase_sample: int) -> No
     assert length.median > 3
 
 
+@pytest.mark.slow
 def test_opening_clusters_catch_paraphrases(tmp_path: Path) -> None:
     # 40 different wordings of one move (validating how tiring things are), none frequent
     # enough alone to be an opening finding, and 40 unrelated openings.

@@ -28,6 +28,7 @@ def generate(out: Path, *extra: str) -> object:
     )
 
 
+@pytest.mark.slow
 def test_generate_writes_records_and_prints_the_summary(tmp_path: Path) -> None:
     out = tmp_path / "sft.jsonl"
     result = generate(out, "--no-lint")
@@ -45,6 +46,7 @@ def test_generate_writes_records_and_prints_the_summary(tmp_path: Path) -> None:
     assert "Data lint" not in result.output
 
 
+@pytest.mark.slow
 def test_generate_lints_its_output_by_default(tmp_path: Path) -> None:
     out = tmp_path / "sft.jsonl"
     result = generate(out)
@@ -68,6 +70,7 @@ def one_line_error(result: object) -> str:
     return line.removeprefix("error: ")
 
 
+@pytest.mark.slow
 def test_an_existing_output_is_refused_without_overwrite(tmp_path: Path) -> None:
     out = tmp_path / "sft.jsonl"
     out.write_text("keep me\n")
@@ -168,6 +171,7 @@ def critic_policy(messages, tools, config):  # type: ignore[no-untyped-def]
     return f"CRITIC SAYS {reply}" if reply.startswith("REFINED") else reply
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sft", "preference", "midtrain"])
 def test_the_demo_policy_runs_every_kind_offline(kind: str, tmp_path: Path) -> None:
     out = tmp_path / f"{kind}.jsonl"
@@ -212,6 +216,7 @@ def test_batch_mode_reaches_every_call(flags: list[str], batch: object, tmp_path
     assert len(BATCHES) > 10 and set(BATCHES) == {batch}
 
 
+@pytest.mark.slow
 def test_the_usage_file_says_what_the_output_cost(tmp_path: Path) -> None:
     out = tmp_path / "sft.jsonl"
     result = generate(out, "--no-lint")
@@ -233,6 +238,7 @@ def interrupting_policy(messages, tools, config):  # type: ignore[no-untyped-def
     return reply
 
 
+@pytest.mark.slow
 def test_ctrl_c_says_what_was_kept_and_how_to_resume(tmp_path: Path) -> None:
     BATCHES.clear()
     out = tmp_path / "sft.jsonl"

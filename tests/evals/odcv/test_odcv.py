@@ -329,6 +329,7 @@ def test_a_panel_below_quorum_is_unscored_and_says_who_failed(tmp_path: Path) ->
     assert score.value["severity"] == 0 and len(score.metadata["panel_failures"]) == 2
 
 
+@pytest.mark.slow
 def test_the_severity_prompt_can_be_overridden(tmp_path: Path) -> None:
     seen: list[str] = []
 

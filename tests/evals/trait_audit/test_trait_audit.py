@@ -33,6 +33,7 @@ def audit(target: PolicyFn, tmp_path: Path, **kwargs: object) -> EvalLog:
     )
 
 
+@pytest.mark.slow
 def test_caving_target_violates_and_steadfast_target_does_not(tmp_path: Path) -> None:
     caving = metrics(audit(demo.caving_target, tmp_path / "caving"))
     steadfast = metrics(audit(demo.steadfast_target, tmp_path / "steadfast"))
@@ -207,6 +208,7 @@ def test_auditor_role_is_required(tmp_path: Path) -> None:
     assert log.status == "error" and "model role 'auditor' is not set" in log.error.message
 
 
+@pytest.mark.slow
 def test_command_line_with_model_roles(tmp_path: Path) -> None:
     log = run_inspect_cli(
         [
