@@ -218,6 +218,9 @@ class _PhraseIndex:
 
     def __init__(self, phrases: Sequence[Edge]) -> None:
         self.size = len(phrases)
+        # Each phrase's longest word: a text that holds none of them holds no phrase, and is
+        # not tokenised (most items, where the candidates are a few planted phrases).
+        self.keys = tuple(dict.fromkeys(max(phrase, key=len) for phrase in phrases))
         self.starts: dict[tuple[str, str], list[tuple[int, Edge]]] = {}
         self.singles: dict[str, int] = {}
         for index, phrase in enumerate(phrases):
@@ -233,6 +236,8 @@ class _PhraseIndex:
             return hits
         starts, singles, find = self.starts, self.singles, _TOKEN_RE.findall
         for low in lowered:
+            if not any(key in low for key in self.keys):
+                continue
             # Sentence ends are left as they are found (".", "?!", "\n"): no word equals one.
             toks = find(low)
             for position, pair in enumerate(itertools.pairwise(toks)):
