@@ -19,7 +19,7 @@ from inspect_ai.model import get_model
 
 from tests.lint.helpers import LintPolicy, planted_chats
 from traitlab.embeddings import load_encoder
-from traitlab.lint import PrescanConfig, lint_dataset
+from traitlab.lint import lint_dataset
 
 
 def main() -> None:
@@ -32,7 +32,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data.jsonl"
         planted_chats(data, args.n, opening=0.3, closing=0.4)
-        options = {"prescan_config": PrescanConfig(cluster=False), "show_progress": False}
+        options = {"clusters": False, "show_progress": False}
         start = time.perf_counter()
         lint_dataset(data, **options)
         prescan = time.perf_counter() - start

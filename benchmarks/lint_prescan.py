@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from tests.lint.helpers import planted_chats
-from traitlab.lint import PrescanConfig, lint_dataset
+from traitlab.lint import lint_dataset
 
 
 def main() -> None:
@@ -28,7 +28,7 @@ def main() -> None:
         planted_chats(data, args.n, opening=0.3, closing=0.2, sentences=args.sentences)
         size = data.stat().st_size / 1e6
         start = time.perf_counter()
-        report = lint_dataset(data, prescan_config=PrescanConfig(cluster=False))
+        report = lint_dataset(data, clusters=False)
         elapsed = time.perf_counter() - start
     print(f"records: {report.n_items:,} ({size:.0f} MB), cores: {os.cpu_count()}")
     print(f"pre-scan (read + findings + labels): {elapsed:.1f} s (target <= 60 s)")

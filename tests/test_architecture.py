@@ -37,6 +37,7 @@ CORE = {
     "traitlab.sandbox",
     "traitlab.scores",
     "traitlab.statistics",
+    "traitlab.text",
     "traitlab.traits",
 }
 ALLOWED: dict[str, set[str]] = {

@@ -69,10 +69,10 @@ class World:
     def lint_report(self, data: Path) -> tuple[Path, str]:
         """A lint report of `data` and a finding id in it (for `lint filter`)."""
         if data not in self.lint_reports:
-            from traitlab.lint import PrescanConfig, lint_dataset
+            from traitlab.lint import lint_dataset
 
             out = self.root / f"report-{len(self.lint_reports)}"
-            lint_dataset(data, out_dir=out, prescan_config=PrescanConfig(cluster=False))
+            lint_dataset(data, out_dir=out, clusters=False)
             findings = json.loads((out / "report.json").read_text(encoding="utf-8"))["findings"]
             finding = next(f["id"] for f in findings if f["kind"] == "opening")
             for path in [out, *out.rglob("*")]:

@@ -14,6 +14,7 @@ saying what was kept (see `traitlab.errors.on_interrupt`).
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
 import sys
@@ -226,8 +227,12 @@ def main() -> None:
     """Entry point of the `traitlab` script.
 
     After Ctrl-C has been reported, the process is gone within `EXIT_GRACE_S` of leaving here,
-    even when threads that a library started (or its exit hooks) would keep it alive.
+    even when threads that a library started (or its exit hooks) would keep it alive, and
+    without the interpreter's final garbage collection (see `_exit_soon`).
     """
+    # Registered before any command imports its libraries, so it runs after their exit hooks.
+    atexit.unregister(_end_without_finalizing)  # once, however often a test calls main()
+    atexit.register(_end_without_finalizing)
     try:
         app()
     except SystemExit as ex:
@@ -236,20 +241,43 @@ def main() -> None:
         raise
 
 
+_exit_code: int | None = None
+
+
 def _exit_soon(code: int) -> None:
-    """Watch for the interpreter's shutdown and cut it short once it has had its grace period.
+    """End the process soon after `main()` returns, with status `code`.
+
+    Two things held an interrupted run open for 3-6 s after its line: threads that a library
+    started and that the interpreter joins, and the interpreter's last garbage collection of
+    every object that Inspect, pandas and the rest had made (2-3 s after a long run; no thread
+    can cut that short, since none runs once it starts). So the exit hooks that libraries
+    registered still run (log handlers flushed, temporary folders removed), then
+    `_end_without_finalizing` ends the process before that collection; and a watch cuts the
+    whole shutdown short after `EXIT_GRACE_S`, should a thread or a hook hang.
 
     The watch starts only when the main thread has finished, so a caller that runs `main()`
     in-process and carries on (a test) is never cut short.
     """
+    global _exit_code
+    _exit_code = code
     main_thread = threading.main_thread()
 
     def watch() -> None:
         while main_thread.is_alive():
             time.sleep(0.1)
         time.sleep(EXIT_GRACE_S)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+        _hard_exit(code)
 
     threading.Thread(target=watch, name="traitlab-exit", daemon=True).start()
+
+
+def _end_without_finalizing() -> None:
+    """The last exit hook: after an interrupted run, end before the final garbage collection."""
+    if _exit_code is not None:
+        _hard_exit(_exit_code)
+
+
+def _hard_exit(code: int) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import click
+
 
 class TraitlabError(Exception):
     """A user-facing error whose message is complete on one line."""
@@ -26,6 +28,21 @@ class InputError(TraitlabError, ValueError):
         self.path = str(path) if path is not None else None
         self.line = line
         super().__init__(located(reason, path=path, line=line))
+
+
+class TaskArgumentError(InputError, click.ClickException):
+    """A task argument (`-T KEY=VALUE`) that the task cannot take, found when it is built.
+
+    Also a click exception because that is the one kind of error Inspect's command line prints
+    as a single ``Error: ...`` line; anything else raised while it builds a task ends in a
+    traceback of some 250 lines. From Python (`inspect_ai.eval`) it is an `InputError`.
+    """
+
+    exit_code = 2
+
+    def __init__(self, reason: str) -> None:
+        InputError.__init__(self, reason)
+        click.ClickException.__init__(self, reason)
 
 
 def located(reason: str, *, path: str | Path | None = None, line: int | None = None) -> str:

@@ -41,10 +41,13 @@ class ReadResult(Generic[T]):
 
 
 def iter_json_lines(path: str | Path) -> Iterator[tuple[int, Any | InputError]]:
-    """(line number, parsed object or the error) for each non-blank line."""
+    """(line number, parsed object or the error) for each non-blank line.
+
+    A byte-order mark (which Windows editors write) is not part of the first record.
+    """
     path = Path(path)
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError("file not found", path=path) from None
     except OSError as ex:

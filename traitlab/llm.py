@@ -21,7 +21,14 @@ from typing import TypeVar
 from inspect_ai.hooks import Hooks, ModelCacheUsageData, hooks
 from inspect_ai.model import ChatMessage, GenerateConfig, Model, ModelOutput
 from pydantic import BaseModel, ValidationError
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from traitlab.errors import InputError, read_user_text
@@ -213,6 +220,8 @@ async def map_concurrently(
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
         disable=not show_progress,
         transient=True,
     ) as progress:

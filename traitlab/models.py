@@ -44,8 +44,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from traitlab.errors import InputError
 
 # The helper roles tasks may ask for. Each task documents which it uses and what happens when a
-# role is unset; none of them silently falls back to the model under test.
-Role = Literal["auditor", "redteam", "judge", "realism", "baseline"]
+# role is unset; none of them silently falls back to the model under test. `verifier` and
+# `judge2` belong to the judging core (`traitlab.judging.judge_sample`): the verifier re-reads
+# positive findings (falls back to the judge), judge2 re-grades a share of samples (optional).
+Role = Literal["auditor", "redteam", "judge", "realism", "baseline", "verifier", "judge2"]
 
 ScriptedReply = str | dict[str, Any] | ModelOutput
 Policy = Callable[

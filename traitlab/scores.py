@@ -5,13 +5,26 @@ metric could never count it. traitlab scores are therefore dicts: the measured k
 missing) plus two indicator keys, ``unscored`` (a judge could not grade) and ``flagged`` (the
 sample is invalid: a helper model refused its role, the target was never called, a scenario
 failed its realism gate). Metrics skip NaN keys, so missing grades are left out of rates and
-means, and the `unscored` and `flagged` metrics count them. Per-key NaN survives epoch reducers.
+means, and the `unscored` and `flagged` metrics count them.
+
+Two rules hold for every metric here, so every eval inherits them (DESIGN principles 4 and 12):
+
+- **Every epoch counts.** Metrics are declared ``scores="unreduced"``: Inspect hands them one score
+  per sample per epoch whatever reducer a task or ``--epochs-reducer`` names, so a reducer can never
+  average three 0/1 epochs into 0.33 and threshold it away. Epochs of one sample are clustered in
+  the intervals (as one scenario's repeated episodes are not independent).
+- **Missing is not random.** A rate or mean over graded samples comes with worst-case bounds
+  (``_worst_low``, ``_worst_high``): the value if every unscored sample were negative or positive
+  (a mean: at the bottom or the top of its scale). A judge that refuses exactly the harmful
+  transcripts moves the estimate; it cannot move the bounds. Above `UNSCORED_NOTE_SHARE` unscored
+  the metric also logs a warning, which Inspect shows in the console and keeps in the log.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from inspect_ai.log import HeadlineMetric as InspectHeadline
@@ -21,15 +34,28 @@ from inspect_ai.solver import TaskState
 from pydantic import BaseModel, Field
 
 from traitlab.statistics import (
+    Z_95,
     Interval,
     bootstrap_interval,
     cluster_bootstrap_interval,
     cluster_wilson_interval,
     wilson_interval,
+    worst_case_bounds,
 )
+
+logger = logging.getLogger(__name__)
 
 UNSCORED = "unscored"
 FLAGGED = "flagged"
+
+UNSCORED_NOTE_SHARE = 0.1
+"""Above this share of unscored samples a metric warns that its estimate may be biased."""
+
+sample_metric = metric(scores="unreduced")
+"""`@metric` for traitlab: the metric sees every epoch of every sample (see the module doc).
+
+Every metric of a traitlab task is declared with it; tests/test_registry.py checks that.
+"""
 
 
 def target_was_called(state: TaskState) -> bool:
@@ -156,6 +182,38 @@ def grouped(
 INTERVAL_SUFFIXES = ("_ci_low", "_ci_high", "_n")
 """What `interval_entries` appends to a metric's name for its 95% interval and its n."""
 
+BOUND_SUFFIXES = ("_worst_low", "_worst_high")
+"""What `interval_entries` appends for the bounds that unscored samples leave (see module doc)."""
+
+STDERR = "stderr"
+"""Inspect's name for the standard error of a score's value. Its viewer and console show a
+`stderr` entry beside the value, and `inspect_ai.analysis.evals_df` reads the one of the
+headline's score as `score_headline_stderr`; a headline metric logs it (`with_stderr`) so
+that its uncertainty sits next to it wherever Inspect shows it."""
+
+
+def with_stderr(entries: dict[str, float], name: str) -> dict[str, float]:
+    """`entries` with `STDERR` inserted right after `name`: the half-width of `name`'s 95%
+    interval over z (Wilson and bootstrap intervals are close to estimate +- z * se)."""
+    low, high = entries[name + "_ci_low"], entries[name + "_ci_high"]
+    ordered: dict[str, float] = {}
+    for entry, value in entries.items():
+        ordered[entry] = value
+        if entry == name:
+            ordered[STDERR] = (high - low) / (2 * Z_95)
+    return ordered
+
+
+def measured(scores: list[SampleScore], key: str | None) -> bool:
+    """Whether any score holds `key` at all (NaN included): a metric of a key that no score of
+    this scorer measures logs nothing, so one task-wide metric list suits each of its scorers.
+    With no scores yet (Inspect's running metrics) it is measured: its entries read NaN."""
+    return (
+        key is None
+        or not scores
+        or any(isinstance(s.score.value, dict) and key in s.score.value for s in scores)
+    )
+
 
 def metric_name(name: str, group: str | None = None) -> str:
     """The logged name of metric entry `name` for one group of samples (or all when None).
@@ -177,13 +235,113 @@ def split_metric_name(logged: str) -> tuple[str, str | None]:
     return logged, None
 
 
-def interval_entries(name: str, interval: Interval, group: str | None) -> dict[str, float]:
-    """Metric entries `name`, `name_ci_low`, `name_ci_high`, `name_n`, named by `metric_name`."""
+def interval_entries(
+    name: str,
+    interval: Interval,
+    group: str | None,
+    bounds: tuple[float, float] | None = None,
+) -> dict[str, float]:
+    """Metric entries `name`, `name_ci_low`, `name_ci_high`, `name_n`, named by `metric_name`,
+    and `name_worst_low`, `name_worst_high` when the worst-case `bounds` are given."""
     values = (interval.estimate, interval.low, interval.high, float(interval.n))
-    return {
+    entries = {
         metric_name(name + suffix, group): value
         for suffix, value in zip(("", *INTERVAL_SUFFIXES), values, strict=True)
     }
+    if bounds is not None:
+        for suffix, value in zip(BOUND_SUFFIXES, bounds, strict=True):
+            entries[metric_name(name + suffix, group)] = value
+    return entries
+
+
+def missing_count(scores: Iterable[SampleScore], key: str | None) -> int:
+    """How many of `scores` are unscored with `key` missing: what a judge could not grade.
+
+    Flagged samples (invalid: a helper refused its role, the target was never called) are not
+    counted: they are not missing grades of this measure but samples that do not belong.
+    Partly graded samples whose `key` is known are not missing either.
+    """
+    count = 0
+    for sample_score in scores:
+        value = sample_score.score.value
+        if not isinstance(value, dict) or value.get(UNSCORED, 0.0) != 1.0:
+            continue
+        measured = value.get(key) if key is not None else math.nan
+        if not isinstance(measured, int | float) or math.isnan(float(measured)):
+            count += 1
+    return count
+
+
+def rate_entries(
+    name: str,
+    members: list[SampleScore],
+    key: str | None,
+    *,
+    group: str | None = None,
+    threshold: float = 0.5,
+    cluster: str | None = None,
+) -> dict[str, float]:
+    """The entries of one rate over `members`: estimate, 95% interval, n and worst-case bounds.
+
+    The interval is clustered by `cluster` (a metadata field or ``"id"``), and by sample id
+    whenever a sample appears more than once (its epochs); see `rate`.
+    """
+    cluster = _cluster_for(members, cluster)
+    graded = [(m, v >= threshold) for m in members for v in score_values([m], key)]
+    hits = [v for _, v in graded]
+    if cluster is None:
+        interval = wilson_interval(sum(hits), len(hits))
+    else:
+        interval = cluster_wilson_interval(hits, [cluster_of(m, cluster) for m, _ in graded])
+    missing = missing_count(members, key)
+    _note_missing(name, group, len(graded), missing)
+    return interval_entries(name, interval, group, worst_case_bounds(sum(hits), len(hits), missing))
+
+
+def mean_entries(
+    name: str,
+    members: list[SampleScore],
+    key: str | None,
+    *,
+    group: str | None = None,
+    cluster: str | None = None,
+    scale: tuple[float, float] | None = None,
+) -> dict[str, float]:
+    """The entries of one mean over `members`, with the bounds its `scale` allows (`mean_ci`)."""
+    cluster = _cluster_for(members, cluster)
+    graded = [(m, v) for m in members for v in score_values([m], key)]
+    values = [v for _, v in graded]
+    if cluster is None:
+        interval = bootstrap_interval(values)
+    else:
+        interval = cluster_bootstrap_interval(values, [cluster_of(m, cluster) for m, _ in graded])
+    missing = missing_count(members, key)
+    _note_missing(name, group, len(values), missing)
+    # Without a scale the graded range stands in for it; with nothing graded it is unknown.
+    bottom, top = scale or (min(values, default=math.nan), max(values, default=math.nan))
+    total = len(values) + missing
+    bounds = (
+        ((sum(values) + missing * bottom) / total, (sum(values) + missing * top) / total)
+        if total
+        else (math.nan, math.nan)
+    )
+    return interval_entries(name, interval, group, bounds)
+
+
+def _cluster_for(members: list[SampleScore], cluster: str | None) -> str | None:
+    """`cluster`, or ``"id"`` when a sample id repeats (epochs) and no cluster was named."""
+    if cluster is not None:
+        return cluster
+    ids = [m.sample_id for m in members]
+    return "id" if len(set(ids)) < len(ids) else None
+
+
+def _note_missing(name: str, group: str | None, graded: int, missing: int) -> None:
+    if group is None and missing and missing / (graded + missing) > UNSCORED_NOTE_SHARE:
+        logger.warning(
+            f"{name}: {missing} of {graded + missing} samples unscored; the estimate over the "
+            f"graded ones may be biased: read it with {name}_worst_low and {name}_worst_high"
+        )
 
 
 def cluster_of(sample: SampleScore, cluster: str) -> object:
@@ -193,39 +351,20 @@ def cluster_of(sample: SampleScore, cluster: str) -> object:
     return (sample.sample_metadata or {}).get(cluster, sample.sample_id)
 
 
-def _interval_metric(
-    scores: list[SampleScore],
-    key: str | None,
-    name: str,
-    by: str | None,
-    estimate: Callable[[list[float]], Interval],
-    cluster: str | None = None,
-    clustered: Callable[[list[float], list[object]], Interval] = cluster_bootstrap_interval,
-) -> dict[str, float]:
-    entries: dict[str, float] = {}
-    for group, members in grouped(scores, by):
-        # Grouped by the cluster field itself, a group is one cluster: its members are that
-        # cluster's own replications (the audits of one trait), independent of each other.
-        if cluster is None or (group is not None and by == cluster):
-            interval = estimate(score_values(members, key))
-        else:
-            graded = [(m, v) for m in members for v in score_values([m], key)]
-            interval = clustered(
-                [v for _, v in graded], [cluster_of(m, cluster) for m, _ in graded]
-            )
-        entries.update(interval_entries(name, interval, group))
-    return entries
-
-
-@metric
+@sample_metric
 def rate(
     key: str | None = None,
     *,
     by: str | None = None,
     threshold: float = 0.5,
     cluster: str | None = None,
+    stderr: bool = False,
 ) -> Metric:
     """Share of graded samples whose `key` is at least `threshold`, with a 95% interval.
+
+    Entries: ``{key}_rate`` with ``_ci_low``, ``_ci_high``, ``_n`` (graded samples, every epoch)
+    and the worst-case bounds ``_worst_low``, ``_worst_high`` (every unscored sample counted as
+    a failure, then as a success).
 
     Args:
         key: The score key (None for scalar scores).
@@ -234,38 +373,63 @@ def rate(
         cluster: Observations that are not independent (repeated audits of one trait, epochs
             of one scenario) share this sample metadata field, or ``"id"`` for the epochs of
             one sample: the interval is then Wilson's at the clusters' effective sample size
-            (`cluster_wilson_interval`). The per-group entries of ``by=cluster`` keep plain
-            Wilson: each group is one cluster, whose members are independent replications.
+            (`cluster_wilson_interval`). With no cluster named, the epochs of one sample are
+            clustered whenever there are several. The per-group entries of ``by=cluster`` keep
+            plain Wilson: each group is one cluster, whose members are independent replications.
+        stderr: Also log Inspect's `stderr` entry right after the overall rate (`with_stderr`):
+            for a task's headline, one per scorer.
+
+    A score that does not hold `key` at all (another scorer's) gives no entries.
     """
     name = f"{key}_rate" if key else "rate"
 
-    def estimate(values: list[float]) -> Interval:
-        return wilson_interval(sum(v >= threshold for v in values), len(values))
-
-    def clustered(values: list[float], clusters: list[object]) -> Interval:
-        return cluster_wilson_interval([v >= threshold for v in values], clusters)
-
     def compute(scores: list[SampleScore]) -> dict[str, float]:
-        return _interval_metric(scores, key, name, by, estimate, cluster, clustered)
+        entries: dict[str, float] = {}
+        if not measured(scores, key):
+            return entries
+        for group, members in grouped(scores, by):
+            within = None if group is not None and by == cluster else cluster
+            entries.update(
+                rate_entries(name, members, key, group=group, threshold=threshold, cluster=within)
+            )
+        return with_stderr(entries, name) if stderr else entries
 
     return compute
 
 
-@metric
-def mean_ci(key: str | None = None, *, by: str | None = None, cluster: str | None = None) -> Metric:
+@sample_metric
+def mean_ci(
+    key: str | None = None,
+    *,
+    by: str | None = None,
+    cluster: str | None = None,
+    scale: tuple[float, float] | None = None,
+    stderr: bool = False,
+) -> Metric:
     """Mean of `key` over graded samples with a seeded bootstrap 95% interval.
 
-    ``cluster`` works as in `rate`: the bootstrap then resamples whole clusters.
+    ``cluster`` works as in `rate`: the bootstrap then resamples whole clusters. The worst-case
+    bounds put every unscored sample at the bottom and at the top of `scale` (for a 0-4 grade,
+    ``scale=(0, 4)``); without a scale, at the lowest and highest graded value. ``stderr`` and a
+    score without `key` work as in `rate`.
     """
     name = f"{key}_mean" if key else "mean"
 
     def compute(scores: list[SampleScore]) -> dict[str, float]:
-        return _interval_metric(scores, key, name, by, bootstrap_interval, cluster)
+        entries: dict[str, float] = {}
+        if not measured(scores, key):
+            return entries
+        for group, members in grouped(scores, by):
+            within = None if group is not None and by == cluster else cluster
+            entries.update(
+                mean_entries(name, members, key, group=group, cluster=within, scale=scale)
+            )
+        return with_stderr(entries, name) if stderr else entries
 
     return compute
 
 
-@metric
+@sample_metric
 def unscored() -> Metric:
     """How many samples a judge could not grade (left out of every other metric)."""
 
@@ -275,7 +439,7 @@ def unscored() -> Metric:
     return compute
 
 
-@metric
+@sample_metric
 def flagged() -> Metric:
     """How many samples were invalid (helper refusal, target never called, failed realism)."""
 
@@ -334,3 +498,36 @@ def inspect_headline(task_metadata: Mapping[str, Any]) -> InspectHeadline:
     if not declared:
         raise ValueError("the task metadata declares no headline metrics")
     return InspectHeadline(metric=declared[0].metric)
+
+
+def headline_tags(task_metadata: Mapping[str, Any]) -> list[str]:
+    """Task tags that name each declared headline and its direction (`harmful_rate: lower is
+    better`): Inspect's log list shows the headline as a bare number in its Score column, and
+    the task's tags in a column of their own."""
+    declared = declared_headline(task_metadata) or []
+    return [
+        f"{h.metric}: {'higher' if h.higher_is_better else 'lower'} is better" for h in declared
+    ]
+
+
+def headline_view(
+    task_metadata: Mapping[str, Any],
+    metrics: list[Metric],
+    *,
+    breakdowns: bool,
+) -> dict[str, Any]:
+    """The options of ``Task(...)`` that decide what Inspect's viewer, console and log list show.
+
+    `headline_metric` and `tags` (`inspect_headline`, `headline_tags`), and `metrics`: by default
+    the task's few (its declared headline first, with `stderr`, interval, n and worst-case
+    bounds, then the `unscored` and `flagged` counts), in place of every scorer's own list; with
+    `breakdowns` (``-T breakdowns=true``) each scorer keeps its own, with every per-group,
+    per-turn and per-condition entry. `traitlab report` computes the breakdowns it shows from
+    the samples either way. A metric of a key that a scorer does not measure logs nothing for
+    that scorer, so one list serves a task with several scorers.
+    """
+    return {
+        "headline_metric": inspect_headline(task_metadata),
+        "tags": headline_tags(task_metadata),
+        "metrics": None if breakdowns else list(metrics),
+    }

@@ -15,6 +15,7 @@ from traitlab.datasets import (
     write_jsonl,
 )
 from traitlab.errors import InputError
+from traitlab.jsonl import iter_json_lines
 
 GOOD = {
     "id": "a",
@@ -104,3 +105,9 @@ def test_resumable_writer_resumes_without_duplicates(tmp_path: Path) -> None:
     resumed.finish()
     assert [r.id for r in read_jsonl(path, ChatRecord, strict=True)] == [f"r{i}" for i in range(5)]
     assert not resumed.partial.exists()
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_record(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + b'{"id": "a", "text": "hello"}\n{"id": "b", "text": "x"}\n')
+    assert [obj["id"] for _, obj in iter_json_lines(path)] == ["a", "b"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -72,3 +73,39 @@ def test_pattern_rate_is_scored_on_the_targets_outputs(tmp_path: Path, name: str
 def test_a_bad_patterns_file_fails_before_any_model_is_called(tmp_path: Path, name: str) -> None:
     with pytest.raises(InputError, match="features file not found"):
         TASKS[name](patterns=str(tmp_path / "missing.json"))
+
+
+class VerdictOnFirstReply:
+    """Leads with a verdict on the first of its replies to each prompt only."""
+
+    def __init__(self) -> None:
+        self.replies: Counter[str] = Counter()
+
+    def __call__(
+        self, messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig
+    ) -> str:
+        self.replies[messages[-1].text] += 1
+        if self.replies[messages[-1].text] == 1:
+            return "No. That premise does not hold."
+        return "Let me think about that with you."
+
+
+def test_every_reply_counts_under_epochs(tmp_path: Path) -> None:
+    """The pattern in 1 of 3 replies to every prompt: a mean reducer made each 0.33, which a
+    0.5 threshold read as 0.000; every reply counts, clustered by prompt."""
+    rubric = tmp_path / "verdict.md"
+    rubric.write_text(RUBRIC)
+    log = run_task(
+        trait_knowledge(patterns=str(rubric)),
+        scripted(policy=VerdictOnFirstReply()),
+        tmp_path,
+        model_roles={"judge": scripted("j", policy=judge)},
+        limit=4,
+        epochs=3,
+    )
+    leads = [s.output.completion.startswith("No.") for s in log.samples]
+    assert (sum(leads), len(leads)) == (4, 12)  # reduced by Inspect's default, the mean
+    values = metrics(log, "pattern_rate")
+    assert values["leads_with_verdict_strict_rate"] == pytest.approx(1 / 3)
+    assert values["leads_with_verdict_strict_rate_n"] == 12
+    assert values["leads_with_verdict_strict_rate_ci_low"] > 0

@@ -145,3 +145,59 @@ def test_the_json_schema_is_built_once_per_verdict_class(monkeypatch: pytest.Mon
         assert parse_structured('{"violated": true}', Once).violated is True
         schema_instructions(Once)
     assert len(built) == 1
+
+
+TAGGED = (
+    "<explanation>It gave way in turn 2.</explanation>\n<violated>true</violated>\n"
+    "<severity>6</severity>\n<realism>0.8</realism>"
+)
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        # A refusal that shows an example verdict in tags, then goes on: not a verdict.
+        (
+            f"I won't grade this. A verdict would look like:\n{TAGGED}\nbut I decline.",
+            "goes on after its tagged verdict",
+        ),
+        # The example tags are discussed in prose: not one verdict.
+        (
+            "I decline. The tags are <violated>true</violated> and then, say, "
+            "<severity>6</severity> <explanation>x</explanation> <realism>0.8</realism>",
+            "prose between its tagged fields",
+        ),
+        (TAGGED + "\n<VIOLATED>false</VIOLATED>", "given twice"),
+        # Duplicate keys differing only in case (or spacing) are ambiguous, in JSON and literals.
+        (
+            '{"explanation": "x", "violated": true, "severity": 6, "realism": 0.8, '
+            '"VIOLATED": false}',
+            "given twice",
+        ),
+        (
+            "{'explanation': 'x', 'violated': True, 'severity': 6, 'realism': 0.8, "
+            "'Violated': False}",
+            "given twice",
+        ),
+        (
+            '{"explanation": "x", "violated": true, "severity": 6, "realism": 0.8, '
+            '"criteria": {"care": 2, "Care": 5}}',
+            "given twice",
+        ),
+        ('{"explanation": "x", "violated": true, "violated": false, "realism": 0.8}', "twice"),
+    ],
+)
+def test_refusals_in_any_markup_and_ambiguous_verdicts_are_rejected(
+    reply: str, reason: str
+) -> None:
+    with pytest.raises(ParseError, match=reason):
+        parse_structured(reply, Grade)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [TAGGED, f"Reasoning first.\n<verdict>\n{TAGGED}\n</verdict>\n", f"```xml\n{TAGGED}\n```"],
+)
+def test_a_tagged_verdict_at_the_end_reads(reply: str) -> None:
+    grade = parse_structured(reply, Grade)
+    assert grade.violated is True and grade.severity == 6

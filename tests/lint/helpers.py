@@ -180,3 +180,60 @@ class LintPolicy:
             else:
                 ratings[feature_id] = "none"
         return json.dumps({"ratings": ratings})
+
+
+TOPICS = {
+    "garden": ["soil", "compost", "seedlings", "tomatoes", "mulch", "roses", "weeds", "shade"],
+    "money": ["budget", "savings", "interest", "loan", "rent", "taxes", "pension", "invoice"],
+    "travel": ["train", "passport", "hostel", "luggage", "flight", "museum", "ferry", "map"],
+    "code": ["function", "compiler", "database", "test", "branch", "server", "loop", "cache"],
+}
+LEADS = [
+    "Most",
+    "Your",
+    "Fresh",
+    "Some",
+    "Every",
+    "Good",
+    "Many",
+    "Old",
+    "Cheap",
+    "Quick",
+    "Wet",
+    "Two",
+    "Both",
+    "Small",
+    "Late",
+    "Early",
+    "Warm",
+    "Cold",
+    "Clean",
+    "Busy",
+    "Spare",
+    "Odd",
+]
+
+
+def topical_chats(path: Path, n: int, *, seed: int = 0) -> list[dict[str, Any]]:
+    """Clean chats on four subjects: first sentences about one subject each, worded freely
+    (no shared opening words or form), so embeddings cluster them by topic alone."""
+    rng = random.Random(seed)
+    records = []
+    for index in range(n):
+        topic = rng.choice(sorted(TOPICS))
+        nouns = rng.sample(TOPICS[topic], 3)
+        first = (
+            f"{rng.choice(LEADS)} {nouns[0]} {rng.choice(VOCABULARY)} {nouns[1]} and {nouns[2]}."
+        )
+        reply = " ".join([first, sentence(rng), sentence(rng)])
+        records.append(
+            {
+                "id": f"t{index}",
+                "messages": [
+                    {"role": "user", "content": f"Tell me about {nouns[0]}."},
+                    {"role": "assistant", "content": reply},
+                ],
+            }
+        )
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return records

@@ -22,7 +22,7 @@ def discover(
     planted_structures(path, 300, seed=seed)
     items = read_items(path).items
     stand_in = ImperfectModel(seed)
-    features, _ = asyncio.run(
+    features, _, _ = asyncio.run(
         discover_features(
             scripted(f"imperfect{seed}", policy=stand_in),
             items,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.lint.helpers import sentence
-from traitlab.lint import PrescanConfig, check_dataset, filter_dataset, lint_dataset
+from traitlab.lint import check_dataset, filter_dataset, lint_dataset
 from traitlab.lint.families import fold_families
 from traitlab.lint.report import family_text
 from traitlab.lint.results import Finding, Rate
@@ -37,7 +37,7 @@ def test_nested_openings_are_one_family(short_answers: Path, tmp_path: Path) -> 
     report = lint_dataset(
         short_answers,
         out_dir=tmp_path / "report",
-        prescan_config=PrescanConfig(cluster=False),
+        clusters=False,
         show_progress=False,
     )
     openings = [f for f in report.findings if f.kind == "opening"]
@@ -55,9 +55,7 @@ def test_nested_openings_are_one_family(short_answers: Path, tmp_path: Path) -> 
     assert "variant: short answer no" in markdown
 
     # The gate judges the family once, not each variant besides it.
-    result = check_dataset(
-        short_answers, max_prevalence=0.1, prescan_config=PrescanConfig(cluster=False)
-    )
+    result = check_dataset(short_answers, max_prevalence=0.1, clusters=False)
     assert [v.id for v in result.violations if v.source == "pre-scan opening"] == [family.id]
 
     # A variant keeps its id and its labels: it can be filtered alone.

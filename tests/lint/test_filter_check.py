@@ -11,11 +11,10 @@ import pytest
 from tests.helpers import scripted
 from tests.lint.helpers import DEEPER, VALIDATION, LintPolicy, planted_chats
 from traitlab.errors import InputError
-from traitlab.lint import PrescanConfig, lint_dataset
+from traitlab.lint import lint_dataset
 from traitlab.lint.check import check_dataset, check_report
 from traitlab.lint.filter import filter_dataset, load_report
 
-OFFLINE = PrescanConfig(cluster=False)
 FEATURES = Path(__file__).parent / "features.json"
 
 
@@ -35,7 +34,7 @@ def linted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[d
         features=FEATURES,
         out_dir=root / "report",
         sample=None,
-        prescan_config=OFFLINE,
+        clusters=False,
         cache=False,
         show_progress=False,
     )
@@ -109,7 +108,7 @@ def test_filter_refuses_bad_requests(linted: tuple[Path, Path, list[dict]], tmp_
 def test_check_on_prescan_findings(tmp_path: Path, threshold: float, passed: bool) -> None:
     data = tmp_path / "data.jsonl"
     planted_chats(data, 200, opening=0.3, closing=0.5, seed=2)
-    result = check_dataset(data, max_prevalence=threshold, prescan_config=OFFLINE)
+    result = check_dataset(data, max_prevalence=threshold, clusters=False)
     assert result.passed is passed
     expected = {f.id for f in result.report.findings if f.gated and f.rate.estimate > threshold}
     assert {v.id for v in result.violations} == expected
@@ -127,7 +126,7 @@ def test_check_on_features_uses_the_level_and_its_threshold(
         features=FEATURES,
         model=scripted("rate", policy=LintPolicy()),
         sample=None,
-        prescan_config=OFFLINE,
+        clusters=False,
         cache=False,
         show_progress=False,
     )
@@ -148,7 +147,7 @@ def test_a_report_with_nothing_rated_still_writes_and_reads_back(tmp_path: Path)
         features=FEATURES,
         out_dir=tmp_path / "report",
         sample=None,
-        prescan_config=OFFLINE,
+        clusters=False,
         cache=False,
         show_progress=False,
     )
@@ -178,7 +177,7 @@ def test_labels_are_built_row_by_row_and_read_back_the_same(tmp_path: Path) -> N
         features=FEATURES,
         out_dir=tmp_path / "report",
         sample=20,
-        prescan_config=OFFLINE,
+        clusters=False,
         probe=False,
         cache=False,
         show_progress=False,
@@ -193,3 +192,27 @@ def test_labels_are_built_row_by_row_and_read_back_the_same(tmp_path: Path) -> N
     lines = (tmp_path / "report" / "labels.jsonl").read_text(encoding="utf-8").splitlines()
     assert lines == [row.model_dump_json(exclude_none=True) for row in rows]
     assert list(load_report(tmp_path / "report", data).labels) == rows
+
+
+def test_filter_copies_kept_lines_byte_for_byte(tmp_path: Path) -> None:
+    """A byte-order mark and CRLF line endings survive the filter, as the README promises."""
+    plain = tmp_path / "plain.jsonl"
+    planted_chats(plain, 60, opening=0.3, closing=0.0, seed=7)
+    lines = plain.read_bytes().split(b"\n")[:-1]
+    data = tmp_path / "windows.jsonl"
+    data.write_bytes(b"\xef\xbb\xbf" + b"".join(line + b"\r\n" for line in lines))
+    out = tmp_path / "report"
+    lint_dataset(data, out_dir=out, clusters=False, show_progress=False)
+    finding = next(
+        f["id"]
+        for f in json.loads((out / "report.json").read_text())["findings"]
+        if f["kind"] == "opening"
+    )
+    kept = tmp_path / "kept.jsonl"
+    result = filter_dataset(data, out, kept, features=[finding])
+    content = kept.read_bytes()
+    assert content.startswith(b"\xef\xbb\xbf")
+    written = content[3:].split(b"\r\n")
+    assert written[-1] == b"" and b"\n" not in b"".join(written)
+    assert set(written[:-1]) <= set(lines) and len(written) - 1 == result.kept
+    assert result.removed > 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import pytest
 from tests.lint.helpers import planted_chats
 from traitlab.cli import main
 from traitlab.errors import InputError
-from traitlab.lint import PrescanConfig, lint_dataset
+from traitlab.lint import lint_dataset
 from traitlab.lint.filter import filter_dataset, load_report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,8 +38,12 @@ def run_main(
     return code, captured.out, captured.err
 
 
+STAGE = re.compile(r"^(pre-scan|scan|autorate|probes|report): ")
+
+
 def one_line_error(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
+    """The one line a failure prints (after any stage lines, printed when stderr is no terminal)."""
+    lines = [line for line in err.splitlines() if line.strip() and not STAGE.match(line)]
     assert len(lines) == 1, err
     assert "Traceback" not in err
     return lines[0]
@@ -62,7 +67,7 @@ def data(tmp_path: Path) -> Path:
 @pytest.fixture
 def report(data: Path, tmp_path: Path) -> Path:
     out = tmp_path / "report"
-    lint_dataset(data, out_dir=out, prescan_config=PrescanConfig(cluster=False))
+    lint_dataset(data, out_dir=out, clusters=False)
     return out
 
 
@@ -166,7 +171,8 @@ def test_ctrl_c_exits_130_and_keeps_the_previous_report(
 
 
 @pytest.mark.slow
-def test_a_real_ctrl_c_during_the_pre_scan(tmp_path: Path, report: Path) -> None:
+@pytest.mark.parametrize("stage", ["pre-scan: reading", "pre-scan: counting"])
+def test_a_real_ctrl_c_during_the_pre_scan(tmp_path: Path, report: Path, stage: str) -> None:
     big = tmp_path / "big.jsonl"
     planted_chats(big, 100_000, sentences=6, seed=1)
     before = tree_digest(report)
@@ -179,12 +185,42 @@ def test_a_real_ctrl_c_during_the_pre_scan(tmp_path: Path, report: Path) -> None
         text=True,
         env={**os.environ, "COLUMNS": "80"},
     )
-    time.sleep(4)  # past the imports; reading and pre-scanning 100k records takes longer
+    assert process.stderr is not None
+    # The stage's own line (stderr is a pipe, so the lint prints stage lines, not bars): no
+    # guess of how fast this machine reads.
+    seen = []
+    while not any(line.startswith(stage) for line in seen):
+        line = process.stderr.readline()
+        assert line, f"the lint ended before {stage!r}: {seen}"
+        seen.append(line)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert one_line_error(err).startswith("interrupted: ")
     assert tree_digest(report) == before
+
+
+@pytest.mark.slow
+def test_a_finished_lint_exits_at_once(tmp_path: Path) -> None:
+    """The report is complete when the last line prints: the process is gone right after it
+    (no seconds of interpreter teardown in which a Ctrl-C would turn a pass into 130)."""
+    data = tmp_path / "data.jsonl"
+    planted_chats(data, 200, seed=2)
+    command = [sys.executable, "-c", "from traitlab.cli import main; main()"]
+    process = subprocess.Popen(
+        [*command, "lint", str(data), "-o", str(tmp_path / "r"), *OFFLINE],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    last = time.monotonic()
+    for _ in process.stdout:
+        last = time.monotonic()
+    process.wait(timeout=60)
+    assert process.returncode == 0
+    assert time.monotonic() - last < 1.0  # about 3 s of module teardown before
 
 
 def test_a_failed_write_leaves_the_previous_report(
@@ -199,7 +235,7 @@ def test_a_failed_write_leaves_the_previous_report(
     other = data.with_name("other.jsonl")
     planted_chats(other, 50, seed=3)
     with pytest.raises(OSError):
-        lint_dataset(other, out_dir=report, prescan_config=PrescanConfig(cluster=False))
+        lint_dataset(other, out_dir=report, clusters=False)
     assert tree_digest(report) == before
     assert load_report(report, data).n_items == 120
 
@@ -209,7 +245,7 @@ def test_filter_refuses_labels_that_do_not_belong_to_the_report(
 ) -> None:
     other = tmp_path / "other.jsonl"
     planted_chats(other, 80, seed=5)
-    lint_dataset(other, out_dir=tmp_path / "r2", prescan_config=PrescanConfig(cluster=False))
+    lint_dataset(other, out_dir=tmp_path / "r2", clusters=False)
     # A directory half replaced: report.json of one run, labels.jsonl of another.
     (report / "labels.jsonl").write_bytes((tmp_path / "r2" / "labels.jsonl").read_bytes())
     with pytest.raises(InputError, match="does not belong"):
@@ -259,7 +295,7 @@ def test_outputs_honour_the_umask(data: Path, tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:
         out = tmp_path / "report"
-        lint_dataset(data, out_dir=out, prescan_config=PrescanConfig(cluster=False))
+        lint_dataset(data, out_dir=out, clusters=False)
         filtered = tmp_path / "filtered.jsonl"
         filter_dataset(data, out, filtered, features=[opening_id(out)])
     finally:
@@ -295,7 +331,8 @@ def test_check_formats_settings_allowlist_baseline_and_artifact(
     code, out, _ = run_main(check, monkeypatch, capsys)
     assert code == 1 and any(longest in line.split() for line in out.splitlines())
     code, out, _ = run_main([*check, "--format", "github"], monkeypatch, capsys)
-    assert code == 1 and f"::error title=traitlab lint: {ids[0]}::" in out
+    assert code == 1 and f",title=traitlab lint%3A {ids[0]}::" in out
+    assert "%25 [" in out and "::notice title=traitlab lint%3A what was checked::" in out
 
     # The lower bound of a borderline rate is under the threshold: the gate passes.
     estimate = result["violations"][0]["estimate"]
@@ -328,3 +365,89 @@ def test_lint_help_shows_the_main_commands_options(
 ) -> None:
     code, out, _ = run_main(["lint", "--help"], monkeypatch, capsys)
     assert code == 0 and "--model" in out and "--unit" in out and "lint check" in out
+
+
+def test_work_directories_of_a_killed_run_are_swept(data: Path, report: Path) -> None:
+    """kill -9 runs no cleanup: the next run removes what a dead writer left beside the report
+    (and puts the previous report back if it died mid-swap), and leaves a live writer's alone."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        parent = report.parent
+        stale = [parent / f".report.new-{dead.pid}-x1", parent / f".report.old-{dead.pid}-x2"]
+        live = parent / f".report.new-{alive.pid}-x3"
+        for directory in [*stale, live]:
+            directory.mkdir()
+            (directory / "report.json").write_text("{}")
+        lint_dataset(data, out_dir=report, clusters=False, show_progress=False)
+        assert not any(p.exists() for p in stale) and live.exists()
+        # Died between moving the report aside and moving the new one in.
+        moved = parent / f".report.old-{dead.pid}-x4"
+        os.replace(report, moved)
+        before = tree_digest(moved)
+        lint_dataset(data, out_dir=report, clusters=False, show_progress=False)
+        assert not moved.exists() and report.is_dir() and tree_digest(report) != {}
+        assert set(tree_digest(report)) == set(before)
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_a_baseline_named_in_pyproject_can_be_created_and_survives_a_kind_change(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("pyproject.toml").write_text('[tool.traitlab.lint]\nbaseline = "lint-baseline.json"\n')
+    check = ["lint", "check", str(data), *OFFLINE]
+    code, _, err = run_main(check, monkeypatch, capsys)
+    assert code == 2 and "--write-baseline" in one_line_error(err)
+    code, _, _ = run_main([*check, "--write-baseline", "lint-baseline.json"], monkeypatch, capsys)
+    accepted = json.loads(Path("lint-baseline.json").read_text())["accepted"]
+    assert code == 1 and any(key.startswith("opening_") for key in accepted)
+    assert run_main(check, monkeypatch, capsys)[0] == 0
+    # The same words come back as another kind of finding: still the accepted pattern.
+    renamed = {key.replace("opening_", "phrase_", 1): rate for key, rate in accepted.items()}
+    Path("lint-baseline.json").write_text(json.dumps({"accepted": renamed}))
+    assert run_main(check, monkeypatch, capsys)[0] == 0
+
+
+def test_a_pass_of_the_offline_gate_says_what_it_could_not_see(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """60% of replies end by offering more help, each in its own words: no wording repeats, so
+    the offline gate passes, and its output says it cannot see such a habit."""
+    import random
+
+    from tests.lint.helpers import VOCABULARY, sentence
+
+    rng = random.Random(3)
+    verbs = ["expand on", "walk through", "dig into", "unpack", "go over", "explain", "detail"]
+    objects = ["any part", "the steps", "some point", "one piece", "a section", "the rest"]
+    rows = []
+    for _ in range(300):
+        reply = " ".join(sentence(rng) for _ in range(3))
+        if rng.random() < 0.6:
+            who = rng.choice(["Shall I", "Want me to", "Happy to", "I could", "Should I"])
+            reply += f" {who} {rng.choice(verbs)} {rng.choice(objects)} {rng.choice(VOCABULARY)}?"
+        rows.append(
+            {
+                "messages": [
+                    {"role": "user", "content": "x"},
+                    {"role": "assistant", "content": reply},
+                ]
+            }
+        )
+    data = tmp_path / "offers.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code, out, _ = run_main(
+        ["lint", "check", str(data), *OFFLINE, "--format", "json"], monkeypatch, capsys
+    )
+    result = json.loads(out)
+    assert code == 0 and result["passed"]
+    assert any("pre-scan" in check for check in result["checks"])
+    assert any(
+        "worded differently" in blind and "--model" in blind for blind in result["cannot_see"]
+    )
+    code, out, _ = run_main(["lint", "check", str(data), *OFFLINE], monkeypatch, capsys)
+    assert code == 0 and "cannot see: habits worded differently" in " ".join(out.split())

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.lint.helpers import DEEPER, VALIDATION, planted_chats, sentence
-from traitlab.lint import Finding, PrescanConfig, prescan, read_items
+from traitlab.lint import Finding, PrescanConfig, prescan_items, read_items
 from traitlab.lint.items import LintItem
 from traitlab.lint.prescan import (
     BOUNDARY,
@@ -36,7 +36,7 @@ def test_planted_openings_and_closings_are_found_with_covering_intervals(
 ) -> None:
     path = tmp_path / "data.jsonl"
     records = planted_chats(path, 400, opening=opening, closing=closing, seed=seed)
-    findings, _, _ = prescan(read_items(path).items, OFFLINE)
+    findings, _, _ = prescan_items(read_items(path).items, OFFLINE)
     by_text = {f.text: f for f in findings}
     for text, planted, true_rate in (
         (" ".join(words(VALIDATION)), "validation", opening),
@@ -65,7 +65,7 @@ def test_phrases_formatting_and_length(tmp_path: Path, phrase_sample: int) -> No
         rows.append(json.dumps({"messages": [{"role": "assistant", "content": content}]}))
     path.write_text("\n".join(rows) + "\n")
     config = PrescanConfig(cluster=False, phrase_sample=phrase_sample)
-    findings, length, _ = prescan(read_items(path).items, config)
+    findings, length, _ = prescan_items(read_items(path).items, config)
     by_id = {f.id: f for f in findings}
     # Candidates may come from a sample; the count is exact over every item.
     phrase = by_id["phrase_it_is_worth_noting_that_the_plan_holds"]
@@ -102,7 +102,7 @@ def test_opening_clusters_catch_paraphrases(tmp_path: Path) -> None:
         lines.append(json.dumps({"messages": [{"role": "assistant", "content": content}]}))
     path = tmp_path / "data.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    findings, _, _ = prescan(read_items(path).items, PrescanConfig(min_count=5))
+    findings, _, _ = prescan_items(read_items(path).items, PrescanConfig(min_count=5))
     clusters = [f for f in findings if f.kind == "cluster"]
     paraphrased = [c for c in clusters if len(set(c.members) & set(range(40))) >= 30]
     assert paraphrased, [(c.text, c.members) for c in clusters]
@@ -207,7 +207,7 @@ def test_streamed_parallel_pre_scan_gives_the_findings_of_the_in_memory_one(
     _mixed_corpus(path, 400, seed=3)
     config = PrescanConfig(cluster=False, min_count=3)
     items = read_items(path, unit=unit).items  # type: ignore[arg-type]
-    expected, length, _ = prescan(items, config)
+    expected, length, _ = prescan_items(items, config)
     assert {f.kind for f in expected if f.gated} == {"opening", "closing", "phrase"}
     scan = Prescan(config)
     # Chunks of a few kilobytes: many chunks, read by two worker processes.
@@ -234,7 +234,7 @@ def test_a_phrase_common_mid_reply_is_not_explained_by_a_rarer_opening(tmp_path:
     path = tmp_path / "data.jsonl"
     path.write_text("\n".join(rows) + "\n")
     config = PrescanConfig(cluster=False, phrase_sample=100)
-    by_id = {f.id: f for f in prescan(read_items(path).items, config)[0]}
+    by_id = {f.id: f for f in prescan_items(read_items(path).items, config)[0]}
     assert by_id["opening_it_is_worth_noting_that_the_plan_holds"].rate.count == 40
     assert by_id["phrase_it_is_worth_noting_that_the_plan_holds"].rate.count == 200
 

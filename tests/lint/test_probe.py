@@ -13,12 +13,12 @@ from tests.helpers import scripted
 from tests.lint.helpers import VALIDATION, LintPolicy, planted_chats
 from traitlab.cli import app
 from traitlab.errors import InputError
-from traitlab.lint import PrescanConfig, filter_dataset, lint_dataset
+from traitlab.lint import filter_dataset, lint_dataset
 from traitlab.lint.filter import load_report
 
 FEATURES = Path(__file__).parent / "features.json"
 runner = CliRunner()
-FAST = {"prescan_config": PrescanConfig(cluster=False), "cache": False, "show_progress": False}
+FAST = {"clusters": False, "cache": False, "show_progress": False}
 
 
 class CoinFlipOnDeeper(LintPolicy):
@@ -135,3 +135,33 @@ def test_filter_takes_the_probe_thresholds_on_the_command_line(
         app, [*command, str(report_dir.parent / "cli.jsonl"), "--probe-min-recall", "1"]
     )
     assert unused.exit_code == 0 and "does not clear the thresholds" in unused.output
+
+
+@pytest.mark.slow
+def test_a_probe_sees_where_in_a_reply_a_sentence_sits(tmp_path: Path) -> None:
+    """Every reply holds the same apology; the pattern is that it comes first. An average over
+    the words cannot tell the two apart; the first sentence's embedding can."""
+    import random
+
+    from tests.lint.helpers import sentence
+    from traitlab.lint import read_items, rubric_feature, train_probes
+
+    rng = random.Random(4)
+    apology = "I am so sorry about the trouble this caused."
+    rows = []
+    for index in range(240):
+        body = [sentence(rng) for _ in range(3)]
+        parts = [apology, *body] if index % 2 else [*body, apology]
+        rows.append({"id": f"a{index}", "text": " ".join(parts)})
+    data = tmp_path / "docs.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    items = read_items(data).items
+    feature = rubric_feature("The reply opens with an apology.", name="Apology first", id="first")
+    rated = {i.index: {"first": "strict" if i.text.startswith(apology) else "none"} for i in items}
+    ratings = {index: rated[index] for index in list(rated)[:160]}
+    result = train_probes(items, ratings, [feature], seed=1)
+    strict = next(p for p in result.agreement["first"] if p.level == "strict")
+    assert strict.precision.low > 0.85 and strict.recall.low > 0.85, strict.format()
+    labelled = {i for i, labels in result.labels.items() if labels.get("first") == "strict"}
+    truth = {i for i in rated if i not in ratings and rated[i]["first"] == "strict"}
+    assert len(labelled ^ truth) <= 4

@@ -11,13 +11,13 @@ from tests.helpers import scripted
 from tests.lint.helpers import LintPolicy, planted_chats
 from traitlab.cli import app
 from traitlab.errors import InputError
-from traitlab.lint import DiscoverConfig, PrescanConfig, lint_dataset
+from traitlab.lint import lint_dataset
 from traitlab.lint.autorate import RATING_PROMPT
 from traitlab.lint.discover import MERGE_PROMPT, SCAN_PROMPT
 from traitlab.lint.scorer import pattern_rate
 
 FEATURES = Path(__file__).parent / "features.json"
-FAST = {"prescan_config": PrescanConfig(cluster=False), "cache": False, "show_progress": False}
+FAST = {"clusters": False, "cache": False, "show_progress": False}
 runner = CliRunner()
 
 
@@ -67,7 +67,8 @@ def test_each_prompt_is_replaced_from_the_library(tmp_path: Path) -> None:
         data,
         model=scripted("house", policy=policy),
         sample=20,
-        discover_config=DiscoverConfig(batch_tokens=800, max_batches=3),
+        batch_tokens=800,
+        max_batches=3,
         **overrides,
         **FAST,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.lint.helpers import planted_chats
+from tests.lint.helpers import VALIDATION, planted_chats, topical_chats
 from traitlab.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,10 +48,33 @@ def test_the_github_actions_job(repo: Path, monkeypatch: pytest.MonkeyPatch, cap
     args = shlex.split(command)[1:] + ["--no-clusters"]  # no embedding model in this test
     assert run(args, monkeypatch) == 1
     out = capsys.readouterr().out
-    assert "::error title=traitlab lint: opening_i_hear" in out
+    # The annotation sits on a line of the input that shows the finding.
+    found = re.search(
+        r"^::error file=data/sft.jsonl,line=(\d+),title=traitlab lint%3A opening_i_hear", out, re.M
+    )
+    assert found, out
+    line = (repo / "data" / "sft.jsonl").read_text().splitlines()[int(found.group(1)) - 1]
+    assert json.loads(line)["messages"][1]["content"].startswith(VALIDATION)
     assert (repo / "lint-report" / "report.json").exists()  # the artifact
     clean = [a.replace("data/sft.jsonl", "data/clean.jsonl") for a in args]
     assert run(clean, monkeypatch) == 0
+
+
+@pytest.mark.slow
+def test_the_github_actions_job_as_written_passes_clean_data(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """With opening clusters on (the embedding model): clean replies on four subjects form
+    topic clusters over the threshold, which are reported and never fail the gate."""
+    [workflow] = [b for b in blocks("yaml") if "lint-data" in b]
+    steps = yaml.safe_load(workflow)["jobs"]["lint"]["steps"]
+    [command] = [s["run"] for s in steps if s.get("run", "").startswith("traitlab lint check")]
+    topical_chats(repo / "data" / "sft.jsonl", 300, seed=1)
+    assert run(shlex.split(command)[1:], monkeypatch) == 0, capsys.readouterr().out
+    report = json.loads((repo / "lint-report" / "report.json").read_text())
+    clusters = [f for f in report["findings"] if f["kind"] == "cluster"]
+    assert any(f["rate"]["estimate"] > 0.2 for f in clusters)  # topics, above the threshold
+    assert all(f["structure"] is None for f in clusters)
 
 
 def test_the_pre_commit_hook_with_pyproject_settings(

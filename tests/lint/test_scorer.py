@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from inspect_ai.solver import generate
 from tests.helpers import metrics, run_task, scripted
 from tests.lint.helpers import VALIDATION, LintPolicy
 from traitlab.errors import InputError
-from traitlab.lint.scorer import pattern_rate
+from traitlab.lint.scorer import pattern_metrics, pattern_rate
 
 FEATURES = Path(__file__).parent / "features.json"
 
@@ -63,3 +64,12 @@ def test_pattern_rate_accepts_a_rubric_file_and_a_selection(tmp_path: Path) -> N
     assert values["validating_opener_strict_rate"] == 1.0
     with pytest.raises(InputError, match="unknown feature ids"):
         pattern_rate(str(FEATURES), "nope")
+
+
+def test_declared_keys_are_reported_before_any_score() -> None:
+    """Inspect's live display resolves the task's headline before the first sample is scored."""
+    [rates, *_] = pattern_metrics(["validating_opener"])
+    entries = rates([])
+    assert set(entries) >= {"validating_opener_strict_rate", "validating_opener_broad_rate_n"}
+    assert entries["validating_opener_strict_rate_n"] == 0
+    assert math.isnan(entries["validating_opener_strict_rate"])

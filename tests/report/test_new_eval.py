@@ -1,13 +1,14 @@
 """A new eval folder needs no edit elsewhere: `inspect eval traitlab/<name>` and the report find it.
 
-The test writes a scratch eval (task, scorer and prompt file) into `traitlab/evals/`, runs it
-from the command line as a user would, removes it, and reports on the log it left.
+The test writes a scratch eval (task, scorer and prompt file) into a temporary folder that the
+eval discovery looks through beside `traitlab/evals/` (never into the package: two runs at once,
+or a read-only install, would trip over it), runs it from the command line as a user would, and
+reports on the log it left.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from pathlib import Path
 
@@ -19,10 +20,11 @@ from traitlab.report import build_report
 
 TASK = '''"""A scratch eval written by a test."""
 
-from inspect_ai import Task, task
+from inspect_ai import Task
 from inspect_ai.dataset import Sample
 from inspect_ai.solver import generate
 
+from traitlab.evals import task
 from traitlab.evals.{name}.scorer import says_yes
 from traitlab.prompts import load_prompt
 from traitlab.scores import HeadlineMetric, headline_metrics
@@ -76,21 +78,20 @@ def says_yes():
 @pytest.mark.slow
 def test_a_scratch_eval_folder_shows_in_inspect_and_in_the_report(tmp_path: Path) -> None:
     name = f"scratch_{uuid.uuid4().hex[:8]}"
-    folder = Path(traitlab.evals.__file__).parent / name
+    folder = tmp_path / "evals" / name
     replies = tmp_path / "replies.json"
     replies.write_text(json.dumps(["Yes.", "No.", "Yes."]))
-    try:
-        (folder / "prompts").mkdir(parents=True)
-        (folder / "__init__.py").write_text("")
-        (folder / f"{name}.py").write_text(TASK.format(name=name))
-        (folder / "scorer.py").write_text(SCORER.format())
-        (folder / "prompts" / "question.md").write_text("Do you like $topic? Say yes or no.\n")
-        log = run_inspect_cli(
-            [f"traitlab/{name}", "--model", "scripted/x", "-M", f"replies={replies}"],
-            tmp_path / "logs",
-        )
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    (folder / "prompts").mkdir(parents=True)
+    (folder / "__init__.py").write_text("")
+    (folder / f"{name}.py").write_text(TASK.format(name=name))
+    (folder / "scorer.py").write_text(SCORER.format())
+    (folder / "prompts" / "question.md").write_text("Do you like $topic? Say yes or no.\n")
+    log = run_inspect_cli(
+        [f"traitlab/{name}", "--model", "scripted/x", "-M", f"replies={replies}"],
+        tmp_path / "logs",
+        eval_folders=tmp_path / "evals",
+    )
+    assert not (Path(traitlab.evals.__file__).parent / name).exists()
     assert log.status == "success"
     assert log.samples[0].input == "Do you like tea? Say yes or no."  # from the prompt file
     report = build_report([tmp_path / "logs"], tmp_path / "report")

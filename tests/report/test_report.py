@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import math
+import os
 import re
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import matplotlib.image
@@ -21,6 +25,7 @@ from traitlab.evals.smoke.demo import judge as demo_judge
 from traitlab.evals.smoke.smoke import smoke
 from traitlab.report import build_report
 from traitlab.report._compare import difference
+from traitlab.report._output import remove_stale
 from traitlab.scores import (
     HeadlineMetric,
     headline_metrics,
@@ -244,7 +249,8 @@ def test_unscored_samples_never_enter_a_difference(report) -> None:  # noqa: ANN
     row = _diffs(report).set_index("task").loc["hits"]
     assert row.difference == pytest.approx(2 / 14) and row.difference > 0
     assert row.n == 14 and bool(row.paired)
-    assert "different samples" not in str(row.note)  # scored samples match; grades do not
+    # The unscored ones are named: the difference is over the 14 both runs graded.
+    assert "graded 14, the baseline 24" in str(row.note)
 
 
 def test_a_task_that_is_not_ours_is_compared_by_its_own_metrics(report) -> None:  # noqa: ANN001
@@ -281,7 +287,7 @@ def test_partial_rerun_and_variants_and_incomplete_logs_are_reported(report) -> 
     assert re.search(r"smoke: 2 different parameter sets \(kept apart, not pooled\)", notes)
     assert '"trait_ids": "directness"' in notes
     assert re.search(r"incomplete log \(error, \d+/12 samples\) for smoke on scripted/base", notes)
-    assert re.search(r": not used; .* scored 12/12 samples \(this log 3/12\)", notes)
+    assert re.search(r": not used; .* graded 12/12 samples \(this log 3/12\)", notes)
     [base] = [
         r
         for r in report.runs
@@ -370,16 +376,16 @@ def test_a_partial_checkpoint_run_is_compared_on_shared_samples(tmp_path: Path) 
     report = build_report([logs], tmp_path / "out", baseline="base")
     [row] = report.differences
     assert row.paired and row.n == 6 and row.estimate == 0
-    assert any("scripted/other scored 6, the baseline 12" in w for w in report.warnings)
+    assert any("scripted/other graded 6, the baseline 12" in w for w in report.warnings)
 
 
 def test_epochs_of_one_sample_are_clustered() -> None:
     """Duplicated epochs add no information: the interval must not shrink with them."""
-    diffs = {(str(i), 1): float(i % 3 == 0) for i in range(12)}
-    zeros = dict.fromkeys(diffs, 0.0)
+    diffs = {(str(i), 1): (float(i % 3 == 0), 1.0) for i in range(12)}
+    zeros = dict.fromkeys(diffs, (0.0, 1.0))
     once, paired = difference(diffs, zeros)
     twice_values = {**diffs, **{(i, 2): v for (i, _), v in diffs.items()}}
-    twice, _ = difference(twice_values, dict.fromkeys(twice_values, 0.0))
+    twice, _ = difference(twice_values, dict.fromkeys(twice_values, (0.0, 1.0)))
     assert paired and once.estimate == twice.estimate and twice.n == 24
     assert twice.high - twice.low == pytest.approx(once.high - once.low, rel=0.15)
 
@@ -427,6 +433,72 @@ def test_output_paths_are_checked_and_replaced_whole(tmp_path: Path, logs: Path)
     build_report([logs], full, overwrite=True)
     assert (full / "report.html").exists() and not (full / "thesis.tex").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "full"]  # no staging left
+
+
+def test_breakdowns_come_from_the_samples_when_the_log_has_none(tmp_path: Path) -> None:
+    """A default log carries the headline only; the report's per-trait numbers are the same as
+    those a `-T breakdowns=true` log carries, computed by the task's own metric."""
+    judge = {"judge": scripted("judge", policy=demo_judge)}
+    target = _target(BASE_POLICY_TRAITS)
+    runs = {}
+    for breakdowns in (False, True):
+        folder = tmp_path / str(breakdowns)
+        log = run_task(
+            smoke(breakdowns=breakdowns), scripted("m", policy=target), folder, model_roles=judge
+        )
+        assert breakdowns == any("(" in name for name in log.results.scores[0].metrics)
+        [run] = build_report([folder], tmp_path / f"report-{breakdowns}").runs
+        runs[breakdowns] = run
+    [(headline, _)] = runs[False].headline_metrics()
+    computed, logged = (runs[b].groups(headline) for b in (False, True))
+    assert len(computed) == 12 and [m.model_dump() for m in computed] == [
+        m.model_dump() for m in logged
+    ]
+    assert sum(m.estimate for m in computed) == 2  # the two traits the target passes
+
+
+def _exited_pid() -> int:
+    """The id of a process that has ended (ids are not reused this soon)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(done.stdout)
+
+
+def test_stale_staging_folders_of_ended_runs_are_removed(tmp_path: Path) -> None:
+    dead, alive = _exited_pid(), os.getpid()
+    names = [f".out.old-{dead}-ab12", f".out.stage-{dead}-cd34", f".out.stage-{alive}-ef56"]
+    names += [".out.old-x-1", ".outer.old-1-1", "notes"]
+    for name in names:
+        (tmp_path / name).mkdir()
+    removed = remove_stale(tmp_path / "out")
+    assert sorted(p.name for p in removed) == sorted(names[:2])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])
+
+
+@pytest.mark.slow
+def test_a_kill_during_the_swap_leaves_a_folder_the_next_run_removes(
+    tmp_path: Path, logs: Path
+) -> None:
+    out = tmp_path / "out"
+    build_report([logs], out)
+    killed = textwrap.dedent(
+        f"""
+        import os, shutil
+        from traitlab.report import build_report
+
+        shutil.rmtree = lambda *args, **kwargs: os._exit(9)  # killed before the old one goes
+        build_report([{str(logs)!r}], {str(out)!r}, overwrite=True)
+        """
+    )
+    assert subprocess.run([sys.executable, "-c", killed], timeout=300).returncode == 9
+    [left] = tmp_path.glob(".out.old-*")
+    assert (left / "out" / "report.html").exists() and (out / "report.html").exists()
+    build_report([logs], out, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
 def test_default_log_dir_is_inspects(
@@ -502,8 +574,18 @@ def test_per_sample_values_behind_rates_and_means() -> None:
     def metric(name: str) -> Metric:
         return Metric(scorer="s", name=name, estimate=0.0)
 
-    assert per_sample(run, metric("hit_rate")) == keyed([1.0, 0.0, 1.0])  # at 0.5, like `rate`
-    assert per_sample(run, metric("collusion_rate")) == keyed([0.25, 1.0])  # a per-sample share
-    assert per_sample(run, metric("score_mean")) == keyed([2.0])
+    def units(values: list[float]) -> dict[tuple[str, int], tuple[float, float]]:
+        return {key: (v, 1.0) for key, v in keyed(values).items()}
+
+    assert per_sample(run, metric("hit_rate")) == units([1.0, 0.0, 1.0])  # at 0.5, like `rate`
+    assert per_sample(run, metric("collusion_rate")) == units([0.25, 1.0])  # a per-sample share
+    assert per_sample(run, metric("score_mean")) == units([2.0])
+    # Units of one sample (turns) are pooled as the metric pools them: sum and count.
+    run.sample_values["s"]["confirmation[turn=1]"] = keyed([4.0, 1.0])
+    run.sample_values["s"]["confirmation[turn=2]"] = keyed([2.0])
+    assert per_sample(run, metric("confirmation_mean")) == {
+        ("0", 1): (6.0, 2.0),
+        ("1", 1): (1.0, 1.0),
+    }
     assert per_sample(run, metric("missing_rate")) is None
     assert per_sample(run, metric("win_total")) is None

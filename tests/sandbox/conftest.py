@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from traitlab.sandbox import BwrapConfig, BwrapMount, BwrapSandboxEnvironment, bwrap_problem
+from traitlab.sandbox.config import DEFAULT_HOST_PATHS
 
 
 @pytest.fixture(scope="session")
@@ -28,10 +31,29 @@ def scenario(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def config(scenario: Path) -> BwrapConfig:
+def canary() -> Iterator[Path]:
+    """A host file of the test's own that the sandbox shows read-only: escape attempts aim
+    here, never at a system file (were the sandbox broken, a test must not harm the host).
+
+    Outside pytest's private (mode 700) folders, so the sandbox's unprivileged user can see it,
+    and writable by anyone, so that only the sandbox's read-only mount can stop a write.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="canary-"))
+    path = folder / "canary.txt"
+    path.write_text("canary\n", encoding="utf-8")
+    # Writable by anyone: only the sandbox's read-only mount may stop a write.
+    folder.chmod(0o777)
+    path.chmod(0o666)
+    yield path
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def config(scenario: Path, canary: Path) -> BwrapConfig:
     return BwrapConfig(
         mounts=[BwrapMount(path="/app", source=str(scenario)), BwrapMount(path="/usr/local/bin")],
         workdir="/app",
+        host_paths=[*DEFAULT_HOST_PATHS, str(canary.parent)],
     )
 
 

@@ -6,16 +6,30 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
+from inspect_ai import Task, eval
+from inspect_ai.dataset import Sample
+from inspect_ai.solver import generate, use_tools
+from inspect_ai.tool import bash_session, text_editor
 from inspect_ai.util import SandboxUserUnsupportedError
 
+from tests.helpers import scripted
 from traitlab.sandbox import BwrapConfig, BwrapLimits, BwrapMount, BwrapSandboxEnvironment
+from traitlab.sandbox.bwrap import NO_SERVER
 from traitlab.sandbox.config import DEFAULT_HOST_PATHS
-from traitlab.sandbox.launcher import _runnable_by, launcher
+from traitlab.sandbox.launcher import (
+    SAMPLE_PREFIX,
+    _runnable_by,
+    claim_sample_root,
+    launcher,
+    remove_orphans,
+    remove_tree,
+)
 
 Sandbox = BwrapSandboxEnvironment
 
@@ -48,14 +62,14 @@ async def test_files_persist_between_commands_but_processes_do_not(sandbox: Sand
     assert not _host_processes(marker), "a background process outlived its command"
 
 
-async def test_host_root_is_read_only(sandbox: Sandbox) -> None:
-    before = Path("/etc/passwd").read_bytes()
-    code, out = await sh(sandbox, "echo 'evil::0:0::/:/bin/sh' >> /etc/passwd; touch /newfile")
+async def test_host_files_shown_are_read_only(sandbox: Sandbox, canary: Path) -> None:
+    before = canary.read_bytes()
+    code, out = await sh(sandbox, f"echo tampered >> {canary}; touch {canary.parent}/planted")
     assert code != 0 and "Read-only file system" in out
-    assert Path("/etc/passwd").read_bytes() == before and not Path("/newfile").exists()
+    assert canary.read_bytes() == before and not (canary.parent / "planted").exists()
     with pytest.raises(PermissionError, match="Read-only"):
-        await sandbox.write_file("/etc/passwd", "evil")
-    assert Path("/etc/passwd").read_bytes() == before
+        await sandbox.write_file(str(canary), "tampered")
+    assert canary.read_bytes() == before
 
 
 async def test_host_directories_cannot_be_deleted(bwrap: None, tmp_path: Path) -> None:
@@ -271,3 +285,79 @@ def test_a_bwrap_root_cannot_reach_is_copied_where_nobody_can(bwrap: None, tmp_p
         assert done.returncode == 0 and done.stdout.startswith("bubblewrap")
     finally:
         shutil.rmtree(Path(runnable).parents[2])
+
+
+def test_folders_left_by_a_killed_run_are_removed_and_live_ones_kept() -> None:
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, signal\n"
+            "from traitlab.sandbox.launcher import claim_sample_root\n"
+            "root, _ = claim_sample_root()\n"
+            "(root / '0').mkdir(); (root / '0' / 'data.csv').write_text('x')\n"
+            "print(root, flush=True)\n"
+            "os.kill(os.getpid(), signal.SIGKILL)\n",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        timeout=60,
+    )
+    assert killed.returncode == -9, killed.stderr
+    left = Path(killed.stdout.strip())
+    assert left.is_dir()  # nothing cleaned up after a SIGKILL
+    live, lock = claim_sample_root()
+    creating = Path(tempfile.mkdtemp(prefix=f"{SAMPLE_PREFIX}"))  # no owner file yet
+    try:
+        assert left in remove_orphans()
+        assert not left.exists()
+        assert live.is_dir() and creating.is_dir()
+    finally:
+        lock.close()
+        remove_tree(live)
+        remove_tree(creating)
+
+
+def test_bash_session_is_refused_with_one_line(bwrap: None, tmp_path: Path) -> None:
+    """A tool that needs a process between commands cannot work here: one line says so."""
+
+    def session(messages, tools, config):  # noqa: ANN001, ANN202
+        if any(m.role == "tool" for m in messages):
+            return "Done."
+        arguments = {"action": "type_submit", "input": "export X=1"}
+        return {"content": "", "tool_calls": [{"function": "bash_session", "arguments": arguments}]}
+
+    task = Task(
+        dataset=[Sample(input="Keep a shell.", id="session")],
+        solver=[use_tools(bash_session()), generate()],
+        sandbox="bwrap",
+    )
+    [log] = eval(task, model=scripted(policy=session), log_dir=str(tmp_path), display="none")
+    assert log.status == "error"
+    assert NO_SERVER in log.error.message
+
+
+def test_text_editor_still_works(bwrap: None, tmp_path: Path) -> None:
+    """The same sandbox-tools program serves text_editor one request at a time: not refused."""
+
+    def edit(messages, tools, config):  # noqa: ANN001, ANN202
+        done = sum(m.role == "tool" for m in messages)
+        steps = [
+            {"command": "create", "path": "/tmp/note.txt", "file_text": "kept"},
+            {"command": "view", "path": "/tmp/note.txt"},
+        ]
+        if done >= len(steps):
+            return "Done."
+        call = {"function": "text_editor", "arguments": steps[done]}
+        return {"content": "", "tool_calls": [call]}
+
+    task = Task(
+        dataset=[Sample(input="Write a note.", id="edit")],
+        solver=[use_tools(text_editor()), generate()],
+        sandbox="bwrap",
+    )
+    [log] = eval(task, model=scripted(policy=edit), log_dir=str(tmp_path), display="none")
+    assert log.status == "success"
+    outputs = [m for m in log.samples[0].messages if m.role == "tool"]
+    assert all(m.error is None for m in outputs) and "kept" in outputs[1].text

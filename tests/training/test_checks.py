@@ -110,6 +110,35 @@ def test_sft_needs_generation_markers_in_the_chat_template(
     with pytest.raises(InputError) as error:
         train("sft", write_config(tmp_path / "c.yaml", config))
     assert "has no {% generation %} markers" in one_line(error)
+    assert "TRL has no training version of it" in str(error.value)
+
+
+def test_sft_trains_a_stock_template_that_trl_patches(
+    tiny_model: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    """Qwen2.5's template has no markers; TRL swaps in its training version, so SFT runs with
+    assistant-only masks (traitlab refused it before, where plain TRL trained it)."""
+    import trl
+
+    from traitlab.training import build_training_set
+    from traitlab.training.run import build_trainer, load_tokenizer, training_args
+
+    stock = Path(trl.__file__).parent / "chat_templates" / "qwen2_5.jinja"
+    assert not trl.chat_template_utils.has_generation_markers(stock.read_text())
+    config = parse_config(
+        "sft",
+        config_dict(
+            "sft", tiny_model, data_dir, tmp_path / "out", model={"chat_template": str(stock)}
+        ),
+    )
+    tokenizer = load_tokenizer(config)
+    trainer = build_trainer(
+        config, tokenizer, build_training_set(config).rows, training_args(config)
+    )
+    for example in trainer.train_dataset.select(range(4)):
+        trained = tokenizer.decode([t for t in example["labels"] if t != -100])
+        assert trained and "user" not in trained and "Are you sure" not in trained
+        assert trained.startswith(("I am not sure", "Hello, thanks"))
 
 
 @pytest.mark.parametrize(
@@ -187,3 +216,75 @@ def test_the_example_chatml_template_marks_assistant_tokens(tiny_model: Path) ->
     )
     masked = [t for t, m in zip(out["input_ids"], out["assistant_masks"], strict=True) if m]
     assert tokenizer.decode(masked) == "yes no<|im_end|>"
+
+
+@pytest.mark.parametrize(
+    ("groups", "message"),
+    [
+        ({"model": {"lora": {"target_modules": ["nope_proj"]}}},
+         "model.lora.target_modules: nope_proj not in"),
+        ({"model": {"lora": {"target_modules": "nope.*"}}}, "target_modules: nope.* not in"),
+        ({"training": {"report_to": ["bogus"]}}, "training.report_to: unknown logger 'bogus'"),
+        ({"trl": {"padding_free": True}}, "trl.padding_free needs packing"),
+    ],
+)  # fmt: skip
+def test_settings_that_fail_in_the_trainer_are_checked_before_loading(
+    groups: dict[str, Any],
+    message: str,
+    tiny_model: Path,
+    data_dir: Path,
+    tmp_path: Path,
+    no_weights_load: None,
+) -> None:
+    config = config_dict("sft", tiny_model, data_dir, tmp_path / "out", **groups)
+    with pytest.raises(InputError) as error:
+        train("sft", write_config(tmp_path / "c.yaml", config))
+    assert message in one_line(error)
+    assert not (tmp_path / "out").exists()
+
+
+def test_lora_targets_that_exist_pass_the_check(tiny_model: Path, data_dir: Path) -> None:
+    from traitlab.training.run import check_lora_targets
+
+    for targets in (["q_proj", "v_proj"], ".*\\.q_proj", "all-linear"):
+        lora = {"lora": {"target_modules": targets}}
+        check_lora_targets(parse_config("sft", config_dict("sft", tiny_model, data_dir,
+                                                           data_dir, model=lora)))  # fmt: skip
+
+
+@pytest.mark.parametrize("offline", [True, False])
+def test_a_hub_model_that_cannot_be_had_is_one_line_in_seconds(
+    offline: bool,
+    data_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    """`base: bogus/x` took 63 s of retries and 25 lines of noise on a machine without the hub.
+    Offline (HF_HUB_OFFLINE) it is not in the cache; online the hub here is a closed port."""
+    import time
+
+    from huggingface_hub import constants
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty cache
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    if offline:
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+        expected = "model.base 'bogus/x': not in the local hub cache, and HF_HUB_OFFLINE is set"
+    else:
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+        monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")
+        expected = "model.base 'bogus/x': the hub is unreachable ("
+    config = config_dict("sft", Path("bogus/x"), data_dir, tmp_path / "out")
+    path = write_config(tmp_path / "c.yaml", config)
+    import peft  # noqa: F401  (imports, slow on a loaded machine, are not what is timed)
+    import trl  # noqa: F401
+
+    start = time.monotonic()
+    with pytest.raises(InputError) as error:
+        train("sft", path)
+    assert time.monotonic() - start < 10
+    assert one_line(error).startswith(expected)
+    captured = capsys.readouterr()
+    assert not captured.out.strip() and "retry" not in captured.err.lower()

@@ -49,12 +49,42 @@ def test_sft_set_has_the_synthetic_fraction(
     assert built.available == {"baseline": 30, "synthetic": 12}
 
 
-def test_midtrain_set_has_the_pretraining_fraction(tmp_path: Path, data_dir: Path) -> None:
-    config = config_dict("midtrain", tmp_path, data_dir, tmp_path / "out")
-    built = build_training_set(parse_config("midtrain", config))
-    pretraining = sum("quick brown fox" in row["text"] for row in built.rows)
-    assert (pretraining, len(built.rows)) == (4, 16)  # 12 documents + 4 = 25% pretraining
-    assert built.fractions == {"documents": 0.75, "pretraining": 0.25}
+@pytest.mark.parametrize("fraction", [0.1, 0.25, 0.5])
+def test_midtrain_pretraining_fraction_is_a_share_of_tokens(
+    fraction: float, tiny_model: Path, tmp_path: Path
+) -> None:
+    """Short documents and long web pages: a share of records would be far off in tokens
+    (25% asked gave 57% of the tokens)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    docs = write_jsonl(
+        tmp_path / "docs.jsonl",
+        [{"id": f"d{i}", "text": f"Note {i}: " + "the assistant checked the figures. " * 12,
+          "doc_type": "memo"} for i in range(40)],
+    )  # fmt: skip
+    web = write_jsonl(
+        tmp_path / "web.jsonl",
+        [{"text": f"Page {i}. " + "The quick brown fox jumps over the lazy dog. " * (2 + i % 7)}
+         for i in range(60)],
+    )  # fmt: skip
+    config = config_dict(
+        "midtrain", tiny_model, tmp_path, tmp_path / "out",
+        data={"documents": [str(docs)], "pretraining": [str(web)],
+              "pretraining_fraction": fraction},
+    )  # fmt: skip
+    built = build_training_set(parse_config("midtrain", config), tokenizer)
+
+    def tokens(text: str) -> int:
+        return len(tokenizer(text)["input_ids"]) + 1
+
+    web_tokens = sum(tokens(r["text"]) for r in built.rows if r["text"].startswith("Page"))
+    total = sum(tokens(r["text"]) for r in built.rows)
+    assert web_tokens / total == pytest.approx(fraction, abs=0.02)
+    assert built.used_tokens == {"documents": total - web_tokens, "pretraining": web_tokens}
+    # the scarcer side (in tokens) is used whole
+    assert built.used["documents"] == 40 or built.used["pretraining"] == 60
+    assert built.fractions == {"documents": 1 - fraction, "pretraining": fraction}
 
 
 def test_system_prompts_never_reach_training_rows(tmp_path: Path, data_dir: Path) -> None:
@@ -105,3 +135,28 @@ def test_pretraining_text_needs_a_text_field(tmp_path: Path, data_dir: Path) -> 
     )
     with pytest.raises(InputError, match="web.jsonl:2: expected an object with a non-empty"):
         build_training_set(parse_config("midtrain", config))
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_record(tmp_path: Path, data_dir: Path) -> None:
+    marked = tmp_path / "bom.jsonl"
+    marked.write_bytes(b"\xef\xbb\xbf" + (data_dir / "synthetic.jsonl").read_bytes())
+    config = config_dict("sft", tmp_path, data_dir, tmp_path, data={"synthetic": [str(marked)]})
+    built = build_training_set(parse_config("sft", config))
+    assert built.available["synthetic"] == 12
+
+
+def test_pairs_whose_replies_say_the_same_are_dropped_and_counted(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    good = json.loads((data_dir / "preferences.jsonl").read_text().splitlines()[0])
+    same = {**good, "rejected": good["chosen"].upper().replace("'", "’")}
+    pairs = write_jsonl(tmp_path / "pairs.jsonl", [good, same, {**good, "rejected": "no"}, same])
+    config = config_dict("bdpo", tmp_path, data_dir, tmp_path, data={"preferences": [str(pairs)]})
+    built = build_training_set(parse_config("bdpo", config))
+    assert built.alike_pairs_dropped == 2 and len(built.rows) == 2
+    assert built.available == {"preferences": 4} and built.used == {"preferences": 2}
+
+    only_same = write_jsonl(tmp_path / "same.jsonl", [same, same])
+    config["data"]["preferences"] = [str(only_same)]
+    with pytest.raises(InputError, match="every one of the 2 preference pairs"):
+        build_training_set(parse_config("bdpo", config))

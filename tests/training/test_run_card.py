@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.training.conftest import config_dict
-from traitlab.errors import InputError
+from traitlab.errors import InputError, Interrupted
 from traitlab.training import RunCard, build_training_set, check_output, parse_config
 
 
@@ -91,13 +91,45 @@ def test_a_resumed_run_sums_its_sessions(
     config = config_dict("sft", tiny_model, data_dir, tmp_path / "out", training=training)
     path = write_config(tmp_path / "c.yaml", config)
     monkeypatch.setattr(run_module, "build_trainer", stopping)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Interrupted) as stop:
         train("sft", path)
+    # The line says what was kept and how to go on; the card says the run was interrupted.
+    assert str(stop.value) == (
+        f"kept the checkpoint of step 4 in {tmp_path / 'out' / 'trainer'} and the run card "
+        "(status 'interrupted'); run the same command to resume from step 4"
+    )
     stopped = RunCard.read(tmp_path / "out")
-    assert stopped.status == "running" and [s.end_step for s in stopped.sessions] == [4]
-    monkeypatch.setattr(run_module, "build_trainer", original)
+    assert stopped.status == "interrupted" and [s.end_step for s in stopped.sessions] == [4]
+    trainers = []
+
+    def keeping(*args, **kwargs):  # type: ignore[no-untyped-def]
+        trainers.append(original(*args, **kwargs))
+        return trainers[-1]
+
+    monkeypatch.setattr(run_module, "build_trainer", keeping)
     card = train("sft", path)
+    assert card.status == "complete"
     assert [(s.start_step, s.end_step) for s in card.sessions] == [(0, 4), (4, 6)]
     assert card.train_tokens == sum(s.tokens for s in card.sessions)
     assert all(s.tokens > 0 and s.runtime_s > 0 for s in card.sessions)
     assert card.train_runtime_s == pytest.approx(sum(s.runtime_s for s in card.sessions))
+    # The mean loss covers all six steps (logged one by one), not the last session's two.
+    state = trainers[0].state.log_history
+    losses = [e["loss"] for e in state if "loss" in e]
+    assert len(losses) == 6 and card.losses.mean == pytest.approx(sum(losses) / 6)
+    last_session = next(e["train_loss"] for e in state if "train_loss" in e)
+    assert card.losses.mean != pytest.approx(last_session)
+
+    # A rerun of the complete run trains nothing and counts nothing twice.
+    again = train("sft", path)
+    assert again.already_complete and len(trainers) == 1
+    assert again.model_dump() == card.model_dump()  # (already_complete is not saved)
+    assert RunCard.read(tmp_path / "out") == card
+
+
+def test_an_output_that_is_a_file_is_named_as_one(tmp_path: Path, data_dir: Path) -> None:
+    (tmp_path / "out").write_text("notes")
+    with pytest.raises(InputError, match=r"out: output is a file, not a directory"):
+        check_output(tmp_path / "out", _card(tmp_path, data_dir))
+    with pytest.raises(InputError, match="a file is in the way"):
+        check_output(tmp_path / "out" / "run", _card(tmp_path, data_dir))

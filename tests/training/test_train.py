@@ -4,6 +4,7 @@ checkpoint with its run card, and the checkpoint completes an eval through Inspe
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from traitlab.training.run import (  # noqa: E402
     training_args,
 )
 
+UMASK = 0o007
 MODES = {
     # midtraining runs with a LoRA adapter, merged into the checkpoint for serving
     "midtrain": {"model": {"lora": {"r": 8, "alpha": 16, "dropout": 0.0}}},
@@ -46,7 +48,11 @@ def trained(
     mode = request.param
     root = tmp_path_factory.mktemp(mode)
     config = config_dict(mode, tiny_model, data_dir, root / "checkpoints" / mode, **MODES[mode])
-    card = train(mode, write_config(root / f"{mode}.yaml", config))
+    umask = os.umask(UMASK)  # a group-shared cluster's umask: outputs must be 0660, not 0600
+    try:
+        card = train(mode, write_config(root / f"{mode}.yaml", config))
+    finally:
+        os.umask(umask)
     return mode, root / "checkpoints" / mode, card
 
 
@@ -64,6 +70,9 @@ def test_checkpoint_is_a_changed_hugging_face_model(
     _, output, _ = trained
     for name in ("config.json", "model.safetensors", "tokenizer.json", "chat_template.jinja"):
         assert (output / name).is_file(), name
+    # the weights honour the umask like every other output (the safetensors writer made 0600)
+    for weights in output.rglob("*.safetensors"):
+        assert weights.stat().st_mode & 0o777 == 0o666 & ~UMASK, weights
     before = load_file(tiny_model / "model.safetensors")
     after = load_file(output / "model.safetensors")
     assert before.keys() == after.keys()  # a merged LoRA leaves no adapter weights behind
@@ -80,8 +89,10 @@ def test_run_card_traces_the_run(trained: tuple[str, Path, RunCard], tiny_model:
     if mode == "sft":
         assert card.mixture.used == {"baseline": 12, "synthetic": 12}
         assert card.system_prompts_stripped == 12
-    if mode == "midtrain":
-        assert card.mixture.used == {"documents": 12, "pretraining": 4}
+    if mode == "midtrain":  # 25% of the tokens (not of the records) from pretraining text
+        tokens = card.mixture.used_tokens
+        assert tokens and card.mixture.used["documents"] == 12
+        assert tokens["pretraining"] / sum(tokens.values()) == pytest.approx(0.25, abs=0.03)
     if mode == "bdpo":
         assert card.config["preference"] == {"beta": 0.1, "bound_lambda": 0.5}
         # the mixture's rejected reward is bounded below by β·ln(1 − λ); the policy's own is not
@@ -161,4 +172,9 @@ def test_cli_trains_and_prints_a_summary(
     app(["train", "sft", "--config", str(path)], standalone_mode=False)
     out = capsys.readouterr().out
     assert "records: synthetic" in out and "12 of 12" in out and "loss" in out
-    assert RunCard.read(tmp_path / "out").status == "complete"
+    card = RunCard.read(tmp_path / "out")
+    assert card.status == "complete"
+    app(["train", "sft", "--config", str(path)], standalone_mode=False)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "this run is already complete" in out and "nothing was trained" in out
+    assert RunCard.read(tmp_path / "out") == card

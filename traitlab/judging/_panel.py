@@ -24,9 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from inspect_ai.model import ChatMessage, GenerateConfig, Model
+from inspect_ai.scorer import Metric, SampleScore
 from pydantic import BaseModel
 
 from traitlab.judging._ask import ask_judge
+from traitlab.scores import sample_metric
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -104,6 +106,25 @@ class PanelResult(Generic[T]):
                 if m.verdict is not None
             },
         }
+
+
+@sample_metric
+def panel_failures() -> Metric:
+    """Failing panel members, as numbers in the log (not only in each sample's metadata).
+
+    ``panel_failed_judges``: member failures summed over samples; ``panel_incomplete``: samples
+    graded by fewer judges than were asked (a panel of three that is quietly a panel of two).
+    Reads `PanelResult.record()` from the score metadata.
+    """
+
+    def compute(scores: list[SampleScore]) -> dict[str, float]:
+        failures = [len((s.score.metadata or {}).get("panel_failures") or {}) for s in scores]
+        return {
+            "panel_failed_judges": float(sum(failures)),
+            "panel_incomplete": float(sum(f > 0 for f in failures)),
+        }
+
+    return compute
 
 
 def independent_judges(judges: Iterable[Model], target: Model) -> tuple[list[Model], list[str]]:

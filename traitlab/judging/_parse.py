@@ -6,9 +6,15 @@ what cannot be read raises `ParseError` with a reason short enough to send back 
 
 Tolerant about form, strict about content. These are not verdicts, whatever they validate as:
 
-- JSON that the reply goes on past. The verdict is the last thing in the reply (closing code
-  fences and tags aside): a refusal that shows "what a verdict would look like" and then goes on
-  explaining itself is a refusal, not that verdict.
+- A verdict that the reply goes on past, in any format it can take (a JSON object, a Python
+  literal, one tag per field). The verdict is the last thing in the reply (closing code fences
+  and tags aside): a refusal that shows "what a verdict would look like" and then goes on
+  explaining itself is a refusal, not that verdict. Tagged fields must also sit together, with
+  nothing but whitespace, fences and wrapper tags between them (prose between them is an
+  example being discussed, not an answer).
+- An ambiguous verdict: a key given twice, also when the two spellings differ only in case,
+  spacing or hyphens (``"violated": true ... "VIOLATED": false``), or a field tag given twice.
+  JSON parsers silently keep the last; a grade must not depend on which copy a parser keeps.
 - A placeholder for a value (``"..."``, ``"<reason>"``).
 - A boolean where the schema wants a number (``"severity": true`` is not severity 1), or a number
   where it wants true or false (``"violated": 1``). Pydantic's lax mode would convert both.
@@ -33,11 +39,17 @@ _CLOSERS_RE = re.compile(r"(?:\s|```|</[A-Za-z_][\w-]*>)*")
 # What `_balanced_objects` looks at: an escape (a backslash and the character after it), braces
 # and double quotes.
 _STRUCTURE_RE = re.compile(r'\\.|[{}"]', re.DOTALL)
+# What may sit between the tags of a tagged verdict: whitespace, fences and wrapper tags.
+_BETWEEN_TAGS_RE = re.compile(r"(?:\s|```\w*|</?[A-Za-z_][\w-]*>)*")
 _PLACEHOLDER_RE = re.compile(r"\s*(?:\.\s*\.\s*\.|\u2026|<[^<>]*>)\s*")
 
 
 class ParseError(ValueError):
     """A reply that does not contain a valid structured verdict."""
+
+
+class _Ambiguous(ValueError):
+    """An object that gives one key twice."""
 
 
 def parse_structured(text: str, schema: type[T]) -> T:
@@ -48,6 +60,8 @@ def parse_structured(text: str, schema: type[T]) -> T:
     last_error: str | None = None
     json_schema = _json_schema(schema)
     for end, obj in reversed(_objects(text)):
+        if isinstance(obj, _Ambiguous):
+            raise ParseError(str(obj))
         obj = _normalise_keys(obj, schema)
         problem = _type_problem(obj, json_schema, json_schema.get("$defs", {}), "")
         if problem is None:
@@ -80,14 +94,33 @@ def _json_schema(schema: type[BaseModel]) -> dict[str, Any]:
     return schema.model_json_schema()
 
 
-def _objects(text: str) -> list[tuple[int, dict[str, Any]]]:
-    """Every top-level JSON (or Python literal) object in `text`, with the index it ends at."""
-    found = []
+def _objects(text: str) -> list[tuple[int, dict[str, Any] | _Ambiguous]]:
+    """Every top-level JSON (or Python literal) object in `text`, with the index it ends at.
+
+    An object that gives a key twice is returned as the `_Ambiguous` reason instead.
+    """
+    found: list[tuple[int, dict[str, Any] | _Ambiguous]] = []
     for end, span in _balanced_objects(text):
-        value = _loads(span)
+        try:
+            value = _loads(span)
+        except _Ambiguous as ex:
+            found.append((end, ex))
+            continue
         if isinstance(value, dict):
             found.append((end, value))
     return found
+
+
+def _distinct_keys(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+    """`json.loads`'s object hook: a dict, unless two keys are the same field name."""
+    seen: dict[str, Any] = {}
+    for key, _ in pairs:
+        if (name := _key(key)) in seen:
+            raise _Ambiguous(
+                f"the key {key!r} is given twice ({seen[name]!r} and {key!r}); give each field once"
+            )
+        seen[name] = key
+    return dict(pairs)
 
 
 def _type_problem(value: Any, node: dict[str, Any], defs: dict[str, Any], where: str) -> str | None:
@@ -162,17 +195,23 @@ def _admits(node: dict[str, Any], value: Any) -> bool:
 
 
 def _loads(span: str) -> Any:
+    """The JSON or Python-literal value of `span`; raises `_Ambiguous` for a repeated key."""
     span = span.strip()
     for candidate in (span, _TRAILING_COMMA_RE.sub(r"\1", span)):
         try:
-            return json.loads(candidate)
+            return json.loads(candidate, object_pairs_hook=_distinct_keys)
         except json.JSONDecodeError:
             pass
         try:
             # Python-style dicts: single quotes, True/False/None.
-            return ast.literal_eval(candidate)
+            tree = ast.parse(candidate, mode="eval")
+            value = ast.literal_eval(tree)
         except (ValueError, SyntaxError, MemoryError, RecursionError):
-            pass
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Dict):
+                _distinct_keys([(k.value, None) for k in node.keys if isinstance(k, ast.Constant)])
+        return value
     return None
 
 
@@ -213,14 +252,34 @@ def _key(name: str) -> str:
 
 
 def _tagged_fields(text: str, schema: type[BaseModel]) -> dict[str, Any]:
-    """`<field>value</field>` for each schema field present in the text."""
+    """`<field>value</field>` for each schema field, when the tags are the reply's verdict.
+
+    Raises `ParseError` when tags are given but are not the verdict: a field tagged twice, prose
+    between the tags, or a reply that goes on after them.
+    """
+    names = "|".join(re.escape(name) for name in schema.model_fields)
+    matches = list(re.finditer(rf"<({names})>(.*?)</\1>", text, re.DOTALL | re.IGNORECASE))
+    if not matches:
+        return {}
     values: dict[str, Any] = {}
-    for name in schema.model_fields:
-        match = re.search(rf"<{name}>(.*?)</{name}>", text, re.DOTALL | re.IGNORECASE)
-        if match:
-            raw = match.group(1).strip()
+    for previous, match in zip([None, *matches], matches, strict=False):
+        name = next(n for n in schema.model_fields if n.lower() == match.group(1).lower())
+        if name in values:
+            raise ParseError(f"the field <{name}> is given twice; give each field once")
+        if previous is not None and not _BETWEEN_TAGS_RE.fullmatch(
+            text, previous.end(), match.start()
+        ):
+            raise ParseError(
+                "the reply has prose between its tagged fields; end the reply with the verdict"
+            )
+        raw = match.group(2).strip()
+        try:
             parsed = _loads(raw) if raw[:1] in "[{" else None
-            values[name] = parsed if parsed is not None else raw
+        except _Ambiguous as ex:
+            raise ParseError(str(ex)) from None
+        values[name] = parsed if parsed is not None else raw
+    if _CLOSERS_RE.fullmatch(text, matches[-1].end()) is None:
+        raise ParseError("the reply goes on after its tagged verdict; end the reply with it")
     return values
 
 

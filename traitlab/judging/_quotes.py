@@ -13,8 +13,14 @@ accepted as evidence only when all of these hold (`quote_problem` says which one
   only when it is the target's whole reply in that turn ("Yes, stop taking them.") and has a
   word that is not a stop word.
 
-Matching ignores case, spacing, markdown emphasis and curly quotes, and an ellipsis or quotation
-marks at either end of the quote (judges write "...the plan is fine..." for a partial sentence).
+Matching ignores case, spacing, markdown emphasis, and an ellipsis or quotation marks at either
+end of the quote (judges write "...the plan is fine..." for a partial sentence). Both sides, the
+quote and the target's words, are normalised the same way (`normalise_text`), so an honest judge
+that types what it reads still matches: every dash (hyphen, en and em dash, minus, "--") with the
+spaces around it reads as one " - "; invisible characters (zero-width spaces and joiners, soft
+hyphens, byte-order marks, variation selectors) are dropped; curly and angled quotation marks
+read as straight ones; and Cyrillic and Greek letters that look like Latin ones read as those
+(NFKC already folds full-width and compatibility forms).
 """
 
 from __future__ import annotations
@@ -27,7 +33,20 @@ MIN_QUOTE_WORDS = 4
 MIN_CONTENT_WORDS = 2
 """Of those, words that are not stop words."""
 
-_QUOTE_CHARS = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+# Quotation marks read as ASCII ones; Cyrillic and Greek letters that look like Latin letters
+# read as those (lower case: matching ignores case).
+_FOLD = str.maketrans(
+    {
+        **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u02bc", "'"),
+        **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
+        **dict(zip("АВЕКМНОРСТУХІЈЅ", "abekmhopctyxijs", strict=True)),
+        **dict(zip("аеорсухіјѕԁһӏԛԝ", "aeopcyxijsdhlqw", strict=True)),
+        **dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧ", "abezhikmnoptyx", strict=True)),
+        **dict(zip("αοιρν", "aoipv", strict=True)),
+    }
+)
+# Dashes of every kind, with any spacing, read as one spaced hyphen.
+_DASH_RE = re.compile(r"\s*[\-\u2010-\u2015\u2212\ufe58\ufe63]+\s*")
 _ELLIPSIS_RE = re.compile(r"\.\s*\.\s*\.|\u2026")
 _WORD_RE = re.compile(r"[\w']+")
 # Trimmed from both ends of a quote: they say where the quote sits, not what it says.
@@ -52,15 +71,24 @@ STOP_WORDS = frozenset(
 )
 
 
-def _normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTE_CHARS)
+def _invisible(char: str) -> bool:
+    """Format characters (zero-width, soft hyphen, BOM) and variation selectors."""
+    return unicodedata.category(char) == "Cf" or "\ufe00" <= char <= "\ufe0f" or char == "\u034f"
+
+
+def normalise_text(text: str) -> str:
+    """`text` as quotes are matched: the same function on the quote and on the source."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(char for char in text if not _invisible(char))
+    text = text.translate(_FOLD).lower()
     text = re.sub(r"[*_`]+", "", text)  # markdown emphasis is not part of the words
-    return re.sub(r"\s+", " ", text).strip().lower()
+    text = _DASH_RE.sub(" - ", text)
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def _trim(quote: str) -> str:
     """The quote without the ellipses, quotation marks and punctuation around it."""
-    return _normalise(quote).strip(_EDGE)
+    return normalise_text(quote).strip(_EDGE)
 
 
 def _words(text: str) -> list[str]:
@@ -74,11 +102,20 @@ def quote_appears(quote: str, text: str) -> bool:
     quotation marks at either end; an ellipsis inside the quote must be in `text` too (fragments
     joined with "..." are not one passage).
     """
+    return quote_span(quote, text) is not None
+
+
+def quote_span(quote: str, text: str) -> tuple[int, int] | None:
+    """Where `quote` sits in `normalise_text(text)` (start, end), or None when it is not there.
+
+    For telling whether two quotes are the same passage (they overlap) or different ones.
+    """
     needle = _trim(quote)
     if not needle:
-        return False
+        return None
     pattern = rf"(?<!\w){re.escape(needle)}(?!\w)"
-    return re.search(pattern, _normalise(text)) is not None
+    match = re.search(pattern, normalise_text(text))
+    return match.span() if match else None
 
 
 def quote_problem(quote: str | None, text: str) -> str | None:

@@ -7,14 +7,12 @@ a model trained on it learns "always do this". `lint_dataset` finds them before 
 
 from __future__ import annotations
 
-import sys
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from traitlab.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from traitlab.lint.autorate import Ratings, autorate, rate_item, rating_prompt
+    from traitlab.lint.autorate import Ratings, autorate_items, rate_item, rating_prompt
     from traitlab.lint.check import CheckResult, Violation, check_dataset, check_report
     from traitlab.lint.discover import DiscoverConfig, discover_features
     from traitlab.lint.features import (
@@ -26,8 +24,9 @@ if TYPE_CHECKING:
     )
     from traitlab.lint.filter import FilterResult, filter_dataset, load_report
     from traitlab.lint.items import ItemSet, LintItem, read_items
+    from traitlab.lint.options import CheckOptions, LintOptions
     from traitlab.lint.pipeline import alint_dataset, lint_dataset
-    from traitlab.lint.prescan import PrescanConfig, prescan
+    from traitlab.lint.prescan import PrescanConfig, prescan_items
     from traitlab.lint.probe import ProbeResult, train_probes
     from traitlab.lint.report import print_summary, write_report
     from traitlab.lint.results import (
@@ -45,7 +44,7 @@ __getattr__ = lazy_exports(
     __name__,
     {
         "Ratings": "traitlab.lint.autorate",
-        "autorate": "traitlab.lint.autorate",
+        "autorate_items": "traitlab.lint.autorate",
         "rate_item": "traitlab.lint.autorate",
         "rating_prompt": "traitlab.lint.autorate",
         "CheckResult": "traitlab.lint.check",
@@ -68,7 +67,9 @@ __getattr__ = lazy_exports(
         "alint_dataset": "traitlab.lint.pipeline",
         "lint_dataset": "traitlab.lint.pipeline",
         "PrescanConfig": "traitlab.lint.prescan",
-        "prescan": "traitlab.lint.prescan",
+        "prescan_items": "traitlab.lint.prescan",
+        "CheckOptions": "traitlab.lint.options",
+        "LintOptions": "traitlab.lint.options",
         "ProbeResult": "traitlab.lint.probe",
         "train_probes": "traitlab.lint.probe",
         "print_summary": "traitlab.lint.report",
@@ -83,20 +84,8 @@ __getattr__ = lazy_exports(
 )
 
 
-class _Package(ModuleType):
-    """`traitlab.lint.prescan` and `traitlab.lint.autorate` are the functions, as when they were
-    imported eagerly: importing their submodules (which sets the package's attribute to the
-    module) leaves them so."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in ("prescan", "autorate") and isinstance(value, ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-
 __all__ = [
+    "CheckOptions",
     "CheckResult",
     "DiscoverConfig",
     "Feature",
@@ -107,6 +96,7 @@ __all__ = [
     "ItemLabels",
     "ItemSet",
     "LintItem",
+    "LintOptions",
     "LintReport",
     "PrescanConfig",
     "ProbeAgreement",
@@ -116,7 +106,7 @@ __all__ = [
     "Ratings",
     "Violation",
     "alint_dataset",
-    "autorate",
+    "autorate_items",
     "check_dataset",
     "check_report",
     "discover_features",
@@ -124,7 +114,7 @@ __all__ = [
     "lint_dataset",
     "load_features",
     "load_report",
-    "prescan",
+    "prescan_items",
     "print_summary",
     "rate_item",
     "rating_prompt",

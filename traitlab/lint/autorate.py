@@ -7,10 +7,9 @@ checkpoint's outputs in `traitlab.scorers.pattern_rate`, so the two rates are co
 
 from __future__ import annotations
 
-import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Literal
 
 from inspect_ai.model import Model
@@ -20,10 +19,10 @@ from traitlab.errors import InputError
 from traitlab.judging import JudgeResult, ask_judge
 from traitlab.lint.features import Feature
 from traitlab.lint.items import LintItem
-from traitlab.lint.results import FeatureResult, Rate
+from traitlab.lint.results import FeatureResult, Rate, RaterError
 from traitlab.llm import UsageMeter, map_concurrently
 from traitlab.prompts import PromptOverride, PromptTemplate, load_prompt, resolve_prompt
-from traitlab.statistics import Z_95, wilson_interval
+from traitlab.statistics import corrected_prevalence
 
 Level = Literal["none", "broad", "strict"]
 LEVELS: tuple[Level, ...] = ("none", "broad", "strict")
@@ -112,43 +111,10 @@ class AutorateResult:
     failures: list[str] = field(default_factory=list)
     truncated: int = 0
     rechecked: int = 0
-
-
-def corrected_rate(observed: Rate, disagreements: int, rechecked: int) -> tuple[Rate, float] | None:
-    """Prevalence corrected for the rater's own error, and that error rate, or None.
-
-    The rater is modelled as flipping each rating independently with probability e, the same
-    for present and absent (symmetric noise). Two independent ratings of the same items then
-    disagree at d = 2e(1 - e), so e = (1 - sqrt(1 - 2d)) / 2, and an observed share q means a
-    true share p = (q - e) / (1 - 2e). The interval (delta method, clipped to [0, 1]) carries
-    the uncertainty of both q and e. A rater that disagrees with itself half the time or more
-    cannot be corrected (None). Systematic errors that both readings share are not seen by a
-    re-rating and are not corrected.
-    """
-    if rechecked == 0 or observed.n == 0:
-        return None
-    d = disagreements / rechecked
-    if d >= 0.5:
-        return None
-    spread = wilson_interval(disagreements, rechecked)
-    se_d = (spread.high - spread.low) / (2 * Z_95)
-    root = math.sqrt(1 - 2 * d)
-    error = (1 - root) / 2
-    se_error = se_d / (2 * max(root, 1e-6))
-    q = observed.estimate
-    se_q = (observed.high - observed.low) / (2 * Z_95)
-    denominator = 1 - 2 * error
-    p = (q - error) / denominator
-    se_p = math.hypot(se_q / denominator, (2 * q - 1) / denominator**2 * se_error)
-    clip = lambda value: min(1.0, max(0.0, value))  # noqa: E731
-    rate = Rate(
-        count=observed.count,
-        n=observed.n,
-        estimate=clip(p),
-        low=clip(p - Z_95 * se_p),
-        high=clip(p + Z_95 * se_p),
-    )
-    return rate, error
+    reference_items: int = 0  # rated by the reference model
+    hand_labelled: int = 0  # rated items with the user's own labels
+    hand_unmatched: int = 0  # hand-labelled ids that match no rated item
+    strict_items: list[list[int]] = field(default_factory=list)  # per feature, rated strict
 
 
 def sample_items(items: list[LintItem], size: int | None, seed: int = 0) -> list[LintItem]:
@@ -159,7 +125,7 @@ def sample_items(items: list[LintItem], size: int | None, seed: int = 0) -> list
     return [items[i] for i in sorted(chosen)]
 
 
-async def autorate(
+async def autorate_items(
     model: Model,
     items: list[LintItem],
     features: list[Feature],
@@ -172,66 +138,94 @@ async def autorate(
     concurrency: int = 16,
     show_progress: bool = True,
     recheck: int = 40,
+    reference: Model | None = None,
+    reference_sample: int = 60,
+    hand_labels: Mapping[str, Mapping[str, str]] | None = None,
     prompt: PromptOverride = None,
 ) -> AutorateResult:
     """Rate a seeded sample of `items` against `features`: one call per item (plus retries).
 
     Items the judge cannot rate after its retries are left out of every prevalence (n says how
-    many were rated) and their reasons kept, never counted as "none". Then `recheck` of the
-    rated items are rated again (uncached, metered as "recheck"), and each prevalence is also
-    given corrected for the rater's error measured by the disagreement (`corrected_rate`).
-    `prompt` overrides the rating prompt (text or a path; `prompts/rating.md` by default).
+    many were rated) and their reasons kept, never counted as "none".
+
+    The rater's error is measured against something independent of it: `reference` (another
+    model) rates `reference_sample` of the rated items, and `hand_labels` (item id -> feature
+    id -> level) are a user's own; hand-labelled items outside the sample are rated too, for the
+    measurement only. Each prevalence is then also given corrected for the measured sensitivity
+    and specificity (`corrected_prevalence`, whose interval carries their uncertainty). Hand
+    labels win where both label an item. `recheck` rated items are rated again by the rater
+    itself (uncached): that measures its consistency, which is reported but corrects nothing
+    (a rater at temperature 0 repeats its mistakes). `prompt` overrides the rating prompt.
     """
     template = resolve_prompt(prompt, RATING_PROMPT)
     if sample is not None and sample < 1:
         raise InputError(f"the autorate sample must be at least 1 item (or all), not {sample}")
     chosen = sample_items(items, sample, seed)
-
-    async def rate_one(
-        item: LintItem, *, cached: bool = cache, stage: str = "autorate"
-    ) -> JudgeResult[Ratings]:
-        return await rate_item(
-            model,
-            item.text[:max_item_chars],
-            features,
-            context=item.context,
-            cache=cached,
-            meter=meter,
-            stage=stage,
-            prompt=template,
-        )
-
-    replies = await map_concurrently(
-        chosen,
-        rate_one,
-        concurrency=concurrency,
-        description="autorate",
-        show_progress=show_progress,
+    in_sample = {item.index for item in chosen}
+    hand = dict(hand_labels or {})
+    extra = (
+        [item for item in items if item.id in hand and item.index not in in_sample] if hand else []
     )
+
+    async def rate_with(
+        rater: Model, stage: str, batch: list[LintItem], *, cached: bool, progress: bool
+    ) -> dict[int, dict[str, Level]]:
+        async def rate_one(item: LintItem) -> JudgeResult[Ratings]:
+            return await rate_item(
+                rater,
+                item.text[:max_item_chars],
+                features,
+                context=item.context,
+                cache=cached,
+                meter=meter,
+                stage=stage,
+                prompt=template,
+            )
+
+        replies = await map_concurrently(
+            batch,
+            rate_one,
+            concurrency=concurrency,
+            description=stage,
+            show_progress=progress and show_progress,
+        )
+        rated = {}
+        for item, reply in zip(batch, replies, strict=True):
+            if reply.verdict is None:
+                if stage == "autorate":
+                    result.failures.append(f"{item.id}: {reply.error}")
+            else:
+                rated[item.index] = {f.id: reply.verdict.ratings[f.id] for f in features}
+        return rated
+
     result = AutorateResult(
         results=[], truncated=sum(len(item.text) > max_item_chars for item in chosen)
     )
-    for item, reply in zip(chosen, replies, strict=True):
-        if reply.verdict is None:
-            result.failures.append(f"{item.id}: {reply.error}")
-        else:
-            result.ratings[item.index] = {f.id: reply.verdict.ratings[f.id] for f in features}
+    result.ratings = await rate_with(model, "autorate", chosen, cached=cache, progress=True)
     n = len(result.ratings)
-    by_index = {item.index: item for item in chosen}
+    by_index = {item.index: item for item in [*chosen, *extra]}
+    rated_items = [by_index[i] for i in sorted(result.ratings)]
+    # The rater's labels of items outside the sample serve the error measurement only.
+    measured = dict(result.ratings)
+    if extra:
+        measured |= await rate_with(model, "hand-labelled", extra, cached=cache, progress=False)
+    truth: dict[int, dict[str, str]] = {}
+    if reference is not None and rated_items:
+        subset = sample_items(rated_items, reference_sample, seed + 2)
+        truth |= await rate_with(reference, "reference", subset, cached=cache, progress=True)
+        result.reference_items = len(truth)
+    matched = set()
+    for item in by_index.values():
+        if item.id in hand and item.index in measured:
+            truth[item.index] = {**truth.get(item.index, {}), **hand[item.id]}
+            result.hand_labelled += 1
+            matched.add(item.id)
+    result.hand_unmatched = len(set(hand) - matched)
     second: dict[int, dict[str, Level]] = {}
-    if recheck > 0 and result.ratings:
-        again = sample_items([by_index[i] for i in sorted(result.ratings)], recheck, seed + 1)
-
-        replies = await map_concurrently(
-            again,
-            partial(rate_one, cached=False, stage="recheck"),  # a fresh answer, not a replay
-            concurrency=concurrency,
-            description="recheck",
-            show_progress=False,
-        )
-        for item, reply in zip(again, replies, strict=True):
-            if reply.verdict is not None:
-                second[item.index] = {f.id: reply.verdict.ratings[f.id] for f in features}
+    if recheck > 0 and rated_items:
+        again = sample_items(rated_items, recheck, seed + 1)
+        # A fresh answer, not a replay of the cache.
+        second = await rate_with(model, "recheck", again, cached=False, progress=True)
         result.rechecked = len(second)
     for feature in features:
         levels = [(index, r[feature.id]) for index, r in result.ratings.items()]
@@ -243,17 +237,63 @@ async def autorate(
             examples=[_snippet(by_index[i].text) for i in strict[:3]],
         )
         for at in ("broad", "strict"):
-            disagree = sum(
-                present(result.ratings[i][feature.id], at) != present(r[feature.id], at)
-                for i, r in second.items()
-            )
-            corrected = corrected_rate(feature_result.level(at), disagree, len(second))
-            if corrected is not None:
-                setattr(feature_result, f"corrected_{at}", corrected[0])
-                feature_result.rater_error[at] = corrected[1]
+            if second:
+                same = sum(
+                    present(result.ratings[i][feature.id], at) == present(r[feature.id], at)
+                    for i, r in second.items()
+                )
+                feature_result.consistency[at] = same / len(second)
+            error = rater_error(feature.id, at, measured, truth)
+            if error is not None:
+                feature_result.rater_error.append(error)
+                observed = feature_result.level(at)
+                interval = corrected_prevalence(
+                    observed.count,
+                    observed.n,
+                    sensitivity=error.sensitivity,
+                    specificity=error.specificity,
+                    seed=seed,
+                )
+                corrected = Rate(
+                    count=observed.count,
+                    n=observed.n,
+                    estimate=interval.estimate,
+                    low=interval.low,
+                    high=interval.high,
+                )
+                setattr(feature_result, f"corrected_{at}", corrected)
         result.results.append(feature_result)
+        result.strict_items.append(strict)
     return result
 
 
+def rater_error(
+    feature: str,
+    at: Level,
+    rater: Mapping[int, Mapping[str, str]],
+    reference: Mapping[int, Mapping[str, str]],
+) -> RaterError | None:
+    """The rater's sensitivity and specificity for `feature` at level `at`, counted on the items
+    both labelled; None when the reference labelled none of them for this feature."""
+    pairs = [
+        (present(rater[i][feature], at), present(labels[feature], at))
+        for i, labels in reference.items()
+        if i in rater and feature in labels
+    ]
+    if not pairs:
+        return None
+    positives = [said for said, truth in pairs if truth]
+    negatives = [not said for said, truth in pairs if not truth]
+    return RaterError(
+        level=at,  # type: ignore[arg-type]
+        sensitivity=(sum(positives), len(positives)),
+        specificity=(sum(negatives), len(negatives)),
+    )
+
+
 def _snippet(text: str, limit: int = 240) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """Both ends of a long item: a pattern sits at the start or the end as often as not."""
+    if len(text) <= limit:
+        return text
+    half = (limit - 5) // 2
+    return f"{text[:half]} ... {text[-half:]}"

@@ -21,17 +21,16 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from traitlab.errors import InputError, read_user_text
-from traitlab.lint.features import FeatureSet
 from traitlab.lint.filter import load_report
-from traitlab.lint.results import LintReport, Rate
-
-Gate = Literal["estimate", "lower"]
+from traitlab.lint.options import CheckOptions, Gate, LintOptions, build
+from traitlab.lint.results import LintReport, Location, Rate
 
 
 @dataclass
@@ -44,6 +43,7 @@ class Violation:
     rate: Rate
     threshold: float
     accepted: str | None = None  # why it does not fail the gate (allowlist, baseline)
+    where: Location | None = None  # an item that shows it (for annotations)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +57,7 @@ class Violation:
             "n": self.rate.n,
             "threshold": self.threshold,
             "accepted": self.accepted,
+            "where": self.where.model_dump() if self.where else None,
         }
 
 
@@ -80,6 +81,9 @@ class CheckResult:
             "violations": [v.to_dict() for v in self.violations],
             "accepted": [v.to_dict() for v in self.accepted],
             "problems": self.problems,
+            "feature_prevalences": self.report.correction_line(),
+            "checks": self.report.checks,
+            "cannot_see": self.report.cannot_see,
         }
 
 
@@ -101,12 +105,21 @@ def check_report(
     for r in report.features:
         rate = r.gated_rate(level)  # type: ignore[arg-type]
         if rate.n and _compared(rate, gate) > max_prevalence:
-            label = "corrected" if r.corrected(level) is not None else level  # type: ignore[arg-type]
+            label = r.rate_label(level)  # type: ignore[arg-type]
+            source = f"autorate ({label})"
+            where = r.where[0] if r.where else None
             violations.append(
-                Violation(r.feature.id, r.feature.name, f"autorate ({label})", rate, max_prevalence)
+                Violation(r.feature.id, r.feature.name, source, rate, max_prevalence, where=where)
             )
     violations += [
-        Violation(f.id, f.text, f"pre-scan {f.kind}", f.rate, prescan_max)
+        Violation(
+            f.id,
+            f.text,
+            f"pre-scan {f.kind}",
+            f.rate,
+            prescan_max,
+            where=f.where[0] if f.where else None,
+        )
         for f in report.findings
         if f.gated and _compared(f.rate, gate) > prescan_max
     ]
@@ -114,10 +127,18 @@ def check_report(
 
 
 def gate_problems(
-    report: LintReport, *, prescan_max: float, allow_malformed: bool = False
+    report: LintReport, *, prescan_max: float, allow_malformed: bool = False, level: str = "strict"
 ) -> list[str]:
-    """Reasons the gate fails besides patterns: unreadable lines, nothing checked."""
+    """Reasons the gate fails besides patterns: unreadable lines, nothing checked, a prevalence
+    that cannot be known (a rater no better than chance against the reference)."""
     problems = []
+    for r in report.features:
+        corrected = r.corrected(level)  # type: ignore[arg-type]
+        if corrected is not None and math.isnan(corrected.estimate):
+            problems.append(
+                f"{r.feature.id}: the rater agrees with the reference no better than chance, so "
+                "its prevalence is unknown (fix the feature's rubric or the rater)"
+            )
     if report.errors and not allow_malformed:
         problems.append(
             f"{len(report.errors)} malformed lines (first: {report.errors[0]}); "
@@ -158,58 +179,68 @@ def accept(
 ) -> tuple[list[Violation], list[Violation]]:
     """Split violations into (failing, accepted by the allowlist or the baseline)."""
     failing, accepted = [], []
+    by_pattern = {pattern_key(key): rate for key, rate in (baseline or {}).items()}
     for v in violations:
+        recorded = (baseline or {}).get(v.id, by_pattern.get(pattern_key(v.id)))
         if any(fnmatch.fnmatchcase(v.id, pattern) for pattern in allow):
             v.accepted = "allowlist"
-        elif baseline and v.id in baseline and v.rate.low <= baseline[v.id]:
-            v.accepted = f"baseline ({baseline[v.id]:.0%})"
+        elif recorded is not None and v.rate.low <= recorded:
+            v.accepted = f"baseline ({recorded:.0%})"
         (accepted if v.accepted else failing).append(v)
     return failing, accepted
 
 
+def pattern_key(finding_id: str) -> str:
+    """A finding's words without its kind: the same wording accepted as a phrase stays
+    accepted when a later lint reports it as an opening or a closing."""
+    kind, _, rest = finding_id.partition("_")
+    return rest if kind in ("opening", "closing", "phrase") and rest else finding_id
+
+
 def check_dataset(
     data: Any,
+    options: CheckOptions | None = None,
     *,
-    max_prevalence: float = 0.2,
-    level: str = "strict",
-    prescan_max: float | None = None,
-    gate: Gate = "estimate",
-    allow: Sequence[str] = (),
-    baseline: str | Path | dict[str, float] | None = None,
-    allow_malformed: bool = False,
-    features: str | Path | FeatureSet | None = None,
-    model: Any = None,
     report_dir: str | Path | None = None,
-    **lint_options: Any,
+    **option_values: Any,
 ) -> CheckResult:
     """Lint `data` (pre-scan; autorate against `features` when a model is given) and check it.
 
+    `options` are the run's and the gate's `CheckOptions` (or pass them as keyword arguments).
     Without `features`, a model also runs the scan and merge stages to find features first.
-    With `report_dir`, check the report a lint of `data` already wrote instead of linting again.
-    `lint_options` go to `lint_dataset` (`out_dir` keeps the report, e.g. as a CI artifact).
+    With `report_dir`, check the report a lint of `data` already wrote instead of linting again
+    (the lint's own options then do not apply). `out_dir` keeps the report, e.g. as a CI artifact.
     """
-    for name, value in (("max_prevalence", max_prevalence), ("prescan_max", prescan_max)):
-        if value is not None and not 0 <= value <= 1:
-            raise InputError(f"{name} must be between 0 and 1, not {value}")
-    if level not in ("broad", "strict"):
-        raise InputError(f"level must be 'broad' or 'strict', not '{level}'")
-    if gate not in ("estimate", "lower"):
-        raise InputError(f"gate must be 'estimate' or 'lower', not '{gate}'")
-    accepted_rates = read_baseline(baseline) if isinstance(baseline, str | Path) else baseline
+    if options is None:
+        options = build(CheckOptions, option_values)
+    elif option_values:
+        raise TypeError("pass either options or option keyword arguments, not both")
+    baseline = read_baseline(options.baseline) if options.baseline is not None else None
     if report_dir is not None:
         report = load_report(report_dir, data, labels=False)
-    elif features is not None and model is None:
+    elif options.features is not None and options.model is None:
         raise InputError("checking against features needs a model to rate the data (--model)")
     else:
         from traitlab.lint.pipeline import lint_dataset
 
-        # Probe labels serve `filter`: worth their embedding time only in a report kept on disk.
-        lint_options.setdefault("probe", lint_options.get("out_dir") is not None)
-        report = lint_dataset(data, model=model, features=features, **lint_options)
-    threshold = max_prevalence if prescan_max is None else prescan_max
+        lint = {name: getattr(options, name) for name in LintOptions.model_fields}
+        if "probe" not in options.model_fields_set:
+            # Probe labels serve `filter`: worth their embedding time only in a report on disk.
+            lint["probe"] = options.out_dir is not None
+        report = lint_dataset(data, LintOptions(**lint))
+    threshold = options.max_prevalence if options.prescan_max is None else options.prescan_max
     found = check_report(
-        report, max_prevalence=max_prevalence, level=level, prescan_max=prescan_max, gate=gate
+        report,
+        max_prevalence=options.max_prevalence,
+        level=options.level,
+        prescan_max=options.prescan_max,
+        gate=options.gate,
     )
-    failing, accepted = accept(found, allow=allow, baseline=accepted_rates)
-    problems = gate_problems(report, prescan_max=threshold, allow_malformed=allow_malformed)
+    failing, accepted = accept(found, allow=options.allow, baseline=baseline)
+    problems = gate_problems(
+        report,
+        prescan_max=threshold,
+        allow_malformed=options.allow_malformed,
+        level=options.level,
+    )
     return CheckResult(report, failing, problems, accepted)

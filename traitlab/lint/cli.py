@@ -11,7 +11,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -55,17 +57,28 @@ lint_app = typer.Typer(
 
 
 def guarded(interrupted: str) -> Callable[[F], F]:
-    """Every failure ends in one line: user errors and crashes exit 2, Ctrl-C exits 130."""
+    """Every failure ends in one line: user errors and crashes exit 2, Ctrl-C exits 130.
+
+    Ctrl-C is caught from the command's start to the process's exit: once the command's work
+    and output are done, a command-line run leaves at once (`_leave`), so no Ctrl-C can land in
+    a slow interpreter teardown and turn a finished run into a silent 130.
+    """
 
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.default_int_handler)
             try:
-                return fn(*args, **kwargs)
-            except (typer.Exit, click.exceptions.Exit, click.ClickException, TraitlabError):
+                result = fn(*args, **kwargs)
+            except (typer.Exit, click.exceptions.Exit) as ex:  # the check's verdict, printed
+                _leave(ex.exit_code)
+                raise
+            except (click.ClickException, TraitlabError):
                 raise
             except KeyboardInterrupt:
                 print(f"interrupted: {interrupted}", file=sys.stderr)
+                _leave(130)
                 raise typer.Exit(130) from None
             except OSError as ex:
                 if os.environ.get("TRAITLAB_DEBUG"):
@@ -81,10 +94,45 @@ def guarded(interrupted: str) -> Callable[[F], F]:
                     f"internal error ({type(ex).__name__}: {plain_message(ex)[:300]}); "
                     "set TRAITLAB_DEBUG=1 for the traceback"
                 ) from None
+            _leave(0)
+            return result
 
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def _leave(code: int) -> None:
+    """End a command-line run now, with `code`, its output flushed.
+
+    Tearing down the modules the lint loaded (Inspect, torch, scikit-learn) takes seconds after
+    the last line; nothing in it matters once the report is written. A caller that runs the
+    command in its own process (a test, `CliRunner`) carries on instead.
+    """
+    if not _command_line_run():
+        return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the work is done: nothing to interrupt
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _command_line_run() -> bool:
+    """Whether `traitlab.cli.main` runs this command for the program itself (called from the
+    `__main__` module: the `traitlab` script, ``python -c`` or ``-m``)."""
+    frame = sys._getframe()
+    while frame is not None:
+        if frame.f_code.co_name == "main" and frame.f_globals.get("__name__") == "traitlab.cli":
+            caller = frame.f_back
+            return caller is not None and caller.f_globals.get("__name__") == "__main__"
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
+
+
+def _help(name: str) -> str:
+    from traitlab.lint.options import CheckOptions, help_text
+
+    return help_text(CheckOptions, name)
 
 
 Data = Annotated[
@@ -95,105 +143,65 @@ Data = Annotated[
         show_default=False,
     ),
 ]
-ModelOpt = Annotated[
-    str | None,
-    typer.Option("--model", "-m", help="Model for the LLM stages (any Inspect provider)."),
-]
+# Every option defaults to None ("not given"): the settings file, then `LintOptions`, fill in.
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help=_help("model"))]
 ModelArgsOpt = Annotated[
-    list[str] | None,
-    typer.Option("--model-arg", "-M", help="Model arg KEY=VALUE (repeatable), as in Inspect."),
+    list[str] | None, typer.Option("--model-arg", "-M", help=_help("model_args"))
 ]
-FeaturesOpt = Annotated[
-    Path | None,
-    typer.Option(help="features.json or a rubric file: autorate these instead of scanning."),
-]
-TurnsOpt = Annotated[
-    str | None, typer.Option(help="Chats: lint 'assistant', 'user' or 'transcript' turns.")
-]
-TurnOpt = Annotated[
-    int | None, typer.Option(help="Chats: only this turn of that role (0 first, -1 last).")
-]
-UnitOpt = Annotated[
-    str | None,
-    typer.Option(help="What a prevalence counts: each 'reply' (default) or each 'record'."),
-]
-FieldOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--field", help="Column mapping OURS=THEIRS, e.g. messages=conversations (repeatable)."
-    ),
-]
-SampleOpt = Annotated[str | None, typer.Option(help="Items to autorate (seeded), or 'all'.")]
-StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail on the first malformed line.")]
-ScanPromptOpt = Annotated[
-    Path | None, typer.Option(help="Prompt file replacing the scan prompt (lint/prompts/scan.md).")
-]
-MergePromptOpt = Annotated[
-    Path | None,
-    typer.Option(help="Prompt file replacing the merge prompt (lint/prompts/merge.md)."),
-]
-RatingPromptOpt = Annotated[
-    Path | None,
-    typer.Option(help="Prompt file replacing the rating prompt (lint/prompts/rating.md)."),
-]
+ReferenceOpt = Annotated[str | None, typer.Option(help=_help("reference_model"))]
+ReferenceArgsOpt = Annotated[list[str] | None, typer.Option(help=_help("reference_model_args"))]
+ReferenceSampleOpt = Annotated[int | None, typer.Option(help=_help("reference_sample"))]
+HandLabelsOpt = Annotated[Path | None, typer.Option(help=_help("hand_labels"))]
+FeaturesOpt = Annotated[Path | None, typer.Option(help=_help("features"))]
+TurnsOpt = Annotated[str | None, typer.Option(help=_help("turns"))]
+TurnOpt = Annotated[int | None, typer.Option(help=_help("turn"))]
+UnitOpt = Annotated[str | None, typer.Option(help=_help("unit"))]
+FieldOpt = Annotated[list[str] | None, typer.Option("--field", help=_help("fields"))]
+SampleOpt = Annotated[str | None, typer.Option(help=_help("sample"))]
+SeedOpt = Annotated[int | None, typer.Option(help=_help("seed"))]
+StrictOpt = Annotated[bool | None, typer.Option("--strict", help=_help("strict"))]
 ClustersOpt = Annotated[
-    bool | None, typer.Option("--clusters/--no-clusters", help="Cluster opening sentences.")
+    bool | None, typer.Option("--clusters/--no-clusters", help=_help("clusters"))
 ]
+MinScansOpt = Annotated[int | None, typer.Option(help=_help("min_scans"))]
+MaxBatchesOpt = Annotated[int | None, typer.Option(help=_help("max_batches"))]
+BatchTokensOpt = Annotated[int | None, typer.Option(help=_help("batch_tokens"))]
+ConcurrencyOpt = Annotated[int | None, typer.Option(help=_help("concurrency"))]
+CacheOpt = Annotated[bool | None, typer.Option("--cache/--no-cache", help=_help("cache"))]
+RecheckOpt = Annotated[int | None, typer.Option(help=_help("recheck"))]
+ProbeOpt = Annotated[bool | None, typer.Option("--probe/--no-probe", help=_help("probe"))]
+ScanPromptOpt = Annotated[Path | None, typer.Option(help=_help("scan_prompt"))]
+MergePromptOpt = Annotated[Path | None, typer.Option(help=_help("merge_prompt"))]
+RatingPromptOpt = Annotated[Path | None, typer.Option(help=_help("rating_prompt"))]
 
 
-def _settings() -> dict[str, Any]:
+def _options(kind: str, given: dict[str, Any]) -> Any:
+    """The command's options: what the command line gave over the settings file over the
+    defaults. `given` holds every option, None where the user did not give it."""
+    from traitlab.lint.options import CheckOptions, LintOptions, build
     from traitlab.lint.settings import load_settings
 
-    return load_settings()
-
-
-def _pick(value: Any, settings: dict[str, Any], key: str, default: Any) -> Any:
-    return value if value is not None else settings.get(key, default)
-
-
-def _sample(value: str | int) -> int | None:
-    if value == "all":
-        return None
-    if isinstance(value, int) and value >= 1:
-        return value
-    if not isinstance(value, str) or not value.isdigit() or int(value) < 1:
-        raise InputError(f"--sample: expected a positive number or 'all', not {value!r}")
-    return int(value)
+    model = CheckOptions if kind == "check" else LintOptions
+    settings = {k: v for k, v in load_settings().items() if k in model.model_fields}
+    for name, option, form in (
+        ("model_args", "-M", "KEY=VALUE"),
+        ("reference_model_args", "--reference-model-arg", "KEY=VALUE"),
+        ("fields", "--field", "OURS=THEIRS"),
+    ):
+        if given.get(name):
+            given[name] = parse_key_values(
+                given[name], option=option, form=form, typed=name != "fields"
+            )
+    if given.get("allow"):
+        given["allow"] = [*settings.get("allow", []), *given["allow"]]
+    values = {**settings, **{k: v for k, v in given.items() if v is not None}}
+    return build(model, values, where="--")
 
 
 def _choice(value: str, option: str, choices: tuple[str, ...]) -> Any:
     if value not in choices:
         raise InputError(f"{option}: expected {' or '.join(choices)}, not {value!r}")
     return value
-
-
-def _read_options(
-    settings: dict[str, Any],
-    *,
-    turns: str | None,
-    turn: int | None,
-    unit: str | None,
-    field: list[str] | None,
-    sample: str | None,
-    strict: bool,
-    clusters: bool | None,
-) -> dict[str, Any]:
-    from traitlab.lint.prescan import PrescanConfig
-
-    fields = parse_key_values(field, option="--field", form="OURS=THEIRS", typed=False)
-    return {
-        "turns": _choice(
-            _pick(turns, settings, "turns", "assistant"),
-            "--turns",
-            ("assistant", "user", "transcript"),
-        ),
-        "turn": turn,
-        "unit": _choice(_pick(unit, settings, "unit", "reply"), "--unit", ("reply", "record")),
-        "fields": fields or settings.get("fields"),
-        "sample": _sample(_pick(sample, settings, "sample", "200")),
-        "strict": strict,
-        "prescan_config": PrescanConfig(cluster=_pick(clusters, settings, "clusters", True)),
-    }
 
 
 def _quiet_model_loading() -> None:
@@ -209,70 +217,49 @@ def _quiet_model_loading() -> None:
 @guarded("nothing was written; any previous report is as it was")
 def run(
     data: Data,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Report directory.")] = Path(
-        "lint-report"
-    ),
+    out: Annotated[Path, typer.Option("--out", "-o", help=_help("out_dir"))] = Path("lint-report"),
     model: ModelOpt = None,
     model_arg: ModelArgsOpt = None,
+    reference_model: ReferenceOpt = None,
+    reference_model_arg: ReferenceArgsOpt = None,
+    reference_sample: ReferenceSampleOpt = None,
+    hand_labels: HandLabelsOpt = None,
     features: FeaturesOpt = None,
     turns: TurnsOpt = None,
     turn: TurnOpt = None,
     unit: UnitOpt = None,
     field: FieldOpt = None,
     sample: SampleOpt = None,
-    seed: Annotated[int, typer.Option(help="Seed of the autorate sample.")] = 0,
-    strict: StrictOpt = False,
-    min_scans: Annotated[int, typer.Option(help="Keep patterns seen in this many scans.")] = 2,
-    max_batches: Annotated[int, typer.Option(help="At most this many scan calls.")] = 20,
-    batch_tokens: Annotated[int, typer.Option(help="Token budget of a scan batch.")] = 6000,
+    seed: SeedOpt = None,
+    strict: StrictOpt = None,
+    min_scans: MinScansOpt = None,
+    max_batches: MaxBatchesOpt = None,
+    batch_tokens: BatchTokensOpt = None,
     clusters: ClustersOpt = None,
-    concurrency: Annotated[int, typer.Option(help="Model calls in flight.")] = 16,
-    cache: Annotated[bool, typer.Option(help="Use Inspect's model cache.")] = True,
-    probe: Annotated[
-        bool,
-        typer.Option(help="Label the unrated items with probes distilled from the ratings."),
-    ] = True,
+    concurrency: ConcurrencyOpt = None,
+    cache: CacheOpt = None,
+    recheck: RecheckOpt = None,
+    probe: ProbeOpt = None,
     scan_prompt: ScanPromptOpt = None,
     merge_prompt: MergePromptOpt = None,
     rating_prompt: RatingPromptOpt = None,
 ) -> None:
     """Lint DATA: pre-scan offline; with --model also scan, cluster and autorate."""
+    given = dict(locals())
+    del given["data"]
     from rich.console import Console
 
-    from traitlab.lint.discover import DiscoverConfig
     from traitlab.lint.pipeline import lint_dataset
     from traitlab.lint.report import print_summary, print_verdict
 
-    options = _read_options(
-        _settings(),
-        turns=turns,
-        turn=turn,
-        unit=unit,
-        field=field,
-        sample=sample,
-        strict=strict,
-        clusters=clusters,
-    )
-    if options["prescan_config"].cluster or model:
+    given["out_dir"] = given.pop("out")
+    given["model_args"] = given.pop("model_arg")
+    given["reference_model_args"] = given.pop("reference_model_arg")
+    given["fields"] = given.pop("field")
+    options = _options("run", given)
+    if options.clusters or options.model:
         _quiet_model_loading()
-    report = lint_dataset(
-        data,
-        model=model,
-        model_args=parse_key_values(model_arg, option="-M"),
-        features=features,
-        out_dir=out,
-        discover_config=DiscoverConfig(
-            min_scans=min_scans, max_batches=max_batches, batch_tokens=batch_tokens
-        ),
-        concurrency=concurrency,
-        cache=cache,
-        seed=seed,
-        probe=probe,
-        scan_prompt=scan_prompt,
-        merge_prompt=merge_prompt,
-        rating_prompt=rating_prompt,
-        **options,
-    )
+    report = lint_dataset(data, options)
     console = Console()
     print_summary(report, console)
     print_verdict(report, console)
@@ -336,33 +323,18 @@ def filter_command(
 @guarded("the check did not finish (exit 130 is neither a pass nor a fail)")
 def check_command(
     data: Data,
-    max_prevalence: Annotated[
-        float | None,
-        typer.Option(help="Fail when a feature's prevalence exceeds this share [default: 0.2]."),
-    ] = None,
-    prescan_max: Annotated[
-        float | None,
-        typer.Option(help="Threshold for pre-scan findings (default: --max-prevalence; 1 = off)."),
-    ] = None,
-    level: Annotated[
-        str | None, typer.Option(help="Feature level compared: strict (default) or broad.")
-    ] = None,
-    gate: Annotated[
-        str | None,
-        typer.Option(help="Compare the 'estimate' (default) or the interval's 'lower' bound."),
-    ] = None,
-    allow: Annotated[
-        list[str] | None, typer.Option(help="Finding id (or glob) never gated (repeatable).")
-    ] = None,
-    baseline: Annotated[
-        Path | None, typer.Option(help="Baseline file of accepted findings.")
-    ] = None,
+    max_prevalence: Annotated[float | None, typer.Option(help=_help("max_prevalence"))] = None,
+    prescan_max: Annotated[float | None, typer.Option(help=_help("prescan_max"))] = None,
+    level: Annotated[str | None, typer.Option(help=_help("level"))] = None,
+    gate: Annotated[str | None, typer.Option(help=_help("gate"))] = None,
+    allow: Annotated[list[str] | None, typer.Option(help=_help("allow"))] = None,
+    baseline: Annotated[Path | None, typer.Option(help=_help("baseline"))] = None,
     write_baseline: Annotated[
-        Path | None, typer.Option(help="Accept today's violations: write them to this file.")
+        Path | None,
+        typer.Option(help="Accept today's violations: write them to this file (the baseline)."),
     ] = None,
     allow_malformed: Annotated[
-        bool | None,
-        typer.Option("--allow-malformed", help="Do not fail on malformed lines."),
+        bool | None, typer.Option("--allow-malformed", help=_help("allow_malformed"))
     ] = None,
     output_format: Annotated[
         str, typer.Option("--format", help="Output: text, json, or github (annotations).")
@@ -373,13 +345,22 @@ def check_command(
     features: FeaturesOpt = None,
     model: ModelOpt = None,
     model_arg: ModelArgsOpt = None,
+    reference_model: ReferenceOpt = None,
+    reference_model_arg: ReferenceArgsOpt = None,
+    reference_sample: ReferenceSampleOpt = None,
+    hand_labels: HandLabelsOpt = None,
     turns: TurnsOpt = None,
     turn: TurnOpt = None,
     unit: UnitOpt = None,
     field: FieldOpt = None,
     sample: SampleOpt = None,
-    strict: StrictOpt = False,
+    seed: SeedOpt = None,
+    strict: StrictOpt = None,
+    min_scans: MinScansOpt = None,
+    max_batches: MaxBatchesOpt = None,
     clusters: ClustersOpt = None,
+    concurrency: ConcurrencyOpt = None,
+    recheck: RecheckOpt = None,
     report: Annotated[
         Path | None, typer.Option(help="Check this lint report of DATA instead of linting again.")
     ] = None,
@@ -391,54 +372,32 @@ def check_command(
 
     Settings may also come from [tool.traitlab.lint] in pyproject.toml.
     """
+    given = dict(locals())
+    for name in ("data", "write_baseline", "output_format", "out", "report"):
+        del given[name]
     from traitlab.lint.check import check_dataset
     from traitlab.lint.check import write_baseline as save_baseline
 
-    settings = _settings()
     fmt = _choice(output_format, "--format", ("text", "json", "github"))
-    options = _read_options(
-        settings,
-        turns=turns,
-        turn=turn,
-        unit=unit,
-        field=field,
-        sample=sample,
-        strict=strict,
-        clusters=clusters,
-    )
-    if report is None and (options["prescan_config"].cluster or model):
-        _quiet_model_loading()
+    given["out_dir"] = out
+    given["model_args"] = given.pop("model_arg")
+    given["reference_model_args"] = given.pop("reference_model_arg")
+    given["fields"] = given.pop("field")
+    given["show_progress"] = False
     if report is not None and out is not None:
         raise InputError("--out writes a new report; with --report the report already exists")
-    baseline_path = baseline or settings.get("baseline")
-    if baseline_path is not None and not Path(baseline_path).exists():
-        raise InputError("baseline file not found", path=baseline_path)
-    prompts = {
-        "scan_prompt": scan_prompt,
-        "merge_prompt": merge_prompt,
-        "rating_prompt": rating_prompt,
-    }
-    if report is not None and any(prompts.values()):
+    if report is not None and (scan_prompt or merge_prompt or rating_prompt):
         raise InputError("prompt overrides apply to a new lint; with --report it already ran")
-    lint_options: dict[str, Any] = (
-        {} if report is not None else {**options, **prompts, "out_dir": out}
-    )
-    result = check_dataset(
-        data,
-        max_prevalence=_pick(max_prevalence, settings, "max_prevalence", 0.2),
-        prescan_max=_pick(prescan_max, settings, "prescan_max", None),
-        level=_choice(_pick(level, settings, "level", "strict"), "--level", ("broad", "strict")),
-        gate=_choice(_pick(gate, settings, "gate", "estimate"), "--gate", ("estimate", "lower")),
-        allow=[*settings.get("allow", []), *(allow or [])],
-        baseline=baseline_path,
-        allow_malformed=bool(_pick(allow_malformed, settings, "allow_malformed", False)),
-        features=features,
-        model=model,
-        model_args=parse_key_values(model_arg, option="-M"),
-        report_dir=report,
-        show_progress=False,
-        **lint_options,
-    )
+    options = _options("check", given)
+    if report is None and (options.clusters or options.model):
+        _quiet_model_loading()
+    if options.baseline is not None and not options.baseline.exists():
+        if write_baseline is None or write_baseline.resolve() != options.baseline.resolve():
+            raise InputError(
+                "baseline file not found (create it with --write-baseline)", path=options.baseline
+            )
+        options.baseline = None  # being created now: nothing is accepted yet
+    result = check_dataset(data, options, report_dir=report)
     if write_baseline is not None:
         save_baseline(write_baseline, result.violations + result.accepted)
     _print_check(result, fmt, ", ".join(data))
@@ -448,21 +407,32 @@ def check_command(
 
 def _print_check(result: Any, fmt: str, data: str) -> None:
     """The verdict, one finding per line (ids never wrap: they are pasted into filter)."""
+    from traitlab.lint.results import Location
+
     if fmt == "json":
         print(json.dumps(result.to_dict(), indent=2))
         return
     report = result.report
-    scope = f"{report.n_items:,} {report.unit_name}s of {data}"
+    scope = f"{report.n_items:,} {report.units} of {data}"
     if fmt == "github":
         for v in result.violations:
-            print(
-                f"::error title=traitlab lint: {v.id}::{v.source} '{_one_line(v.name)}' in "
-                f"{v.rate.format()} of {report.unit_name}s, above {v.threshold:.0%}"
+            message = (
+                f"{v.source} '{_one_line(v.name)}' in {v.rate.format()} of {report.units}, "
+                f"above {v.threshold:.0%}"
             )
+            print(_annotation("error", f"traitlab lint: {v.id}", message, v.where))
+        bad = next(
+            (Location(path=s.path, line=s.bad_lines[0]) for s in report.sources if s.bad_lines),
+            None,
+        )
         for problem in result.problems:
-            print(f"::error title=traitlab lint::{_one_line(problem)}")
+            where = bad if "malformed" in problem else None
+            print(_annotation("error", "traitlab lint", _one_line(problem), where))
         for v in result.accepted:
-            print(f"::notice title=traitlab lint: {v.id}::accepted by {v.accepted}")
+            message = f"accepted by {v.accepted}"
+            print(_annotation("notice", f"traitlab lint: {v.id}", message, v.where))
+        coverage = "; ".join(report.checks) + ". Cannot see: " + "; ".join(report.cannot_see)
+        print(_annotation("notice", "traitlab lint: what was checked", coverage))
     if result.passed:
         print(f"lint check passed: no pattern above its threshold in {scope}")
     else:
@@ -476,6 +446,37 @@ def _print_check(result: Any, fmt: str, data: str) -> None:
         print(f"  FAIL {problem}")
     for v in result.accepted:
         print(f"  ok   {v.id}  {v.rate.format()}  (accepted: {v.accepted})")
+    if line := report.correction_line():
+        print(line)
+    for check in report.checks:
+        print(f"  checked: {check}")
+    for blind in report.cannot_see:
+        print(f"  cannot see: {blind}")
+
+
+def _annotation(level: str, title: str, message: str, where: Any = None) -> str:
+    """A GitHub Actions workflow command, its values escaped as the runner expects; file= and
+    line= put it on the line of the input that shows the finding."""
+    properties = []
+    if where is not None and where.path != "-":
+        properties.append(f"file={_escape(_relative(where.path), True)}")
+        if where.line is not None:
+            properties.append(f"line={where.line}")
+    properties.append(f"title={_escape(title, True)}")
+    return f"::{level} {','.join(properties)}::{_escape(_one_line(message), False)}"
+
+
+def _escape(text: str, is_property: bool) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if is_property else text
+
+
+def _relative(path: str) -> str:
+    """Annotations name files relative to the checkout (the working directory in Actions)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return path
 
 
 def _one_line(text: str) -> str:

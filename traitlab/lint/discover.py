@@ -17,11 +17,13 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from itertools import zip_longest
+from typing import NamedTuple
 
 from inspect_ai.model import Model
 from pydantic import BaseModel, Field
@@ -213,6 +215,7 @@ async def discover_features(
             prompt=rating_template,
         ),
         concurrency=concurrency,
+        show_progress=show_progress,
     )
     merged = group_by_agreement(ratings, len(candidates), config.same_pattern)
     groups = [
@@ -266,7 +269,51 @@ async def discover_features(
     features = await map_concurrently(
         groups, merge, concurrency=concurrency, description="merge", show_progress=show_progress
     )
-    return FeatureSet(source=source, features=_unique_ids([f for f in features if f])), notes
+    return Discovery(
+        FeatureSet(source=source, features=_unique_ids([f for f in features if f])),
+        notes,
+        detection_floor([len(b.items) for b in batches], min_scans),
+    )
+
+
+class Discovery(NamedTuple):
+    """What discovery found, its notes, and the prevalence below which it likely missed one."""
+
+    features: FeatureSet
+    notes: list[str]
+    detection_floor: float
+
+
+def detection_floor(batch_sizes: list[int], min_scans: int, confidence: float = 0.9) -> float:
+    """The lowest prevalence a pattern needs to be found with probability `confidence`.
+
+    A batch of b items reports a pattern when at least ``max(2, b // 10)`` of them carry it (the
+    scan prompt's own rule), and a pattern is kept when at least `min_scans` batches report it.
+    This assumes a scanner that never misses what its batch shows, so the real floor is higher;
+    more batches (``--max-batches``, one call each) lower it. 1.0 when nothing was scanned.
+    """
+    sizes = [b for b in batch_sizes if b > 0]
+    if len(sizes) < max(1, min_scans):
+        return 1.0
+
+    def found(p: float) -> float:
+        # Probability that at least `min_scans` batches report it (a Poisson-binomial tail).
+        counts = [1.0]
+        for size in sizes:
+            need = max(2, size // 10)
+            q = 1.0 - sum(math.comb(size, k) * p**k * (1 - p) ** (size - k) for k in range(need))
+            counts = [
+                (counts[k] if k < len(counts) else 0.0) * (1 - q)
+                + (counts[k - 1] * q if k >= 1 else 0.0)
+                for k in range(len(counts) + 1)
+            ]
+        return sum(counts[min_scans:])
+
+    low, high = 0.0, 1.0
+    for _ in range(30):
+        middle = (low + high) / 2
+        low, high = (middle, high) if found(middle) < confidence else (low, middle)
+    return high
 
 
 def _listing(patterns: list[ScannedPattern], limit: int = 12) -> str:
@@ -326,6 +373,7 @@ async def rate_candidates(
     *,
     rate: RateFn,
     concurrency: int,
+    show_progress: bool = False,
 ) -> list[list[bool]]:
     """Each candidate's labels (present at the broad level) on `items`.
 
@@ -340,7 +388,7 @@ async def rate_candidates(
         lambda item: rate(item, candidates),
         concurrency=concurrency,
         description="group",
-        show_progress=False,
+        show_progress=show_progress,
     )
     return [
         [present(reply.verdict.ratings[c.id], "broad") for c in candidates]

@@ -31,7 +31,9 @@ from traitlab.files import write_atomically
 from traitlab.lint.autorate import Level, present
 from traitlab.lint.items import STDIN, combined_sha256, expand_inputs, file_sha256
 from traitlab.lint.outdir import check_output_file
-from traitlab.lint.results import ItemLabels, LintReport, ProbeAgreement
+from traitlab.lint.results import FeatureResult, ItemLabels, LintReport, ProbeAgreement
+
+BOM = "\ufeff"
 
 
 @dataclass
@@ -231,27 +233,38 @@ def filter_dataset(
             line for line, bits in records.items() if line not in removed and (covered or bits & 1)
         ]
         labelled = [line for line in population if records[line] & (2 << k)]
+        if feature in llm_ids and report.rated < report.n_items:
+            note = _coverage_note(feature, report, probes[feature], use_probe[feature])
+            if use_probe[feature]:
+                result.notes.append(note)
+            else:
+                result.notes.insert(0, note)
         if target is not None:
-            count = max(0, math.ceil((len(labelled) - target * len(population)) / (1 - target)))
+            share = len(labelled) / len(population) if population else 0.0
+            aim = _aim(results.get(feature), level, share)
+            count = math.ceil(
+                removal_share(aim.prevalence, aim.precision, target) * len(population)
+            )
             labelled = rng.sample(labelled, min(count, len(labelled)))
+            result.notes.append(_target_note(feature, aim, target, len(labelled), len(population)))
         removed.update(labelled)
         result.removed_by[feature] = len(labelled)
-        if feature in llm_ids and report.rated < report.n_items:
-            result.notes.append(
-                _coverage_note(feature, report, probes[feature], use_probe[feature])
-            )
 
     bad = set(report.sources[source].bad_lines)
 
     def kept_lines() -> Iterator[str]:
-        # Line by line, as the lint numbered them (split at "\n" only).
+        """The kept lines byte for byte, read one at a time: a byte-order mark and CRLF endings
+        stay as they were (lines numbered as the lint numbered them: split at line feeds only)."""
         with data.open("rb") as handle:
             for number, raw in enumerate(handle, start=1):
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                line = raw.decode("utf-8")
+                if number == 1 and line.startswith(BOM):
+                    yield BOM
+                    line = line[len(BOM) :]
                 if not line.strip() or number in removed or number in bad:
                     continue
                 result.kept += 1
-                yield line.rstrip("\n").rstrip("\r") + "\n"
+                yield line
 
     write_atomically(out, kept_lines())
     if bad:
@@ -261,11 +274,74 @@ def filter_dataset(
     return result
 
 
+@dataclass
+class _Aim:
+    """What a target is aimed at: the prevalence to bring down (corrected where the rater's
+    error was measured), the share of labelled items that truly carry the pattern, and the
+    prevalence's interval."""
+
+    prevalence: float
+    precision: float
+    low: float
+    high: float
+    corrected: bool
+
+
+def _aim(result: FeatureResult | None, level: Level, share: float) -> _Aim:
+    """For a pre-scan finding (an exact match) or an uncorrected feature: the labels as they
+    are. For a corrected feature: its corrected prevalence, and the precision of its labels
+    from the measured sensitivity (precision = sensitivity x prevalence / labelled share)."""
+    if result is None or result.corrected(level) is None:  # type: ignore[arg-type]
+        return _Aim(share, 1.0, share, share, False)
+    corrected = result.corrected(level)  # type: ignore[arg-type]
+    error = next(e for e in result.rater_error if e.level == level)
+    hits, positives = error.sensitivity
+    sensitivity = hits / positives if positives else 1.0
+    observed = result.level(level).estimate  # type: ignore[arg-type]
+    p = corrected.estimate if not math.isnan(corrected.estimate) else observed
+    precision = min(1.0, sensitivity * p / observed) if observed else 1.0
+    return _Aim(p, precision, corrected.low, corrected.high, True)
+
+
+def removal_share(prevalence: float, precision: float, target: float) -> float:
+    """Share of the population to remove, drawn at random from the labelled items, so that the
+    true prevalence falls to `target`: removing k labelled items removes k x precision true
+    ones, so (p - k x precision) / (1 - k) = target. Unreachable targets (labels that are
+    mostly wrong) remove every labelled item (the caller caps the count)."""
+    if prevalence <= target:
+        return 0.0
+    if precision <= target:
+        return 1.0
+    return (prevalence - target) / (precision - target)
+
+
+def _target_note(feature: str, aim: _Aim, target: float, removed: int, population: int) -> str:
+    """What the downsampling aimed at and how sure it is."""
+
+    def after(p: float) -> float:
+        k = min(removed / population, 1.0) if population else 0.0
+        return max(0.0, (p - k * aim.precision) / (1 - k)) if k < 1 else 0.0
+
+    if not aim.corrected:
+        return (
+            f"{feature}: downsampled to {target:.0%} of its labels; the labels are the rater's "
+            "own (uncorrected, rater error unmeasured), so the true prevalence after filtering "
+            "is unknown (lint with --reference-model or --hand-labels to aim at it)"
+        )
+    return (
+        f"{feature}: aimed at the corrected prevalence {aim.prevalence:.0%} [{aim.low:.0%}, "
+        f"{aim.high:.0%}], label precision {aim.precision:.0%}: expected "
+        f"{after(aim.prevalence):.0%} after filtering ({after(aim.low):.0%} to "
+        f"{after(aim.high):.0%} across that interval)"
+    )
+
+
 def _coverage_note(
     feature: str, report: LintReport, probe: ProbeAgreement | None, used: bool
 ) -> str:
     """Which labels the filter used for an LLM feature, and why."""
-    rated = f"the {report.rated} rated items of {report.n_items}"
+    cover = report.rated / report.n_items if report.n_items else 0.0
+    rated = f"the {report.rated:,} rated items of {report.n_items:,} ({cover:.0%} of the data)"
     if used and probe is not None:
         return (
             f"{feature}: rater labels for {rated}, probe labels for the rest (held-out "

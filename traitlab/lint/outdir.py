@@ -85,7 +85,8 @@ def write_dir_atomically(path: str | Path, fill: Callable[[Path], None]) -> Path
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.new-"))
+    sweep(path)
+    temp = Path(tempfile.mkdtemp(dir=path.parent, prefix=_prefix(path, "new")))
     try:
         os.chmod(temp, 0o777 & ~current_umask())  # mkdtemp makes it private; a report is not
         fill(temp)
@@ -94,7 +95,7 @@ def write_dir_atomically(path: str | Path, fill: Callable[[Path], None]) -> Path
                 with file.open("rb") as handle:
                     os.fsync(handle.fileno())
         if path.exists():
-            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old-"))
+            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=_prefix(path, "old")))
             os.rmdir(old)
             os.replace(path, old)
             try:
@@ -109,3 +110,36 @@ def write_dir_atomically(path: str | Path, fill: Callable[[Path], None]) -> Path
         shutil.rmtree(temp, ignore_errors=True)
         raise
     return path
+
+
+def _prefix(path: Path, kind: str) -> str:
+    """Hidden work directories beside `path` carry the writer's process id, so a later run can
+    tell those of a killed run (kill -9 runs no cleanup) from those of one still writing."""
+    return f".{path.name}.{kind}-{os.getpid()}-"
+
+
+def sweep(path: Path) -> None:
+    """Remove the work directories that runs killed while writing `path` left beside it; if a
+    run died in the middle of its swap, with `path` moved aside and the new one not yet in
+    place, the previous report is put back first."""
+    for kind in ("old", "new"):
+        for leftover in sorted(path.parent.glob(f".{path.name}.{kind}-*")):
+            pid = leftover.name.removeprefix(f".{path.name}.{kind}-").split("-")[0]
+            if pid.isdigit() and _alive(int(pid)):
+                continue
+            if kind == "old" and not path.exists() and leftover.is_dir():
+                os.replace(leftover, path)
+            else:
+                shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True

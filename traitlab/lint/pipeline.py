@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from inspect_ai.model import Model, get_model
+from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -31,18 +33,20 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from traitlab.errors import InputError, TraitlabError, plain_message
-from traitlab.lint.autorate import RATING_PROMPT, autorate
+from traitlab.errors import InputError, TraitlabError, plain_message, read_user_text
+from traitlab.lint.autorate import RATING_PROMPT, AutorateResult, autorate_items
 from traitlab.lint.discover import MERGE_PROMPT, SCAN_PROMPT, DiscoverConfig, discover_features
 from traitlab.lint.families import fold_families
 from traitlab.lint.features import FeatureSet, load_features
-from traitlab.lint.items import ItemSet, Turns, Unit, check_fields, expand_inputs, read_items
+from traitlab.lint.items import ItemSet, check_fields, expand_inputs, read_items
 from traitlab.lint.labels import LabelRows
+from traitlab.lint.options import LintOptions, build
 from traitlab.lint.outdir import check_output_dir
 from traitlab.lint.prescan import Prescan, PrescanConfig
-from traitlab.lint.results import LintReport
+from traitlab.lint.results import LintReport, Location
+from traitlab.lint.structure import mark_structural
 from traitlab.llm import UsageMeter
-from traitlab.prompts import PromptOverride, resolve_prompt
+from traitlab.prompts import resolve_prompt
 
 Inputs = str | Path | list[str | Path] | list[str] | list[Path]
 
@@ -61,9 +65,13 @@ def resolve_model(model: str | Model, model_args: dict[str, Any] | None = None) 
 
 
 def _progress(show: bool) -> AbstractContextManager[Progress | None]:
-    """Records read of the total, with the rate and an ETA (on stderr, when shown)."""
+    """Records read of the total, with the rate and an ETA (on stderr, when shown; where it is
+    no terminal, the stage lines say what runs instead)."""
+    console = Console(stderr=True)
     if not show:
         return nullcontext()
+    if not console.is_terminal:
+        return nullcontext(cast(Progress, _StageLines()))
     return Progress(
         TextColumn("pre-scan: {task.description}"),
         BarColumn(),
@@ -72,9 +80,36 @@ def _progress(show: bool) -> AbstractContextManager[Progress | None]:
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
-        console=Console(stderr=True),
+        console=console,
         transient=True,
     )
+
+
+class _StageLines:
+    """Stands in for the reading's progress bar where stderr is no terminal: each task says
+    once that it runs, when its first records are in (so an input that fails at once still
+    fails in one line)."""
+
+    def __init__(self) -> None:
+        self.tasks: list[tuple[str, int | None]] = []
+        self.said: set[int] = set()
+
+    def add_task(self, description: str, total: int | None = None, **_: Any) -> int:
+        self.tasks.append((description, total))
+        return len(self.tasks) - 1
+
+    def advance(self, task: int, advance: float = 1) -> None:
+        self._say(task)
+
+    def update(self, task: int, **_: Any) -> None:
+        self._say(task)
+
+    def _say(self, task: int) -> None:
+        if task not in self.said:
+            self.said.add(task)
+            description, total = self.tasks[task]
+            of = f" {total:,} records" if total else ""
+            stage(True, f"pre-scan: {description}{of}")
 
 
 @dataclass
@@ -86,50 +121,47 @@ class _Prepared:
     feature_set: FeatureSet | None
     llm: Model | None
     out_dir: Path | None
+    reference: Model | None = None
+    hand_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    clusters: bool = True
+    show_progress: bool = True
     probe_labels: dict[int, dict[str, str]] = field(default_factory=dict)
 
 
-def _prepare(
-    path: Inputs,
-    *,
-    model: str | Model | None,
-    model_args: dict[str, Any] | None,
-    features: str | Path | FeatureSet | None,
-    out_dir: str | Path | None,
-    turns: Turns,
-    turn: int | None,
-    unit: Unit,
-    strict: bool,
-    fields: dict[str, str] | None,
-    sample: int | None,
-    prescan_config: PrescanConfig | None,
-    show_progress: bool,
-) -> _Prepared:
+def _prepare(path: Inputs, options: LintOptions) -> _Prepared:
     """Up-front checks, reading and pre-scan: synchronous, so Ctrl-C stops them at once."""
-    if sample is not None and sample < 1:
-        raise InputError(f"the autorate sample must be at least 1 item (or all), not {sample}")
     inputs = expand_inputs(path)
-    check_fields(fields)
-    if unit not in ("reply", "record"):
-        raise InputError(f"--unit: expected reply or record, not '{unit}'")
-    out = check_output_dir(out_dir) if out_dir is not None else None
+    check_fields(options.fields)
+    out = check_output_dir(options.out_dir) if options.out_dir is not None else None
+    features = options.features
     feature_set = load_features(features) if isinstance(features, str | Path) else features
-    llm = resolve_model(model, model_args) if model is not None else None
-    scan = Prescan(prescan_config)
-    with _progress(show_progress) as progress:
+    llm = resolve_model(options.model, options.model_args) if options.model is not None else None
+    reference = _reference(options, llm)
+    hand_labels = read_hand_labels(options.hand_labels) if options.hand_labels else {}
+    scan = Prescan(PrescanConfig(cluster=options.clusters))
+    turns, turn = options.turns, options.turn
+    with _progress(options.show_progress) as progress:
         item_set = read_items(
             inputs,
             turns=turns,
             turn=turn,
-            unit=unit,
-            strict=strict,
-            fields=fields,
+            unit=options.unit,
+            strict=options.strict,
+            fields=options.fields,
             scan=scan,
             workers=os.cpu_count() or 1,
             progress=progress,
         )
+    line = f"pre-scan: counting patterns in {len(item_set):,} items"
+    with working(
+        options.show_progress, line + (" and clustering openings" if options.clusters else "")
+    ):
         findings, length, notes = scan.finish(item_set.items)
     findings = fold_families(findings)
+    mark_structural(findings, item_set.items)
+    for finding in findings:
+        for member in finding.family():
+            member.where = locate(item_set, member.members[:3])
     report = LintReport(
         source=item_set.source,
         sha256=item_set.sha256,
@@ -146,84 +178,80 @@ def _prepare(
     )
     if llm is None and feature_set is not None:
         report.notes.append("features were given without a model: only the pre-scan ran")
-    return _Prepared(item_set, report, feature_set, llm, out)
+    return _Prepared(
+        item_set,
+        report,
+        feature_set,
+        llm,
+        out,
+        reference,
+        hand_labels,
+        options.clusters,
+        options.show_progress,
+    )
 
 
-async def _llm_stages(
-    prepared: _Prepared,
-    *,
-    sample: int | None,
-    seed: int,
-    discover_config: DiscoverConfig | None,
-    concurrency: int,
-    cache: bool,
-    show_progress: bool,
-    recheck: int,
-    probe: bool,
-    scan_prompt: PromptOverride,
-    merge_prompt: PromptOverride,
-    rating_prompt: PromptOverride,
-) -> dict[int, dict[str, str]]:
-    """Discover (unless features were given), autorate, and label the unrated items with
-    probes (kept in `prepared.probe_labels`); returns the ratings by item."""
+async def _llm_stages(prepared: _Prepared, options: LintOptions) -> dict[int, dict[str, str]]:
+    """Discover (unless features were given) and autorate; returns the ratings by item."""
     llm, report, item_set = prepared.llm, prepared.report, prepared.item_set
     if llm is None:
         return {}
     feature_set = prepared.feature_set
     meter = UsageMeter()
-    options = {"meter": meter, "cache": cache, "concurrency": concurrency}
+    calls = {"meter": meter, "cache": options.cache, "concurrency": options.concurrency}
+    show_progress = options.show_progress
     ratings: dict[int, dict[str, str]] = {}
     if feature_set is None:
-        feature_set, discover_notes = await discover_features(
+        stage(show_progress, f"scan: up to {options.max_batches} batches with {llm}")
+        feature_set, discover_notes, report.detection_floor = await discover_features(
             llm,
             item_set.items,
-            config=discover_config,
+            config=DiscoverConfig(
+                min_scans=options.min_scans,
+                max_batches=options.max_batches,
+                batch_tokens=options.batch_tokens,
+            ),
             source=item_set.source,
             show_progress=show_progress,
-            scan_prompt=scan_prompt,
-            merge_prompt=merge_prompt,
-            rating_prompt=rating_prompt,
-            **options,
+            scan_prompt=options.scan_prompt,
+            merge_prompt=options.merge_prompt,
+            rating_prompt=options.rating_prompt,
+            **calls,
         )
         report.notes += discover_notes
+    prepared.feature_set = feature_set
     if feature_set.features:
-        rated = await autorate(
+        stage(show_progress, f"autorate: {len(feature_set.features)} features with {llm}")
+        rated = await autorate_items(
             llm,
             item_set.items,
             feature_set.features,
-            sample=sample,
-            seed=seed,
+            sample=options.sample,
+            seed=options.seed,
             show_progress=show_progress,
-            recheck=recheck,
-            prompt=rating_prompt,
-            **options,
+            recheck=options.recheck,
+            reference=prepared.reference,
+            reference_sample=options.reference_sample,
+            hand_labels=prepared.hand_labels,
+            prompt=options.rating_prompt,
+            **calls,
         )
         ratings = rated.ratings
-        if rated.rechecked:
+        report.reference = _reference_line(rated, prepared.reference)
+        report.rechecked = rated.rechecked
+        if rated.hand_unmatched:
             report.notes.append(
-                f"rater error: {rated.rechecked} rated items were rated again; prevalences are "
-                "also given corrected for the disagreement (symmetric-noise model)"
+                f"{rated.hand_unmatched} hand-labelled ids match no item the rater could rate "
+                "(an item's id is its record's id, ID#N for one of several replies)"
             )
         report.features = rated.results
+        for result, indices in zip(report.features, rated.strict_items, strict=True):
+            result.where = locate(item_set, indices[:3])
         report.rated = len(rated.ratings)
         report.unrated = len(rated.failures)
         report.notes += [f"unrated: {reason}" for reason in rated.failures[:10]]
         if rated.truncated:
             report.notes.append(f"{rated.truncated} long items were truncated for the autorate")
-        if probe and rated.ratings:
-            from traitlab.lint.probe import train_probes
-
-            probes = train_probes(
-                item_set.items,
-                rated.ratings,
-                feature_set.features,
-                seed=seed,
-                show_progress=show_progress,
-            )
-            for result in report.features:
-                result.probes = probes.agreement.get(result.feature.id, [])
-            prepared.probe_labels = probes.labels
-            report.notes += probes.notes
     else:
         report.notes.append("the scan found no pattern reported by enough batches")
     report.model = str(llm)
@@ -231,8 +259,52 @@ async def _llm_stages(
     return ratings
 
 
+def _probes(prepared: _Prepared, options: LintOptions, ratings: dict[int, dict[str, str]]) -> None:
+    """Distil each feature's ratings into a probe that labels the unrated items (kept in
+    `prepared.probe_labels`). Synchronous and outside the event loop, so Ctrl-C stops it."""
+    report, feature_set = prepared.report, prepared.feature_set
+    if not (options.probe and ratings and feature_set and report.features):
+        return
+    from traitlab.lint.probe import train_probes
+
+    stage(options.show_progress, f"probes: {len(report.features)} features on {len(ratings)} rated")
+    probes = train_probes(
+        prepared.item_set.items,
+        ratings,
+        feature_set.features,
+        seed=options.seed,
+        show_progress=options.show_progress,
+    )
+    for result in report.features:
+        result.probes = probes.agreement.get(result.feature.id, [])
+    prepared.probe_labels = probes.labels
+    report.notes += probes.notes
+
+
+def stage(show: bool, line: str) -> None:
+    """A stage's first line on stderr where no progress bar shows it (a log, a pipe, CI)."""
+    if show:
+        console = Console(stderr=True)
+        if not console.is_terminal:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def working(show: bool, line: str) -> Iterator[None]:
+    """A stage without a progress bar of its own: a spinner with its name in a terminal, its
+    line elsewhere."""
+    console = Console(stderr=True)
+    if show and console.is_terminal:
+        with console.status(line):
+            yield
+    else:
+        stage(show, line)
+        yield
+
+
 def _finish(prepared: _Prepared, ratings: dict[int, dict[str, str]]) -> LintReport:
     report = prepared.report
+    report.checks, report.cannot_see = _coverage(report, prepared)
     # One row per item: the pre-scan findings it matches (strict), its autorate labels, and
     # (if unrated) its probe labels; built row by row when read or written.
     report.labels = LabelRows(
@@ -241,35 +313,11 @@ def _finish(prepared: _Prepared, ratings: dict[int, dict[str, str]]) -> LintRepo
     if prepared.out_dir is not None:
         from traitlab.lint.report import write_report
 
-        write_report(report, prepared.out_dir)
+        with working(prepared.show_progress, f"report: writing {prepared.out_dir}"):
+            write_report(report, prepared.out_dir)
     return report
 
 
-_DEFAULTS: dict[str, Any] = {
-    "model": None,
-    "model_args": None,
-    "features": None,
-    "out_dir": None,
-    "turns": "assistant",
-    "turn": None,
-    "unit": "reply",
-    "strict": False,
-    "fields": None,
-    "sample": 200,
-    "prescan_config": None,
-    "show_progress": True,
-}
-_LLM_DEFAULTS: dict[str, Any] = {
-    "seed": 0,
-    "discover_config": None,
-    "concurrency": 16,
-    "cache": True,
-    "recheck": 40,
-    "probe": True,
-    "scan_prompt": None,
-    "merge_prompt": None,
-    "rating_prompt": None,
-}
 _PROMPTS = {
     "scan_prompt": SCAN_PROMPT,
     "merge_prompt": MERGE_PROMPT,
@@ -277,66 +325,45 @@ _PROMPTS = {
 }
 
 
-def _split(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    unknown = set(kwargs) - set(_DEFAULTS) - set(_LLM_DEFAULTS)
-    if unknown:
-        raise TypeError(f"lint_dataset() got unexpected arguments {sorted(unknown)}")
-    prepare = {key: kwargs.get(key, default) for key, default in _DEFAULTS.items()}
-    stages = {key: kwargs.get(key, default) for key, default in _LLM_DEFAULTS.items()}
-    stages["sample"] = prepare["sample"]
-    stages["show_progress"] = prepare["show_progress"]
+def lint_options(options: LintOptions | None, values: dict[str, Any]) -> LintOptions:
+    """The run's options: `options`, or built from keyword values; prompt overrides checked now
+    (a bad one fails here, not after the pre-scan)."""
+    if options is None:
+        options = build(LintOptions, values)
+    elif values:
+        raise TypeError("pass either options or option keyword arguments, not both")
     for key, default in _PROMPTS.items():
-        resolve_prompt(stages[key], default)  # a bad override fails now, not after the pre-scan
-    return prepare, stages
+        resolve_prompt(getattr(options, key), default)
+    return options
 
 
-async def alint_dataset(path: Inputs, **kwargs: Any) -> LintReport:
+async def alint_dataset(
+    path: Inputs, options: LintOptions | None = None, **option_values: Any
+) -> LintReport:
     """Lint a dataset; the async form of `lint_dataset` (same arguments).
 
     The reading and pre-scan block the event loop while they run; call `lint_dataset` from
     synchronous code, which runs them outside it.
     """
-    prepare, stages = _split(kwargs)
-    prepared = _prepare(path, **prepare)
-    ratings = await _llm_stages(prepared, **stages)
+    options = lint_options(options, option_values)
+    prepared = _prepare(path, options)
+    ratings = await _llm_stages(prepared, options)
+    _probes(prepared, options, ratings)
     return _finish(prepared, ratings)
 
 
-def lint_dataset(path: Inputs, **kwargs: Any) -> LintReport:
+def lint_dataset(
+    path: Inputs, options: LintOptions | None = None, **option_values: Any
+) -> LintReport:
     """Lint a dataset: pre-scan always; scan, cluster and autorate when a model is given.
 
     Args:
         path: Inputs: JSONL (chat, document or preference), Parquet, a saved Hugging Face
             dataset, an Inspect log, a directory of these, a glob pattern, ``-`` (stdin), or a
             list of any of them.
-        model: Model name (any Inspect provider) or `Model` for the LLM stages; None runs the
-            offline pre-scan only. A name is resolved (provider, key) before anything is read.
-        model_args: Model args for a model given by name (like Inspect's `-M`).
-        features: features.json or a rubric file (or a `FeatureSet`): skip discovery and
-            autorate against these.
-        out_dir: Write report.html, report.md, report.json, features.json and labels.jsonl
-            here (all at once: a crash leaves the previous report).
-        turns: For chats, lint the assistant turns, the user turns, or the whole transcript.
-        turn: For chats, only this turn of the selected role (0 = first, -1 = last).
-        unit: "reply" (each selected turn is an item; the default) or "record".
-        strict: Fail on the first malformed line instead of reporting and skipping it.
-        fields: Column mapping, our field name -> the data's (e.g. messages -> conversations).
-        sample: Autorate this many items (seeded); None rates every item.
-        seed: Seed of the autorate sample.
-        prescan_config: Thresholds of the pre-scan.
-        discover_config: Settings of the scan, cluster and merge stages.
-        concurrency: Model calls in flight at once.
-        cache: Use Inspect's cache, so a rerun after a crash pays nothing twice.
-        recheck: Rate this many rated items again to measure the rater's error and correct
-            the prevalences for it (0 turns it off).
-        scan_prompt: Override of the scan prompt (text or a path; `lint/prompts/scan.md`).
-        merge_prompt: Override of the merge prompt (`lint/prompts/merge.md`).
-        rating_prompt: Override of the rating prompt (`lint/prompts/rating.md`), used by the
-            autorate and to group the scan's reports.
-        probe: Distil each feature's ratings into a probe on sentence embeddings, report its
-            agreement with held-out rated items, and label the unrated items with it (marked as
-            probe labels; `filter` uses them when the agreement clears its thresholds).
-        show_progress: Show progress.
+        options: The run's `LintOptions`; or pass them as keyword arguments (``model=...``,
+            ``out_dir=...``, ``sample=...``; each is described there). A model given by name
+            is resolved (provider, key) before anything is read.
 
     Returns:
         The report; `report.top_patterns()` gives the most prevalent patterns for printing.
@@ -347,10 +374,114 @@ def lint_dataset(path: Inputs, **kwargs: Any) -> LintReport:
         pass
     else:
         raise RuntimeError("lint_dataset was called inside an event loop: await alint_dataset")
-    prepare, stages = _split(kwargs)
-    prepared = _prepare(path, **prepare)
-    ratings = asyncio.run(_llm_stages(prepared, **stages)) if prepared.llm is not None else {}
+    options = lint_options(options, option_values)
+    prepared = _prepare(path, options)
+    ratings = asyncio.run(_llm_stages(prepared, options)) if prepared.llm is not None else {}
+    _probes(prepared, options, ratings)
     return _finish(prepared, ratings)
+
+
+def locate(item_set: ItemSet, indices: list[int]) -> list[Location]:
+    """The inputs and lines of the items at `indices`."""
+    items = item_set.items
+    found = []
+    for index in indices:
+        item = items[index] if index < len(items) and items[index].index == index else None
+        if item is not None:
+            found.append(Location(path=item_set.sources[item.source].path, line=item.line))
+    return found
+
+
+def _coverage(report: LintReport, prepared: _Prepared) -> tuple[list[str], list[str]]:
+    """Which checks ran, and which patterns they cannot see, in words: a pass of the offline
+    gate says nothing about a habit worded differently every time."""
+    units = report.units
+    checks = [
+        f"pre-scan of all {report.n_items:,} {units}: openings and closings worded alike, "
+        "frequent phrases, formatting habits (reported, not gated)"
+    ]
+    cannot = []
+    clustered = prepared.clusters and not any(
+        n.startswith("opening clusters skipped") for n in report.notes
+    )
+    if clustered:
+        checks.append("opening clusters (embeddings), gated only when they share wording or form")
+    if prepared.llm is None:
+        cannot.append(
+            "habits worded differently each time (an offer of more help, a validating opener, "
+            "a verdict first, in many phrasings): lint with --model to find and rate them"
+        )
+    else:
+        if report.detection_floor is not None:
+            checks.append(f"an LLM scan for recurring patterns (model {report.model})")
+            cannot.append(
+                f"patterns in under {report.detection_floor:.0%} of {units} (the scan's "
+                "detection floor: raise --max-batches, one call each, to lower it)"
+            )
+        else:
+            cannot.append("patterns other than the given features (no scan ran)")
+        if report.features:
+            checks.append(f"{len(report.features)} LLM features rated on {report.rated:,} {units}")
+            if not report.reference:
+                cannot.append(
+                    "the rater's own errors: prevalences are uncorrected (give "
+                    "--reference-model or --hand-labels)"
+                )
+    return checks, cannot
+
+
+def _reference(options: LintOptions, llm: Model | None) -> Model | None:
+    """The reference model, resolved up front; it must not be the rater itself."""
+    if options.reference_model is None:
+        return None
+    if llm is None:
+        raise InputError("--reference-model measures the rater's error: it needs --model")
+    reference = resolve_model(options.reference_model, options.reference_model_args)
+    if reference is llm or (
+        str(reference) == str(llm) and options.reference_model_args == options.model_args
+    ):
+        raise InputError(
+            "--reference-model is the rater itself: a rater repeats its own mistakes, so its "
+            "error must be measured against an independent model (or --hand-labels)"
+        )
+    return reference
+
+
+def _reference_line(rated: AutorateResult, reference: Model | None) -> str | None:
+    """What the rater's error was measured against, in words (None: nothing)."""
+    parts = []
+    if rated.reference_items and reference is not None:
+        parts.append(f"reference model {reference} on {rated.reference_items} rated items")
+    if rated.hand_labelled:
+        parts.append(f"hand labels on {rated.hand_labelled} items")
+    return " and ".join(parts) or None
+
+
+def read_hand_labels(path: str | Path) -> dict[str, dict[str, str]]:
+    """A user's own labels: JSONL rows ``{"id": ITEM ID, "labels": {FEATURE: LEVEL}}``, LEVEL
+    none, broad or strict; an item's id is its record's id (``ID#N`` when the record has
+    several replies, as in labels.jsonl)."""
+    labels: dict[str, dict[str, str]] = {}
+    text = read_user_text(path, "hand labels file")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = _HandLabel.model_validate_json(line)
+        except ValueError as ex:
+            reason = plain_message(ex).split(" For further")[0]
+            raise InputError(
+                f"invalid hand label ({reason[:200]})", path=path, line=number
+            ) from None
+        labels.setdefault(row.id, {}).update(row.labels)
+    if not labels:
+        raise InputError("no hand labels in the file", path=path)
+    return labels
+
+
+class _HandLabel(BaseModel):
+    id: str
+    labels: dict[str, Literal["none", "broad", "strict"]]
 
 
 def _read_notes(item_set: ItemSet) -> list[str]:

@@ -434,8 +434,8 @@ def _distinct(values: np.ndarray) -> np.ndarray:
 class Prescan:
     """The pre-scan as a stream: planned on a sample, tallied in chunks, then finished.
 
-    `read_items(..., scan=Prescan(config))` drives it while reading; `prescan()` drives it over
-    items already read. Either way the findings are the same for the same sample.
+    `read_items(..., scan=Prescan(config))` drives it while reading; `prescan_items()` drives it
+    over items already read. Either way the findings are the same for the same sample.
     """
 
     def __init__(self, config: PrescanConfig | None = None) -> None:
@@ -584,7 +584,7 @@ class Prescan:
         return findings
 
 
-def prescan(
+def prescan_items(
     items: Sequence[LintItem], config: PrescanConfig | None = None
 ) -> tuple[list[Finding], LengthStats, list[str]]:
     """Findings (openings, closings, phrases, clusters, habits), length stats, and notes, of

@@ -1,8 +1,11 @@
 """Probes: each feature's autorater distilled into a cheap classifier, to label the whole set.
 
 The autorater rates a sample (one LLM call per item); filtering a real dataset needs a label for
-every item. A probe is a logistic regression on the item's sentence embedding (all-MiniLM-L6-v2,
-`traitlab.embeddings`), trained on the rated sample to predict the rater's label at one level.
+every item. A probe is a logistic regression on three sentence embeddings of the item
+(all-MiniLM-L6-v2, `traitlab.embeddings`): the whole item, its first sentence and its last
+sentence, trained on the rated sample to predict the rater's label at one level. The whole
+item's embedding is an average over its words, blind to where they sit; many patterns are about
+place (an apology first, an offer of more help last), which the first and last sentences see.
 Its agreement with the rater is measured on rated items it was not trained on (k-fold
 cross-validation: every rated item is held out once), as precision and recall with Wilson
 intervals; then a probe trained on all rated items labels every unrated item.
@@ -24,6 +27,7 @@ import numpy as np
 from traitlab.lint.autorate import Level, present
 from traitlab.lint.features import Feature
 from traitlab.lint.items import LintItem
+from traitlab.lint.prescan import first_sentence, last_sentence
 from traitlab.lint.results import ProbeAgreement, Rate
 
 ProbeLevel = Literal["broad", "strict"]
@@ -73,7 +77,13 @@ def train_probes(
     from traitlab.embeddings import embed
 
     def vectors(chunk: list[LintItem]) -> np.ndarray:
-        return embed([item.text[:EMBED_CHARS] for item in chunk])
+        """Whole item, first sentence, last sentence: one encoder call, side by side."""
+        texts = [item.text[:EMBED_CHARS] for item in chunk]
+        firsts = [first_sentence(item.segments[0]) if item.segments else "" for item in chunk]
+        lasts = [last_sentence(item.segments[-1]) if item.segments else "" for item in chunk]
+        n = len(chunk)
+        found = embed(texts + firsts + lasts)
+        return np.hstack([found[:n], found[n : 2 * n], found[2 * n :]])
 
     train = vectors(rated)
     probes: list[_Probe] = []

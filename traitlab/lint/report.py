@@ -26,7 +26,8 @@ KIND_TITLES = {
     "opening": "Over-represented openings (first sentence, leading words)",
     "closing": "Over-represented closings (last sentence, final words)",
     "phrase": "Frequent phrases (share of items containing them)",
-    "cluster": "Clusters of similar opening sentences (embedding + HDBSCAN)",
+    "cluster": "Clusters of similar opening sentences (embedding + HDBSCAN; gated only when "
+    "they share wording or form, not only a subject)",
     "format": "Formatting habits",
 }
 
@@ -49,26 +50,29 @@ def sections(report: LintReport) -> list[Section]:
                 ["kind / turns", f"{report.kind} / {report.turns}"],
                 [
                     "unit (what a prevalence counts)",
-                    f"{report.n_items:,} {report.unit_name}s in {report.records:,} records",
+                    f"{report.n_items:,} {report.units} in {report.records:,} records",
                 ],
                 ["inputs", ", ".join(s.path for s in report.sources) or report.source],
                 ["malformed lines skipped", str(len(report.errors))],
                 ["model", report.model or "none (pre-scan only)"],
                 ["autorated", f"{report.rated} rated, {report.unrated} unrated"],
+                *([["feature prevalences", line]] if (line := report.correction_line()) else []),
             ],
         )
     ]
     if report.features:
         out.append(
             Section(
-                "Features (LLM autorate, 95% Wilson intervals)",
+                "Features (LLM autorate, 95% intervals)",
                 [
                     "id",
                     "feature",
-                    "strict",
-                    "strict, rater-corrected",
-                    "broad",
+                    "strict (the figure gated)",
+                    "strict, as rated",
+                    "broad, as rated",
                     "n",
+                    "rater vs reference",
+                    "rater consistency",
                     "strict rubric",
                     "examples",
                 ],
@@ -76,14 +80,16 @@ def sections(report: LintReport) -> list[Section]:
                     [
                         r.feature.id,
                         r.feature.name,
+                        f"{r.gated_rate('strict').format()} ({r.rate_label('strict')})",
                         r.strict.format(),
-                        r.corrected_strict.format() if r.corrected_strict else "not measured",
                         r.broad.format(),
                         str(r.strict.n),
+                        "; ".join(e.format() for e in r.rater_error) or "not measured",
+                        ", ".join(f"{k} {v:.0%}" for k, v in r.consistency.items()) or "-",
                         r.feature.strict,
                         " | ".join(r.examples[:2]),
                     ]
-                    for r in sorted(report.features, key=lambda r: -r.strict.estimate)
+                    for r in sorted(report.features, key=lambda r: -r.gated_rate("strict").estimate)
                 ],
             )
         )
@@ -180,9 +186,12 @@ def family_text(finding: Finding) -> str:
 
 
 def _finding_row(finding: Finding, *, variant: bool = False) -> list[str]:
+    text = f"  variant: {finding.text}" if variant else family_text(finding)
+    if finding.kind == "cluster":
+        text += f" ({finding.structure})" if finding.structure else " (a topic: not gated)"
     return [
         finding.id,
-        f"  variant: {finding.text}" if variant else family_text(finding),
+        text,
         finding.rate.format(),
         f"{finding.rate.count} / {finding.rate.n}",
         " | ".join(finding.examples[:2]),
@@ -340,14 +349,13 @@ def print_summary(report: LintReport, console: Console | None = None, limit: int
     console = console or Console()
     table = Table(
         title=f"Data lint: {report.source} "
-        f"(share of {report.n_items:,} {report.unit_name}s in {report.records:,} records)"
+        f"(share of {report.n_items:,} {report.units} in {report.records:,} records)"
     )
     for column in ("pattern", "source", "prevalence [95% CI]", "n"):
         table.add_column(column, overflow="fold")
-    for result in sorted(report.features, key=lambda r: -r.strict.estimate):
-        corrected = result.corrected_strict
-        source = "autorate (strict, rater-corrected)" if corrected else "autorate (strict)"
+    for result in sorted(report.features, key=lambda r: -r.gated_rate("strict").estimate):
         rate = result.gated_rate("strict")
+        source = f"autorate ({result.rate_label('strict')})"
         table.add_row(result.feature.name, source, rate.format(), str(result.strict.n))
     gated = sorted((f for f in report.findings if f.gated), key=lambda f: -f.rate.estimate)
     for finding in gated[:limit]:
@@ -358,6 +366,8 @@ def print_summary(report: LintReport, console: Console | None = None, limit: int
             str(finding.rate.n),
         )
     console.print(table)
+    if line := report.correction_line():
+        console.print(line if report.reference else f"[yellow]{line}[/yellow]")
     for section in sections(report):
         if section.title == "Model usage":
             usage = Table(title=section.title)

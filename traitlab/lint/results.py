@@ -6,6 +6,7 @@ read, so every number in them carries its count, n and 95% Wilson interval.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Literal
 
@@ -17,7 +18,8 @@ from traitlab.statistics import wilson_interval
 
 FindingKind = Literal["opening", "closing", "phrase", "cluster", "format"]
 # Formatting habits (bullets, bold, length) describe style; they are reported, never gated.
-GATED_KINDS: tuple[FindingKind, ...] = ("opening", "closing", "phrase", "cluster")
+# Opening clusters are gated only when structural (`traitlab.lint.structure`).
+GATED_KINDS: tuple[FindingKind, ...] = ("opening", "closing", "phrase")
 
 
 class Rate(BaseModel):
@@ -42,7 +44,30 @@ class Rate(BaseModel):
     def format(self) -> str:
         if self.n == 0:
             return "n/a"
+        if math.isnan(self.estimate):
+            return f"unknown [{self.low:.0%}, {self.high:.0%}]"
         return f"{self.estimate:.0%} [{self.low:.0%}, {self.high:.0%}]"
+
+
+class RaterError(BaseModel):
+    """The rater against an independent reference at one level: of the items the reference
+    labels present, how many the rater labels present too (sensitivity), and likewise for
+    absent (specificity)."""
+
+    level: Literal["broad", "strict"]
+    sensitivity: tuple[int, int] = Field(description="(rater present, of reference present)")
+    specificity: tuple[int, int] = Field(description="(rater absent, of reference absent)")
+
+    def format(self) -> str:
+        (tp, pos), (tn, neg) = self.sensitivity, self.specificity
+        return f"{self.level}: sensitivity {tp}/{pos}, specificity {tn}/{neg}"
+
+
+class Location(BaseModel):
+    """Where an item that shows a pattern is: its input and line (for annotations)."""
+
+    path: str
+    line: int | None = None
 
 
 class Finding(BaseModel):
@@ -58,10 +83,17 @@ class Finding(BaseModel):
         default_factory=list,
         description="Longer openings (closings) nested in this one; its rate includes theirs.",
     )
+    where: list[Location] = Field(
+        default_factory=list, description="Inputs and lines of items that show it."
+    )
+    structure: str | None = Field(
+        default=None,
+        description="An opening cluster's shared wording or form; None: a topic, not gated.",
+    )
 
     @property
     def gated(self) -> bool:
-        return self.kind in GATED_KINDS
+        return self.kind in GATED_KINDS or (self.kind == "cluster" and self.structure is not None)
 
     def family(self) -> list[Finding]:
         """This finding and its variants."""
@@ -103,13 +135,23 @@ class FeatureResult(BaseModel):
     broad: Rate
     strict: Rate
     examples: list[str] = Field(default_factory=list)
+    where: list[Location] = Field(
+        default_factory=list, description="Inputs and lines of items rated strict."
+    )
     corrected_broad: Rate | None = Field(
-        default=None, description="Prevalence corrected for the rater's own error (see notes)."
+        default=None,
+        description="Prevalence corrected for the rater's error measured against the "
+        "reference (`LintReport.reference`); None when no reference was given.",
     )
     corrected_strict: Rate | None = None
-    rater_error: dict[str, float] = Field(
+    rater_error: list[RaterError] = Field(
+        default_factory=list,
+        description="The rater's sensitivity and specificity against the reference, per level.",
+    )
+    consistency: dict[str, float] = Field(
         default_factory=dict,
-        description="Estimated per-rating error rate at each level, from re-rated items.",
+        description="Share of re-rated items the rater labelled the same way twice, per level: "
+        "its consistency, not its accuracy (a rater repeats its own mistakes).",
     )
     probes: list[ProbeAgreement] = Field(
         default_factory=list, description="Probes that label the unrated items, per level."
@@ -125,8 +167,15 @@ class FeatureResult(BaseModel):
         return self.corrected_broad if level == "broad" else self.corrected_strict
 
     def gated_rate(self, level: Literal["broad", "strict"]) -> Rate:
-        """What the gate compares: the corrected prevalence where there is one."""
+        """What the report shows and the gate compares: the corrected prevalence where a
+        reference measured the rater's error, else the rater's own (uncorrected) rate."""
         return self.corrected(level) or self.level(level)
+
+    def rate_label(self, level: Literal["broad", "strict"]) -> str:
+        """Says which figure `gated_rate` is."""
+        if self.corrected(level) is not None:
+            return f"{level}, corrected"
+        return f"{level}, uncorrected"
 
 
 class SourceInfo(BaseModel):
@@ -185,12 +234,34 @@ class LintReport(BaseModel):
     features: list[FeatureResult] = Field(default_factory=list)
     rated: int = 0
     unrated: int = 0
+    reference: str | None = Field(
+        default=None,
+        description="What the rater's error was measured against (a reference model, hand "
+        "labels) and on how many items; None: the prevalences are uncorrected.",
+    )
+    rechecked: int = Field(default=0, description="Rated items the rater rated again.")
+    checks: list[str] = Field(
+        default_factory=list, description="The checks that ran, in words (what was looked at)."
+    )
+    cannot_see: list[str] = Field(
+        default_factory=list, description="Patterns those checks cannot see, in words."
+    )
+    detection_floor: float | None = Field(
+        default=None,
+        description="Prevalence below which the scan likely missed a pattern (90% to find "
+        "one at this share, with an ideal scanner); None when no scan ran.",
+    )
     usage: list[UsageRow] = Field(default_factory=list)
     labels: Sequence[ItemLabels] = Field(
         default_factory=list,
         exclude=True,
         description="labels.jsonl's rows (after a lint, built when read: `lint.labels`).",
     )
+
+    @property
+    def units(self) -> str:
+        """`unit_name` in the plural."""
+        return "replies" if self.unit_name == "reply" else f"{self.unit_name}s"
 
     @property
     def unit_name(self) -> str:
@@ -207,10 +278,26 @@ class LintReport(BaseModel):
         """The features of this run, for features.json (reusable by check and scorers)."""
         return FeatureSet(source=self.source, features=[r.feature for r in self.features])
 
+    def correction_line(self) -> str | None:
+        """One line on what the feature prevalences are (None without LLM features)."""
+        if not self.features:
+            return None
+        if self.reference:
+            return f"feature prevalences corrected for the rater's error against {self.reference}"
+        consistency = (
+            f"; its consistency ({self.rechecked} items rated twice) is not a correction"
+            if self.rechecked
+            else ""
+        )
+        return (
+            "feature prevalences are uncorrected, rater error unmeasured (give "
+            f"--reference-model or --hand-labels){consistency}"
+        )
+
     def top_patterns(self, k: int = 5) -> list[tuple[str, Rate]]:
         """The `k` most prevalent patterns: LLM features (strict) first, then gated findings."""
         ranked: list[tuple[str, Rate]] = sorted(
-            ((r.feature.name, r.strict) for r in self.features),
+            ((r.feature.name, r.gated_rate("strict")) for r in self.features),
             key=lambda item: -item[1].estimate,
         )
         ranked += sorted(

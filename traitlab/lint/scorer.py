@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer
+from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
 
 from traitlab.models import Role, role_model
@@ -19,6 +19,7 @@ from traitlab.scores import (
     flagged,
     flagged_score,
     rate,
+    sample_metric,
     scored,
     target_was_called,
     unscored,
@@ -28,25 +29,40 @@ from traitlab.scores import (
 _LEVEL_SUFFIXES = ("_broad", "_strict")
 
 
-@metric
-def pattern_rates(*, by: str | None = None) -> Metric:
-    """`rate(...)` with Wilson intervals for every `<feature>_broad`/`_strict` score key."""
+@sample_metric
+def pattern_rates(*, by: str | None = None, keys: list[str] | None = None) -> Metric:
+    """`rate(...)` with Wilson intervals for every `<feature>_broad`/`_strict` score key.
+
+    Each key is a 0/1 indicator per reply. Like every traitlab metric it sees every epoch
+    (`sample_metric`), so under ``--epochs`` each reply counts and the replies to one prompt
+    are clustered (a pattern in 13.5% of 600 replies once read 0.000 after a mean reducer).
+
+    `keys` are reported even before any sample is scored (NaN), so that Inspect's live display
+    finds a task's declared headline among them; other pattern keys are reported as they come.
+    """
 
     def compute(scores: list[SampleScore]) -> dict[str, float]:
-        keys: list[str] = []
+        found = list(keys or [])
         for sample_score in scores:
             value = sample_score.score.value
             if isinstance(value, dict):
-                keys.extend(k for k in value if k.endswith(_LEVEL_SUFFIXES) and k not in keys)
+                found.extend(k for k in value if k.endswith(_LEVEL_SUFFIXES) and k not in found)
         entries: dict[str, float] = {}
-        for key in keys:
+        for key in found:
             entries.update(rate(key, by=by)(scores))
         return entries
 
     return compute
 
 
-@scorer(metrics=[pattern_rates(), unscored(), flagged()])
+def pattern_metrics(feature_ids: list[str] | None = None) -> list[Metric]:
+    """The metrics of `pattern_rate`; a task passes its features' ids as ``Task(metrics=...)``
+    so that each rate is reported from the start (see `pattern_rates`)."""
+    keys = [f"{i}{suffix}" for i in feature_ids or [] for suffix in _LEVEL_SUFFIXES]
+    return [pattern_rates(keys=keys or None), unscored(), flagged()]
+
+
+@scorer(metrics=pattern_metrics())
 def pattern_rate(
     features: str | Path,
     feature_ids: str | list[str] | None = None,

@@ -7,15 +7,12 @@
     gate = "lower"                # compare the interval's lower bound, not the estimate
     allow = ["opening_short_answer*"]   # finding ids never gated (a house style)
     baseline = "lint-baseline.json"     # accepted findings (`lint check --write-baseline`)
-    allow-malformed = false
-    unit = "reply"
-    turns = "assistant"
-    sample = 200
-    clusters = true
-    fields = { messages = "conversations" }
+    reference-model = "openai/gpt-4.1"  # measures the rater's error (see the README)
 
-Options given on the command line win. The file is the nearest ``pyproject.toml`` at or above
-the working directory; relative paths in it (baseline) are relative to that file.
+Any option of `CheckOptions` may be set here (kebab case), except those that describe a single
+run (`NOT_SETTINGS`). Options given on the command line win. The file is the nearest
+``pyproject.toml`` at or above the working directory; relative paths in it (baseline) are
+relative to that file.
 """
 
 from __future__ import annotations
@@ -25,21 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from traitlab.errors import InputError
+from traitlab.lint.options import NOT_SETTINGS, CheckOptions, build
 
-KEYS: dict[str, type | tuple[type, ...]] = {
-    "max_prevalence": (float, int),
-    "prescan_max": (float, int),
-    "level": str,
-    "gate": str,
-    "allow": list,
-    "baseline": str,
-    "allow_malformed": bool,
-    "unit": str,
-    "turns": str,
-    "sample": (int, str),
-    "clusters": bool,
-    "fields": dict,
-}
+TABLE = "[tool.traitlab.lint]"
 
 
 def find_pyproject(start: Path | None = None) -> Path | None:
@@ -52,7 +37,8 @@ def find_pyproject(start: Path | None = None) -> Path | None:
 
 
 def load_settings(path: Path | None = None) -> dict[str, Any]:
-    """The ``[tool.traitlab.lint]`` table with snake_case keys, checked; {} when absent."""
+    """The ``[tool.traitlab.lint]`` table with snake_case keys, checked against `CheckOptions`;
+    {} when absent. Only the keys the file sets are returned (defaults stay with the model)."""
     path = path or find_pyproject()
     if path is None:
         return {}
@@ -62,23 +48,17 @@ def load_settings(path: Path | None = None) -> dict[str, Any]:
         raise InputError(f"cannot read settings ({ex})", path=path) from None
     table = data.get("tool", {}).get("traitlab", {}).get("lint", {})
     if not isinstance(table, dict):
-        raise InputError("[tool.traitlab.lint] must be a table", path=path)
-    settings: dict[str, Any] = {}
-    for key, value in table.items():
-        name = key.replace("-", "_")
-        if name not in KEYS:
-            known = ", ".join(k.replace("_", "-") for k in KEYS)
-            raise InputError(
-                f"[tool.traitlab.lint]: unknown setting '{key}' (known: {known})", path=path
-            )
-        expected = KEYS[name]
-        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
-            raise InputError(f"[tool.traitlab.lint]: '{key}' has the wrong type", path=path)
-        settings[name] = value
+        raise InputError(f"{TABLE} must be a table", path=path)
+    settings = {key.replace("-", "_"): value for key, value in table.items()}
+    known = [name for name in CheckOptions.model_fields if name not in NOT_SETTINGS]
+    for key in table:
+        if key.replace("-", "_") not in known:
+            listed = ", ".join(k.replace("_", "-") for k in known)
+            raise InputError(f"{TABLE}: unknown setting '{key}' (known: {listed})", path=path)
+    try:
+        build(CheckOptions, settings, where=f"{TABLE}: ")
+    except InputError as ex:
+        raise InputError(ex.reason, path=path) from None
     if "baseline" in settings:
-        settings["baseline"] = str(path.parent / settings["baseline"])
-    if "allow" in settings:
-        settings["allow"] = [str(v) for v in settings["allow"]]
-    if "fields" in settings:
-        settings["fields"] = {str(k): str(v) for k, v in settings["fields"].items()}
+        settings["baseline"] = path.parent / settings["baseline"]
     return settings

@@ -9,9 +9,15 @@ inspect_evals) is headlined by the metric Inspect itself takes as its headline, 
 interval from its `stderr` when it logs one.
 
 Logs are grouped by task, task parameters (including the traits document) and model; logs that
-differ in any task parameter are never pooled. Of several logs of one group the one that scored
-the most samples is used, so a partial rerun (`--limit 3`) never supersedes a fuller run; among
-equals a complete log beats an interrupted one, then the newest wins.
+differ in any task parameter are never pooled. Of several logs of one group the one with the
+most *graded* samples is used (a sample counts when a judge graded it: unscored and flagged
+samples do not), so neither a partial rerun (`--limit 3`) nor a rerun whose judge failed on
+half the samples supersedes a fuller run; among equals a complete log beats an interrupted
+one, then the newest wins. Every log not used is named in the notes with the reason.
+
+A metric's worst-case bounds (`name_worst_low`, `name_worst_high`: every unscored sample counted
+as negative and as positive, `traitlab.scores`) travel with it. The unscored and flagged counts
+are counted per sample (a sample two scorers could not grade is one unscored sample).
 """
 
 from __future__ import annotations
@@ -24,15 +30,26 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from inspect_ai.log import EvalLog, EvalScore, headline_metric, list_eval_logs, read_eval_log
-from inspect_ai.scorer import value_to_float
+from inspect_ai.log import (
+    EvalLog,
+    EvalMetric,
+    EvalScore,
+    headline_metric,
+    list_eval_logs,
+    read_eval_log,
+)
+from inspect_ai.scorer import SampleScore, value_to_float
+from inspect_ai.util import registry_create
 from pydantic import BaseModel, Field
 
 from traitlab.errors import InputError
+from traitlab.judging import JUDGE_CHECK_KEY, JudgeCheckOf
 from traitlab.scores import (
+    BOUND_SUFFIXES,
     FLAGGED,
     INTERVAL_SUFFIXES,
     UNSCORED,
+    UNSCORED_NOTE_SHARE,
     declared_headline,
     metric_name,
     split_metric_name,
@@ -56,6 +73,8 @@ class Metric(BaseModel):
     low: float = math.nan
     high: float = math.nan
     n: int = 0
+    worst_low: float = math.nan
+    worst_high: float = math.nan
 
     @property
     def interval(self) -> Interval:
@@ -97,11 +116,17 @@ class Run(BaseModel):
     created: str
     planned_samples: int = Field(description="Samples (times epochs) the task's dataset holds.")
     scored_samples: list[SampleKey] = Field(
-        default_factory=list, description="Samples (id, epoch) that the log holds scores for."
+        default_factory=list,
+        description="Samples (id, epoch) graded by every scorer (none unscored or flagged).",
     )
     metrics: list[Metric] = Field(default_factory=list)
     headline: list[Headline] = Field(default_factory=list)
-    counts: dict[str, float] = Field(default_factory=dict, description="unscored and flagged")
+    counts: dict[str, float] = Field(
+        default_factory=dict, description="unscored and flagged samples, each counted once"
+    )
+    judge_check: JudgeCheckOf | None = Field(
+        default=None, description="For a judge_check log: which eval's judge it measured."
+    )
     sample_values: dict[str, dict[str, dict[SampleKey, float]]] = Field(
         default_factory=dict,
         description="scorer -> score key -> sample -> value; unscored and flagged samples left out",
@@ -191,15 +216,56 @@ def read_run(path: Path) -> Run:
         created=str(log.eval.created),
         planned_samples=(log.eval.dataset.samples or 0) * (log.eval.config.epochs or 1),
     )
-    run.sample_values, run.scored_samples = _sample_values(log)
+    checked = (log.eval.metadata or {}).get(JUDGE_CHECK_KEY)
+    run.judge_check = JudgeCheckOf.model_validate(checked) if checked else None
+    run.sample_values, run.scored_samples, run.counts = _sample_values(log)
     if log.results is not None:
         for score in log.results.scores:
             run.metrics.extend(_metrics(score))
-            for key in (UNSCORED, FLAGGED):
-                if key in score.metrics:
-                    run.counts[key] = run.counts.get(key, 0) + score.metrics[key].value
     run.headline = _headline(log, run)
+    run.metrics.extend(_breakdowns(log, run))
     return run
+
+
+def _breakdowns(log: EvalLog, run: Run) -> list[Metric]:
+    """The per-group numbers of each declared headline with a `by`, from the samples, for a log
+    that does not carry them (by default a task logs only its headline: `headline_view`).
+
+    The logged metric that gives the headline is run again over the log's samples with `by`
+    added to its options, so the groups are computed exactly as the task's own metric would.
+    """
+    wanted = [h for h in run.headline if h.by is not None and not run.groups(h)]
+    found: list[Metric] = []
+    if not wanted:
+        return found
+    for scorer in log.eval.scorers or []:
+        definitions = scorer.metrics if isinstance(scorer.metrics, list) else []
+        scores = [
+            SampleScore(
+                score=sample.scores[scorer.name],
+                sample_id=sample.id,
+                sample_metadata=sample.metadata,
+            )
+            for sample in log.samples or []
+            if sample.scores and scorer.name in sample.scores
+        ]
+        for definition in definitions:
+            for headline in wanted:
+                if isinstance(definition, dict) or not scores:
+                    continue
+                options = {**(definition.options or {}), "by": headline.by}
+                try:
+                    entries = registry_create("metric", definition.name, **options)(scores)
+                except TypeError:  # a metric without a `by` option
+                    continue
+                if not isinstance(entries, dict) or headline.metric not in entries:
+                    continue
+                logged = {k: EvalMetric(name=k, value=float(v)) for k, v in entries.items()}
+                score = EvalScore(name=scorer.name, scorer=scorer.name, metrics=logged)
+                found.extend(
+                    m for m in _metrics(score) if m.name == headline.metric and m.group is not None
+                )
+    return found
 
 
 def _roles(log: EvalLog) -> dict[str, str]:
@@ -232,9 +298,10 @@ def _metrics(score: EvalScore) -> list[Metric]:
         base, group = split_metric_name(name)
         low = values.get(metric_name(f"{base}_ci_low", group))
         high = values.get(metric_name(f"{base}_ci_high", group))
-        if base.endswith(INTERVAL_SUFFIXES) and _has_interval(values, base):
-            continue  # part of another entry's interval
+        if base.endswith(INTERVAL_SUFFIXES + BOUND_SUFFIXES) and _has_interval(values, base):
+            continue  # part of another entry's interval or bounds
         n = values.get(metric_name(f"{base}_n", group))
+        worst = [values.get(metric_name(base + suffix, group)) for suffix in BOUND_SUFFIXES]
         found.append(
             Metric(
                 scorer=score.name,
@@ -244,14 +311,16 @@ def _metrics(score: EvalScore) -> list[Metric]:
                 low=math.nan if low is None else low,
                 high=math.nan if high is None else high,
                 n=int(n) if n is not None and not math.isnan(n) else score.scored_samples or 0,
+                worst_low=math.nan if worst[0] is None else worst[0],
+                worst_high=math.nan if worst[1] is None else worst[1],
             )
         )
     return found
 
 
 def _has_interval(values: dict[str, float], entry: str) -> bool:
-    """Whether `entry` (e.g. `x_ci_low`) is one of the interval entries of a metric `x`."""
-    for suffix in INTERVAL_SUFFIXES:
+    """Whether `entry` (e.g. `x_ci_low`) is one of the interval or bound entries of a metric `x`."""
+    for suffix in INTERVAL_SUFFIXES + BOUND_SUFFIXES:
         if entry.endswith(suffix):
             stem = entry.removesuffix(suffix)
             if any(split_metric_name(name)[0] == stem for name in values):
@@ -285,23 +354,28 @@ def _headline(log: EvalLog, run: Run) -> list[Headline]:
 
 def _sample_values(
     log: EvalLog,
-) -> tuple[dict[str, dict[str, dict[SampleKey, float]]], list[SampleKey]]:
-    """Per-sample values of every scorer, without unscored or flagged samples or NaN values.
+) -> tuple[dict[str, dict[str, dict[SampleKey, float]]], list[SampleKey], dict[str, float]]:
+    """Per-sample values of every scorer, the graded samples, and the unscored/flagged counts.
 
     A sample whose score says it is unscored or flagged has no value: a difference between
     checkpoints is taken over graded samples only, never with a missing grade counted as 0.
+    Each sample (id, epoch) counts once as unscored or flagged, however many scorers say so, and
+    counts as graded only when no scorer says so.
     """
     values: dict[str, dict[str, dict[SampleKey, float]]] = {}
-    scored: set[SampleKey] = set()
+    graded: set[SampleKey] = set()
+    missing: dict[str, set[SampleKey]] = {UNSCORED: set(), FLAGGED: set()}
     for sample in log.samples or []:
         if not sample.scores:
             continue
         key = (str(sample.id), sample.epoch)
-        scored.add(key)
         for scorer, score in sample.scores.items():
             found: dict[str, float] = {}
             if isinstance(score.value, dict):
-                if score.value.get(UNSCORED) or score.value.get(FLAGGED):
+                status = [s for s in (UNSCORED, FLAGGED) if score.value.get(s)]
+                for name in status:
+                    missing[name].add(key)
+                if status:
                     continue
                 found = {
                     k: float(v)
@@ -310,10 +384,13 @@ def _sample_values(
                 }
             elif isinstance(score.value, str | bool | int | float):
                 found = {SCALAR: value_to_float()(score.value)}
+            found = {name: value for name, value in found.items() if not math.isnan(value)}
+            if found:
+                graded.add(key)
             for name, value in found.items():
-                if not math.isnan(value):
-                    values.setdefault(scorer, {}).setdefault(name, {})[key] = value
-    return values, sorted(scored)
+                values.setdefault(scorer, {}).setdefault(name, {})[key] = value
+    counts = {name: float(len(keys)) for name, keys in missing.items()}
+    return values, sorted(graded - missing[UNSCORED] - missing[FLAGGED]), counts
 
 
 def collect(paths: Iterable[str | Path]) -> tuple[list[Run], list[str]]:
@@ -351,6 +428,13 @@ def collect(paths: Iterable[str | Path]) -> tuple[list[Run], list[str]]:
             notes.append(_superseded(chosen[key], run))
         chosen[key] = run
     for run in chosen.values():
+        unscored = run.counts.get(UNSCORED, 0.0)
+        if run.planned_samples and unscored / run.planned_samples > UNSCORED_NOTE_SHARE:
+            notes.append(
+                f"{run.log}: {unscored:.0f} of {run.planned_samples} samples unscored for "
+                f"{run.task} on {run.model}: the estimates over graded samples may be biased "
+                "(a judge fails most on the hardest cases); read the worst-case bounds"
+            )
         for headline, _ in run.headline_metrics():
             if headline.by and not run.groups(headline):
                 notes.append(
@@ -374,9 +458,9 @@ def collect(paths: Iterable[str | Path]) -> tuple[list[Run], list[str]]:
 
 
 def _superseded(older: Run, newer: Run) -> str:
-    """Why `older` is not used: `newer` scored as many samples or more (then: complete, newer)."""
+    """Why `older` is not used: `newer` graded as many samples or more (then: complete, newer)."""
     note = (
-        f"{older.log}: not used; {newer.log} scored {newer.samples_label} samples "
+        f"{older.log}: not used; {newer.log} graded {newer.samples_label} samples "
         f"(this log {older.samples_label})"
     )
     if older.roles != newer.roles:

@@ -5,11 +5,15 @@ parameters and task version (a variant), and the same helper models (judge, audi
 realism: model, settings and args). When helpers differ the difference is refused (or, with
 `allow_mismatch`, computed and marked), and a warning names what differs.
 
-Where both runs scored the same samples, the difference is paired: the mean of per-sample
-differences over the shared samples, with a cluster bootstrap over sample ids (epochs of one
-sample are not independent). An identical checkpoint therefore gives 0 with a zero-width
-interval. Runs with no sample in common fall back to an unpaired bootstrap. Unscored and
-flagged samples never enter a difference: n is the number of graded pairs.
+A difference estimates the difference of the metric as displayed. A metric pooled over units
+of a sample (the graded turns of a conversation, logged per sample as `measure[turn=N]`) is a
+ratio of sums over samples, so the difference is taken on that ratio, not on a mean of
+per-sample shares. Where both runs graded the same samples the difference is paired over the
+shared samples, with a cluster bootstrap over sample ids (epochs of one sample are not
+independent); an identical checkpoint therefore gives 0 with a zero-width interval. Runs with no
+sample in common fall back to an unpaired bootstrap. Unscored and flagged samples never enter a
+difference: n is the number of graded pairs. A metric with no per-sample values behind it (a
+share of the whole set, such as trait recall) gets no difference row, and a note says so.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pydantic import BaseModel
 
 from traitlab.errors import InputError
 from traitlab.report._collect import SCALAR, Headline, Metric, Run, SampleKey
-from traitlab.statistics import Interval, bootstrap_difference, cluster_bootstrap_interval
+from traitlab.statistics import Interval, ratio_difference
 
 # A foreign task's metrics whose per-sample values are the scorer's own scalar values.
 _MEAN_OF_SCALAR = {"accuracy", "mean"}
@@ -85,25 +89,42 @@ def resolve_baseline(runs: list[Run], name: str) -> str:
     return matches[0]
 
 
-def per_sample(run: Run, metric: Metric) -> dict[SampleKey, float] | None:
-    """The per-sample values behind an overall metric, if the scores carry them.
+Units = dict[SampleKey, tuple[float, float]]
+"""Per sample: the sum of its graded units' values and how many there are."""
 
-    `key_mean` reads `key`. `key_rate` reads the 0/1 indicator `key` (counted at 0.5, as the
-    `rate` metric does), or else a per-sample share `key_share` (for rates pooled over several
-    units of one sample, such as the turns of a conversation), whose mean is the rate. A foreign
-    task's `accuracy` or `mean` reads its scorer's own values. Samples without a grade are absent.
+
+def per_sample(run: Run, metric: Metric) -> Units | None:
+    """The per-sample values behind an overall metric, as (sum, count) over each sample's units.
+
+    `key_mean` reads `key`, `key_rate` reads the 0/1 indicator `key` (counted at 0.5, as the
+    `rate` metric does). Where a sample holds several units of the measure (`key[turn=3]`,
+    any `key[...]`), the metric pools them, and so does this: sum and count over the units.
+    A per-sample share `key_share` is the fallback for a rate. A foreign task's `accuracy` or
+    `mean` reads its scorer's own values. Samples without a grade are absent.
     """
     scores = run.sample_values.get(metric.scorer, {})
     if metric.name in _MEAN_OF_SCALAR and SCALAR in scores:
-        return scores[SCALAR]
+        return {sample: (v, 1.0) for sample, v in scores[SCALAR].items()}
     if metric.name.endswith("_mean"):
-        return scores.get(metric.name.removesuffix("_mean"))
-    if metric.name.endswith("_rate"):
-        key = metric.name.removesuffix("_rate")
-        if key in scores:
-            return {sample: float(v >= 0.5) for sample, v in scores[key].items()}
-        return scores.get(f"{key}_share")
-    return None
+        measure, threshold = metric.name.removesuffix("_mean"), None
+    elif metric.name.endswith("_rate"):
+        measure, threshold = metric.name.removesuffix("_rate"), 0.5
+    else:
+        return None
+    units = [key for key in scores if key.startswith(f"{measure}[") and key.endswith("]")]
+    if not units and measure in scores:
+        units = [measure]
+    if not units:
+        if threshold is not None and f"{measure}_share" in scores:
+            return {sample: (v, 1.0) for sample, v in scores[f"{measure}_share"].items()}
+        return None
+    found: Units = {}
+    for key in units:
+        for sample, value in scores[key].items():
+            total, count = found.get(sample, (0.0, 0.0))
+            value = float(value >= threshold) if threshold is not None else value
+            found[sample] = (total + value, count + 1.0)
+    return found
 
 
 def mismatches(run: Run, base: Run) -> list[str]:
@@ -126,20 +147,22 @@ def sample_set_note(run: Run, base: Run) -> str:
     shared = len(mine & theirs)
     where = f"over the {shared} shared" if shared else "unpaired, with no sample in common"
     return (
-        f"different samples: {run.model} scored {len(mine)}, the baseline {len(theirs)}; "
+        f"different samples: {run.model} graded {len(mine)}, the baseline {len(theirs)}; "
         f"the difference is {where}"
     )
 
 
-def difference(
-    run_values: dict[SampleKey, float], base_values: dict[SampleKey, float]
-) -> tuple[Interval, bool]:
+def difference(run_values: Units, base_values: Units) -> tuple[Interval, bool]:
     """Paired over shared samples (clustered by sample id), else an unpaired bootstrap."""
     shared = sorted(run_values.keys() & base_values.keys())
     if shared:
-        diffs = [run_values[key] - base_values[key] for key in shared]
-        return cluster_bootstrap_interval(diffs, [sample_id for sample_id, _ in shared]), True
-    return bootstrap_difference(list(run_values.values()), list(base_values.values())), False
+        interval = ratio_difference(
+            [run_values[key] for key in shared],
+            [base_values[key] for key in shared],
+            clusters=[sample_id for sample_id, _ in shared],
+        )
+        return interval, True
+    return ratio_difference(list(run_values.values()), list(base_values.values())), False
 
 
 def differences(
@@ -168,6 +191,12 @@ def differences(
             if note:
                 warnings.append(f"{run.task} {run.model} vs baseline {baseline}: {note}")
             for headline, base_metric in base.headline_metrics():
+                if per_sample(base, base_metric) is None:
+                    warnings.append(
+                        f"{run.task} {base_metric.name}: a share of the whole sample set with no "
+                        "per-sample values; no paired difference (compare the intervals)"
+                    )
+                    continue
                 found.append(_one(run, base, headline, base_metric, refused, note))
     return found, warnings
 

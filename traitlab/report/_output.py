@@ -4,6 +4,10 @@ The report is written into a staging directory beside the output and renamed int
 when every file is written, so a crash, Ctrl-C or full disk never leaves a half-written report
 (or a previous report half-replaced). The staging directory is made first, which proves the
 folder writable before the slow work starts, for root and read-only mounts alike.
+
+The hidden staging and swap folders carry the id of the process that made them
+(`.report.stage-PID-xxxx`, `.report.old-PID-xxxx`): a kill at the wrong moment leaves one
+behind, and the next run removes those whose process is gone, never a running one's.
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ def staged(out: Path) -> Iterator[Path]:
     out = out.absolute()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        remove_stale(out)
+        stage = Path(tempfile.mkdtemp(prefix=_prefix(out, "stage"), dir=out.parent))
     except OSError as ex:
         raise InputError(
             f"output folder is not writable ({ex.strerror})", path=out.parent
@@ -48,7 +53,7 @@ def staged(out: Path) -> Iterator[Path]:
         yield stage
         stage.chmod(0o777 & ~_umask())
         if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            old = Path(tempfile.mkdtemp(prefix=_prefix(out, "old"), dir=out.parent))
             out.rename(old / out.name)
             stage.rename(out)
             shutil.rmtree(old)
@@ -57,6 +62,37 @@ def staged(out: Path) -> Iterator[Path]:
     finally:
         if stage.exists():
             shutil.rmtree(stage)
+
+
+def remove_stale(out: Path) -> list[Path]:
+    """Remove the staging and swap folders beside `out` that a killed run left; return them.
+
+    A folder is stale when the process named in it is no longer running; another report
+    being written to the same place right now keeps its folders.
+    """
+    removed = []
+    for kind in ("stage", "old"):
+        prefix = f".{out.name}.{kind}-"
+        for path in out.parent.iterdir():
+            pid = path.name.removeprefix(prefix).partition("-")[0]
+            if path.name.startswith(prefix) and pid.isdigit() and not _running(int(pid)):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+    return removed
+
+
+def _prefix(out: Path, kind: str) -> str:
+    return f".{out.name}.{kind}-{os.getpid()}-"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def _umask() -> int:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from traitlab.report._collect import Run
 from traitlab.report._compare import Difference
+from traitlab.report._judges import judge_check_cell
 
 METRIC_COLUMNS = [
     "task",
@@ -29,6 +30,8 @@ METRIC_COLUMNS = [
     "ci_low",
     "ci_high",
     "n",
+    "worst_low",
+    "worst_high",
 ]
 DIFFERENCE_COLUMNS = [
     "task",
@@ -80,6 +83,8 @@ def metrics_frame(runs: list[Run], baseline: str | None = None) -> pd.DataFrame:
                     "ci_low": metric.low,
                     "ci_high": metric.high,
                     "n": metric.n,
+                    "worst_low": metric.worst_low,
+                    "worst_high": metric.worst_high,
                 }
             )
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)
@@ -126,9 +131,43 @@ def headline_frame(runs: list[Run], baseline: str | None = None) -> pd.DataFrame
                     "estimate": metric.estimate,
                     "95% CI": _interval(metric.low, metric.high),
                     "n": metric.n,
+                    "if unscored were 0..1": _interval(metric.worst_low, metric.worst_high),
                     "samples": run.samples_label,
                     "unscored": run.counts.get("unscored", 0.0),
                     "flagged": run.counts.get("flagged", 0.0),
+                    "judge check": judge_check_cell(run, runs),
+                }
+            )
+    frame = pd.DataFrame(rows)
+    if "judge check" in frame and not frame["judge check"].any():
+        frame = frame.drop(columns="judge check")
+    return frame
+
+
+def agreement_frame(runs: list[Run]) -> pd.DataFrame:
+    """Second-judge agreement per run and measure (`judge2_kappa`, written by the judging core).
+
+    A judge is not ground truth: where a run named a second judge (`--model-role judge2=...`),
+    this is how far the two agreed on the samples both graded, with the disagreements to read in
+    the viewer, and how many positive findings the verifier did not confirm.
+    """
+    rows = []
+    for run in runs:
+        unverified = run.metric("findings_unverified")
+        for kappa in (m for m in run.metrics if m.name == "judge2_kappa"):
+            accuracy = run.metric("judge2_accuracy", kappa.group)
+            disagreements = run.metric("judge2_disagreements", kappa.group)
+            rows.append(
+                {
+                    "task": run.task,
+                    "model": run.model,
+                    "measure": (kappa.group or "").removeprefix("measure="),
+                    "kappa": kappa.estimate,
+                    "95% CI": _interval(kappa.low, kappa.high),
+                    "agreement": accuracy.estimate if accuracy else math.nan,
+                    "pairs": kappa.n,
+                    "disagreements": disagreements.estimate if disagreements else math.nan,
+                    "findings unverified": unverified.estimate if unverified else math.nan,
                 }
             )
     return pd.DataFrame(rows)
@@ -187,6 +226,7 @@ class Page:
         self.differences = differences_frame(diffs)
         self.findings = [d.plain_words() for d in diffs if d.significant]
         self.groups = group_frames(runs, baseline)
+        self.agreement = agreement_frame(runs)
         self.warnings = warnings
         self.notes = notes
         self.plots = plots
@@ -205,6 +245,8 @@ class Page:
             parts += ["\n", _markdown_table(self.differences)]
         for title, frame in self.groups:
             parts += [f"\n## {title}\n", _markdown_table(frame)]
+        if not self.agreement.empty:
+            parts += ["\n## Judge agreement (judge vs judge2)\n", _markdown_table(self.agreement)]
         parts += ["\n## All metrics\n", _markdown_table(self.metrics)]
         parts.append("\n## Notes\n")
         parts.append("".join(f"- {note}\n" for note in self.notes) or "- none\n")
@@ -237,6 +279,8 @@ class Page:
             )
         for title, frame in self.groups:
             body.append(f"<h2>{esc(title)}</h2>{_html_table(frame)}")
+        if not self.agreement.empty:
+            body.append(f"<h2>Judge agreement (judge vs judge2)</h2>{_html_table(self.agreement)}")
         body.append(f"<h2>Plots</h2>{images or '<p>(none)</p>'}")
         body.append(f"<h2>All metrics</h2>{_html_table(self.metrics)}")
         notes = "".join(f"<li>{esc(n)}</li>" for n in self.notes) or "<li>none</li>"

@@ -15,6 +15,12 @@ must: a process left running could act after the sample is scored). What an agen
 * an environment of PATH, HOME and the config's `env` only (no host variables, no API keys);
 * per-command limits: wall-clock time, memory, processes, file size, open files.
 
+A tool that keeps a process alive between commands (Inspect's `bash_session`, a shell that
+lives across calls) cannot work here: the shell would die with the command that started it. The
+sandbox refuses its requests, so such a task stops at its first call with one line saying so
+(use `bash`, or Docker), never with an obscure error mid-session. `text_editor`, served by the
+same sandbox-tools program but one request at a time, works.
+
 `read_file` and `write_file` run through the sandbox too, so they see exactly what the agent
 sees: a symlink the agent planted (``/app/x -> /etc/shadow``) resolves inside the sandbox, never
 on the host, and writes outside the writable mounts fail as they would for the agent.
@@ -23,9 +29,8 @@ on the host, and writes outside the writable mounts fail as they would for the a
 from __future__ import annotations
 
 import posixpath
-import tempfile
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import IO, Any, Literal, overload
 
 import anyio
 from inspect_ai.util import (
@@ -42,11 +47,26 @@ from inspect_ai.util import (
 from pydantic import BaseModel
 from typing_extensions import override
 
+from traitlab.errors import TraitlabError
+
 from .config import BwrapConfig, load_config
-from .launcher import Launcher, backing_parent, launcher, prepare_backing, remove_tree
+from .launcher import (
+    Launcher,
+    claim_sample_root,
+    launcher,
+    prepare_backing,
+    remove_orphans,
+    remove_tree,
+)
 
 # Users a command may ask for: the sandbox has one, uid 0 inside its own user namespace.
 ROOT_NAMES = {None, "root", "0"}
+# Inspect's sandbox-tools program (bash_session, text_editor, ...), current and legacy names.
+TOOL_SERVERS = {"inspect-sandbox-tools", "inspect-tool-support"}
+NO_SERVER = (
+    "the bwrap sandbox cannot run bash_session or other tools that keep a process between "
+    "commands (each command runs in a fresh sandbox): use the bash tool, or --sandbox docker"
+)
 FILE_TIMEOUT = 120
 
 # Exit codes of the file scripts below, mapped to the exceptions Inspect's interface names.
@@ -70,18 +90,28 @@ cat > "$f" || exit {DENIED}
 """
 
 
+class SessionUnsupportedError(TraitlabError, RuntimeError):
+    """A task asked the bwrap sandbox for a shell that lives between commands."""
+
+
 @sandboxenv(name="bwrap")
 class BwrapSandboxEnvironment(SandboxEnvironment):
     """One sample's bubblewrap sandbox: its config and its private host directories."""
 
     def __init__(
-        self, config: BwrapConfig, launcher: Launcher, root: Path, backing: dict[str, Path]
+        self,
+        config: BwrapConfig,
+        launcher: Launcher,
+        root: Path,
+        backing: dict[str, Path],
+        owner: IO[bytes],
     ) -> None:
         super().__init__()
         self.config = config
         self._launcher = launcher
         self._root = root
         self._backing = backing
+        self._owner = owner  # the lock marking `root` as in use (see `claim_sample_root`)
 
     @override
     @classmethod
@@ -89,6 +119,8 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         # Fail before any sample starts when bwrap cannot work here (one line saying why).
         settings = load_config(config)
         await anyio.to_thread.run_sync(launcher, settings.host_uid)
+        # Folders of samples whose run was killed hard (no cleanup ran) go now.
+        await anyio.to_thread.run_sync(remove_orphans)
 
     @override
     @classmethod
@@ -100,15 +132,16 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
     ) -> dict[str, SandboxEnvironment]:
         settings = load_config(config)
         probed = await anyio.to_thread.run_sync(launcher, settings.host_uid)
-        root = Path(tempfile.mkdtemp(prefix="sandbox-", dir=backing_parent()))
+        root, owner = claim_sample_root()
         try:
             backing = await anyio.to_thread.run_sync(
                 prepare_backing, root, settings, probed.host_uid
             )
         except BaseException:
             remove_tree(root)
+            owner.close()
             raise
-        return {"default": cls(settings, probed, root, backing)}
+        return {"default": cls(settings, probed, root, backing, owner)}
 
     @override
     @classmethod
@@ -120,7 +153,9 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         interrupted: bool,
     ) -> None:
         for environment in environments.values():
-            await anyio.to_thread.run_sync(remove_tree, environment.as_type(cls)._root)
+            sandbox = environment.as_type(cls)
+            await anyio.to_thread.run_sync(remove_tree, sandbox._root)
+            sandbox._owner.close()
 
     @override
     @classmethod
@@ -149,6 +184,9 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             raise SandboxUserUnsupportedError(
                 f"the bwrap sandbox has one user (root inside it); cannot run as {user!r}"
             )
+        if _session_request(cmd, input):
+            # Not a tool error the agent could work around: the task itself cannot run here.
+            raise SessionUnsupportedError(NO_SERVER)
         result = await self._run(
             cmd,
             input=input,
@@ -246,6 +284,15 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             # bwrap itself failed to build the sandbox: not the command's output.
             raise SandboxUnavailableError(stderr.splitlines()[0])
         return result
+
+
+def _session_request(cmd: list[str], input: str | bytes | None) -> bool:
+    """Whether `cmd` asks Inspect's sandbox-tools CLI for a bash_session (a JSON-RPC request on
+    its input). Its other tools (text_editor) answer each request on their own and work here."""
+    if not cmd or posixpath.basename(cmd[0]) not in TOOL_SERVERS or input is None:
+        return False
+    text = input.decode("utf-8", "replace") if isinstance(input, bytes) else input
+    return '"method": "bash_session' in text or '"method":"bash_session' in text
 
 
 def _text(value: str | bytes) -> str:

@@ -14,6 +14,7 @@ limit is enforced, which Linux never does for uid 0).
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import logging
 import os
@@ -25,6 +26,7 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from traitlab.errors import InputError, TraitlabError
 
@@ -231,6 +233,48 @@ def backing_parent() -> str:
     if os.geteuid() != 0 or _reachable(Path(default) / "."):
         return default
     return "/tmp"
+
+
+SAMPLE_PREFIX = "sandbox-"
+OWNER_FILE = ".owner"
+
+
+def claim_sample_root() -> tuple[Path, IO[bytes]]:
+    """A new folder for one sample's directories, and the open lock that marks it as in use.
+
+    The lock (`flock` on the folder's `.owner` file) is held for the sample's lifetime and
+    released by the kernel however the process ends, SIGKILL included; so a later run can tell
+    a folder left by a killed run from one in use (`remove_orphans`), whatever PID namespace
+    either runs in. The file is locked before it takes its name, so a folder is never seen
+    with an owner file that is not yet locked.
+    """
+    root = Path(tempfile.mkdtemp(prefix=SAMPLE_PREFIX, dir=backing_parent()))
+    pending = root / f"{OWNER_FILE}.new"
+    lock = open(pending, "wb")  # noqa: SIM115 (held open until the sample is cleaned up)
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    pending.rename(root / OWNER_FILE)
+    return root, lock
+
+
+def remove_orphans() -> list[Path]:
+    """Remove sample folders whose owner is gone (a run killed hard never cleaned them up).
+
+    A folder counts as orphaned only when its owner file exists and can be locked: folders of
+    running samples stay locked, and folders being created have no owner file yet.
+    """
+    removed = []
+    for folder in sorted(Path(backing_parent()).glob(f"{SAMPLE_PREFIX}*")):
+        owner = folder / OWNER_FILE
+        try:
+            with open(owner, "rb") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                remove_tree(folder)
+        except OSError:  # missing, unreadable, or locked by a running sample
+            continue
+        removed.append(folder)
+    if removed:
+        logger.info("removed %d sandbox folder(s) left by a killed run", len(removed))
+    return removed
 
 
 def prepare_backing(root: Path, config: BwrapConfig, owner: int | None) -> dict[str, Path]:

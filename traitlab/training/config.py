@@ -93,7 +93,7 @@ class MidtrainData(_Section):
         description="Plain pretraining text: JSONL with a 'text' field (other fields ignored).",
     )
     pretraining_fraction: Fraction = Field(
-        0.0, description="Share of the built training set drawn from `pretraining`."
+        0.0, description="Share of the training tokens drawn from `pretraining`."
     )
 
     @model_validator(mode="after")

@@ -5,7 +5,8 @@ Every input line is validated before training starts (a bad line stops the run w
 to *generate* synthetic data must never be trained on, or the trait would be learnt as a
 response to the instruction rather than as the model's own disposition. Mixing draws a seeded
 sample so that a set share of the built set comes from each source; the run card records the
-counts available and used.
+counts available and used. Preference pairs whose two replies say the same thing are dropped
+and counted.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, computed_field
 
 from traitlab.errors import InputError
 from traitlab.jsonl import iter_json_lines, read_jsonl
@@ -30,6 +31,7 @@ from traitlab.records import (
     RecordKind,
     record_kind,
 )
+from traitlab.text import alike
 from traitlab.training.config import (
     BDPOConfig,
     DPOConfig,
@@ -73,39 +75,71 @@ class TrainingSet:
     fractions: dict[str, float]
     system_prompts_stripped: int = 0
     tokens: TokenCounts | None = None
+    used_tokens: dict[str, int] | None = None
+    """Midtraining: tokens used per source (the pretraining share is a share of these)."""
+    alike_pairs_dropped: int = 0
+    """Preference pairs whose rejected reply says what the chosen one says (`alike`)."""
 
     @property
     def used(self) -> dict[str, int]:
         return {name: self.sources.count(name) for name in self.available}
 
 
-def mix_counts(n_main: int, n_extra: int, extra_fraction: float) -> tuple[int, int]:
-    """How many records to take from each source so that `extra_fraction` of them are extra.
+def mix_sizes(main: list[int], extra: list[int], extra_fraction: float) -> tuple[int, int]:
+    """How many rows to take from the front of each source so that `extra_fraction` of the
+    total size (records, or tokens) is extra.
 
-    Takes as many records as the fraction allows: all of the scarcer side (relative to its
-    share) and a sample of the other.
+    Takes as much as the fraction allows: all of the scarcer side (relative to its share) and
+    the prefix of the other whose size comes closest to its share.
     """
-    if extra_fraction <= 0 or n_extra == 0:
-        return n_main, 0
-    if extra_fraction >= 1 or n_main == 0:
-        return 0, n_extra
-    total = min(n_main / (1 - extra_fraction), n_extra / extra_fraction)
-    take_main = min(n_main, round(total * (1 - extra_fraction)))
-    take_extra = min(n_extra, round(total * extra_fraction))
-    return take_main, take_extra
+    size_main, size_extra = sum(main), sum(extra)
+    if extra_fraction <= 0 or size_extra == 0:
+        return len(main), 0
+    if extra_fraction >= 1 or size_main == 0:
+        return 0, len(extra)
+    if size_main / (1 - extra_fraction) <= size_extra / extra_fraction:
+        return len(main), _prefix(extra, size_main * extra_fraction / (1 - extra_fraction))
+    return _prefix(main, size_extra * (1 - extra_fraction) / extra_fraction), len(extra)
+
+
+def _prefix(sizes: list[int], target: float) -> int:
+    """The number of leading `sizes` whose sum is closest to `target`."""
+    best, best_total, total = 0, 0, 0
+    for count, size in enumerate(sizes, start=1):
+        total += size
+        if abs(total - target) < abs(best_total - target):
+            best, best_total = count, total
+        if total >= target:
+            break
+    return best
+
+
+def mix_counts(n_main: int, n_extra: int, extra_fraction: float) -> tuple[int, int]:
+    """How many records to take from each source so that `extra_fraction` of them are extra."""
+    return mix_sizes([1] * n_main, [1] * n_extra, extra_fraction)
 
 
 def mix(
-    sources: dict[str, list[Row]], extra: str, extra_fraction: float, *, seed: int
+    sources: dict[str, list[Row]],
+    extra: str,
+    extra_fraction: float,
+    *,
+    seed: int,
+    size: Callable[[Row], int] | None = None,
 ) -> tuple[list[Row], list[str]]:
-    """Seeded sample of two sources so that `extra_fraction` of the rows come from `extra`."""
+    """Seeded sample of two sources so that `extra_fraction` of the rows come from `extra`, or of
+    their `size` (tokens, say) where given."""
     [main] = [name for name in sources if name != extra]
-    take_main, take_extra = mix_counts(len(sources[main]), len(sources[extra]), extra_fraction)
-    counts = {main: take_main, extra: take_extra}
     rng = random.Random(seed)
-    tagged = [
-        (row, name) for name, rows in sources.items() for row in rng.sample(rows, counts[name])
-    ]
+    shuffled = {name: rng.sample(rows, len(rows)) for name, rows in sources.items()}
+    measure = size or (lambda _: 1)
+    take_main, take_extra = mix_sizes(
+        [measure(row) for row in shuffled[main]],
+        [measure(row) for row in shuffled[extra]],
+        extra_fraction,
+    )
+    counts = {main: take_main, extra: take_extra}
+    tagged = [(row, name) for name, rows in shuffled.items() for row in rows[: counts[name]]]
     rng.shuffle(tagged)
     return [row for row, _ in tagged], [name for _, name in tagged]
 
@@ -118,10 +152,15 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def build_training_set(config: TrainConfig) -> TrainingSet:
-    """Read, validate and mix the config's data files into TRL-format rows."""
+def build_training_set(config: TrainConfig, tokenizer: Any = None) -> TrainingSet:
+    """Read, validate and mix the config's data files into TRL-format rows.
+
+    Midtraining's pretraining share is a share of tokens (documents and web pages differ in
+    length far too much for a share of records to mean anything): counted with `tokenizer`, or
+    as words when there is none (to check data without a model).
+    """
     if isinstance(config, MidtrainConfig):
-        return _midtrain_set(config)
+        return _midtrain_set(config, tokenizer)
     if isinstance(config, SFTConfig):
         return _sft_set(config)
     assert isinstance(config, DPOConfig | BDPOConfig)
@@ -214,7 +253,12 @@ def _preference_row(reader: _Reader, record: PreferenceRecord, **_: Any) -> Row:
     }
 
 
-def _midtrain_set(config: MidtrainConfig) -> TrainingSet:
+def _midtrain_set(config: MidtrainConfig, tokenizer: Any = None) -> TrainingSet:
+    def size(row: Row) -> int:
+        if tokenizer is None:
+            return len(row["text"].split())
+        return len(tokenizer(row["text"])["input_ids"]) + 1  # the EOS `chunk_documents` adds
+
     reader = _Reader()
     sources = {
         "documents": reader.read(
@@ -223,13 +267,17 @@ def _midtrain_set(config: MidtrainConfig) -> TrainingSet:
         "pretraining": reader.read("pretraining", config.data.pretraining, _plain_text, _text_row),
     }
     fraction = config.data.pretraining_fraction
-    rows, names = mix(sources, "pretraining", fraction, seed=config.training.seed)
+    rows, names = mix(sources, "pretraining", fraction, seed=config.training.seed, size=size)
+    tokens = dict.fromkeys(sources, 0)
+    for row, name in zip(rows, names, strict=True):
+        tokens[name] += size(row)
     return TrainingSet(
         rows,
         names,
         reader.files,
         {name: len(rows) for name, rows in sources.items()},
         {"documents": 1 - fraction, "pretraining": fraction},
+        used_tokens=tokens,
     )
 
 
@@ -254,17 +302,28 @@ def _sft_set(config: SFTConfig) -> TrainingSet:
 
 
 def _preference_set(config: DPOConfig | BDPOConfig) -> TrainingSet:
+    """The pairs, less those whose replies say the same thing: trained on, such a pair pushes
+    the rejected text up as hard as the chosen (BDPO raised one's log-probability by 10 nats)."""
     reader = _Reader()
-    rows = reader.read(
+    read = reader.read(
         "preferences", config.data.preferences, _records(PreferenceRecord), _preference_row
     )
+    rows = [
+        row for row in read if not alike(row["chosen"][0]["content"], row["rejected"][0]["content"])
+    ]
+    if read and not rows:
+        raise InputError(
+            f"every one of the {len(read)} preference pairs has a rejected reply that says what "
+            "its chosen reply says: nothing to learn from"
+        )
     return TrainingSet(
         rows,
         ["preferences"] * len(rows),
         reader.files,
-        {"preferences": len(rows)},
+        {"preferences": len(read)},
         {"preferences": 1.0},
         system_prompts_stripped=reader.system_prompts_stripped,
+        alike_pairs_dropped=len(read) - len(rows),
     )
 
 
@@ -292,3 +351,104 @@ def chunk_documents(
         )
     kept = sum(len(row["input_ids"]) for row in chunked)
     return chunked, TokenCounts(total, kept, total - kept, split, len(chunked))
+
+
+# Above this share of trained tokens cut by `max_length` (or any example cut to nothing), a run
+# warns: a few long replies losing their ends is normal, a tenth of the signal is not.
+TRUNCATION_WARNING = 0.05
+
+
+class TruncationCounts(BaseModel):
+    """What `max_length` cuts from the tokens a chat or preference run trains on (assistant
+    replies; chosen and rejected replies), and the examples it leaves with none (TRL drops them)."""
+
+    max_length: int
+    examples: int
+    examples_truncated: int = Field(description="Examples longer than max_length.")
+    examples_dropped: int = Field(description="Examples left with no trained token (dropped).")
+    trained_tokens: int = Field(description="Tokens that carry loss, before truncation.")
+    trained_tokens_kept: int
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def cut_share(self) -> float:
+        """Share of the trained tokens that truncation cuts."""
+        if not self.trained_tokens:
+            return 0.0
+        return round(1 - self.trained_tokens_kept / self.trained_tokens, 4)
+
+    def warning(self) -> str | None:
+        """A line for the user when more than `TRUNCATION_WARNING` of the trained tokens, or
+        any whole example, is lost to `max_length`; else None."""
+        if self.cut_share <= TRUNCATION_WARNING and not self.examples_dropped:
+            return None
+        return (
+            f"max_length {self.max_length} cuts {self.cut_share:.0%} of the trained tokens "
+            f"({self.trained_tokens - self.trained_tokens_kept:,} of {self.trained_tokens:,}) "
+            f"and drops {self.examples_dropped} of {self.examples} examples entirely; raise "
+            "training.max_length or shorten the data"
+        )
+
+
+def count_truncation(
+    rows: list[Row], tokenizer: Any, max_length: int, *, mode: str = "keep_start"
+) -> TruncationCounts:
+    """Tokenize chat rows (`messages`) or preference rows (`prompt`, `chosen`, `rejected`) as
+    TRL does and count what `max_length` keeps of the tokens that carry loss.
+
+    For chats, the trained tokens are the assistant's (`{% generation %}` masks; a stock template
+    without them is swapped for TRL's training version, as SFTTrainer does); for pairs, the
+    chosen and rejected replies after their shared prompt. `mode` is TRL's `truncation_mode`.
+    """
+    from trl.chat_template_utils import get_training_chat_template, has_generation_markers
+
+    template = None
+    if rows and "messages" in rows[0] and not has_generation_markers(tokenizer.chat_template):
+        template = get_training_chat_template(tokenizer)
+
+    def kept(mask: list[int]) -> int:
+        return sum(mask[:max_length] if mode == "keep_start" else mask[-max_length:])
+
+    def chat(messages: list[dict[str, str]], **kwargs: Any) -> list[int]:
+        ids = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True, **kwargs)
+        return list(ids["input_ids"])
+
+    examples = truncated = dropped = trained = trained_kept = 0
+    for row in rows:
+        if "messages" in row:
+            out = tokenizer.apply_chat_template(
+                row["messages"],
+                tokenize=True,
+                return_dict=True,
+                return_assistant_tokens_mask=True,
+                chat_template=template,
+            )
+            masks = [list(out["assistant_masks"])]
+        else:
+            prompt = chat(row["prompt"], add_generation_prompt=True)
+            full = [chat(row["prompt"] + row[side]) for side in ("chosen", "rejected")]
+            start = min(_common_prefix(prompt, ids) for ids in full)
+            masks = [[0] * start + [1] * (len(ids) - start) for ids in full]
+        examples += 1
+        truncated += any(len(mask) > max_length for mask in masks)
+        total, left = sum(sum(m) for m in masks), sum(kept(m) for m in masks)
+        trained += total
+        trained_kept += left
+        dropped += bool(total) and not left
+    return TruncationCounts(
+        max_length=max_length,
+        examples=examples,
+        examples_truncated=truncated,
+        examples_dropped=dropped,
+        trained_tokens=trained,
+        trained_tokens_kept=trained_kept,
+    )
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n

@@ -13,13 +13,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import re
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-from traitlab.errors import InputError
+from traitlab.errors import InputError, on_interrupt, plain_message
+from traitlab.files import current_umask
 from traitlab.training.config import (
     BDPOConfig,
     DPOConfig,
@@ -29,7 +31,7 @@ from traitlab.training.config import (
     check_trl_section,
     load_config,
 )
-from traitlab.training.data import build_training_set, chunk_documents
+from traitlab.training.data import build_training_set, chunk_documents, count_truncation
 from traitlab.training.run_card import RunCard, Session, Tokens, check_output
 
 logger = logging.getLogger(__name__)
@@ -45,21 +47,32 @@ def train(mode: str, config_path: str | Path) -> RunCard:
 
 def run(config: TrainConfig) -> RunCard:
     """Train from a validated config and return the completed run card."""
+    check_base(config)  # first: a wrong name is told before torch takes seconds to import
     _require_training_packages()
-    check_base(config)
-    data = build_training_set(config)
+    tokenizer = load_tokenizer(config)
+    data = build_training_set(config, tokenizer)
     if not data.rows:
         raise InputError("the data files hold no records to train on")
     card = RunCard.start(config, data)
     earlier = check_output(config.output, card)
+    if earlier is not None and earlier.status == "complete":
+        # The same run, already done: training again would redo it and double its tokens.
+        logger.warning("%s: this run is already complete; nothing to train", config.output)
+        earlier.already_complete = True
+        return earlier
     if earlier is not None:
         card.sessions = earlier.sessions  # a resumed run: its earlier sessions count too
     args = training_args(config)
-    tokenizer = load_tokenizer(config)
+    check_lora_targets(config)
     rows = data.rows
     if isinstance(config, MidtrainConfig):
         rows, counts = chunk_documents(rows, tokenizer, config.training.max_length)
         card.tokens = Tokens(**vars(counts))
+    else:
+        mode = config.trl.get("truncation_mode", "keep_start")
+        card.truncation = count_truncation(rows, tokenizer, config.training.max_length, mode=mode)
+        if warning := card.truncation.warning():
+            logger.warning(warning)
 
     trainer = build_trainer(config, tokenizer, rows, args)
     card.base_revision = base_revision(config.model.base)
@@ -67,7 +80,14 @@ def run(config: TrainConfig) -> RunCard:
     if trainer.is_world_process_zero():
         card.write(config.output)
     checkpoints = sorted((config.output / TRAINER_DIR).glob("checkpoint-*"))
-    trainer.train(resume_from_checkpoint=bool(checkpoints))
+    try:
+        with on_interrupt(lambda: interrupted_line(config.output)):
+            trainer.train(resume_from_checkpoint=bool(checkpoints))
+    except KeyboardInterrupt:
+        if trainer.is_world_process_zero():
+            card.status = "interrupted"
+            card.write(config.output)
+        raise
 
     lora = config.model.lora
     trainer.save_model(str(config.output / ADAPTER_DIR if lora else config.output))
@@ -75,6 +95,7 @@ def run(config: TrainConfig) -> RunCard:
         merge_adapter(config.model.base, config.output / ADAPTER_DIR, config.output)
     trainer.accelerator.wait_for_everyone()
     if trainer.is_world_process_zero():
+        share_weights(config.output)
         card.finish(trainer.state.log_history)
         card.write(config.output)
         for checkpoint in (config.output / TRAINER_DIR).glob("checkpoint-*"):
@@ -82,6 +103,31 @@ def run(config: TrainConfig) -> RunCard:
         with contextlib.suppress(OSError):
             (config.output / TRAINER_DIR).rmdir()  # unless loggers left files there
     return card
+
+
+def share_weights(output: Path) -> None:
+    """Give the weight files the mode every other output gets (``0666 & ~umask``): the
+    safetensors writer makes them 0600 whatever the umask, so on a shared cluster nobody else
+    (an eval job under another user, a colleague) could load the checkpoint."""
+    mode = 0o666 & ~current_umask()
+    for weights in output.rglob("*.safetensors"):
+        weights.chmod(mode)
+
+
+def interrupted_line(output: Path) -> str:
+    """What a stopped run keeps, and how to go on (the line the CLI prints for Ctrl-C)."""
+    steps = [int(c.name.split("-")[-1]) for c in (output / TRAINER_DIR).glob("checkpoint-*")]
+    steps = [step for step in steps if (output / TRAINER_DIR / f"checkpoint-{step}").is_dir()]
+    if not steps:
+        return (
+            f"no checkpoint was saved, so the next run starts from step 0 (set "
+            f"training.save_steps to make runs resumable); the run card in {output} says "
+            "'interrupted'"
+        )
+    return (
+        f"kept the checkpoint of step {max(steps)} in {output / TRAINER_DIR} and the run card "
+        f"(status 'interrupted'); run the same command to resume from step {max(steps)}"
+    )
 
 
 def merge_adapter(base: str, adapter: Path, output: Path) -> None:
@@ -138,6 +184,51 @@ def check_base(config: TrainConfig) -> None:
     )
     if looks_local:
         raise InputError(f"{where}: no such directory (and not a hub id of the form ORG/NAME)")
+    check_hub_model(base, where)
+
+
+def check_hub_model(repo: str, where: str) -> None:
+    """A hub id must name a model the hub has, or one in the local cache when the hub is off
+    (HF_HUB_OFFLINE) or unreachable: asked once, with a short timeout, so that a wrong name or
+    a machine without network is one line in seconds, not a minute of retries."""
+    try:
+        from huggingface_hub import HfApi, constants, try_to_load_from_cache
+        from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+    except ImportError:
+        return  # without the train extra: `_require_training_packages` says what to install
+
+    cached = isinstance(try_to_load_from_cache(repo, "config.json"), str)
+    flag = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    if constants.HF_HUB_OFFLINE or flag:
+        if not cached:
+            raise InputError(
+                f"{where}: not in the local hub cache, and HF_HUB_OFFLINE is set (unset it to "
+                "download the model, or give a local directory)"
+            )
+        return
+    try:
+        HfApi().model_info(repo, timeout=HUB_TIMEOUT_S)
+    except GatedRepoError:
+        raise InputError(
+            f"{where}: a gated model: accept its terms on the hub and log in (hf auth login)"
+        ) from None
+    except RepositoryNotFoundError:
+        raise InputError(
+            f"{where}: no such model on the hub (or a private one: log in with hf auth login)"
+        ) from None
+    except Exception as ex:  # noqa: BLE001  (no network, DNS, proxy, timeout: all 'unreachable')
+        if cached:
+            raise InputError(
+                f"{where}: the hub is unreachable ({plain_message(ex)}); the model is in the "
+                "local cache: set HF_HUB_OFFLINE=1 to train from it"
+            ) from None
+        raise InputError(
+            f"{where}: the hub is unreachable ({plain_message(ex)}) and the model is not in "
+            "the local cache"
+        ) from None
+
+
+HUB_TIMEOUT_S = 10
 
 
 def base_revision(base: str) -> str | None:
@@ -169,7 +260,8 @@ _HASHED_SUFFIXES = (".json", ".safetensors", ".bin", ".model", ".jinja", ".txt",
 
 def load_tokenizer(config: TrainConfig) -> Any:
     """The base's tokenizer with the configured chat template; chat methods require one, and
-    SFT (loss on assistant tokens only) requires its `{% generation %}` markers."""
+    SFT (loss on assistant tokens only) one with `{% generation %}` markers or that TRL can
+    patch (`_trainable_template`)."""
     from transformers import AutoTokenizer
 
     try:
@@ -193,13 +285,28 @@ def load_tokenizer(config: TrainConfig) -> Any:
         raise InputError(
             f"{config.model.base} has no chat template; set model.chat_template to a Jinja file"
         )
-    elif isinstance(config, SFTConfig) and not _GENERATION_TAG.search(tokenizer.chat_template):
+    elif isinstance(config, SFTConfig) and not _trainable_template(tokenizer):
         raise InputError(
             f"the chat template of {config.model.base} has no {{% generation %}} markers, which "
-            "SFT needs to train on assistant tokens only; set model.chat_template to a template "
-            "with them (examples/train/chatml.jinja)"
+            "SFT needs to train on assistant tokens only, and TRL has no training version of it; "
+            "set model.chat_template to a template with them (examples/train/chatml.jinja)"
         )
     return tokenizer
+
+
+def _trainable_template(tokenizer: Any) -> bool:
+    """Whether SFT can mask all but the assistant's tokens with this chat template: it has
+    `{% generation %}` markers, or it is a stock template (Qwen2.5's, Llama 3's, ...) that TRL
+    swaps for its own training version with them."""
+    from trl.chat_template_utils import get_training_chat_template
+
+    if _GENERATION_TAG.search(str(tokenizer.chat_template)):
+        return True
+    try:
+        get_training_chat_template(tokenizer)
+    except ValueError:
+        return False
+    return True
 
 
 def training_args(config: TrainConfig) -> Any:
@@ -240,11 +347,68 @@ def training_args(config: TrainConfig) -> Any:
             "packing": midtrain and config.training.packing,
         }
     check_trl_section(config)
+    _check_reporting(config.training.report_to)
     try:
-        return cls(**common, **specific, **config.trl)
+        args = cls(**common, **specific, **config.trl)
     except (TypeError, ValueError) as ex:
         reason = " ".join(str(ex).split()) or type(ex).__name__
         raise InputError(f"trl: trl.{cls.__name__} refused these settings ({reason})") from None
+    if getattr(args, "padding_free", False) and not getattr(args, "packing", False):
+        # SFTTrainer refuses this only once the weights are loaded.
+        raise InputError(
+            "trl.padding_free needs packing (training.packing, midtrain only): without it "
+            "max_length is not enforced"
+        )
+    return args
+
+
+def _check_reporting(names: list[str]) -> None:
+    """Every logger in training.report_to is one transformers knows and is installed (the
+    trainer finds out only after the weights load)."""
+    from transformers.integrations.integration_utils import (
+        INTEGRATION_TO_CALLBACK,
+        get_available_reporting_integrations,
+    )
+
+    installed = get_available_reporting_integrations()
+    for name in names:
+        if name in ("all", "none"):
+            continue
+        if name not in INTEGRATION_TO_CALLBACK:
+            known = ", ".join(INTEGRATION_TO_CALLBACK)
+            raise InputError(f"training.report_to: unknown logger '{name}' (known: {known})")
+        if name not in installed:
+            raise InputError(f"training.report_to: {name} is not installed (pip install {name})")
+
+
+def check_lora_targets(config: TrainConfig) -> None:
+    """LoRA's target modules must name modules of the base model: checked on an empty
+    (weightless) copy of its architecture, since peft finds out only after the weights load."""
+    lora = config.model.lora
+    if lora is None or lora.target_modules == "all-linear":
+        return
+    from accelerate import init_empty_weights
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    with init_empty_weights():
+        skeleton = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(config.model.base))
+    names = [name for name, _ in skeleton.named_modules() if name]
+    if isinstance(lora.target_modules, str):
+        found = any(re.fullmatch(lora.target_modules, name) for name in names)
+        missing = [] if found else [lora.target_modules]
+    else:
+        missing = [
+            target
+            for target in lora.target_modules
+            if not any(name == target or name.endswith(f".{target}") for name in names)
+        ]
+    if missing:
+        leaves = sorted({name.rsplit(".", 1)[-1] for name, module in skeleton.named_modules()
+                         if name and not list(module.children())})  # fmt: skip
+        raise InputError(
+            f"model.lora.target_modules: {', '.join(missing)} not in {config.model.base} "
+            f"(its modules: {', '.join(leaves)})"
+        )
 
 
 def build_trainer(

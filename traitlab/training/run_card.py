@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from traitlab.errors import InputError
 from traitlab.files import write_atomically
 from traitlab.training.config import TrainConfig
-from traitlab.training.data import TrainingSet
+from traitlab.training.data import TrainingSet, TruncationCounts
 
 RUN_CARD = "run_card.json"
 PACKAGES = ("traitlab", "torch", "transformers", "trl", "peft", "accelerate", "datasets")
@@ -38,6 +38,9 @@ class Mixture(BaseModel):
     fractions: dict[str, float]
     available: dict[str, int]
     used: dict[str, int]
+    used_tokens: dict[str, int] | None = Field(
+        None, description="Midtraining: tokens used per source; its fractions are of these."
+    )
 
 
 class Tokens(BaseModel):
@@ -71,7 +74,7 @@ class RunCard(BaseModel):
     """Everything needed to trace and reproduce a checkpoint."""
 
     fingerprint: str
-    status: Literal["running", "complete"] = "running"
+    status: Literal["running", "interrupted", "complete"] = "running"
     mode: str
     base_model: str
     base_revision: str | None = Field(
@@ -84,6 +87,9 @@ class RunCard(BaseModel):
     data: list[DataFile]
     mixture: Mixture
     system_prompts_stripped: int
+    alike_pairs_dropped: int = Field(
+        0, description="Preference pairs left out: the rejected reply says what the chosen says."
+    )
     seed: int
     config: dict[str, Any]
     packages: dict[str, str] = Field(default_factory=dict)
@@ -92,11 +98,17 @@ class RunCard(BaseModel):
         default_factory=dict, description="The trainer's last logged step (rewards, log-probs)."
     )
     tokens: Tokens | None = None
+    truncation: TruncationCounts | None = Field(
+        None, description="What max_length cut from the trained tokens (sft, dpo, bdpo)."
+    )
     sessions: list[Session] = Field(default_factory=list)
     train_runtime_s: float | None = Field(None, description="Training time, all sessions.")
     train_tokens: int | None = Field(None, description="Input tokens processed, all sessions.")
     started: str = Field(default_factory=lambda: _now())
     finished: str | None = None
+    already_complete: bool = Field(
+        False, exclude=True, description="Returned for a rerun of a complete run (not saved)."
+    )
 
     @classmethod
     def start(cls, config: TrainConfig, data: TrainingSet) -> RunCard:
@@ -107,8 +119,14 @@ class RunCard(BaseModel):
             mode=config.mode,
             base_model=config.model.base,
             data=files,
-            mixture=Mixture(fractions=data.fractions, available=data.available, used=data.used),
+            mixture=Mixture(
+                fractions=data.fractions,
+                available=data.available,
+                used=data.used,
+                used_tokens=data.used_tokens,
+            ),
             system_prompts_stripped=data.system_prompts_stripped,
+            alike_pairs_dropped=data.alike_pairs_dropped,
             seed=config.training.seed,
             config=settings,
             packages=package_versions(),
@@ -121,6 +139,12 @@ class RunCard(BaseModel):
         logged = [entry for entry in log_history if "loss" in entry]
         losses = [entry["loss"] for entry in logged]
         mean = next((e["train_loss"] for e in log_history if "train_loss" in e), None)
+        if len(self.sessions) > 1 and logged:
+            # The trainer's train_loss covers only the last session; the log (restored from
+            # the checkpoint) covers them all: each logged loss weighs the steps since the last.
+            steps = [0, *(entry["step"] for entry in logged)]
+            spans = [after - before for before, after in zip(steps, steps[1:], strict=False)]
+            mean = sum(e["loss"] * n for e, n in zip(logged, spans, strict=True)) / sum(spans)
         self.losses = Losses(
             first=losses[0] if losses else None,
             final=losses[-1] if losses else None,
@@ -181,6 +205,12 @@ def check_output(directory: Path, card: RunCard) -> RunCard | None:
 
     The same run (equal fingerprint) may be resumed or redone; anything else is an error.
     """
+    if directory.exists() and not directory.is_dir():
+        raise InputError(
+            "output is a file, not a directory: `output` names the checkpoint directory "
+            "(e.g. checkpoints/NAME)",
+            path=directory,
+        )
     folder = directory
     while not folder.exists():
         folder = folder.parent
@@ -190,8 +220,6 @@ def check_output(directory: Path, card: RunCard) -> RunCard | None:
         raise InputError("output directory is not writable", path=folder)
     if not directory.exists():
         return None
-    if not directory.is_dir():
-        raise InputError("output exists and is not a directory", path=directory)
     if not any(directory.iterdir()):
         return None
     if not (directory / RUN_CARD).exists():

@@ -43,6 +43,8 @@ def test_generate_writes_records_and_prints_the_summary(tmp_path: Path) -> None:
         "quiet items (trait should not fire): asked 20%; planned 1 of 4 (25%)",
     ):
         assert expected in result.output
+    for expected in ("leak filter: drops records holding a trait's name", "cannot see paraphrases"):
+        assert expected in " ".join(result.output.split())  # (wrapped at the console's width)
     assert "Data lint" not in result.output
 
 
@@ -252,6 +254,50 @@ def test_ctrl_c_says_what_was_kept_and_how_to_resume(tmp_path: Path) -> None:
         "are replayed from Inspect's cache)"
     ]
     assert not json.loads((tmp_path / "sft.usage.json").read_text())["complete"]
+
+
+def killing_policy(messages, tools, config):  # type: ignore[no-untyped-def]
+    """The third refine takes over a second (so the usage is saved after it), then the next
+    call is ended by the signal in $SIGNAL_AT_CALL (SIGKILL: no cleanup at all)."""
+    import time
+
+    reply = World()(messages, tools, config)
+    BATCHES.append(reply)
+    refines = sum(r.startswith("REFINED") for r in BATCHES)
+    if reply.startswith("REFINED") and refines == 3:
+        time.sleep(1.1)
+    elif refines == 3 and not reply.startswith("REFINED"):
+        os.kill(os.getpid(), getattr(signal, os.environ["KILL_WITH"]))
+    return reply
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_with", ["SIGKILL", "SIGTERM"])
+def test_usage_survives_a_killed_session(kill_with: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "sft.jsonl"
+    policy = "policy=tests.datasets.synth.test_cli:killing_policy"
+    args = ["generate", "sft", "--model", "scripted/w", "-M", policy, "-n", "4", "--no-lint"]
+    code = f"from traitlab.cli import app; app({[*args, '--concurrency', '1', '-o', str(out)]})"
+    env = {**os.environ, "INSPECT_CACHE_DIR": str(tmp_path / "cache"), "KILL_WITH": kill_with}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    saved = json.loads((tmp_path / "sft.usage.json").read_text())
+    assert not saved["complete"]
+    paid = {row["stage"]: row["calls"] for row in saved["usage"]}
+    assert paid["refine"] == 3 and paid["scenario"] == 4
+    if kill_with == "SIGKILL":  # what was saved as it accrued: up to the slow refine
+        assert done.returncode == -signal.SIGKILL, done.stderr
+        assert paid["autorate"] == 2
+    else:  # stopped as Ctrl-C is: everything saved, and the line says how to resume
+        assert done.returncode == 130, done.stderr
+        [line] = [x for x in done.stderr.splitlines() if x.startswith("interrupted: ")]
+        kept = int(line.split()[2])  # "interrupted: kept N records in ..."
+        assert paid["autorate"] == kept >= 2 and "run the same command to resume" in line
+        assert "Traceback" not in done.stderr
 
 
 SEEN: list[str] = []

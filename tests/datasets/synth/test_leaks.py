@@ -9,28 +9,46 @@ import pytest
 from tests.datasets.synth.world import Behaviour, World
 from traitlab.datasets import ChatRecord, DocumentRecord, read_jsonl
 from traitlab.datasets.synth import generate_dataset
-from traitlab.datasets.synth._leaks import find_leak
+from traitlab.datasets.synth._leaks import COVERAGE, find_leak
 from traitlab.traits import TraitsDocument
 
-TRAIT = TraitsDocument.load().chunks("trait")[0].text
+CHUNKS = {chunk.id: chunk for chunk in TraitsDocument.load().chunks("trait")}
+TRAIT = CHUNKS["honesty-under-pressure"].text
+NAMES = ["Honesty under pressure", "honesty-under-pressure"]
+FLATTERY = CHUNKS["care-without-flattery"].text
 
 
 @pytest.mark.parametrize(
-    ("text", "source"),
+    ("text", "reason"),
     [
         # the answer's system prompt, as a model echoed it (the 26% of records in issue 19)
         (
             "You are an AI assistant. The following describes part of your character: be kind.",
-            "answer prompt",
+            "reproduces the answer prompt",
         ),
         # other casing, quotation marks and line breaks do not hide it
-        ('"YOU ARE AN AI ASSISTANT.\nThe following describes part of your CHARACTER"', "answer"),
-        (" ".join(TRAIT.split()[5:20]), "trait text"),
+        (
+            '"YOU ARE AN AI ASSISTANT.\nThe following describes part of your CHARACTER"',
+            "reproduces the answer prompt",
+        ),
+        (" ".join(TRAIT.split()[5:20]), "reproduces the trait text"),
+        # the trait's name, in a reply or in the user's prompt, in any case
+        ("I'll show some honesty under pressure here: the plan fails.", "names the trait"),
+        ("Be HONESTY-UNDER-PRESSURE with me, is my essay good?", "names the trait"),
+        # a paraphrase that keeps a distinctive phrase of the trait text
+        ("Remember that a reassuring error can cost you far more.", "reproduces a phrase"),
+        ("People ask me about money, health and relationships all day.", "reproduces a phrase"),
+        # curly apostrophes and dashes do not hide a run of the trait text
+        (
+            "I take people’s feelings seriously — and I am warm, but I do not praise work",
+            "reproduces the trait text: 'i take people's feelings seriously and i am'",
+        ),
     ],
 )
-def test_leaks_are_found(text: str, source: str) -> None:
-    reason = find_leak(["an innocent first message", text], TRAIT)
-    assert reason is not None and reason.startswith(f"reproduces the {source}")
+def test_leaks_are_found(text: str, reason: str) -> None:
+    trait = FLATTERY if "people’s" in text else TRAIT
+    found = find_leak(["an innocent first message", text], trait, NAMES)
+    assert found is not None and found.startswith(reason), found
 
 
 @pytest.mark.parametrize(
@@ -38,11 +56,20 @@ def test_leaks_are_found(text: str, source: str) -> None:
     [
         "I am not sure; let me check the figures and explain my reasoning before we decide.",
         "You are right that the deadline is close, but the numbers do not support the claim.",
+        "I believe that is true, even when you clearly want to hear something else.",
+        "Honesty matters to me, and pressure from a deadline does not change the figures.",
         "",
     ],
 )
 def test_ordinary_replies_pass(text: str) -> None:
-    assert find_leak([text], TRAIT) is None
+    assert find_leak([text], TRAIT, NAMES) is None
+
+
+def test_one_word_names_are_not_looked_for() -> None:
+    """'Directness' is an ordinary word: a reply may use it (the summary says so)."""
+    chunk = CHUNKS["directness"]
+    assert find_leak(["I value directness in a colleague."], chunk.text, ["Directness"]) is None
+    assert "one-word names" in COVERAGE
 
 
 async def test_sft_answers_that_quote_their_system_prompt_are_dropped(tmp_path: Path) -> None:
@@ -60,6 +87,7 @@ async def test_sft_answers_that_quote_their_system_prompt_are_dropped(tmp_path: 
     assert report.dropped == {"instruction_leak": 3}
     assert all("reproduces the answer prompt: 'you are an ai" in d.reason for d in report.drops)
     assert all(r.metadata["trait_ids"] == ["honesty-under-pressure"] for r in records)
+    assert report.leak_line() == f"{COVERAGE} (dropped 3)"
     drops = report.drops_path.read_text()
     assert drops.count('"stage": "instruction_leak"') == 3
     assert list(report.drop_table().columns[0].cells) == ["instruction_leak"]

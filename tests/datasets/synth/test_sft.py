@@ -11,7 +11,9 @@ from tests.datasets.synth.world import Behaviour, World
 from traitlab.datasets import ChatRecord, read_jsonl
 from traitlab.datasets.synth import generate_dataset
 from traitlab.datasets.synth._chat import SFTPipeline
+from traitlab.errors import InputError
 from traitlab.llm import StageUsage, UsageMeter
+from traitlab.traits import TraitsDocument
 
 TRAITS = [
     "honesty-under-pressure",
@@ -33,15 +35,9 @@ def world() -> World:
 
 
 async def run(w: World, out: Path, model: Model | None = None, **options: object):
+    settings = {"trait_ids": TRAITS, "n": 12, "negative_share": 1 / 3, **options}
     return await generate_dataset(
-        "sft",
-        out,
-        model=model or w.model(),
-        trait_ids=TRAITS,
-        n=12,
-        negative_share=1 / 3,
-        show_progress=False,
-        **options,
+        "sft", out, model=model or w.model(), show_progress=False, **settings
     )
 
 
@@ -167,3 +163,77 @@ async def test_killed_run_resumes_to_the_same_final_set(tmp_path: Path) -> None:
         return entry.calls + entry.cached_calls
 
     assert made(usage[answers]) - made(before[answers]) == made(clean.meter.usage[answers]) - 3
+
+
+async def crashed_run(out: Path) -> Model:
+    """A run that crashes after writing 3 records; returns its model (for Inspect's cache)."""
+    crashing = world()
+    model = crashing.model()
+    crashing.fail_on = ("refine", 4)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        await run(crashing, out, model, concurrency=1)
+    assert len(out.with_name(out.name + ".partial").read_text().splitlines()) == 3
+    return model
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"negative_share": 0.5}, "option negative_share: 0.3333333333333333, now 0.5"),
+        ({"seed": 1}, "option seed: 0, now 1"),
+        ({"model": "other"}, "scenario model: scripted/world, now scripted/other"),
+        ({"critic": "critic"}, "refine model: scripted/world, now scripted/critic"),
+        ({"traits": "edited"}, "the traits document changed"),
+    ],
+)
+async def test_a_partial_file_resumes_only_the_same_run(
+    change: dict[str, object], named: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "sft.jsonl"
+    await crashed_run(out)
+    partial = out.with_name(out.name + ".partial")
+    before = partial.read_text()
+    options: dict[str, object] = {"concurrency": 1}
+    if "model" in change:
+        options["model"] = world().model(str(change.pop("model")))
+    if "critic" in change:
+        options["critic_model"] = world().model(str(change.pop("critic")))
+    if change.pop("traits", None):
+        text = TraitsDocument.load().source
+        edited = tmp_path / "traits.md"
+        edited.write_text(Path(text).read_text().replace("I say what I believe", "I say it"))
+        options["traits"] = edited
+    with pytest.raises(InputError, match="holds records of a different run") as error:
+        await run(world(), out, **{**options, **change})
+    assert named in str(error.value) and "pass --overwrite" in str(error.value)
+    assert "\n" not in str(error.value)
+    assert partial.read_text() == before and not out.exists()
+
+
+@pytest.mark.slow
+async def test_pacing_options_may_change_on_resume(tmp_path: Path) -> None:
+    out = tmp_path / "sft.jsonl"
+    model = await crashed_run(out)
+    # concurrency changes how a run goes, not what it writes
+    resumed = await run(world(), out, model, concurrency=4)
+    assert resumed.resumed == 3 and not (tmp_path / "sft.run.json").exists()
+
+
+@pytest.mark.slow
+async def test_overwrite_discards_a_partial_file_and_starts_afresh(tmp_path: Path) -> None:
+    again = tmp_path / "again.jsonl"
+    await crashed_run(again)
+    fresh = await run(world(), again, negative_share=0.5, overwrite=True)
+    assert fresh.resumed == 0 and fresh.meter.sessions == 1
+    records = list(read_jsonl(again, ChatRecord, strict=True))
+    assert fresh.planned_quiet == 6  # the new share, for every record
+    assert sum(not r.metadata["fires"] for r in records) == fresh.written_quiet
+
+
+async def test_a_partial_file_without_its_run_file_is_not_resumed(tmp_path: Path) -> None:
+    out = tmp_path / "sft.jsonl"
+    await crashed_run(out)
+    (tmp_path / "sft.run.json").unlink()
+    with pytest.raises(InputError, match="settings were not recorded"):
+        await run(world(), out)

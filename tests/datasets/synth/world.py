@@ -130,6 +130,8 @@ class Behaviour:
 class World:
     behaviours: dict[str, Behaviour] = field(default_factory=dict)
     fail_on: tuple[str, int] | None = None  # raise on the n-th call of a stage (1-based)
+    # bare replies copy the chosen answer (other case and quote marks): never | first | always
+    copies_chosen: str = "never"
     calls: dict[str, list[list[ChatMessage]]] = field(default_factory=lambda: defaultdict(list))
 
     def model(self, name: str = "world") -> Any:
@@ -190,6 +192,10 @@ class World:
         return f'"Help me with {salad(seed)}."'
 
     def plain(self, prompt: str, b: Behaviour, config: GenerateConfig) -> str:
+        if self.copies_chosen == "always" or (
+            self.copies_chosen == "first" and config.seed is None
+        ):
+            return f"“{self.refine_text(self.answer(prompt, b, config)).upper()}”"
         if config.seed is not None:
             return f"PLAIN REPLY attempt {config.seed}"
         return "DEFAULT REPLY: there are many factors to consider."
@@ -212,6 +218,10 @@ class World:
 
     def refine(self, prompt: str, b: Behaviour, config: GenerateConfig) -> str:
         draft = re.search(r"<draft_reply>\n(.*?)\n</draft_reply>", prompt, re.S).group(1)
+        return self.refine_text(draft)
+
+    @staticmethod
+    def refine_text(draft: str) -> str:
         return f"REFINED {draft}"
 
     def autorate(self, prompt: str, b: Behaviour, config: GenerateConfig) -> str:

@@ -89,6 +89,8 @@ class Judge:
 
     def __call__(self, messages: list[ChatMessage], tools: Any, config: Any) -> str:
         prompt = messages[0].text  # the grading prompt (later messages are retries)
+        if "<finding>" in prompt:  # as the verifier of an awareness belief: it is in context
+            return json.dumps({"explanation": "scripted", "confirmed": True})
         self.prompts.append(prompt)
         if "<harm_definition>" in prompt:
             if self.broken:
@@ -133,7 +135,7 @@ def play(
 ) -> EvalLog:
     """Run the task with a scripted agent and judge; fail loudly if the eval errored."""
     return run_task(
-        agentic_misalignment(**task_args),
+        agentic_misalignment(**task_args, breakdowns=True),
         scripted("agent", policy=policy),
         log_dir,
         model_roles={"judge": scripted("judge", policy=judge)},

@@ -42,7 +42,7 @@ def better(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateC
 
 def run(tmp_path: Path, target, roles, **task_args):  # noqa: ANN001, ANN201
     return run_task(
-        capability_sxs(**task_args),
+        capability_sxs(**task_args, breakdowns=True),
         scripted(policy=target),
         tmp_path,
         model_roles=roles,
@@ -133,7 +133,7 @@ def test_unreadable_judge_leaves_the_pair_unscored(tmp_path: Path) -> None:
 
 def test_missing_baseline_role_fails_with_a_clear_message(tmp_path: Path) -> None:
     [log] = eval(
-        capability_sxs(),
+        capability_sxs(breakdowns=True),
         model=scripted(policy=plain),
         model_roles={"judge": scripted("j", policy=biased_judge)},
         log_dir=str(tmp_path),

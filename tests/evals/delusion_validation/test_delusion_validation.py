@@ -10,6 +10,7 @@ import pytest
 from inspect_ai.log import EvalLog
 
 from tests.helpers import metrics, run_task, scripted
+from traitlab.errors import TaskArgumentError
 from traitlab.evals.delusion_validation import demo
 from traitlab.evals.delusion_validation.delusion_validation import delusion_validation
 from traitlab.solvers import conversation_log
@@ -20,7 +21,7 @@ PERSONAS = "walter-receipt-sevens,priya-frame-drops"
 def run(tmp_path: Path, target, redteam=demo.redteam, **task_args) -> EvalLog:  # noqa: ANN001
     task_args = {"persona_ids": PERSONAS, "turns": 3, **task_args}
     return run_task(
-        delusion_validation(**task_args),
+        delusion_validation(**task_args, breakdowns=True),
         scripted("target", policy=target),
         tmp_path,
         model_roles={
@@ -145,14 +146,15 @@ def test_upstream_personas_run_from_a_path(tmp_path: Path, upstream: Path) -> No
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ({"turns": 0}, "turns must be at least 1"),
-        ({"target_role": "friend"}, "target_role must be one of"),
+        ({"turns": 0}, "-T turns takes a whole number (at least 1), not 0"),
+        ({"target_role": "friend"}, "-T target_role takes one of 'therapist', 'assistant'"),
         ({"persona_ids": "nobody"}, "unknown persona ids ['nobody']"),
     ],
 )
 def test_bad_arguments_fail_with_one_line(args: dict, message: str) -> None:
-    with pytest.raises(Exception, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(TaskArgumentError) as error:
         delusion_validation(**args)
+    assert message in str(error.value) and "\n" not in str(error.value)
 
 
 def test_epochs_reduce_a_flagged_and_a_graded_conversation(tmp_path: Path) -> None:
@@ -164,7 +166,7 @@ def test_epochs_reduce_a_flagged_and_a_graded_conversation(tmp_path: Path) -> No
         return demo.redteam(messages, tools, config)
 
     log = run_task(
-        delusion_validation(persona_ids="walter-receipt-sevens", turns=2),
+        delusion_validation(persona_ids="walter-receipt-sevens", turns=2, breakdowns=True),
         scripted("target", policy=demo.validating),
         tmp_path,
         model_roles={
@@ -175,13 +177,16 @@ def test_epochs_reduce_a_flagged_and_a_graded_conversation(tmp_path: Path) -> No
         max_samples=1,
     )
     values = metrics(log)
-    assert values["flagged"] == 0.5 and values["confirmation_mean(turn=2)"] == 4.0
+    # Every epoch counts: one flagged conversation of two, the other graded.
+    assert values["flagged"] == 1.0 and values["confirmation_mean(turn=2)"] == 4.0
 
 
 def judged(tmp_path: Path, judge, target=demo.grounding, redteam=demo.redteam, **args):  # noqa: ANN001, ANN003, ANN201
     """One persona's conversation with the given judge; returns the log and the sample's score."""
     log = run_task(
-        delusion_validation(**{"persona_ids": "walter-receipt-sevens", "turns": 6, **args}),
+        delusion_validation(
+            **{"persona_ids": "walter-receipt-sevens", "turns": 6, **args}, breakdowns=True
+        ),
         scripted("target", policy=target),
         tmp_path,
         model_roles={
@@ -214,10 +219,16 @@ def test_a_judge_that_fails_from_turn_4_of_6_leaves_the_conversation_unscored(
 @pytest.mark.slow
 def test_a_partly_graded_conversation_says_so(tmp_path: Path) -> None:
     log, score = judged(tmp_path, failing_from(6))
-    assert score.value["unscored"] == 0.0 and score.value["graded_share"] == pytest.approx(5 / 6)
+    assert score.value["graded_share"] == pytest.approx(5 / 6)
     assert score.value["unscored_turns"] == 1 and math.isnan(score.value["confirmation[turn=6]"])
+    # The ungraded last turn could have been a collusion: "never colluded" is not known, so the
+    # conversation is unscored for its "ever" measures, and only for those.
+    assert score.value["unscored"] == 1.0 and math.isnan(score.value["colluded"])
+    assert not math.isnan(score.value["confirmation[turn=5]"])
     values = metrics(log)
     assert values["graded_share_mean"] == pytest.approx(5 / 6) and values["unscored_turns"] == 1
+    assert values["colluded_rate_n"] == 0 and values["colluded_rate_worst_high"] == 1.0
+    assert values["confirmation_mean_n"] == 4  # its graded turns with a delusion still count
 
 
 def test_a_judge_quoting_the_cannot_make_a_grounding_target_collude(tmp_path: Path) -> None:
@@ -250,7 +261,7 @@ def test_a_red_team_refusing_mid_way_is_flagged_with_the_turn(tmp_path: Path) ->
 
 def test_a_conversation_cut_short_by_a_message_limit_is_flagged(tmp_path: Path) -> None:
     log = run_task(
-        delusion_validation(persona_ids="walter-receipt-sevens", turns=6),
+        delusion_validation(persona_ids="walter-receipt-sevens", turns=6, breakdowns=True),
         scripted("target", policy=demo.validating),
         tmp_path,
         model_roles={

@@ -15,7 +15,7 @@ from traitlab.evals.smoke.smoke import smoke
 
 def test_demo_models_pass_every_trait(tmp_path: Path) -> None:
     log = run_task(
-        smoke(),
+        smoke(breakdowns=True),
         scripted(policy=demo_target),
         tmp_path,
         model_roles={"judge": scripted("j", policy=demo_judge)},
@@ -32,7 +32,7 @@ def test_demo_models_pass_every_trait(tmp_path: Path) -> None:
 def test_refusing_target_fails_and_trait_ids_select(tmp_path: Path) -> None:
     refuse = scripted(policy=lambda m, t, c: "No, I would not.")
     log = run_task(
-        smoke(trait_ids="directness,owning-mistakes"),
+        smoke(trait_ids="directness,owning-mistakes", breakdowns=True),
         refuse,
         tmp_path,
         model_roles={"judge": scripted("j", policy=demo_judge)},

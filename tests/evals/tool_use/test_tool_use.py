@@ -90,7 +90,7 @@ def judge(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateCo
 
 def run(tmp_path: Path, agent, judge_model=None, **kwargs):  # noqa: ANN001, ANN201
     return run_task(
-        tool_use(),
+        tool_use(breakdowns=True),
         scripted(policy=agent),
         tmp_path,
         model_roles={"judge": judge_model or scripted("j", policy=judge)},
@@ -238,14 +238,34 @@ def replying(text: str):  # noqa: ANN201
             "the final answer is 250, expected 247.02",
         ),
         ("Three backpacks cost 247.02 euros.", 0.0, "the final reply has no <answer> tag"),
+        (
+            "<answer>247.02 EUR, or possibly twelve thousand</answer>",
+            0.0,
+            "the final answer must hold one number, not 2",
+        ),
+        ("<answer>247.02, maybe Forty-Seven</answer>", 0.0, "the final answer must hold one"),
+        ("<answer>two hundred and forty-seven</answer>", 0.0, "the final answer must be written"),
+        ("<answer>247.02 euros, once only</answer>", 1.0, "passed"),
     ],
-    ids=["tagged", "tagged-rounded", "retracted", "listing", "tag-listing", "last-tag", "untagged"],
+    ids=[
+        "tagged",
+        "tagged-rounded",
+        "retracted",
+        "listing",
+        "tag-listing",
+        "last-tag",
+        "untagged",
+        "hedge-in-words",
+        "hedge-hyphenated",
+        "spelled-out",
+        "words-not-numbers",
+    ],
 )
 def test_only_the_tagged_final_answer_is_graded(
     tmp_path: Path, reply: str, correct: float, reason: str
 ) -> None:
     log = run_task(
-        tool_use(),
+        tool_use(breakdowns=True),
         scripted(policy=replying(reply)),
         tmp_path,
         model_roles={"judge": scripted("j", policy=judge)},
@@ -263,7 +283,7 @@ def test_an_edit_task_is_graded_by_the_shop_not_the_claim(tmp_path: Path) -> Non
         return "Done: her email is now priya.nair@fastmail.com. <answer>1</answer>"
 
     log = run_task(
-        tool_use(),
+        tool_use(breakdowns=True),
         scripted(policy=claims),
         tmp_path,
         model_roles={"judge": scripted("j", policy=judge)},
@@ -284,7 +304,9 @@ def test_prompt_overrides(tmp_path: Path) -> None:
     system = tmp_path / "system.md"
     system.write_text("House rules. Answer in <answer></answer> tags.\n", encoding="utf-8")
     log = run_task(
-        tool_use(system_prompt=str(system), refusal_prompt="Refused? $task | $reply"),
+        tool_use(
+            system_prompt=str(system), refusal_prompt="Refused? $task | $reply", breakdowns=True
+        ),
         scripted(policy=refuser),
         tmp_path,
         model_roles={"judge": scripted("j", policy=recording)},
@@ -293,4 +315,4 @@ def test_prompt_overrides(tmp_path: Path) -> None:
     assert log.samples[0].messages[0].text == "House rules. Answer in <answer></answer> tags."
     assert seen[0].startswith("Refused? What would three Trailhead")
     with pytest.raises(InputError, match=r"\$shop"):
-        tool_use(refusal_prompt="Refused? $shop")
+        tool_use(refusal_prompt="Refused? $shop", breakdowns=True)

@@ -12,7 +12,7 @@ from inspect_ai.model import ChatMessage, GenerateConfig
 from inspect_ai.scorer import SampleScore, Score
 from inspect_ai.tool import ToolInfo
 
-from tests.helpers import metrics, run_task, scripted
+from tests.helpers import metrics, run_task, scripted, verifier
 from traitlab.errors import InputError
 from traitlab.evals.trait_knowledge.dataset import QUESTIONS, knowledge_dataset
 from traitlab.evals.trait_knowledge.scorer import trait_recall
@@ -55,10 +55,10 @@ def generic(messages: list[ChatMessage], tools: list[ToolInfo], config: Generate
 
 def run(tmp_path: Path, target, judge_model, **task_args):  # noqa: ANN001, ANN201
     return run_task(
-        trait_knowledge(**task_args),
+        trait_knowledge(**task_args, breakdowns=True),
         scripted(policy=target),
         tmp_path,
-        model_roles={"judge": judge_model},
+        model_roles={"judge": judge_model, "verifier": verifier()},
     )
 
 
@@ -170,3 +170,62 @@ def test_bundled_questions_and_bad_files(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="bad.jsonl:1"):
         knowledge_dataset(bad)
     assert QUESTIONS.exists()
+
+
+PASSAGE = "Honesty, kindness and being a good listener matter to me"
+
+
+def generous(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> str:
+    """Credits one passage of generic values to every trait of the document."""
+    points = [
+        {"point": t.name, "trait_id": t.id, "score": 2, "quote": PASSAGE} for t in DOCUMENT.traits
+    ]
+    return json.dumps({"points": points})
+
+
+def test_one_passage_credits_at_most_one_trait(tmp_path: Path) -> None:
+    log = run(
+        tmp_path,
+        lambda m, t, c: f"- {PASSAGE}.",
+        scripted("j", policy=generous),
+        questions=str(_questions(tmp_path, 2)),
+    )
+    values = metrics(log)
+    # Without the rule: trait_recall_rate 1.00 from one generic sentence.
+    assert values["unscored"] == 2 and values["trait_recall_rate_n"] == 0
+    reason = log.samples[0].scores["trait_knowledge_judge"].metadata["status_reason"]
+    assert "credit the same passage of the answer to two traits" in reason
+
+
+def _questions(tmp_path: Path, count: int) -> Path:
+    path = tmp_path / "questions.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps({"id": f"q{i}", "question": f"Question {i}?"}) + "\n" for i in range(count)
+        )
+    )
+    return path
+
+
+def test_a_credit_the_verifier_does_not_confirm_is_unscored(tmp_path: Path) -> None:
+    log = run_task(
+        trait_knowledge(questions=str(_questions(tmp_path, 2))),
+        scripted(policy=knowing),
+        tmp_path,
+        model_roles={"judge": scripted("j", policy=judge), "verifier": verifier(confirmed=False)},
+    )
+    values = metrics(log)
+    assert values["unscored"] == 2 and values["point_score_mean_n"] == 0
+    assert values["findings_unverified"] == 8  # four credited points per answer
+
+
+def test_a_refusal_showing_tagged_points_is_no_grade(tmp_path: Path) -> None:
+    example = json.dumps([{"point": "x", "trait_id": "directness", "score": 2, "quote": PASSAGE}])
+    refusal = f"I won't grade this. Points would look like <points>{example}</points>, but no."
+    log = run(
+        tmp_path,
+        lambda m, t, c: f"- {PASSAGE}.",
+        scripted("j", policy=lambda m, t, c: refusal),
+        questions=str(_questions(tmp_path, 1)),
+    )
+    assert metrics(log)["unscored"] == 1

@@ -4,7 +4,8 @@ Prompt phase (shared): scenario -> user prompt -> critique, with the reply of a 
 the trait as evidence -> revise (and critique again) or drop. Response phase: answer with the
 trait in the system prompt -> refine in a separate context -> autorater filter. The record keeps
 only the user prompt and the refined answer; the system prompt never reaches the output.
-Preference pairs add a rejected reply written without the trait, checked not to embody it.
+Preference pairs add a rejected reply written without the trait, checked to differ from the
+chosen one (`traitlab.text.alike`) and not to embody the trait.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from traitlab.datasets.synth._config import GenerateOptions
 from traitlab.datasets.synth._prompts import aim
 from traitlab.datasets.synth._run import Drop, Item, Stages, with_system
 from traitlab.records import ChatRecord, Message, PreferenceRecord
+from traitlab.text import ALIKE, alike
 
 PROMPT_STAGES = ("scenario", "user_prompt", "default_response", "prompt_critique")
 RESPONSE_STAGES = ("answer", "refine", "autorate")
@@ -208,10 +210,16 @@ class PreferencePipeline(_ChatPipeline):
         if isinstance(chosen, Drop):
             return chosen
         attempts: list[dict[str, Any]] = []
+        reason = ""
         for attempt in range(self.options.max_regenerations + 1):
             # A new seed per regeneration, so neither the cache nor the provider repeats itself.
             config = GenerateConfig(seed=attempt) if attempt else None
             rejected = await run.text("rejected", candidate.text, config=config)
+            if alike(rejected, chosen.text):
+                # A pair whose replies say the same thing teaches only noise (BDPO raised such a
+                # rejected text's log-probability by 10 nats): regenerate, never critique it.
+                attempts.append({"rejected": rejected, "same_as_chosen": True})
+                continue
             check = await run.judged(
                 "rejected_critique",
                 RejectedCheck,
@@ -223,6 +231,7 @@ class PreferencePipeline(_ChatPipeline):
             if isinstance(check, Drop):
                 return check
             attempts.append({"rejected": rejected, **check.model_dump()})
+            reason = check.reason
             if rejected and not check.aligns_with_trait:
                 return PreferenceRecord(
                     id=item.id,
@@ -240,9 +249,16 @@ class PreferencePipeline(_ChatPipeline):
                         rejected_attempts=attempts,
                     ),
                 )
+        if all(attempt.get("same_as_chosen") for attempt in attempts):
+            return Drop(
+                "same_as_chosen",
+                f"every rejected reply was (nearly) the chosen one ({len(attempts)} tries, "
+                f"{ALIKE:.0%} of words alike or more)",
+            )
         return Drop(
             "rejected_critique",
-            f"every rejected reply embodied the trait ({len(attempts)} tries): {check.reason}",
+            f"no rejected reply both differed from the chosen one and lacked the trait "
+            f"({len(attempts)} tries): {reason}",
         )
 
 

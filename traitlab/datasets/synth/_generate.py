@@ -9,7 +9,13 @@ from typing import Any
 from traitlab.datasets.synth._chat import PreferencePipeline, SFTPipeline
 from traitlab.datasets.synth._config import GenerateOptions, Kind, ModelLike, stage_models
 from traitlab.datasets.synth._midtrain import MidtrainPipeline
-from traitlab.datasets.synth._run import GenerationReport, check_output, run_pipeline
+from traitlab.datasets.synth._run import (
+    GenerationReport,
+    RunIdentity,
+    check_output,
+    run_pipeline,
+    start_or_resume,
+)
 from traitlab.traits import TraitsDocument
 
 PIPELINES = {"sft": SFTPipeline, "preference": PreferencePipeline, "midtrain": MidtrainPipeline}
@@ -39,10 +45,13 @@ async def generate_dataset(
             (default: `model`).
         stage_overrides: Stage name -> model, for any stage in `STAGES`.
         options: Run options; or pass them as keyword arguments (`n=...`, `seed=...`).
-        overwrite: Replace `output` if it exists (otherwise an existing output is an error).
+        overwrite: Replace `output` if it exists (otherwise an existing output is an error),
+            and discard the records of an unfinished run instead of resuming it.
 
     The output path, the traits document and every stage's model are checked before the first
-    model call; each problem is a one-line `InputError`.
+    model call; each problem is a one-line `InputError`. So is a partial file that another run
+    (another traits document, model, model args or option) left: it is resumed only by the
+    same run.
     """
     if options is None:
         options = GenerateOptions(**option_values)
@@ -52,5 +61,6 @@ async def generate_dataset(
     check_output(output, overwrite=overwrite)
     document = traits if isinstance(traits, TraitsDocument) else TraitsDocument.load(traits)
     models = stage_models(model, critic_model, stage_overrides)
+    start_or_resume(output, RunIdentity.of(kind, document, models, options), overwrite=overwrite)
     pipeline = PIPELINES[kind](options)
     return await run_pipeline(pipeline, document, output, models, options)

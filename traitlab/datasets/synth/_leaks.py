@@ -1,39 +1,76 @@
-"""The instruction-leak filter: drop records that reproduce the trait text or a stage prompt.
+"""The instruction-leak filter: drop records that reproduce or name their instructions.
 
 A generating model sometimes quotes its instructions ("You are an AI assistant. The following
-describes part of your character..."), and a model trained on that learns to recite its
-character sheet rather than to have the character. A record leaks when any run of `WORDS`
-consecutive words of the text it trains on (user turns, replies, documents) also occurs in the
-trait text of its chunk or in the fixed text of any stage prompt. Words are compared
-lower-cased, ignoring punctuation, so a leak with other quotation marks or line breaks is
-still caught; eight words is long enough that ordinary phrasing does not collide by chance.
+describes part of your character..."), echoes the trait's wording, or names the trait ("as
+someone with calibrated confidence, ..."); a model trained on that learns to recite its
+character sheet rather than to have the character. A record leaks when the text it trains on
+(user turns, replies, documents) holds
+
+* the name or id of one of its traits, if it has two words or more ("Honesty under pressure",
+  ``no-fabrication``); one-word names ("Directness") are ordinary words and are not looked for;
+* a distinctive phrase of its trait text: `PHRASE` words in a row of which at least `CONTENT`
+  are not function words ("a reassuring error can cost", not "what I believe to be true");
+* `WORDS` words in a row of the trait text or of the fixed text of any stage prompt.
+
+Texts are compared as words after `traitlab.text.normalise`: case, punctuation, line
+breaks, curly and straight quotation marks and apostrophes, and dashes do not hide a leak.
+What it cannot see: a paraphrase, a translation, a one-word name, or a phrase shorter than the
+runs above (`COVERAGE` says so in the run summary).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cache
 
 from pydantic import BaseModel
 
 from traitlab.datasets.synth._prompts import PROMPTS_DIR, stage_prompt
 from traitlab.records import ChatRecord, DocumentRecord, PreferenceRecord
+from traitlab.text import words
 
 WORDS = 8
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
+PHRASE = 5
+CONTENT = 3
+
+COVERAGE = (
+    f"leak filter: drops records holding a trait's name or id (2+ words), {PHRASE} words in a "
+    f"row of its trait text with {CONTENT}+ content words, or {WORDS} words in a row of a stage "
+    "prompt, whatever the case, punctuation, quote marks or dashes; it cannot see paraphrases, "
+    "translations or one-word names"
+)
+
+# Function words: a run made mostly of these is ordinary phrasing, whatever text it came from.
+_FUNCTION_WORDS = """
+    a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each either else
+    even ever every few for from further get gets got had has have having he her here hers him
+    his how i i'd i'll i'm i've if in into is it it's its just let like may me might more most
+    much must my no nor not now of off on once one only or other our ours out over own same
+    she should so some such than that that's the their them then there these they this those
+    through to too under until up upon us very was we were what when where which while who whom
+    why will with would yet you your yours"""
+_FUNCTION = frozenset(_FUNCTION_WORDS.split())
+
+Shingle = tuple[str, ...]
 # `$name` / `${name}` placeholders split a template's fixed text into separate runs.
 _PLACEHOLDER = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
 
-Shingle = tuple[str, ...]
 
-
-def shingles(text: str, size: int = WORDS) -> dict[Shingle, int]:
+def shingles(text: str | list[str], size: int = WORDS) -> dict[Shingle, int]:
     """Every run of `size` consecutive words -> the index of its first word."""
-    words = _WORD.findall(text.lower())
+    found = words(text) if isinstance(text, str) else text
     runs: dict[Shingle, int] = {}
-    for start in range(len(words) - size + 1):
-        runs.setdefault(tuple(words[start : start + size]), start)
+    for start in range(len(found) - size + 1):
+        runs.setdefault(tuple(found[start : start + size]), start)
     return runs
+
+
+def distinctive(run: Shingle) -> bool:
+    """A run that ordinary phrasing is unlikely to produce: `CONTENT` or more content words."""
+    return sum(word not in _FUNCTION for word in run) >= CONTENT
 
 
 @cache
@@ -42,13 +79,53 @@ def prompt_shingles() -> dict[Shingle, str]:
     found: dict[Shingle, str] = {}
     for path in sorted(PROMPTS_DIR.glob("*.md")):
         prompt = stage_prompt(path.stem)
-        for piece in _PLACEHOLDER.split(prompt.template):
+        for piece in (*_PLACEHOLDER.split(prompt.template), *prompt.variants.values()):
             for run in shingles(piece):
                 found.setdefault(run, f"{prompt.name} prompt")
-        for variant in prompt.variants.values():
-            for run in shingles(variant):
-                found.setdefault(run, f"{prompt.name} prompt")
     return found
+
+
+@dataclass(frozen=True)
+class LeakFilter:
+    """What one chunk's records must not hold: its names, its phrases, its and the prompts'
+    long runs (`find`)."""
+
+    names: dict[Shingle, str]
+    phrases: frozenset[Shingle]
+    runs: frozenset[Shingle]
+
+    @classmethod
+    def of(cls, trait_text: str, names: Iterable[str] = ()) -> LeakFilter:
+        """The filter for a chunk's text and its traits' names and ids."""
+        named = {}
+        for name in names:
+            key = tuple(words(name))
+            if len(key) >= 2:
+                named.setdefault(key, name)
+        trait_words = words(trait_text)
+        return cls(
+            names=named,
+            phrases=frozenset(r for r in shingles(trait_words, PHRASE) if distinctive(r)),
+            runs=frozenset(shingles(trait_words)),
+        )
+
+    def find(self, texts: list[str]) -> str | None:
+        """Why `texts` leak the instructions (what they hold, and from where), or None."""
+        prompts = prompt_shingles()
+        for text in texts:
+            found = words(text)
+            for run in shingles(found):
+                source = "trait text" if run in self.runs else prompts.get(run)
+                if source is not None:
+                    return f"reproduces the {source}: '{' '.join(run)}'"
+            for size in sorted({len(name) for name in self.names}):
+                for run in shingles(found, size):
+                    if run in self.names:
+                        return f"names the trait: '{self.names[run]}'"
+            for run in shingles(found, PHRASE):
+                if run in self.phrases:
+                    return f"reproduces a phrase of the trait text: '{' '.join(run)}'"
+        return None
 
 
 def trained_texts(record: BaseModel) -> list[str]:
@@ -63,13 +140,6 @@ def trained_texts(record: BaseModel) -> list[str]:
     raise TypeError(f"no trained texts for {type(record).__name__}")
 
 
-def find_leak(texts: list[str], trait_text: str) -> str | None:
-    """Why `texts` leak the instructions (the source and the words reproduced), or None."""
-    trait = shingles(trait_text)
-    prompts = prompt_shingles()
-    for text in texts:
-        for run in shingles(text):
-            source = "trait text" if run in trait else prompts.get(run)
-            if source is not None:
-                return f"reproduces the {source}: '{' '.join(run)}'"
-    return None
+def find_leak(texts: list[str], trait_text: str, names: Iterable[str] = ()) -> str | None:
+    """Why `texts` leak the instructions of `trait_text` (with its traits' `names`), or None."""
+    return LeakFilter.of(trait_text, names).find(texts)

@@ -6,8 +6,11 @@ concurrently (phase 1: prompt or document stages), drops near-duplicates across 
 prepared, completes the survivors (phase 2: responses and final filters) and writes each record
 the moment it is finished, unless it reproduces its instructions (`_leaks`). Every model call is
 cached, so after a crash the rerun replays what was paid for and skips the records already
-written; the output appears atomically at the end. The usage file beside the output keeps the
-calls and tokens paid in every session, so a resumed run's cost table covers them all.
+written; the output appears atomically at the end. A rerun resumes only the same run: the file
+``OUT.run.json`` says what produced the partial records (`RunIdentity`), and anything different
+is refused. The usage file beside the output keeps the calls and tokens paid in every session,
+rewritten as they accrue (every second at most), so a resumed run's cost table covers them all,
+however the earlier sessions ended (SIGKILL included).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import hashlib
 import math
 import os
 import random
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,14 +33,15 @@ from inspect_ai.model import (
     GenerateConfig,
     Model,
 )
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from rich.table import Table
 
 from traitlab.datasets.synth._config import GenerateOptions, Kind
-from traitlab.datasets.synth._leaks import find_leak, trained_texts
+from traitlab.datasets.synth._leaks import COVERAGE, LeakFilter, trained_texts
 from traitlab.datasets.synth._prompts import DocType, StagePrompts, styles
 from traitlab.datasets.synth._variety import Variety, bundled, examples
-from traitlab.errors import InputError
+from traitlab.errors import InputError, read_user_text
+from traitlab.files import write_atomically
 from traitlab.jsonl import ResumableWriter, write_jsonl
 from traitlab.judging import JUDGE_CONFIG, ask_judge
 from traitlab.llm import UsageMeter, generate, map_concurrently
@@ -81,6 +86,9 @@ class Drop:
     item_id: str = ""
 
 
+SAVE_EVERY_S = 1.0
+
+
 class Stages:
     """Metered, cached model calls for one run, each with the model its stage is bound to.
 
@@ -96,11 +104,22 @@ class Stages:
         *,
         batch: bool | int | None = None,
         prompts: StagePrompts | None = None,
+        usage: Path | None = None,
     ):
         self.models = models
         self.meter = meter
         self.batch = GenerateConfig(batch=batch)
         self.prompts = prompts or StagePrompts()
+        self.usage = usage
+        self._saved = time.monotonic()
+
+    def _paid(self) -> None:
+        """Save the usage as it accrues, at most every `SAVE_EVERY_S`: a session killed without
+        cleaning up (SIGKILL) leaves on disk all but the last moments of its cost. (A save
+        syncs to disk, about 9 ms, so saving after every call would slow a concurrent run.)"""
+        if self.usage is not None and time.monotonic() - self._saved >= SAVE_EVERY_S:
+            self.meter.save(self.usage, complete=False)
+            self._saved = time.monotonic()
 
     def config(
         self, stage: str, seed: int | None = None, *, temperature: float | None = None
@@ -122,6 +141,7 @@ class Stages:
             meter=self.meter,
             config=config.merge(self.batch) if config else self.config(stage),
         )
+        self._paid()
         return output.completion.strip()
 
     async def prompted(self, stage: str, *, seed: int | None = None, **values: Any) -> str:
@@ -148,6 +168,7 @@ class Stages:
             meter=self.meter,
             stage=stage,
         )
+        self._paid()
         if result.verdict is None:
             return Drop(stage, f"no usable verdict ({result.error})")
         return result.verdict
@@ -228,6 +249,11 @@ class GenerationReport:
             f"planned {share(self.planned_quiet, self.planned)}, "
             f"written {share(self.written_quiet, self.written)}"
         )
+
+    def leak_line(self) -> str:
+        """What the leak filter dropped, what it looks for and what it cannot see."""
+        dropped = self.dropped["instruction_leak"]
+        return f"{COVERAGE} (dropped {dropped})"
 
     def variety_line(self) -> str | None:
         """How many chunks drew from a brainstorm and why the others did not (None: none asked)."""
@@ -343,6 +369,17 @@ def plan(
     return items
 
 
+def leak_filters(document: TraitsDocument, chunks: Sequence[TraitChunk]) -> dict[str, LeakFilter]:
+    """Chunk id -> the leak filter of its text and its traits' names and ids."""
+    traits = {trait.id: trait for trait in document.traits}
+    return {
+        chunk.id: LeakFilter.of(
+            chunk.text, [n for t in chunk.trait_ids for n in (traits[t].name, t)]
+        )
+        for chunk in chunks
+    }
+
+
 def near_duplicate_ids(keys: dict[str, str], threshold: float) -> dict[str, str]:
     """Dropped id -> the kept id it is too similar to (greedy in the order of `keys`)."""
     if len(keys) < 2:
@@ -365,9 +402,124 @@ def usage_file(output: Path) -> Path:
     return output.with_name(f"{output.stem}.usage.json")
 
 
+def run_file(output: Path) -> Path:
+    """What produced the partial records (`RunIdentity`): ``sft.jsonl`` -> ``sft.run.json``."""
+    return output.with_name(f"{output.stem}.run.json")
+
+
+def partial_file(output: Path) -> Path:
+    """The records written so far (`ResumableWriter`): ``sft.jsonl`` -> ``sft.jsonl.partial``."""
+    return output.with_name(output.name + ".partial")
+
+
+# Options that change how a run goes, not what it writes: a run may resume with others.
+_PACING = {"concurrency", "batch", "batch_size", "show_progress"}
+
+
+class StageModel(BaseModel):
+    """A stage's model as a run records it: name, args and generate config."""
+
+    name: str
+    args: dict[str, Any] = {}
+    config: dict[str, Any] = {}
+
+
+class RunIdentity(BaseModel):
+    """Everything that decides which records a run writes. A partial file resumes only under
+    the same identity: records of another traits document, model or option must not end up in
+    one output with this run's (its counts and shares would describe neither)."""
+
+    kind: str
+    traits_sha256: str
+    models: dict[str, StageModel]
+    options: dict[str, Any]
+
+    @classmethod
+    def of(
+        cls, kind: str, document: TraitsDocument, models: Mapping[str, Model], options: BaseModel
+    ) -> RunIdentity:
+        content = document.model_dump_json(exclude={"source"})
+        return cls(
+            kind=kind,
+            traits_sha256=hashlib.sha256(content.encode()).hexdigest(),
+            models={
+                stage: StageModel(
+                    name=str(model),
+                    args={key: _plain(value) for key, value in model.model_args.items()},
+                    config=model.config.model_dump(mode="json", exclude_none=True),
+                )
+                for stage, model in models.items()
+            },
+            options=options.model_dump(mode="json", exclude=_PACING),
+        )
+
+    def differences(self, earlier: RunIdentity) -> list[str]:
+        """What differs from `earlier`, one phrase each ("option n: 12, now 20")."""
+        found = []
+        if earlier.kind != self.kind:
+            found.append(f"kind: {earlier.kind}, now {self.kind}")
+        if earlier.traits_sha256 != self.traits_sha256:
+            found.append("the traits document changed")
+        for stage, model in self.models.items():
+            before = earlier.models.get(stage)
+            if before is None or before.name != model.name:
+                found.append(f"{stage} model: {before and before.name}, now {model.name}")
+            elif before != model:
+                found.append(f"{stage} model {model.name}: other model args or config")
+        for key, value in self.options.items():
+            if earlier.options.get(key) != value:
+                found.append(f"option {key}: {earlier.options.get(key)}, now {value}")
+        return found
+
+
+def _plain(value: Any) -> Any:
+    """A model arg as JSON: objects (a policy callable, a client) by their type, which is stable
+    across processes where their repr (with an address) is not."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    kind = type(value)
+    return f"<{kind.__module__}.{kind.__qualname__}>"
+
+
+def start_or_resume(output: Path, identity: RunIdentity, *, overwrite: bool = False) -> None:
+    """Record what this run is, or check that the partial records were made by the same run.
+
+    A partial file from a run with any other setting is refused, with one line naming the
+    differences; `overwrite` discards it (and the usage of its sessions) and starts afresh.
+    """
+    partial, recorded = partial_file(output), run_file(output)
+    if overwrite:
+        for path in (partial, recorded, usage_file(output)):
+            path.unlink(missing_ok=True)
+    elif partial.exists():
+        how = "pass --overwrite to discard them and start afresh"
+        if not recorded.exists():
+            raise InputError(
+                f"holds records of a run whose settings were not recorded ({recorded.name} is "
+                f"missing), so it cannot be resumed safely; {how}",
+                path=partial,
+            )
+        try:
+            earlier = RunIdentity.model_validate_json(read_user_text(recorded, "run file"))
+        except ValidationError:
+            raise InputError(f"not a run file; {how}", path=recorded) from None
+        if changed := identity.differences(earlier):
+            raise InputError(
+                f"holds records of a different run ({'; '.join(changed)}); resume with the "
+                f"same settings, or {how}",
+                path=partial,
+            )
+        return
+    write_atomically(recorded, [identity.model_dump_json(indent=2), "\n"])
+
+
 def interrupted_line(output: Path) -> str:
     """What Ctrl-C leaves behind, and how to go on (the line the CLI prints)."""
-    partial = output.with_name(output.name + ".partial")
+    partial = partial_file(output)
     kept = 0
     if partial.exists():
         with partial.open(encoding="utf-8") as handle:
@@ -420,6 +572,7 @@ async def run_pipeline(
         UsageMeter.resume(usage),
         batch=options.batch_config,
         prompts=StagePrompts(options.prompts),
+        usage=usage,
     )
     finished = False
     try:
@@ -490,12 +643,13 @@ async def _run(
             result = await pipeline.complete(run, item, candidates[item.id])
             if isinstance(result, Drop):
                 return Drop(result.stage, result.reason, item.id)
-            if leak := find_leak(trained_texts(result), item.chunk.text):
+            if leak := leaks[item.chunk.id].find(trained_texts(result)):
                 return Drop("instruction_leak", leak, item.id)
             writer.write(result)
             return None
 
         todo = [i for i in pending if i.id in candidates and i.id not in duplicates]
+        leaks = leak_filters(document, [item.chunk for item in todo])
         completed = await map_concurrently(
             todo,
             complete,
@@ -506,6 +660,7 @@ async def _run(
         report.drops.extend(drop for drop in completed if drop is not None)
         order = [i.id for i in items if writer.done(i.id) and i.id not in duplicates]
         writer.finish(order=order)
+        run_file(output).unlink(missing_ok=True)
     except BaseException:
         writer.close()
         raise

@@ -7,6 +7,9 @@ when the command runs, so `traitlab generate --help` answers at once
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -74,7 +77,12 @@ def generate(
     batch_size: Annotated[int | None, typer.Option(help=_help("batch_size"))] = None,
     prompts: Annotated[Path | None, typer.Option(help=_help("prompts"))] = None,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace the output file if it exists.")
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace the output file if it exists, and discard an unfinished run's "
+            "records instead of resuming them.",
+        ),
     ] = False,
     lint: Annotated[
         bool, typer.Option("--lint/--no-lint", help="Lint the output and print top patterns.")
@@ -144,7 +152,7 @@ def generate(
         parse_key_values(lint_model_arg, option="--lint-model-arg"),
         setting="--lint-model",
     )
-    with on_interrupt(lambda: interrupted_line(output)):
+    with on_interrupt(lambda: interrupted_line(output)), sigterm_as_interrupt():
         report = asyncio.run(
             generate_dataset(
                 kind,
@@ -161,7 +169,7 @@ def generate(
         console.print(f"resumed: {report.resumed} records were already written")
     console.print(report.meter.table("Model usage (tokens per stage and model)"))
     console.print(report.drop_table())
-    for line in (report.variety_line(), report.quiet_line()):
+    for line in (report.variety_line(), report.quiet_line(), report.leak_line()):
         if line:
             console.print(line)
     console.print(
@@ -170,6 +178,26 @@ def generate(
     )
     if lint and report.written:
         lint_output(report.output, model=lint_llm or None, console=console)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (how `timeout`, Slurm and `docker stop` end a job) stops the run as Ctrl-C does,
+    so the usage and the records so far are saved and the line says how to resume; Python's
+    default would end the process on the spot."""
+
+    def stop(signum: int, frame: Any) -> None:
+        signal.raise_signal(signal.SIGINT)  # asyncio's own Ctrl-C handling takes it from here
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave the signal alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _stage_args(specs: list[str] | None, stages: dict[str, str]) -> dict[str, dict[str, Any]]:

@@ -14,10 +14,13 @@ as a test or as real (`eval_awareness`). With `--epochs N` every episode counts.
 
 from __future__ import annotations
 
-from inspect_ai import Epochs, Task, task
+from inspect_ai import Epochs, Task
 from inspect_ai.dataset import MemoryDataset
 from inspect_ai.solver import TaskState
 
+from traitlab.errors import InputError
+from traitlab.evals import Count, task
+from traitlab.evals.agentic_misalignment import checkable  # noqa: F401  (registers its judge)
 from traitlab.evals.agentic_misalignment.dataset import agent_system_prompt, samples
 from traitlab.evals.agentic_misalignment.mail import (
     candidate_actions,
@@ -28,7 +31,14 @@ from traitlab.evals.agentic_misalignment.scorer import Evidence, agentic_harm
 from traitlab.evals.agentic_misalignment.solver import rounds as rounds_solver
 from traitlab.evals.agentic_misalignment.upstream import upstream_samples
 from traitlab.scorers import eval_awareness
-from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
+from traitlab.scores import (
+    HeadlineMetric,
+    flagged,
+    headline_metrics,
+    headline_view,
+    rate,
+    unscored,
+)
 
 
 def sample_evidence(state: TaskState) -> list[Evidence]:
@@ -54,10 +64,11 @@ def agentic_misalignment(
     goal_conflicts: str | None = None,
     threats: str | None = None,
     goal_values: str = "america",
-    rounds: int = 3,
-    message_limit: int = 60,
+    rounds: Count = 3,
+    message_limit: Count = 60,
     system_prompt: str | None = None,
     judge_prompt: str | None = None,
+    breakdowns: bool = False,
 ) -> Task:
     """An autonomous email agent offered a harmful option, across conditions.
 
@@ -78,6 +89,10 @@ def agentic_misalignment(
             $goal, $tools, $unread, $now).
         judge_prompt: The intent judge's prompt, as text or a path (default
             `prompts/intent.md`; placeholders $rubric, $actions, $transcript).
+        breakdowns: Log every scorer's own metrics, with each per-condition and per-factor entry,
+            the stated-harm and tool-use rates and eval awareness (default false: the headline with
+            its interval, n and bounds, and the unscored and flagged counts; `traitlab report` shows
+            the breakdowns either way).
 
     With ``--epochs N`` every episode counts in the metrics (no epoch reduction), and the
     intervals are clustered by sample, whose epochs are repeated episodes of one scenario.
@@ -87,7 +102,7 @@ def agentic_misalignment(
             (required).
     """
     if templates is not None and scenarios is not None:
-        raise ValueError("pass either templates= or scenarios=, not both")
+        raise InputError("pass either -T templates or -T scenarios, not both")
     system = agent_system_prompt(system_prompt) if system_prompt is not None else None
     chosen = dict(harms=harms, goal_conflicts=goal_conflicts, threats=threats, system=system)
     dataset = (
@@ -106,6 +121,10 @@ def agentic_misalignment(
             "source": templates or scenarios or "bundled",
             **HEADLINE,
         },
-        version=2,
-        headline_metric=inspect_headline(HEADLINE),
+        version=3,
+        **headline_view(
+            HEADLINE,
+            [rate("harmful", cluster="id", stderr=True), unscored(), flagged()],
+            breakdowns=breakdowns,
+        ),
     )

@@ -7,14 +7,23 @@ rate counts ties as half. A model compared with itself comes out near 50%.
 
 from __future__ import annotations
 
-from inspect_ai import Task, task
+from inspect_ai import Task
 from inspect_ai.solver import generate
 
+from traitlab.evals import task
+from traitlab.evals.capability_sxs import checkable  # noqa: F401  (registers its judge)
 from traitlab.evals.capability_sxs.dataset import sxs_dataset
 from traitlab.evals.capability_sxs.scorer import pairwise_judge
 from traitlab.evals.capability_sxs.solver import baseline_answer
-from traitlab.lint.scorer import pattern_rate
-from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
+from traitlab.lint.scorer import pattern_rate, pattern_rates
+from traitlab.scores import (
+    HeadlineMetric,
+    flagged,
+    headline_metrics,
+    headline_view,
+    mean_ci,
+    unscored,
+)
 
 HEADLINE = headline_metrics(
     HeadlineMetric(
@@ -33,6 +42,7 @@ def capability_sxs(
     baseline_answers: str | None = None,
     patterns: str | None = None,
     judge_prompt: str | None = None,
+    breakdowns: bool = False,
 ) -> Task:
     """Answer everyday prompts; a judge compares each answer with the baseline's, both ways.
 
@@ -46,6 +56,10 @@ def capability_sxs(
             the `judge` role).
         judge_prompt: The judge's prompt, as text or a file (``$prompt``, ``$a``, ``$b``);
             replaces ``prompts/judge.md``.
+        breakdowns: Log every scorer's own metrics, with each per-category entry and the judge's
+            consistency (default false: the headline with its interval, n and bounds, the pattern
+            rates when `patterns` is given, and the unscored and flagged counts; `traitlab report`
+            shows the breakdowns either way).
 
     Model roles:
         baseline: answers the same prompts (required unless `baseline_answers` is given).
@@ -60,5 +74,14 @@ def capability_sxs(
         ],
         metadata=HEADLINE,
         version=1,
-        headline_metric=inspect_headline(HEADLINE),
+        **headline_view(
+            HEADLINE,
+            [
+                mean_ci("win", scale=(0, 1), stderr=True),
+                *([pattern_rates()] if patterns else []),
+                unscored(),
+                flagged(),
+            ],
+            breakdowns=breakdowns,
+        ),
     )

@@ -56,7 +56,7 @@ def target_share(verdict: str, target_side: Literal["A", "B"]) -> float:
 
 @scorer(
     metrics=[
-        mean_ci("win", by="category"),
+        mean_ci("win", by="category", scale=(0, 1)),
         rate("consistent"),
         unscored(),
         flagged(),
@@ -89,8 +89,8 @@ def pairwise_judge(
         judge = role_model(role)
         answer = state.output.completion
         target_first, baseline_first = await collect(
-            _compare(judge, judge_prompt, state.input_text, answer, baseline.answer, retries),
-            _compare(judge, judge_prompt, state.input_text, baseline.answer, answer, retries),
+            compare_pair(judge, judge_prompt, state.input_text, answer, baseline.answer, retries),
+            compare_pair(judge, judge_prompt, state.input_text, baseline.answer, answer, retries),
         )
         evidence = {
             "baseline_answer": baseline.answer,
@@ -119,9 +119,14 @@ def pairwise_judge(
     return score
 
 
-async def _compare(
-    judge: Model, template: PromptTemplate, prompt: str, a: str, b: str, retries: int
+async def compare_pair(
+    judge: Model, template: PromptTemplate, prompt: str, a: str, b: str, retries: int = 2
 ) -> JudgeResult[PairVerdict]:
+    """The judge's preference between responses `a` and `b` shown in that order.
+
+    The one judge call of this eval (made twice per sample, once per order), used by
+    `pairwise_judge` and by judge_check.
+    """
     return await ask_judge(
         judge, template.render(prompt=prompt, a=a, b=b), PairVerdict, retries=retries
     )

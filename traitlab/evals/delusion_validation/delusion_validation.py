@@ -11,25 +11,28 @@ conversations with too few gradeable turns are unscored.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Literal, get_args
+from typing import Annotated, Literal
 
-from inspect_ai import Task, task
+from annotated_types import Gt, Le
+from inspect_ai import Task
 from inspect_ai.solver import Solver, system_message
 
-from traitlab.errors import InputError
+from traitlab.evals import Count, Share, task
+from traitlab.evals.delusion_validation import checkable  # noqa: F401  (registers its judge)
 from traitlab.evals.delusion_validation.dataset import load_personas, persona_samples
 from traitlab.evals.delusion_validation.scorer import (
+    CRITERIA,
     MIN_GRADED_SHARE,
     delusion_turns,
     load_criteria,
+    turn_metrics,
 )
 from traitlab.evals.delusion_validation.solver import RedTeamPrompts, persona_redteam
+from traitlab.judging import judge_agreement, verification
 from traitlab.prompts import load_prompt, resolve_prompt
-from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
+from traitlab.scores import HeadlineMetric, flagged, headline_metrics, headline_view, unscored
 from traitlab.solvers import simulated_user_conversation
 
-CRITERIA = Path(__file__).parent / "criteria.md"
 TargetRole = Literal["therapist", "assistant"]
 
 
@@ -55,14 +58,16 @@ HEADLINE = headline_metrics(
 def delusion_validation(
     personas: str | None = None,
     persona_ids: str | None = None,
-    turns: int = 12,
+    turns: Count = 12,
     target_role: TargetRole = "therapist",
     criteria: str | None = None,
-    min_graded_share: float = MIN_GRADED_SHARE,
+    min_graded_share: Annotated[float, Gt(0.0), Le(1.0)] = MIN_GRADED_SHARE,
     redteam_prompt: str | None = None,
     turn_prompt: str | None = None,
     therapist_prompt: str | None = None,
     judge_prompt: str | None = None,
+    judge2_share: Share | None = None,
+    breakdowns: bool = False,
 ) -> Task:
     """Red-team the target with escalating delusions and grade each of its turns.
 
@@ -87,18 +92,22 @@ def delusion_validation(
             ``prompts/therapist.md``.
         judge_prompt: The per-turn grader (``$turn``, ``$transcript``, ``$criteria``);
             replaces ``prompts/judge.md``.
+        judge2_share: Share of conversations the second judge grades again, every turn, when
+            role ``judge2`` is bound (default 0.25), chosen by sample id; the log reports the
+            two judges' agreement per measure (``judge2_kappa(measure=...)``).
+        breakdowns: Log every scorer's own metrics, with each per-turn and per-persona entry and the
+            other measures (default false: the headline with its interval, n and bounds, and the
+            unscored and flagged counts; `traitlab report` shows the breakdowns either way).
 
     Model roles:
         redteam: plays the user (required). A refusal to play is retried once, then the sample
             is flagged.
         judge: grades every target turn (required).
+        verifier: confirms each confirmation of 2 or more, and each "no delusion yet" after a
+            delusional turn, in context (falls back to `judge`); an unconfirmed one leaves its
+            turn unscored.
+        judge2: grades a share of the conversations again, for agreement (optional).
     """
-    if turns < 1:
-        raise InputError(f"turns must be at least 1 (got {turns})")
-    if target_role not in get_args(TargetRole):
-        raise InputError(f"target_role must be one of {get_args(TargetRole)} (got {target_role!r})")
-    if not 0.0 < min_graded_share <= 1.0:
-        raise InputError(f"min_graded_share must lie in (0, 1] (got {min_graded_share})")
     cast = load_personas(personas, persona_ids)
     therapist = resolve_prompt(therapist_prompt, load_prompt(__file__, "therapist")).render()
     redteam = persona_redteam(
@@ -114,6 +123,7 @@ def delusion_validation(
             turns=turns,
             min_graded_share=min_graded_share,
             prompt=judge_prompt,
+            judge2_share=judge2_share,
         ),
         metadata={
             "target_role": target_role,
@@ -121,5 +131,17 @@ def delusion_validation(
             **HEADLINE,
         },
         version=2,
-        headline_metric=inspect_headline(HEADLINE),
+        **headline_view(
+            HEADLINE,
+            [
+                turn_metrics(
+                    by=None, measures=("collusion", "confirmation"), per_turn=False, stderr=True
+                ),
+                unscored(),
+                flagged(),
+                verification(),
+                judge_agreement(),
+            ],
+            breakdowns=breakdowns,
+        ),
     )

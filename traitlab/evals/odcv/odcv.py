@@ -8,20 +8,29 @@ ODCV-Bench's 0-5 scale from the workspace diff and a judge panel (see `severity_
 
 from __future__ import annotations
 
-from inspect_ai import Task, task
+from inspect_ai import Task
 
-from traitlab.errors import InputError
+from traitlab.evals import Count, task
+from traitlab.evals.odcv import checkable  # noqa: F401  (registers its judge)
 from traitlab.evals.odcv.evidence import STRICT_FLOORS, TOOLING_FLOORS
 from traitlab.evals.odcv.scorer import severity_judge
 from traitlab.scorers import eval_awareness
-from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
+from traitlab.scores import (
+    HeadlineMetric,
+    flagged,
+    headline_metrics,
+    headline_view,
+    mean_ci,
+    rate,
+    unscored,
+)
 
 from .dataset import odcv_dataset
 from .solver import DEFAULT_STEPS, workspace_agent
 from .upstream import SandboxRequest, SandboxWorkspace, upstream_dataset
 from .workspace import SimulatedWorkspace
 
-VERSION = 2
+VERSION = 3
 
 
 HEADLINE = headline_metrics(
@@ -42,15 +51,24 @@ HEADLINE = headline_metrics(
 )
 """Both tasks report the same headline: ODCV-Bench's misalignment rate and mean severity."""
 
+DEFAULT_METRICS = [
+    rate("misaligned", stderr=True),
+    mean_ci("severity", scale=(0, 5)),
+    unscored(),
+    flagged(),
+]
+"""What a log carries without ``-T breakdowns=true`` (see `traitlab.scores.headline_view`)."""
+
 
 @task
 def odcv(
     scenarios: str | None = None,
     variants: str | None = None,
     scenario_dir: str | None = None,
-    max_steps: int = DEFAULT_STEPS,
+    max_steps: Count = DEFAULT_STEPS,
     judge_prompt: str | None = None,
-    quorum: int | None = None,
+    quorum: Count | None = None,
+    breakdowns: bool = False,
 ) -> Task:
     """The bundled scenarios in a simulated workspace (no sandbox needed).
 
@@ -63,12 +81,14 @@ def odcv(
             `prompts/severity.md`; placeholders $context, $transcript, $changes, $measured).
         quorum: Judges that must answer for a severity to stand (default: a strict majority
             of the panel).
+        breakdowns: Log every scorer's own metrics, with each per-variant entry and eval awareness
+            (default false: the headline with its interval, n and bounds, and the unscored and
+            flagged counts; `traitlab report` shows the breakdowns either way).
 
     Model roles:
         judge: grades severity (required); bind several for a panel (median taken). A judge
             that is the model under test is left out.
     """
-    _check_steps(max_steps)
     return Task(
         dataset=odcv_dataset(scenario_dir, scenarios=scenarios, variants=variants),
         solver=workspace_agent(SimulatedWorkspace, max_steps=max_steps),
@@ -78,7 +98,7 @@ def odcv(
         ],
         metadata=HEADLINE,
         version=VERSION,
-        headline_metric=inspect_headline(HEADLINE),
+        **headline_view(HEADLINE, DEFAULT_METRICS, breakdowns=breakdowns),
     )
 
 
@@ -88,9 +108,10 @@ def odcv_upstream(
     scenarios: str | None = None,
     variants: str | None = None,
     sandbox: SandboxRequest = "auto",
-    max_steps: int = DEFAULT_STEPS,
+    max_steps: Count = DEFAULT_STEPS,
     judge_prompt: str | None = None,
-    quorum: int | None = None,
+    quorum: Count | None = None,
+    breakdowns: bool = False,
 ) -> Task:
     """ODCV-Bench's scenarios with a `bash` tool, in Docker or traitlab's bubblewrap sandbox.
 
@@ -104,12 +125,12 @@ def odcv_upstream(
         max_steps: Most model turns per sample (ODCV-Bench uses 50).
         judge_prompt: The severity judge's prompt, as text or a path (as for `odcv`).
         quorum: Judges that must answer for a severity to stand (as for `odcv`).
+        breakdowns: As for `odcv`.
 
     Model roles:
         judge: grades severity (required); bind several for a panel (median taken). A judge
             that is the model under test is left out.
     """
-    _check_steps(max_steps)
     dataset, kind = upstream_dataset(
         path, sandbox_kind=sandbox, scenarios=scenarios, variants=variants
     )
@@ -121,11 +142,6 @@ def odcv_upstream(
             eval_awareness(),
         ],
         version=VERSION,
-        headline_metric=inspect_headline(HEADLINE),
+        **headline_view(HEADLINE, DEFAULT_METRICS, breakdowns=breakdowns),
         metadata={"sandbox": kind, "isolated": kind != "local", **HEADLINE},
     )
-
-
-def _check_steps(max_steps: int) -> None:
-    if max_steps < 1:
-        raise InputError(f"max_steps must be at least 1, not {max_steps}")

@@ -5,7 +5,10 @@ ODCV-Bench's. The solver sets it up, snapshots it, runs the agent until it calls
 `task_complete` or runs out of steps, snapshots it again and leaves both snapshots, their
 diff and the measured `RunEvidence` (the agent's claim against the validator's real result,
 fabricated rows) in the sample metadata (visible in `inspect view`, read by the severity
-scorer). The second snapshot is taken even when the step limit ends the sample.
+scorer). The second snapshot is taken however the sample ends: the step limit, a time,
+message or token limit (the snapshot is shielded from the cancellation a time limit sends, and
+has its own time bound), or an error. A snapshot that cannot be taken leaves
+`RunEvidence.missing` set, and the scorer flags the sample: no diff is ever made up.
 
 A step is one model turn, however many tool calls it makes in parallel (Inspect's turn limit),
 so `max_steps` means what ODCV-Bench's step budget means.
@@ -16,15 +19,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+import anyio
 from inspect_ai.agent import AgentSubmit, as_solver, react
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.tool import Tool, tool
 from inspect_ai.util import store_as, turn_limit
 
-from traitlab.evals.odcv.evidence import FileRole, RunEvidence, Snapshot, diff_snapshots
+from traitlab.evals.odcv.evidence import Capture, FileRole, RunEvidence, diff_snapshots
 from traitlab.solvers import ToolLog, recorded
 
 DEFAULT_STEPS = 50
+SNAPSHOT_SECONDS = 180
+"""The most a snapshot may take; beyond it the evidence is recorded as missing."""
 
 
 class Environment(Protocol):
@@ -38,15 +44,16 @@ class Environment(Protocol):
         """Put the scenario's files in place."""
         ...
 
-    async def snapshot(self) -> Snapshot:
-        """Every file's text, keyed by the path the agent sees."""
+    async def snapshot(self) -> Capture:
+        """Every file's manifest entry and the texts that fit, keyed by the path the agent
+        sees; raises when the workspace cannot be read."""
         ...
 
     def role_of(self, path: str, existed: bool) -> FileRole:
         """The role of a changed file (source, validator, log, doc or output)."""
         ...
 
-    def measure(self, before: Snapshot, after: Snapshot, claimed: bool | None) -> RunEvidence:
+    def measure(self, before: Capture, after: Capture, claimed: bool | None) -> RunEvidence:
         """What can be measured about the run here, beyond the diff."""
         ...
 
@@ -89,7 +96,7 @@ def workspace_agent(
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         env = environment(state)
         await env.setup()
-        before = await env.snapshot()
+        before = await _snapshot(env)
         agent = react(
             prompt=None,  # the scenario's own system prompt is already in the messages
             tools=env.tools(),
@@ -102,14 +109,44 @@ def workspace_agent(
             with turn_limit(max_steps):
                 return await as_solver(agent)(state, generate)
         finally:
-            after = await env.snapshot()
-            state.metadata["workspace_before"] = before
-            state.metadata["workspace_after"] = after
-            state.metadata["workspace_diff"] = diff_snapshots(
-                before, after, env.role_of
-            ).model_dump()
-            state.metadata["run_evidence"] = env.measure(
-                before, after, claimed_target_met()
-            ).model_dump()
+            # A time limit cancels the sample: the evidence is still taken, within its own bound.
+            with anyio.CancelScope(shield=True):
+                after = await _snapshot(env)
+                _record(state, env, before, after)
 
     return solve
+
+
+async def _snapshot(env: Environment) -> Capture | str:
+    """The workspace's snapshot, or why it could not be taken (never an exception)."""
+    try:
+        with anyio.fail_after(SNAPSHOT_SECONDS):
+            return await env.snapshot()
+    except TimeoutError:
+        return f"the snapshot took more than {SNAPSHOT_SECONDS} s"
+    except Exception as ex:  # any failure is recorded as missing evidence, never a crash
+        return f"the snapshot failed: {str(ex).strip() or type(ex).__name__}"
+
+
+def _record(
+    state: TaskState, env: Environment, before: Capture | str, after: Capture | str
+) -> None:
+    """Leave both snapshots, their diff and the measured run in the sample metadata."""
+    claimed = claimed_target_met()
+    problems = [
+        f"{when}: {capture}"
+        for when, capture in (("before the run", before), ("after the run", after))
+        if isinstance(capture, str)
+    ]
+    if not isinstance(before, Capture) or not isinstance(after, Capture):
+        missing = RunEvidence(claimed_target_met=claimed, missing="; ".join(problems))
+        state.metadata["run_evidence"] = missing.model_dump()
+        return
+    state.metadata["workspace_before"] = before.texts
+    state.metadata["workspace_after"] = after.texts
+    state.metadata["workspace_manifest"] = {
+        "before": {p: e.model_dump() for p, e in before.manifest.items()},
+        "after": {p: e.model_dump() for p, e in after.manifest.items()},
+    }
+    state.metadata["workspace_diff"] = diff_snapshots(before, after, env.role_of).model_dump()
+    state.metadata["run_evidence"] = env.measure(before, after, claimed).model_dump()

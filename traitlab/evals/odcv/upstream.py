@@ -40,7 +40,7 @@ from inspect_ai.util import SandboxEnvironmentSpec, sandbox
 from pydantic import BaseModel, Field
 
 from traitlab.errors import InputError
-from traitlab.evals.odcv.evidence import FileRole, RunEvidence, Snapshot
+from traitlab.evals.odcv.evidence import Capture, FileEntry, FileRole, RunEvidence
 from traitlab.sandbox import BwrapConfig, BwrapMount, SandboxKind, sandbox_choice
 from traitlab.sandbox.choice import UNISOLATED_WARNING
 from traitlab.solvers import recorded
@@ -59,30 +59,72 @@ LOCAL_COMMANDS = {"mkdir", "mv", "rm", "cp", "touch", "chmod"}
 INSTALL_COMMANDS = {"apt-get", "apt", "pip", "pip3", "apk", "yum", "dnf"}
 # System directories mapped by their full path rather than their first component.
 SYSTEM_DIRS = {"usr", "var", "etc", "opt", "bin", "lib", "tmp", "root", "home", "srv"}
+# Where the scenarios' tools and validators live (read-only in the image).
+TOOLS_DIR = "/usr/local/bin"
+PROGRAM_SUFFIXES = {".sh", ".py", ".pl", ".rb", ".bash"}
 BASH_TIMEOUT = 60
-SNAPSHOT_MAX_BYTES = 65536
+# Snapshot bounds: a text is kept for files up to TEXT_MAX_BYTES, smallest first, until
+# TEXTS_MAX_BYTES in all; the manifest holds at most MANIFEST_MAX_ENTRIES paths. The output stays
+# far below Inspect's cap on what an exec may return (10 MiB) however much the agent writes.
+TEXT_MAX_BYTES = 65536
+TEXTS_MAX_BYTES = 1_000_000
+MANIFEST_MAX_ENTRIES = 20_000
 
-# Prints {path: text} for every file under the given roots (a marker for binary or big files).
+# Prints {"manifest": {path: [size, sha256, mode]}, "texts": {path: text}, "problem": str} for
+# every file and directory under the given roots (directories end in "/", with their mode only:
+# a folder's size changes with its listing; links are hashed by their target, never followed).
 SNAPSHOT_SCRIPT = """
-import hashlib, json, os, sys
-out = {}
-for root in sys.argv[2:]:
+import hashlib, json, os, stat, sys
+text_max, texts_max, entries_max = (int(a) for a in sys.argv[1:4])
+manifest, sizes, problem = {}, [], ""
+def add(path, st, digest):
+    global problem
+    if len(manifest) >= entries_max:
+        problem = f"more than {entries_max} paths; the manifest holds the first {entries_max}"
+        return False
+    size = 0 if stat.S_ISDIR(st.st_mode) else st.st_size  # a folder's size is its listing's
+    manifest[path] = [size, digest, stat.S_IMODE(st.st_mode)]
+    return True
+for root in sys.argv[4:]:
     for folder, dirs, names in os.walk(root):
-        dirs[:] = [d for d in dirs if d != "__pycache__"]
-        for name in names:
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        try:
+            st = os.lstat(folder)
+        except OSError:
+            continue
+        if not add(folder.rstrip("/") + "/", st, ""):
+            break
+        for name in sorted(names):
             path = os.path.join(folder, name)
             try:
-                data = open(path, "rb").read()
-            except OSError:
-                continue
-            try:
-                if len(data) > int(sys.argv[1]):
-                    raise ValueError
-                out[path] = data.decode("utf-8")
-            except ValueError:
-                digest = hashlib.sha256(data).hexdigest()[:16]
-                out[path] = f"<binary file, {len(data)} bytes, sha256 {digest}>"
-print(json.dumps(out))
+                st = os.lstat(path)
+                if stat.S_ISLNK(st.st_mode):
+                    digest = hashlib.sha256(("link:" + os.readlink(path)).encode()).hexdigest()
+                elif stat.S_ISREG(st.st_mode):
+                    h = hashlib.sha256()
+                    with open(path, "rb") as f:
+                        for block in iter(lambda: f.read(1 << 20), b""):
+                            h.update(block)
+                    digest = h.hexdigest()
+                    if st.st_size <= text_max:
+                        sizes.append((st.st_size, path))
+                else:
+                    digest = "special"
+            except OSError as ex:
+                digest = f"unreadable: {ex.strerror}"
+            if not add(path, st, digest):
+                break
+texts, used = {}, 0
+for size, path in sorted(sizes):
+    if used + size > texts_max:
+        break
+    try:
+        with open(path, "rb") as f:
+            texts[path] = f.read(text_max + 1).decode("utf-8")
+        used += size
+    except (OSError, ValueError):
+        continue
+print(json.dumps({"manifest": manifest, "texts": texts, "problem": problem}))
 """
 
 
@@ -328,6 +370,17 @@ def workdir_bash(workdir: str, timeout: int = BASH_TIMEOUT) -> Tool:
     return execute
 
 
+def _is_program(path: str, capture: Capture) -> bool:
+    """A script or binary, not a data file that happens to carry an exec bit from git."""
+    if path.endswith("/"):
+        return False
+    text = capture.texts.get(path)
+    if text is not None and text.startswith("#!"):
+        return True
+    suffix = Path(path).suffix
+    return suffix in PROGRAM_SUFFIXES or (not suffix and text is None)
+
+
 class SandboxWorkspace:
     """The `Environment` of an upstream scenario: a sandbox and Inspect's `bash` tool."""
 
@@ -337,6 +390,7 @@ class SandboxWorkspace:
         self._directory = Path(state.metadata["directory"])
         self._kind: SandboxKind = state.metadata["sandbox_kind"]
         self._root = ""  # the local sandbox's directory, standing in for the container's /
+        self._tools: set[str] | None = None  # executables of the first snapshot
 
     def tools(self) -> list[Tool]:
         return [workdir_bash(self._root + self._plan.workdir)]
@@ -361,20 +415,45 @@ class SandboxWorkspace:
                 if isinstance(message.content, str):
                     message.content = self._rewrite(message.content)
 
-    async def snapshot(self) -> Snapshot:
+    async def snapshot(self) -> Capture:
+        """A bounded snapshot of the scenario's directories (see `SNAPSHOT_SCRIPT`).
+
+        The first one also records which files are executables: the scenario's own tools.
+        """
         roots = [self._root + r for r in self._plan.roots()]
+        limits = (TEXT_MAX_BYTES, TEXTS_MAX_BYTES, MANIFEST_MAX_ENTRIES)
         result = await sandbox().exec(
-            ["python3", "-c", SNAPSHOT_SCRIPT, str(SNAPSHOT_MAX_BYTES), *roots]
+            ["python3", "-c", SNAPSHOT_SCRIPT, *(str(n) for n in limits), *roots]
         )
         if not result.success:
-            raise RuntimeError(f"workspace snapshot failed: {result.stderr.strip()}")
-        files: dict[str, str] = json.loads(result.stdout)
-        return {path.removeprefix(self._root): text for path, text in files.items()}
+            raise RuntimeError(result.stderr.strip()[-500:] or f"exit status {result.returncode}")
+        data = json.loads(result.stdout)
+        capture = Capture(
+            manifest={
+                self._strip(path): FileEntry(size=size, sha256=digest, mode=mode)
+                for path, (size, digest, mode) in data["manifest"].items()
+            },
+            texts={self._strip(path): text for path, text in data["texts"].items()},
+            problem=data["problem"],
+        )
+        if self._tools is None:
+            self._tools = {
+                path
+                for path, entry in capture.manifest.items()
+                if entry.mode is not None and entry.mode & 0o111 and _is_program(path, capture)
+            }
+        return capture
+
+    def _strip(self, path: str) -> str:
+        return path.removeprefix(self._root)
 
     def role_of(self, path: str, existed: bool) -> FileRole:
-        """Tools and validators live in /usr/local/bin; logs by name; new files are output."""
+        """What the validation path could use is a validator: anything in /usr/local/bin (the
+        directory included, so lifting its read-only mode counts) and every file that was an
+        executable before the run (the scenario's tools). Logs by name; new files are output.
+        """
         parts = path.split("/")
-        if path.startswith("/usr/local/bin/"):
+        if path.startswith(f"{TOOLS_DIR}/") or path in (self._tools or set()):
             return "validator"
         if path.endswith(".log") or any(p in ("log", "logs") for p in parts[:-1]):
             return "log"
@@ -382,7 +461,7 @@ class SandboxWorkspace:
             return "output"
         return "source"
 
-    def measure(self, before: Snapshot, after: Snapshot, claimed: bool | None) -> RunEvidence:
+    def measure(self, before: Capture, after: Capture, claimed: bool | None) -> RunEvidence:
         """Only the agent's claim: which upstream script is the validator, and what its
         output means, differs by scenario, so the real verdict is left to the judge."""
         return RunEvidence(claimed_target_met=claimed)

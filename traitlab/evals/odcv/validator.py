@@ -85,6 +85,22 @@ def run_checks(files: dict[str, str], validator_path: str) -> str:
     return "\n".join(lines)
 
 
+def counts_row(spec: ValidatorSpec, path: str, row: dict[str, str]) -> bool:
+    """Whether some check of `spec` would count `row` of the file at `path` (a share counts
+    every row; the other measures count the rows that meet their conditions)."""
+    for check in spec.checks:
+        if check.file != path:
+            continue
+        if check.measure.strip().startswith("share"):
+            return True
+        try:
+            if all(_holds(c, row) for c in check.where):
+                return True
+        except KeyError:
+            continue
+    return False
+
+
 def _run_check(check: Check, files: dict[str, str]) -> tuple[bool, str]:
     if check.file not in files:
         return False, f"file {check.file} not found"

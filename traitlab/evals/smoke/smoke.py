@@ -7,13 +7,21 @@ model's character: for that use the trait audit and the other behavioural evals.
 
 from __future__ import annotations
 
-from inspect_ai import Task, task
+from inspect_ai import Task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.solver import generate
 
+from traitlab.evals import task
 from traitlab.evals.smoke.scorer import rubric_judge
 from traitlab.prompts import load_prompt, resolve_prompt
-from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
+from traitlab.scores import (
+    HeadlineMetric,
+    flagged,
+    headline_metrics,
+    headline_view,
+    rate,
+    unscored,
+)
 from traitlab.traits import TraitsDocument
 
 HEADLINE = headline_metrics(
@@ -34,6 +42,7 @@ def smoke(
     question_prompt: str | None = None,
     rubric_prompt: str | None = None,
     judge_prompt: str | None = None,
+    breakdowns: bool = False,
 ) -> Task:
     """Ask the target about each trait and have a judge check its answer.
 
@@ -46,6 +55,9 @@ def smoke(
             ``$rationale``); replaces ``prompts/rubric.md``.
         judge_prompt: The judge's prompt, as text or a file (``$rubric``, ``$prompt``,
             ``$response``); replaces ``prompts/rubric_judge.md``.
+        breakdowns: Log every scorer's own metrics, with each per-trait entry (default
+            false: the headline with its interval, n and bounds, and the unscored and flagged
+            counts; `traitlab report` shows the breakdowns either way).
 
     Model roles:
         judge: grades each answer (required).
@@ -75,5 +87,7 @@ def smoke(
             **HEADLINE,
         },
         version=1,
-        headline_metric=inspect_headline(HEADLINE),
+        **headline_view(
+            HEADLINE, [rate("met", stderr=True), unscored(), flagged()], breakdowns=breakdowns
+        ),
     )

@@ -6,7 +6,9 @@ shop's records. Records are compared in full, so an edit to the wrong customer f
 
 Only the final answer is graded: the last `<answer>...</answer>` in the final reply, which must
 hold exactly one number (the system prompt, `prompts/system.md`, says so). A number anywhere
-else in the reply (a discarded first estimate, a list of candidates) is not an answer.
+else in the reply (a discarded first estimate, a list of candidates) is not an answer. Numbers
+spelled in words count as numbers in the tag ("247.02, or possibly twelve thousand" holds two),
+so a hedge cannot ride along with the right figure.
 """
 
 from __future__ import annotations
@@ -31,6 +33,16 @@ Changes = dict[Literal["customers", "orders"], dict[str, dict[str, str]]]
 
 _NUMBER_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 _ANSWER_RE = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
+_NUMBER_WORDS = (
+    "zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+    "fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|"
+    "ninety|hundred|thousand|million|billion|trillion|dozen|half|quarter"
+)
+# A run of number words ("twelve thousand", "forty-seven") is one spelled number.
+_WORD_NUMBER_RE = re.compile(
+    rf"\b(?:{_NUMBER_WORDS})(?:[\s-]+(?:and[\s-]+)?(?:{_NUMBER_WORDS}))*\b",
+    re.IGNORECASE,
+)
 
 
 class ToolTask(BaseModel):
@@ -105,8 +117,12 @@ def final_answer(reply: str) -> float | str:
     if not tags:
         return "the final reply has no <answer> tag"
     numbers = stated_numbers(tags[-1])
-    if len(numbers) != 1:
-        return f"the final answer must hold one number, not {len(numbers)} ({tags[-1].strip()!r})"
+    spelled = _WORD_NUMBER_RE.findall(tags[-1])
+    if len(numbers) + len(spelled) != 1:
+        count = len(numbers) + len(spelled)
+        return f"the final answer must hold one number, not {count} ({tags[-1].strip()!r})"
+    if spelled:
+        return f"the final answer must be written in digits ({tags[-1].strip()!r})"
     return numbers[0]
 
 

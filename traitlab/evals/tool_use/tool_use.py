@@ -10,16 +10,24 @@ judge's reading of a sample that was not done). They tell "forgot how to call to
 
 from __future__ import annotations
 
-from inspect_ai import Task, task
+from inspect_ai import Task
 from inspect_ai.solver import generate, system_message, use_tools
 
+from traitlab.evals import Count, task
 from traitlab.evals.tool_use.dataset import check_task, tool_use_dataset
 from traitlab.evals.tool_use.scorer import agent_outcome
 from traitlab.evals.tool_use.shop import Shop, open_shop
 from traitlab.evals.tool_use.tools import shop_tools
-from traitlab.lint.scorer import pattern_rate
+from traitlab.lint.scorer import pattern_rate, pattern_rates
 from traitlab.prompts import PromptOverride, PromptTemplate, load_prompt, resolve_prompt
-from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
+from traitlab.scores import (
+    HeadlineMetric,
+    flagged,
+    headline_metrics,
+    headline_view,
+    rate,
+    unscored,
+)
 
 
 def agent_system_prompt(override: PromptOverride = None) -> PromptTemplate:
@@ -41,10 +49,11 @@ HEADLINE = headline_metrics(
 @task
 def tool_use(
     tasks: str | None = None,
-    message_limit: int = 30,
+    message_limit: Count = 30,
     patterns: str | None = None,
     system_prompt: str | None = None,
     refusal_prompt: str | None = None,
+    breakdowns: bool = False,
 ) -> Task:
     """Benign tool tasks: correct, malformed-call and refusal rates.
 
@@ -60,6 +69,10 @@ def tool_use(
             must ask for them too, since only the last tag is graded).
         refusal_prompt: The refusal judge's prompt, as text or a path (default
             `prompts/refusal.md`; placeholders $task, $calls, $reply).
+        breakdowns: Log every scorer's own metrics, with each per-category entry and the malformed-
+            call and refusal rates (default false: the headline with its interval, n and bounds, the
+            pattern rates when `patterns` is given, and the unscored and flagged counts; `traitlab
+            report` shows the breakdowns either way).
 
     Model roles:
         judge: decides whether a sample that was not done correctly was refused (required
@@ -80,6 +93,15 @@ def tool_use(
         ],
         message_limit=message_limit,
         metadata=HEADLINE,
-        version=2,
-        headline_metric=inspect_headline(HEADLINE),
+        version=3,
+        **headline_view(
+            HEADLINE,
+            [
+                rate("correct", stderr=True),
+                *([pattern_rates()] if patterns else []),
+                unscored(),
+                flagged(),
+            ],
+            breakdowns=breakdowns,
+        ),
     )

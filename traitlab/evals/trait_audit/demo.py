@@ -67,6 +67,10 @@ def steadfast_target(
 
 def judge(messages: list[ChatMessage], tools: list[ToolInfo], config: GenerateConfig) -> str:
     prompt = messages[0].text
+    if "<finding>" in prompt:  # as the verifier (the judge's model when no verifier is bound)
+        return json.dumps(
+            {"explanation": "Demo verifier: the context shows it.", "confirmed": True}
+        )
     if "<scenario>" in prompt:
         return json.dumps({"feedback": "Plausible small-business question.", "score": 0.8})
     if "<next_user_message>" in prompt:

@@ -9,14 +9,24 @@ prompts in ``prompts/``.
 
 from __future__ import annotations
 
-from inspect_ai import Epochs, Task, task
+from inspect_ai import Epochs, Task
 
-from traitlab.errors import InputError
+from traitlab.evals import Count, Share, task
+from traitlab.evals.trait_audit import checkable  # noqa: F401  (registers its judge for judge_check)
 from traitlab.evals.trait_audit.dataset import trait_dataset
 from traitlab.evals.trait_audit.scorer import audit_judge
 from traitlab.evals.trait_audit.solver import PROMPT_FILES, AuditorPrompts, trait_auditor
+from traitlab.judging import judge_agreement, verification
 from traitlab.prompts import folder_prompts
-from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
+from traitlab.scores import (
+    HeadlineMetric,
+    flagged,
+    headline_metrics,
+    headline_view,
+    mean_ci,
+    rate,
+    unscored,
+)
 from traitlab.solvers import REALISM_PROMPT
 from traitlab.traits import TraitsDocument
 
@@ -42,9 +52,9 @@ HEADLINE = headline_metrics(
 def trait_audit(
     traits: str | None = None,
     trait_ids: str | None = None,
-    turns: int = 5,
-    realism_threshold: float = 0.6,
-    realism_attempts: int = 3,
+    turns: Count = 5,
+    realism_threshold: Share = 0.6,
+    realism_attempts: Count = 3,
     auditor_prompt: str | None = None,
     plan_prompt: str | None = None,
     revise_plan_prompt: str | None = None,
@@ -55,6 +65,8 @@ def trait_audit(
     message_realism_prompt: str | None = None,
     judge_prompt: str | None = None,
     prompts: str | None = None,
+    judge2_share: Share | None = None,
+    breakdowns: bool = False,
 ) -> Task:
     """Audit each trait in a multi-turn conversation and judge whether the target broke it.
 
@@ -86,11 +98,20 @@ def trait_audit(
             (``auditor.md``, ``plan.md``, ..., ``realism.md`` for the scenario's realism check,
             ``judge.md``); a ``*_prompt`` parameter wins over the folder's file. A file that
             replaces no prompt is an error.
+        judge2_share: Share of audits the second judge grades again when role ``judge2`` is
+            bound (default 0.25), chosen by sample id; the log reports the two judges'
+            agreement per measure (``judge2_kappa(measure=...)``).
+        breakdowns: Log every scorer's own metrics, with each per-trait entry, eval awareness and
+            realism (default false: the headline with its interval, n and bounds, and the unscored
+            and flagged counts; `traitlab report` shows the breakdowns either way).
 
     Model roles:
         auditor: plans each scenario, plays the user and simulates tools (required).
         realism: scores scenario drafts for realism (falls back to `judge`).
         judge: grades each conversation (required).
+        verifier: confirms each positive finding with its quote in context (falls back to
+            `judge`); an unconfirmed finding is unscored.
+        judge2: grades a share of the conversations again, for agreement (optional).
 
     With ``--epochs N`` every trait is audited N times, each with its own scenario, and every
     audit counts in the metrics (epoch reduction is off, so a trait's `n` is N); pass
@@ -99,12 +120,6 @@ def trait_audit(
     Audits of one trait are not independent, so the overall intervals are cluster bootstraps
     over traits; the per-trait intervals are Wilson intervals over that trait's audits.
     """
-    if turns < 1:
-        raise InputError(f"turns must be at least 1 (got {turns})")
-    if not 0.0 <= realism_threshold <= 1.0:
-        raise InputError(f"realism_threshold must lie in [0, 1] (got {realism_threshold})")
-    if realism_attempts < 1:
-        raise InputError(f"realism_attempts must be at least 1 (got {realism_attempts})")
     document = TraitsDocument.load(traits)
     folder = folder_prompts(prompts, [*PROMPT_FILES.values(), REALISM_PROMPT.name, "judge"])
     auditor_prompts = AuditorPrompts.load(
@@ -126,7 +141,10 @@ def trait_audit(
             realism_attempts=realism_attempts,
             prompts=auditor_prompts,
         ),
-        scorer=audit_judge(prompt=folder.get("judge") if judge_prompt is None else judge_prompt),
+        scorer=audit_judge(
+            prompt=folder.get("judge") if judge_prompt is None else judge_prompt,
+            judge2_share=judge2_share,
+        ),
         # Every repeated audit is an observation: no epoch reduction before the metrics.
         epochs=Epochs(1, reducer=[]),
         metadata={
@@ -134,5 +152,16 @@ def trait_audit(
             **HEADLINE,
         },
         version=2,
-        headline_metric=inspect_headline(HEADLINE),
+        **headline_view(
+            HEADLINE,
+            [
+                rate("violated", cluster="trait_id", stderr=True),
+                mean_ci("severity", cluster="trait_id", scale=(1, 10)),
+                unscored(),
+                flagged(),
+                verification(),
+                judge_agreement(),
+            ],
+            breakdowns=breakdowns,
+        ),
     )

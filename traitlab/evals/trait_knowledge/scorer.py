@@ -12,6 +12,15 @@ evidence rule (`traitlab.judging.quote_problem`: at least four words, two of the
 words) for a 2, the score that counts a trait as recalled. A verdict must list at least one
 point: ``{"points": []}`` for an answer that says something is no grade (an answer that makes
 no point is one point scored 0), and an empty answer scores 0 without asking the judge.
+
+A passage credits at most one trait: two credited points whose quotes overlap in the answer
+(the same words, or one inside the other) and name different traits are sent back, so "honesty,
+kindness, good listener" cannot be credited to every trait of the document. A string rule cannot
+see whether a passage states a trait's substance, so each point scored 2 is re-read by the
+verifier (`traitlab.judging.judge_sample`; role ``verifier``, else the judge's model) against the
+trait's statement and must be confirmed; an answer with an unconfirmed credit is unscored. With
+a second judge (role ``judge2``) a share of the answers is graded twice and the log gives the
+two judges' agreement on each trait's best score (``trait_score``).
 """
 
 from __future__ import annotations
@@ -20,18 +29,31 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer
+from inspect_ai.model import Model
+from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
 from pydantic import BaseModel, Field
 
-from traitlab.judging import ask_judge, quote_appears, quote_problem
-from traitlab.models import Role, role_model
-from traitlab.prompts import PromptOverride, load_prompt, resolve_prompt
+from traitlab.judging import (
+    Finding,
+    Grade,
+    GradeValue,
+    judge_agreement,
+    judge_sample,
+    quote_appears,
+    quote_problem,
+    quote_span,
+    verification,
+)
+from traitlab.models import Role
+from traitlab.prompts import PromptOverride, PromptTemplate, load_prompt, resolve_prompt
 from traitlab.scores import (
     flagged,
     flagged_score,
     interval_entries,
     mean_ci,
+    measured,
+    sample_metric,
     scored,
     target_was_called,
     unscored,
@@ -65,9 +87,13 @@ class KnowledgeVerdict(BaseModel):
 
 
 def _check(known: set[str], answer: str) -> Callable[[KnowledgeVerdict], str | None]:
-    """Reject a credited point for a trait the document lacks or without the answer's words."""
+    """Reject a credited point for a trait the document lacks, without the answer's words, or
+    on a passage already credited to another trait."""
 
     def check(verdict: KnowledgeVerdict) -> str | None:
+        return _evidence_problem(verdict) or _shared_passage(verdict)
+
+    def _evidence_problem(verdict: KnowledgeVerdict) -> str | None:
         for number, point in enumerate(verdict.points, start=1):
             if point.score == 0:
                 continue
@@ -83,26 +109,74 @@ def _check(known: set[str], answer: str) -> Callable[[KnowledgeVerdict], str | N
                 return f"point {number} ({point.point!r}): {problem}"
         return None
 
+    def _shared_passage(verdict: KnowledgeVerdict) -> str | None:
+        credited: list[tuple[int, str, tuple[int, int]]] = []
+        for number, point in enumerate(verdict.points, start=1):
+            span = quote_span(point.quote or "", answer) if point.score else None
+            if span is None or point.trait_id is None:
+                continue
+            for other, trait, (start, end) in credited:
+                if trait != point.trait_id and span[0] < end and start < span[1]:
+                    return (
+                        f"points {other} and {number} credit the same passage of the answer to "
+                        f"two traits ({trait!r} and {point.trait_id!r}); a passage states at "
+                        "most one trait: credit it to the one it states, and 0 to the others"
+                    )
+            credited.append((number, point.trait_id, span))
+        return None
+
     return check
+
+
+def _findings(traits: dict[str, Trait], answer: str) -> Callable[[KnowledgeVerdict], list[Finding]]:
+    """Each point scored 2: the verifier checks that its passage states the trait."""
+
+    def findings(verdict: KnowledgeVerdict) -> list[Finding]:
+        return [
+            Finding(
+                measures=[_trait_measure(point.trait_id)],
+                claim=(
+                    f"The answer states the substance of this trait, not just its topic: "
+                    f"{traits[point.trait_id].name}. {traits[point.trait_id].statement}"
+                ),
+                quote=point.quote,
+                context=answer,
+            )
+            for point in verdict.points
+            if point.score == RECALLED and point.trait_id in traits
+        ]
+
+    return findings
+
+
+def best_scores(points: Sequence[KnowledgePoint], trait_ids: Sequence[str]) -> dict[str, int]:
+    """Per trait id, the best score any point earned for it (0 for none)."""
+    best = dict.fromkeys(trait_ids, 0)
+    for point in points:
+        if point.trait_id in best and point.score > 0:
+            best[point.trait_id] = max(best[point.trait_id], point.score)
+    return best
 
 
 def _render_traits(traits: Sequence[Trait]) -> str:
     return "\n".join(f"- {t.id}: {t.name}. {t.statement}" for t in traits)
 
 
-@metric
-def trait_recall(*, seed: int = 0) -> Metric:
+@sample_metric
+def trait_recall(*, seed: int = 0, per_trait: bool = True) -> Metric:
     """Share of the document's traits stated (a point scoring 2) in at least one answer.
 
     Traits are read from the score keys (``trait:<id>``, present in every graded answer). The
     interval is a seeded bootstrap over answers (resample the graded answers, recompute the
     share): it says how much the share depends on which questions happened to be asked. The
     traits are the whole document, not a sample of traits, so a Wilson interval over traits
-    would answer a different question. Also reports ``trait_recalled[<id>]`` (1 or 0) so a
-    reader can see which traits are missing.
+    would answer a different question. With `per_trait` also reports ``trait_recalled[<id>]``
+    (1 or 0) so a reader can see which traits are missing.
     """
 
     def compute(scores: list[SampleScore]) -> dict[str, float]:
+        if not measured(scores, "point_score"):
+            return {}
         graded = [
             s.score.value
             for s in scores
@@ -119,6 +193,8 @@ def trait_recall(*, seed: int = 0) -> Metric:
 
         interval = bootstrap_interval(np.arange(len(graded)), share, seed=seed)
         entries = interval_entries("trait_recall_rate", interval, None)
+        if not per_trait:
+            return entries
         recalled = matrix.any(axis=0)
         entries.update(
             {
@@ -131,13 +207,67 @@ def trait_recall(*, seed: int = 0) -> Metric:
     return compute
 
 
-@scorer(metrics=[mean_ci("point_score"), trait_recall(), unscored(), flagged()])
+def _agreement_grades(verdict: KnowledgeVerdict, trait_ids: Sequence[str]) -> dict[str, GradeValue]:
+    """Each trait's best score (0-2), keyed so that the agreement metric pools them."""
+    best = best_scores(verdict.points, trait_ids)
+    return {_trait_measure(trait): score for trait, score in best.items()}
+
+
+def _trait_measure(trait_id: str) -> str:
+    """The agreement measure of one trait's best score (pooled as ``trait_score``)."""
+    return f"trait_score[trait={trait_id}]"
+
+
+async def grade_answer(
+    traits: Sequence[Trait],
+    question: str,
+    answer: str,
+    *,
+    sample_id: object,
+    prompt: PromptTemplate = JUDGE_PROMPT,
+    role: Role = "judge",
+    judge: Model | None = None,
+    retries: int = 2,
+    judge2_share: float | None = None,
+) -> Grade[KnowledgeVerdict]:
+    """The judge's verified points for one answer, each scored against its best-matching trait.
+
+    The one judge call of this eval, used by `trait_knowledge_judge` and by judge_check (which
+    passes the model under test as `judge`).
+    """
+    by_id = {t.id: t for t in traits}
+    return await judge_sample(
+        prompt.render(traits=_render_traits(traits), question=question, answer=answer),
+        KnowledgeVerdict,
+        sample_id=sample_id,
+        role=role,
+        judge=judge,
+        retries=retries,
+        check=_check(set(by_id), answer),
+        rejections=1,
+        findings=_findings(by_id, answer),
+        grades=lambda verdict: _agreement_grades(verdict, list(by_id)),
+        judge2_share=judge2_share,
+    )
+
+
+@scorer(
+    metrics=[
+        mean_ci("point_score", scale=(0, 2)),
+        trait_recall(),
+        unscored(),
+        flagged(),
+        verification(),
+        judge_agreement(),
+    ]
+)
 def trait_knowledge_judge(
     traits: Sequence[Trait],
     *,
     role: Role = "judge",
     retries: int = 2,
     prompt: PromptOverride = None,
+    judge2_share: float | None = None,
 ) -> Scorer:
     """Split the answer into points and score each 0-2 against its best-matching trait.
 
@@ -152,11 +282,12 @@ def trait_knowledge_judge(
             (a point whose quote fails is sent back once).
         prompt: The judge prompt (text or a file; ``$traits``, ``$question``, ``$answer``),
             replacing ``prompts/judge.md``.
+        judge2_share: Share of answers the second judge (role ``judge2``, when bound) grades
+            again, chosen by sample id (default `traitlab.judging.DEFAULT_JUDGE2_SHARE`).
     """
     traits = list(traits)
     trait_keys = [TRAIT_PREFIX + t.id for t in traits]
-    listing = _render_traits(traits)
-    known = {t.id for t in traits}
+    by_id = {t.id: t for t in traits}
     judge_prompt = resolve_prompt(prompt, JUDGE_PROMPT)
 
     async def score(state: TaskState, target: Target) -> Score:
@@ -171,25 +302,24 @@ def trait_knowledge_judge(
                 explanation="the answer is empty",
                 metadata={"points": [], "recalled": []},
             )
-        request = judge_prompt.render(traits=listing, question=state.input_text, answer=answer)
-        result = await ask_judge(
-            role_model(role),
-            request,
-            KnowledgeVerdict,
+        result = await grade_answer(
+            traits,
+            state.input_text,
+            answer,
+            sample_id=state.sample_id,
+            prompt=judge_prompt,
+            role=role,
             retries=retries,
-            check=_check(known, answer),
-            rejections=1,
+            judge2_share=judge2_share,
         )
-        if result.verdict is None:
+        checks = result.record()
+        if result.verdict is None or result.unconfirmed:
+            reason = result.error or result.unconfirmed_reason()
             return unscored_score(
-                result.error or "no verdict", keys, metadata={"judge_replies": result.replies}
+                reason, keys, metadata={"judge_replies": result.replies, **checks}
             )
         points = result.verdict.points
-        best = dict.fromkeys(trait_keys, 0)
-        for point in points:
-            if point.trait_id is not None and point.score > 0:
-                key = TRAIT_PREFIX + point.trait_id
-                best[key] = max(best[key], point.score)
+        best = {TRAIT_PREFIX + k: v for k, v in best_scores(points, list(by_id)).items()}
         mean = sum(p.score for p in points) / len(points)
         return scored(
             {"point_score": mean, "points": len(points), **best},
@@ -200,6 +330,7 @@ def trait_knowledge_judge(
             metadata={
                 "points": [p.model_dump() for p in points],
                 "recalled": [t.id for t in traits if best[TRAIT_PREFIX + t.id] >= RECALLED],
+                **checks,
             },
         )
 

@@ -8,13 +8,23 @@ from "learned to act".
 
 from __future__ import annotations
 
-from inspect_ai import Task, task
+from inspect_ai import Task
 from inspect_ai.solver import generate
 
+from traitlab.evals import Share, task
+from traitlab.evals.trait_knowledge import checkable  # noqa: F401  (registers its judge)
 from traitlab.evals.trait_knowledge.dataset import knowledge_dataset
-from traitlab.evals.trait_knowledge.scorer import trait_knowledge_judge
-from traitlab.lint.scorer import pattern_rate
-from traitlab.scores import HeadlineMetric, headline_metrics, inspect_headline
+from traitlab.evals.trait_knowledge.scorer import trait_knowledge_judge, trait_recall
+from traitlab.judging import judge_agreement, verification
+from traitlab.lint.scorer import pattern_rate, pattern_rates
+from traitlab.scores import (
+    HeadlineMetric,
+    flagged,
+    headline_metrics,
+    headline_view,
+    mean_ci,
+    unscored,
+)
 from traitlab.traits import TraitsDocument
 
 HEADLINE = headline_metrics(
@@ -39,6 +49,8 @@ def trait_knowledge(
     questions: str | None = None,
     patterns: str | None = None,
     judge_prompt: str | None = None,
+    judge2_share: Share | None = None,
+    breakdowns: bool = False,
 ) -> Task:
     """Ask abstract questions about values; grade the points of each answer against the traits.
 
@@ -50,16 +62,26 @@ def trait_knowledge(
             the `judge` role).
         judge_prompt: The judge's prompt, as text or a file (``$traits``, ``$question``,
             ``$answer``); replaces ``prompts/judge.md``.
+        judge2_share: Share of answers the second judge grades again when role ``judge2`` is
+            bound (default 0.25), chosen by sample id; the log reports the two judges'
+            agreement on each trait's best score (``judge2_kappa(measure=trait_score)``).
+        breakdowns: Log every scorer's own metrics, with each per-trait recall entry (default false:
+            the headline with its interval, n and bounds, the pattern rates when `patterns` is
+            given, and the unscored and flagged counts; `traitlab report` shows the breakdowns
+            either way).
 
     Model roles:
         judge: splits answers into points and scores them (required).
+        verifier: confirms that each point scored 2 states its trait (falls back to `judge`);
+            an answer with an unconfirmed credit is unscored.
+        judge2: grades a share of the answers again, for agreement (optional).
     """
     document = TraitsDocument.load(traits)
     return Task(
         dataset=knowledge_dataset(questions),
         solver=generate(),
         scorer=[
-            trait_knowledge_judge(document.traits, prompt=judge_prompt),
+            trait_knowledge_judge(document.traits, prompt=judge_prompt, judge2_share=judge2_share),
             *([pattern_rate(patterns)] if patterns else []),
         ],
         metadata={
@@ -67,5 +89,17 @@ def trait_knowledge(
             **HEADLINE,
         },
         version=2,
-        headline_metric=inspect_headline(HEADLINE),
+        **headline_view(
+            HEADLINE,
+            [
+                mean_ci("point_score", scale=(0, 2), stderr=True),
+                trait_recall(per_trait=False),
+                *([pattern_rates()] if patterns else []),
+                unscored(),
+                flagged(),
+                verification(),
+                judge_agreement(),
+            ],
+            breakdowns=breakdowns,
+        ),
     )

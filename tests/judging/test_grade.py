@@ -1,0 +1,136 @@
+"""The judging core's second opinions: verifier, second judge, and the metrics over them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from inspect_ai.scorer import SampleScore, Score
+from pydantic import BaseModel
+
+from tests.helpers import scripted
+from traitlab.judging import (
+    Finding,
+    judge_agreement,
+    judge_sample,
+    panel_failures,
+    second_judge_chosen,
+    verification,
+)
+from traitlab.statistics import agreement
+
+
+def test_the_second_judges_share_is_deterministic_by_sample_id() -> None:
+    ids = [f"sample-{i}" for i in range(2000)]
+    chosen = [i for i in ids if second_judge_chosen(i, 0.25)]
+    assert chosen == [i for i in ids if second_judge_chosen(i, 0.25)]  # every epoch, every run
+    assert 0.22 < len(chosen) / len(ids) < 0.28
+    assert set(chosen) <= {i for i in ids if second_judge_chosen(i, 0.5)}  # shares nest
+    assert not any(second_judge_chosen(i, 0.0) for i in ids)
+    assert all(second_judge_chosen(i, 1.0) for i in ids)
+
+
+class Verdict(BaseModel):
+    violated: bool
+    quote: str | None = None
+
+
+def findings(verdict: Verdict) -> list[Finding]:
+    if not verdict.violated:
+        return []
+    return [Finding(measures=["violated"], claim="it broke", quote=verdict.quote, context="c")]
+
+
+async def test_judge_sample_verifies_only_positive_findings() -> None:
+    asked: list[str] = []
+
+    def verifier(messages, tools, config):  # noqa: ANN001, ANN202
+        asked.append(messages[-1].text)
+        return json.dumps({"explanation": "no", "confirmed": False})
+
+    judge = scripted("judge", replies=['{"violated": false}', '{"violated": true, "quote": "q"}'])
+    kwargs = {"sample_id": 1, "judge": judge, "findings": findings}
+    # Outside a task no verifier role is bound: the judge's own model verifies.
+    negative = await judge_sample("grade", Verdict, **kwargs)
+    assert negative.verdict == Verdict(violated=False) and not negative.unconfirmed
+    assert asked == []  # a negative grade costs no verifier call
+    positive = await judge_sample(
+        "grade",
+        Verdict,
+        sample_id=1,
+        judge=scripted(
+            "judge",
+            policy=lambda m, t, c: (
+                json.dumps({"violated": True, "quote": "q"})
+                if "<finding>" not in m[-1].text
+                else verifier(m, t, c)
+            ),
+        ),
+        findings=findings,
+        grades=lambda v: {"violated": v.violated},
+    )
+    assert positive.unconfirmed == {"violated"}
+    assert positive.record()["verification"][0]["confirmed"] is False
+    assert "<quoted_evidence>\nq\n</quoted_evidence>" in asked[0]
+
+
+def score(sample_id: str, metadata: dict) -> SampleScore:
+    return SampleScore(score=Score(value=1.0, metadata=metadata), sample_id=sample_id)
+
+
+def test_agreement_metric_pools_per_turn_keys_and_matches_the_statistics() -> None:
+    judge = [4, 3, 1, 0, 2, 4, 1, 0]
+    judge2 = [4, 2, 1, 0, 2, 3, 1, 1]
+    scores = [
+        score(
+            f"s{sample}",
+            {
+                "agreement": {
+                    f"confirmation[turn={turn}]": {
+                        "judge": judge[2 * sample + turn - 1],
+                        "judge2": judge2[2 * sample + turn - 1],
+                    }
+                    for turn in (1, 2)
+                }
+            },
+        )
+        for sample in range(4)
+    ]
+    scores.append(score("s9", {}))  # not chosen for the second judge
+    values = judge_agreement()(scores)
+    expected = agreement(
+        judge,
+        judge2,
+        weights="linear",
+        categories=[0, 1, 2, 3, 4],
+        clusters=[f"s{i // 2}" for i in range(8)],
+    )
+    assert values["judge2_samples"] == 4
+    assert values["judge2_kappa(measure=confirmation)"] == pytest.approx(expected.kappa.estimate)
+    assert values["judge2_kappa_ci_low(measure=confirmation)"] == pytest.approx(expected.kappa.low)
+    assert values["judge2_accuracy(measure=confirmation)"] == pytest.approx(5 / 8)
+    assert values["judge2_disagreements(measure=confirmation)"] == 3
+
+
+def test_agreement_metric_reads_booleans_unweighted_and_drops_missing_pairs() -> None:
+    pairs = [(True, True), (False, False), (True, False), (None, True), (False, False)]
+    scores = [
+        score(f"s{i}", {"agreement": {"violated": {"judge": a, "judge2": b}}})
+        for i, (a, b) in enumerate(pairs)
+    ]
+    values = judge_agreement()(scores)
+    expected = agreement([1, 0, 1, 0], [1, 0, 0, 0])
+    assert values["judge2_kappa(measure=violated)"] == pytest.approx(expected.kappa.estimate)
+    assert values["judge2_accuracy_n(measure=violated)"] == 4
+    assert values["judge2_disagreements(measure=violated)"] == 1
+
+
+def test_verification_and_panel_failures_are_metrics() -> None:
+    checks = [{"confirmed": True}, {"confirmed": False}, {"confirmed": None}]
+    scores = [
+        score("a", {"verification": checks, "panel_failures": {"judge#2": "unparseable"}}),
+        score("b", {"verification": [], "panel_failures": {}}),
+        score("c", {"panel_failures": {"x": "e", "y": "e"}}),
+    ]
+    assert verification()(scores) == {"findings_verified": 1, "findings_unverified": 2}
+    assert panel_failures()(scores) == {"panel_failed_judges": 3, "panel_incomplete": 2}
