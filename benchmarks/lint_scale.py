@@ -1,26 +1,74 @@
-"""The lint pre-scan (no embeddings) against a floor, with the peak memory of each, at scale.
+"""The lint pre-scan (no embeddings) and `lint filter` against a floor, with peak memory, at scale.
 
     PYTHONPATH=. python benchmarks/lint_scale.py -n 100000     # ratio to the floor (target <= 5x)
     PYTHONPATH=. python benchmarks/lint_scale.py -n 1000000    # peak RSS (target < 2,048 MB)
 
-The floor is one pass that reads the file, parses each line and counts the first and last words
-of each reply: no lint can be faster. The lint runs end to end (read, validate, pre-scan, and
-labels.jsonl written) with `lint_dataset`, on every core. Each is measured in its own child
-process, side by side in one run, so that its time and peak RSS are its own; the machine's load
-is printed with them, since other work on a shared machine slows both (the lint more, as it uses
-every core).
+Two kinds of data, each measured: `random` (replies of random words, few repeated phrases) and
+`templated` (replies built from a few dozen sentence templates, as synthetic SFT data is, with
+planted openers and closers: many candidate phrases). The floor is one pass that reads the file,
+parses each line and counts the first and last words of each reply: no lint can be faster. The
+lint runs as a user runs it, from the shell: `traitlab lint FILE --no-clusters -o DIR` (start-up,
+read, validate, pre-scan, report and labels.jsonl written), on every core; then
+`traitlab lint filter` drops the records of one finding. Each runs in its own child process, side
+by side in one run, so that its time and peak RSS are its own; the machine's load is printed
+with them, since other work on a shared machine slows both (the lint more, as it uses every core).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-from tests.lint.helpers import planted_chats
+# Sentence templates, as synthetic SFT data repeats them: the same few dozen phrasings with
+# different nouns, so word pairs and openings repeat far more than in random words.
+TEMPLATES = [
+    "You could compare the {a} and the {b} first.",
+    "And then rank the {a} by how much {b} it needs.",
+    "Start by listing every {a} you can think of.",
+    "The {a} matters more than the {b} here.",
+    "It helps to think of the {a} as a kind of {b}.",
+    "Try writing down what the {a} does for you.",
+    "Once you have the {a}, look at the {b} again.",
+    "A good first step is to check the {a}.",
+    "If the {a} fails, fall back on the {b}.",
+    "Most people forget about the {a} at this point.",
+    "Keep the {a} and the {b} apart while you work.",
+    "You might also ask someone about the {a}.",
+    "This is where the {a} comes in.",
+    "Make sure the {a} is ready before the {b}.",
+    "The simplest option is to replace the {a}.",
+    "Then you can decide whether the {b} is worth it.",
+    "Think about how the {a} changes over a week.",
+    "Write the {a} on one side and the {b} on the other.",
+    "There is no single right answer for the {a}.",
+    "Notice how the {a} affects the {b}.",
+    "You do not need to fix the {a} all at once.",
+    "Set a small goal for the {a} each day.",
+    "The {b} will follow once the {a} is settled.",
+    "Ask yourself what the {a} is really for.",
+    "It is fine to leave the {a} for later.",
+    "Group the {a} with the other {b} items.",
+    "A quick test is to remove the {a} and see.",
+    "Look for patterns in the {a} over time.",
+    "The trick is to keep the {a} small.",
+    "After that, review the {b} once more.",
+    "Use the {a} as a reminder of the {b}.",
+    "Be careful not to overload the {a}.",
+    "Share the {a} with someone you trust.",
+    "If in doubt, go back to the {a}.",
+    "In short, the {a} is the part to watch.",
+    "Finally, put the {a} somewhere you will see it.",
+]
+# After the common opener (closer) of tests.lint.helpers, which 70% of planted ones are.
+OPENERS = ["Great question, and you are not alone in it.", "Here are some ideas."]
+CLOSERS = ["I hope this helps!", "Let me know how it goes."]
 
 # Peak RSS from /proc (VmHWM: this program's own); ru_maxrss would also count the parent's
 # memory that a forked child held before exec (Linux keeps that high-water mark across exec).
@@ -54,23 +102,38 @@ def run(path):
     return replies
 """
 
-LINT = """
-import os
-from traitlab.lint import lint_dataset
-from traitlab.lint.labels import label_lines
 
-def run(path):
-    report = lint_dataset(path, clusters=False, show_progress=False)
-    # labels.jsonl, the report file that grows with the items (`-o` writes it; rows built lazily).
-    with open(path + ".labels.jsonl", "w", encoding="utf-8") as out:
-        out.writelines(label_lines(report.labels))
-    os.unlink(path + ".labels.jsonl")
-    return report.n_items
-"""
+def templated_chats(
+    path: Path, n: int, *, opening: float = 0.3, closing: float = 0.2, sentences: int = 8
+) -> None:
+    """Phrase-heavy chats: replies of `sentences` sentences from `TEMPLATES`, opening with one of
+    `OPENERS` with probability `opening` and closing with one of `CLOSERS` with probability
+    `closing` (the first of each is the common one)."""
+    from tests.lint.helpers import DEEPER, VALIDATION, VOCABULARY
+
+    openers, closers = [VALIDATION, *OPENERS], [DEEPER, *CLOSERS]
+    rng = random.Random(0)
+
+    def line() -> str:
+        a, b = rng.sample(VOCABULARY, 2)
+        return rng.choice(TEMPLATES).format(a=a, b=b)
+
+    with path.open("w", encoding="utf-8") as out:
+        for index in range(n):
+            parts = [line() for _ in range(sentences)]
+            if rng.random() < opening:
+                parts.insert(0, openers[0] if rng.random() < 0.7 else rng.choice(openers))
+            if rng.random() < closing:
+                parts.append(closers[0] if rng.random() < 0.7 else rng.choice(closers))
+            messages = [
+                {"role": "user", "content": line()},
+                {"role": "assistant", "content": " ".join(parts)},
+            ]
+            out.write(json.dumps({"id": f"r{index}", "messages": messages}) + "\n")
 
 
 def measure(code: str, path: Path) -> tuple[float, float, int]:
-    """Seconds, peak RSS (MB) and items counted, in a child process."""
+    """Seconds, peak RSS (MB) and replies counted by the floor, in a child process."""
     child = subprocess.run(
         [sys.executable, "-c", code + MEASURE, str(path)],
         capture_output=True,
@@ -81,25 +144,69 @@ def measure(code: str, path: Path) -> tuple[float, float, int]:
     return float(elapsed), float(rss), int(count)
 
 
+def command(args: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB, the largest process: the command or one of its workers)
+    of a `traitlab` command, started as from the shell."""
+    start = time.perf_counter()
+    child = subprocess.Popen(
+        [str(Path(sys.executable).with_name("traitlab")), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - start
+    if status:
+        raise SystemExit(f"traitlab {' '.join(args)} failed:\n{child.stderr.read().decode()}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def run(kind: str, n: int, sentences: int, tmp: Path) -> None:
+    data, out = tmp / f"{kind}.jsonl", tmp / f"{kind}-report"
+    # Made in a child process, so that this one stays small: a command's peak RSS counts the
+    # memory of the process it was started from (Linux keeps the high-water mark across exec).
+    maker = (
+        "tests.lint.helpers import planted_chats as make"
+        if kind == "random"
+        else ("benchmarks.lint_scale import templated_chats as make")
+    )
+    subprocess.run(
+        [sys.executable, "-c", f"from {maker}; from pathlib import Path; "
+         f"make(Path({str(data)!r}), {n}, opening=0.3, closing=0.2, sentences={sentences})"],
+        check=True,
+    )  # fmt: skip
+    size = data.stat().st_size / 1e6
+    floor_s, floor_rss, replies = measure(FLOOR, data)
+    lint_s, lint_rss = command(["lint", str(data), "--no-clusters", "-o", str(out)])
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["n_items"] == replies, (report["n_items"], replies)
+    feature = report["findings"][0]["id"]
+    filter_s, filter_rss = command(
+        ["lint", "filter", str(data), "--report", str(out), "-o", str(tmp / "kept.jsonl"),
+         "--feature", feature]
+    )  # fmt: skip
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"[{kind}] records: {n:,} ({size:,.0f} MB), items: {replies:,}; load {load}")
+    print(f"  floor (parse + first/last words): {floor_s:.2f} s, peak RSS {floor_rss:,.0f} MB")
+    print(f"  traitlab lint --no-clusters: {lint_s:.2f} s, peak RSS {lint_rss:,.0f} MB")
+    print(f"  ratio to the floor: {lint_s / floor_s:.1f}x (target <= 5x)")
+    print(f"  traitlab lint filter ({feature}): {filter_s:.2f} s, peak RSS {filter_rss:,.0f} MB")
+    for path in (data, tmp / "kept.jsonl"):
+        path.unlink()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=100_000, help="Chat records.")
     parser.add_argument("--sentences", type=int, default=8, help="Sentences per reply.")
+    parser.add_argument(
+        "--data", choices=["random", "templated", "both"], default="both", help="Kind of data."
+    )
     args = parser.parse_args()
+    print(f"cores: {os.cpu_count()}; targets: lint <= 5x the floor, peak RSS < 2,048 MB")
+    kinds = ["random", "templated"] if args.data == "both" else [args.data]
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data.jsonl"
-        planted_chats(data, args.n, opening=0.3, closing=0.2, sentences=args.sentences)
-        size = data.stat().st_size / 1e6
-        floor_s, floor_rss, replies = measure(FLOOR, data)
-        lint_s, lint_rss, items = measure(LINT, data)
-    assert items == replies, (items, replies)
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"records: {args.n:,} ({size:,.0f} MB), items: {items:,}")
-    print(f"cores: {os.cpu_count()}, load average (1, 5, 15 min): {load}")
-    print(f"floor (parse + first/last words): {floor_s:.2f} s, peak RSS {floor_rss:,.0f} MB")
-    print(f"lint pre-scan end to end: {lint_s:.2f} s, peak RSS {lint_rss:,.0f} MB")
-    print(f"ratio to the floor: {lint_s / floor_s:.1f}x (target <= 5x at 100k records)")
-    print(f"lint peak RSS: {lint_rss:,.0f} MB (target < 2,048 MB at 1M records)")
+        for kind in kinds:
+            run(kind, args.n, args.sentences, Path(tmp))
 
 
 if __name__ == "__main__":

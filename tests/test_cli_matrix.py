@@ -400,6 +400,7 @@ MATRIX = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("command", "case"), MATRIX)
 def test_command_fails_cleanly(command: Command, case: str, world: World) -> None:
     where = Path(tempfile.mkdtemp(dir=world.root, prefix="case-"))

@@ -108,6 +108,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("words", OFFLINE, ids=" ".join)
 def test_offline_command_runs_as_written(words: list[str], scratch: Path) -> None:
     result = subprocess.run(

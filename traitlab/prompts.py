@@ -8,11 +8,14 @@ braces in a prompt need no escaping.
 
 A task or scorer that uses a prompt takes an override, either the text itself or a path to a
 file in the same format. The override is checked when the task is built: a placeholder the code
-does not fill is a one-line error then, not a failed sample an hour later.
+does not fill is a one-line error then, not a failed sample an hour later. A task with many
+prompts also takes a prompts folder (`folder_prompts`): each file in it replaces the bundled
+prompt of the same name, checked the same way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -121,3 +124,31 @@ def resolve_prompt(
     if prompt.temperature is None:
         prompt = prompt.model_copy(update={"temperature": default.temperature})
     return prompt
+
+
+def folder_prompts(folder: str | Path | None, names: Iterable[str]) -> dict[str, Path]:
+    """The files of a prompts folder by the prompt each replaces: ``judge.md`` replaces the
+    bundled ``judge`` prompt. `names` are the prompts the caller has.
+
+    A file that matches none of them is an error, as is a missing folder: a misspelt file name
+    would otherwise change nothing, silently. Hidden files are left alone.
+    """
+    if folder is None:
+        return {}
+    path = Path(folder)
+    if not path.is_dir():
+        raise InputError("the prompts folder does not exist (or is a file)", path=path)
+    known = set(names)
+    files = {f.stem: f for f in sorted(path.iterdir()) if f.is_file() and f.suffix == ".md"}
+    stray = sorted(
+        f.name
+        for f in path.iterdir()
+        if not f.name.startswith(".") and (f.stem not in known or f.suffix != ".md")
+    )
+    if stray:
+        raise InputError(
+            f"{', '.join(stray)} replace{'s' if len(stray) == 1 else ''} no prompt here "
+            f"(prompts: {', '.join(n + '.md' for n in sorted(known))})",
+            path=path,
+        )
+    return files

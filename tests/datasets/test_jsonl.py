@@ -14,8 +14,8 @@ from traitlab.datasets import (
     read_records,
     write_jsonl,
 )
-from traitlab.datasets.jsonl import iter_json_lines
 from traitlab.errors import InputError
+from traitlab.jsonl import iter_json_lines
 
 GOOD = {
     "id": "a",

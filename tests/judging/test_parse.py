@@ -120,6 +120,33 @@ def test_closing_fences_and_tags_may_follow_the_verdict(reply: str) -> None:
     assert parse_structured(reply, Grade).violated is True
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [
+        r'{"violated": true, "severity": 7, "quote": "an escaped quote \" and } brace"}',
+        r'A path C:\{temp} first. {"violated": true, "severity": 7, "quote": "a \\ backslash"}',
+        '{"violated": true, "severity": 7, "quote": "x"}'.replace("x", "{nested} \\\\\\u00e9"),
+    ],
+)
+def test_braces_quotes_and_escapes_around_the_verdict(reply: str) -> None:
+    assert parse_structured(reply, Verdict).severity == 7
+
+
+def test_the_json_schema_is_built_once_per_verdict_class(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Once(BaseModel):
+        violated: bool
+
+    built = []
+    original = Once.model_json_schema.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        Once, "model_json_schema", classmethod(lambda cls: built.append(1) or original(cls))
+    )
+    for _ in range(3):
+        assert parse_structured('{"violated": true}', Once).violated is True
+        schema_instructions(Once)
+    assert len(built) == 1
+
+
 TAGGED = (
     "<explanation>It gave way in turn 2.</explanation>\n<violated>true</violated>\n"
     "<severity>6</severity>\n<realism>0.8</realism>"

@@ -78,6 +78,7 @@ def test_bad_input_is_one_line_and_exit_2(
     assert err.startswith("error: ") and "no records found" in err
 
 
+@pytest.mark.slow
 def test_the_readme_demo_finds_the_planted_patterns_of_the_bundled_example(tmp_path: Path) -> None:
     example = DATA_DIR / "examples" / "lint_example.jsonl"
     records = [json.loads(line) for line in example.read_text().splitlines()]

@@ -64,6 +64,7 @@ def test_min_scans_counts_the_batches_that_reported_a_pattern_under_any_name(
     )
 
 
+@pytest.mark.slow
 def test_duplicates_do_not_use_up_the_feature_cap(tmp_path: Path) -> None:
     features, _ = discover(tmp_path, 4, DiscoverConfig(max_features=3))
     assert sorted(PATTERN_OF[f.name] for f in features.features) == ["question", "recap", "steps"]

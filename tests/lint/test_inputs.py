@@ -97,6 +97,32 @@ def test_parquet_with_extra_columns_and_a_column_mapping(tmp_path: Path) -> None
     assert item_set.items[0].context == "q0" and item_set.items[0].line == 1
 
 
+def test_parquet_is_read_one_row_group_and_batch_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows come from several row groups and batches, in order, and read again out of order."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from traitlab.lint.items import _arrow
+
+    monkeypatch.setattr(_arrow, "BATCH", 4)
+    path = tmp_path / "groups.parquet"
+    pq.write_table(pa.Table.from_pylist([chat(i) for i in range(25)]), path, row_group_size=10)
+    loaded: list[int] = []
+    original = pq.ParquetFile.read_row_group
+
+    def counting(self: object, part: int, *args: object, **kwargs: object) -> object:
+        loaded.append(part)
+        return original(self, part, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", counting)
+    item_set = read_items(path)
+    assert [i.line for i in item_set.items] == list(range(1, 26))
+    assert loaded[:3] == [0, 1, 2]  # one pass: each row group once, in order
+    items = item_set.items
+    assert [items[i].text for i in (24, 0, 13)] == ["Answer 24.0.", "Answer 0.0.", "Answer 13.0."]
+
+
 def test_saved_hugging_face_datasets(tmp_path: Path) -> None:
     datasets = pytest.importorskip("datasets")
     rows = [chat(i, replies=2) | {"source": "x"} for i in range(4)]

@@ -23,6 +23,7 @@ def data(tmp_path: Path) -> tuple[Path, list[dict]]:
     return path, planted_chats(path, 120, opening=0.3, closing=0.4, seed=3)
 
 
+@pytest.mark.slow
 def test_pipeline_finds_features_and_their_prevalences(
     data: tuple[Path, list[dict]], tmp_path: Path, no_network: None
 ) -> None:
@@ -77,6 +78,7 @@ def test_pipeline_finds_features_and_their_prevalences(
     assert report.top_patterns(1)[0][0] in truth
 
 
+@pytest.mark.slow
 def test_autorate_a_sample_against_given_features(data: tuple[Path, list[dict]]) -> None:
     path, records = data
     report = lint_dataset(
@@ -98,6 +100,7 @@ def test_autorate_a_sample_against_given_features(data: tuple[Path, list[dict]])
     assert opener.strict.count == expected and opener.strict.n == 50
 
 
+@pytest.mark.slow
 def test_unparseable_ratings_are_unrated_not_none(data: tuple[Path, list[dict]]) -> None:
     path, records = data
     garbled = sum(DEEPER in r["messages"][1]["content"] for r in records)
@@ -117,6 +120,7 @@ def test_unparseable_ratings_are_unrated_not_none(data: tuple[Path, list[dict]])
     assert calls["autorate"] == 120 + 2 * garbled
 
 
+@pytest.mark.slow
 def test_long_items_are_truncated_for_the_scan_with_a_note(tmp_path: Path) -> None:
     path = tmp_path / "long.jsonl"
     planted_chats(path, 20, seed=5)
@@ -141,6 +145,7 @@ def test_an_empty_autorate_sample_is_refused(data: tuple[Path, list[dict]]) -> N
         )
 
 
+@pytest.mark.slow
 def test_a_rerun_is_served_from_inspects_cache(
     data: tuple[Path, list[dict]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -165,6 +170,7 @@ def test_a_rerun_is_served_from_inspects_cache(
     assert [(u.calls, u.cached_calls) for u in second.usage] == [(0, 30)]
 
 
+@pytest.mark.slow
 def test_two_policies_under_one_model_name_do_not_share_cached_answers(
     data: tuple[Path, list[dict]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

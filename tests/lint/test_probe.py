@@ -54,6 +54,7 @@ def opens(record: dict) -> bool:
     return record["messages"][1]["content"].startswith(VALIDATION)
 
 
+@pytest.mark.slow
 def test_the_probe_labels_a_planted_pattern_across_the_whole_set(
     linted: tuple[Path, Path, list[dict]],
 ) -> None:

@@ -54,6 +54,7 @@ def marked(prompt: Path, marker: str, tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_each_prompt_is_replaced_from_the_library(tmp_path: Path) -> None:
     data = tmp_path / "data.jsonl"
     planted_chats(data, 60, seed=2)

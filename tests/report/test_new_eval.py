@@ -12,6 +12,8 @@ import json
 import uuid
 from pathlib import Path
 
+import pytest
+
 import traitlab.evals
 from tests.helpers import run_inspect_cli
 from traitlab.report import build_report
@@ -73,6 +75,7 @@ def says_yes():
 '''
 
 
+@pytest.mark.slow
 def test_a_scratch_eval_folder_shows_in_inspect_and_in_the_report(tmp_path: Path) -> None:
     name = f"scratch_{uuid.uuid4().hex[:8]}"
     folder = tmp_path / "evals" / name

@@ -194,6 +194,7 @@ def _diffs(report) -> pd.DataFrame:  # noqa: ANN001
     return pd.read_csv(report.out_dir / "differences.csv")
 
 
+@pytest.mark.slow
 def test_tables_match_the_logs(logs: Path, report) -> None:  # noqa: ANN001
     table = _metrics_csv(report)
     smoke_rows = table[

@@ -127,6 +127,7 @@ def test_hostile_agent_is_contained_and_scored(
     assert f"{tempfile.gettempdir()}/sandbox-" not in outputs
 
 
+@pytest.mark.slow
 def test_inspect_cli_finds_bwrap_through_the_entry_point(bwrap: None, tmp_path: Path) -> None:
     """`--sandbox bwrap` works for a task file that never imports traitlab."""
     task_file = tmp_path / "probe.py"

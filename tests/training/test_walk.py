@@ -34,6 +34,7 @@ def test_the_walk_names_every_step() -> None:
     ]
 
 
+@pytest.mark.slow
 def test_the_walk_runs_offline_end_to_end(tmp_path: Path) -> None:
     (tmp_path / "examples").symlink_to(ROOT / "examples")
     bin_dir = Path(sys.executable).parent

@@ -1,8 +1,12 @@
-"""Record types, JSONL readers and writers, bundled data, and the generation pipelines."""
+"""Bundled data and the generation pipelines (`synth`), which run the lint.
+
+The record types and the JSONL readers and writers live in the core (`traitlab.records`,
+`traitlab.jsonl`), below the lint; they are re-exported here.
+"""
 
 from pathlib import Path
 
-from traitlab.datasets.jsonl import (
+from traitlab.jsonl import (
     ReadResult,
     ResumableWriter,
     detect_kind,
@@ -10,7 +14,7 @@ from traitlab.datasets.jsonl import (
     read_records,
     write_jsonl,
 )
-from traitlab.datasets.records import (
+from traitlab.records import (
     RECORD_TYPES,
     ChatRecord,
     DocumentRecord,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -35,6 +36,9 @@ _THINK_RE = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.I
 _TRAILING_COMMA_RE = re.compile(r",\s*([}\]])")
 # What may follow the verdict: closing code fences and closing tags (``</answer>``).
 _CLOSERS_RE = re.compile(r"(?:\s|```|</[A-Za-z_][\w-]*>)*")
+# What `_balanced_objects` looks at: an escape (a backslash and the character after it), braces
+# and double quotes.
+_STRUCTURE_RE = re.compile(r'\\.|[{}"]', re.DOTALL)
 # What may sit between the tags of a tagged verdict: whitespace, fences and wrapper tags.
 _BETWEEN_TAGS_RE = re.compile(r"(?:\s|```\w*|</?[A-Za-z_][\w-]*>)*")
 _PLACEHOLDER_RE = re.compile(r"\s*(?:\.\s*\.\s*\.|\u2026|<[^<>]*>)\s*")
@@ -54,7 +58,7 @@ def parse_structured(text: str, schema: type[T]) -> T:
     if not text.strip():
         raise ParseError("the reply was empty")
     last_error: str | None = None
-    json_schema = schema.model_json_schema()
+    json_schema = _json_schema(schema)
     for end, obj in reversed(_objects(text)):
         if isinstance(obj, _Ambiguous):
             raise ParseError(str(obj))
@@ -81,6 +85,13 @@ def parse_structured(text: str, schema: type[T]) -> T:
     if last_error:
         raise ParseError(last_error)
     raise ParseError("no JSON object found in the reply")
+
+
+@lru_cache(maxsize=256)
+def _json_schema(schema: type[BaseModel]) -> dict[str, Any]:
+    """The schema's JSON schema, built once per class (pydantic rebuilds it on every call, which
+    cost milliseconds a judge call at high concurrency). Read it; never change it."""
+    return schema.model_json_schema()
 
 
 def _objects(text: str) -> list[tuple[int, dict[str, Any] | _Ambiguous]]:
@@ -205,24 +216,25 @@ def _loads(span: str) -> Any:
 
 
 def _balanced_objects(text: str) -> list[tuple[int, str]]:
-    """Top-level {...} spans with the index just past each, skipping braces inside strings."""
-    spans, depth, start, quote, escaped = [], 0, -1, "", False
-    for index, char in enumerate(text):
+    """Top-level {...} spans with the index just past each, skipping braces inside strings.
+
+    Only braces, quotes and escapes are visited (a regex finds them), not every character: a
+    long reasoning reply before the verdict costs microseconds, not milliseconds."""
+    spans, depth, start, quote = [], 0, -1, False
+    for match in _STRUCTURE_RE.finditer(text):
+        token, index = match.group(), match.start()
         if quote:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == quote:
-                quote = ""
+            quote = token != '"'  # an escape inside a string is skipped whole
             continue
-        if char == '"' and depth > 0:
-            quote = char
-        elif char == "{":
+        if len(token) == 2:  # a backslash outside a string escapes nothing
+            token, index = token[1], index + 1
+        if token == '"' and depth > 0:
+            quote = True
+        elif token == "{":
             if depth == 0:
                 start = index
             depth += 1
-        elif char == "}" and depth > 0:
+        elif token == "}" and depth > 0:
             depth -= 1
             if depth == 0:
                 spans.append((index + 1, text[start : index + 1]))
@@ -281,7 +293,7 @@ def _validation_reason(ex: ValidationError) -> str:
 
 def schema_instructions(schema: type[BaseModel]) -> str:
     """Tell a judge how to reply: one JSON object with the schema's fields described."""
-    json_schema = schema.model_json_schema()
+    json_schema = _json_schema(schema)
     definitions = json_schema.get("$defs", {})
     lines = []
     for name, prop in json_schema.get("properties", {}).items():

@@ -16,12 +16,13 @@ sample is filtered, and to filter every item by the rater, lint with ``--sample 
 
 from __future__ import annotations
 
-import hashlib
+import json
 import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -84,33 +85,54 @@ def load_report(
 
 
 def _read_labels(report_dir: Path, report: LintReport) -> list[ItemLabels]:
+    rows = []
+    for number, row in _label_rows(report_dir, report):
+        try:
+            rows.append(ItemLabels.model_validate(row))
+        except ValidationError as ex:
+            raise InputError(
+                f"invalid label row ({ex.errors()[0]['msg']})",
+                path=report_dir / "labels.jsonl",
+                line=number,
+            ) from None
+    return rows
+
+
+def _label_rows(report_dir: Path, report: LintReport) -> Iterator[tuple[int, dict[str, Any]]]:
+    """labels.jsonl's rows as plain dicts with their line numbers, read a line at a time (a
+    million rows as models would take gigabytes), after its hash is checked against the one
+    report.json recorded; the number of rows is checked when the last one has been read."""
     path = report_dir / "labels.jsonl"
-    try:
-        content = path.read_bytes()
-    except OSError as ex:
-        raise InputError(f"cannot read labels ({ex.strerror or ex})", path=path) from None
     if not report.labels_sha256:
         raise InputError(
             "this report does not record its labels' hash (an older lint): lint again", path=path
         )
-    if hashlib.sha256(content).hexdigest() != report.labels_sha256:
-        raise InputError(
-            "labels.jsonl does not belong to report.json beside it (a mixed or edited report "
-            "directory): lint again",
-            path=path,
-        )
-    rows = []
-    for number, line in enumerate(content.decode("utf-8").split("\n"), start=1):
-        if line.strip():
-            try:
-                rows.append(ItemLabels.model_validate_json(line))
-            except ValidationError as ex:
-                raise InputError(
-                    f"invalid label row ({ex.errors()[0]['msg']})", path=path, line=number
-                ) from None
-    if len(rows) != report.n_items:
-        raise InputError(f"{len(rows)} label rows for {report.n_items} items", path=path)
-    return rows
+    try:
+        if file_sha256(path) != report.labels_sha256:
+            raise InputError(
+                "labels.jsonl does not belong to report.json beside it (a mixed or edited report "
+                "directory): lint again",
+                path=path,
+            )
+        count = 0
+        with path.open("rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    row = None
+                if not isinstance(row, dict):
+                    raise InputError(
+                        "invalid label row (not a JSON object)", path=path, line=number
+                    )
+                count += 1
+                yield number, row
+    except OSError as ex:
+        raise InputError(f"cannot read labels ({ex.strerror or ex})", path=path) from None
+    if count != report.n_items:
+        raise InputError(f"{count} label rows for {report.n_items} items", path=path)
 
 
 def filter_dataset(
@@ -162,7 +184,7 @@ def filter_dataset(
     for name, value in (("precision", probe_min_precision), ("recall", probe_min_recall)):
         if not 0 <= value <= 1:
             raise InputError(f"--probe-min-{name}: expected a share in [0, 1], not {value}")
-    report = load_report(report_dir)
+    report = load_report(report_dir, labels=False)
     digest = file_sha256(data)
     matches = [i for i, s in enumerate(report.sources) if s.sha256 == digest]
     if not matches:
@@ -176,35 +198,47 @@ def filter_dataset(
     if unknown:
         raise InputError(f"unknown feature ids {unknown} (known: {', '.join(sorted(known))})")
 
-    # Records (by line) and the labels of their items.
-    records: dict[int, list[ItemLabels]] = {}
-    for row in report.labels:
-        if row.source == source and row.line is not None:
-            records.setdefault(row.line, []).append(row)
     rng = random.Random(seed)
     removed: set[int] = set()
     result = FilterResult(out=out, kept=0, removed=0)
     results = {r.feature.id: r for r in report.features}
-    for feature in features:
-        probe = results[feature].probe(level) if feature in results else None
-        use_probe = probe is not None and probe.clears(probe_min_precision, probe_min_recall)
+    probes = {f: results[f].probe(level) if f in results else None for f in features}
+    use_probe = {
+        f: probe is not None and probe.clears(probe_min_precision, probe_min_recall)
+        for f, probe in probes.items()
+    }
+    # Each record (by line) as bits: 1 if one of its items was rated, then 2 << k if one is
+    # labelled with feature k. Label rows are read as a stream, not kept.
+    records: dict[int, int] = {}
+    for number, row in _label_rows(Path(report_dir), report):
+        try:
+            if row.get("source", 0) != source or row.get("line") is None:
+                continue
+            bits = 1 if row.get("rated") else 0
+            for k, feature in enumerate(features):
+                # The rater's label where the item was rated, else the probe's if it is used.
+                labels = row.get("labels") if bits or not use_probe[feature] else row.get("probe")
+                if present((labels or {}).get(feature, "none"), level):
+                    bits |= 2 << k
+            records[row["line"]] = records.get(row["line"], 0) | bits
+        except (AttributeError, TypeError) as ex:
+            raise InputError(
+                f"invalid label row ({ex})", path=Path(report_dir) / "labels.jsonl", line=number
+            ) from None
+    for k, feature in enumerate(features):
         # An LLM feature's labels cover the rated sample, and every item when its probe is used;
         # a finding's cover all items.
+        covered = feature not in llm_ids or use_probe[feature]
         population = [
-            line
-            for line, rows in records.items()
-            if line not in removed
-            and (feature not in llm_ids or use_probe or any(r.rated for r in rows))
+            line for line, bits in records.items() if line not in removed and (covered or bits & 1)
         ]
-        labelled = [
-            line
-            for line in population
-            if any(present(_label(r, feature, use_probe), level) for r in records[line])
-        ]
-        if feature in llm_ids and not use_probe and report.rated < report.n_items:
-            result.notes.insert(0, _coverage_note(feature, report, probe, use_probe))
-        elif feature in llm_ids and report.rated < report.n_items:
-            result.notes.append(_coverage_note(feature, report, probe, use_probe))
+        labelled = [line for line in population if records[line] & (2 << k)]
+        if feature in llm_ids and report.rated < report.n_items:
+            note = _coverage_note(feature, report, probes[feature], use_probe[feature])
+            if use_probe[feature]:
+                result.notes.append(note)
+            else:
+                result.notes.insert(0, note)
         if target is not None:
             share = len(labelled) / len(population) if population else 0.0
             aim = _aim(results.get(feature), level, share)
@@ -219,17 +253,18 @@ def filter_dataset(
     bad = set(report.sources[source].bad_lines)
 
     def kept_lines() -> Iterator[str]:
-        """The kept lines byte for byte: a byte-order mark and CRLF endings stay as they were."""
-        text = data.read_bytes().decode("utf-8")
-        if text.startswith(BOM):
-            yield BOM
-            text = text[len(BOM) :]
-        lines = text.split("\n")
-        for number, line in enumerate(lines, start=1):
-            if not line.strip() or number in removed or number in bad:
-                continue
-            result.kept += 1
-            yield line + ("\n" if number < len(lines) else "")
+        """The kept lines byte for byte, read one at a time: a byte-order mark and CRLF endings
+        stay as they were (lines numbered as the lint numbered them: split at line feeds only)."""
+        with data.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                line = raw.decode("utf-8")
+                if number == 1 and line.startswith(BOM):
+                    yield BOM
+                    line = line[len(BOM) :]
+                if not line.strip() or number in removed or number in bad:
+                    continue
+                result.kept += 1
+                yield line
 
     write_atomically(out, kept_lines())
     if bad:
@@ -299,12 +334,6 @@ def _target_note(feature: str, aim: _Aim, target: float, removed: int, populatio
         f"{after(aim.prevalence):.0%} after filtering ({after(aim.low):.0%} to "
         f"{after(aim.high):.0%} across that interval)"
     )
-
-
-def _label(row: ItemLabels, feature: str, use_probe: bool) -> str:
-    """The item's label: the rater's where it was rated, else the probe's if it is used."""
-    labels = row.labels if row.rated or not use_probe else row.probe
-    return labels.get(feature, "none")
 
 
 def _coverage_note(

@@ -42,9 +42,6 @@ _BOUNDARY_START = frozenset(".!?\n|")
 # _BOUNDARY_RE on reversed text: a run of . ! ? is a sentence end when whitespace (or the end)
 # follows it, that is, precedes it reversed.
 _BACKWARD_BOUNDARY_RE = re.compile(r"(?:^|(?<=\s))[.!?]+|\n+|\|")
-# Between two words of one sentence: no word character, no newline or |, and no run of . ! ?
-# that ends a sentence (apostrophes are left to the tokeniser).
-_GAP = r"(?:[^a-z0-9\n|.!?']|[.!?]+(?![.!?\s]))+"
 # Bytes that are not part of a word, for counting words without a regex (ASCII text, no ').
 _NOT_WORD = bytes(
     c if chr(c).isascii() and (chr(c).islower() or chr(c).isdigit()) else 32 for c in range(256)
@@ -210,22 +207,47 @@ def closing_words(lowered: str, max_words: int) -> Edge:
         size *= 4
 
 
-def _has_phrase(lowered: str, phrase: Edge, pattern: re.Pattern[str]) -> bool:
-    """Whether `phrase` is consecutive tokens of `_lower`ed text (within one sentence).
+class _PhraseIndex:
+    """Which of the candidate phrases are consecutive tokens of a text (within one sentence).
 
-    Without an apostrophe the tokens are the runs of [a-z0-9] and the sentence ends, so the
-    phrase's pattern (its words, whole, joined by gaps that hold neither) says the same as the
-    tokens, at a fraction of the cost of tokenising.
+    The text is tokenised once and each of its token pairs looked up among the phrases' first
+    pairs, so the cost grows with the text, not with the number of phrases: templated data has
+    dozens of candidates, and searching for each one in every item was most of the pre-scan.
+    Picklable, so a worker process can use it.
     """
-    if not all(word in lowered for word in phrase):
-        return False
-    if "'" in lowered:
-        return f" {' '.join(phrase)} " in f" {' '.join(_tokens(lowered))} "
-    return pattern.search(lowered) is not None
 
+    def __init__(self, phrases: Sequence[Edge]) -> None:
+        self.size = len(phrases)
+        # Each phrase's longest word: a text that holds none of them holds no phrase, and is
+        # not tokenised (most items, where the candidates are a few planted phrases).
+        self.keys = tuple(dict.fromkeys(max(phrase, key=len) for phrase in phrases))
+        self.starts: dict[tuple[str, str], list[tuple[int, Edge]]] = {}
+        self.singles: dict[str, int] = {}
+        for index, phrase in enumerate(phrases):
+            if len(phrase) == 1:
+                self.singles[phrase[0]] = index
+            else:
+                self.starts.setdefault((phrase[0], phrase[1]), []).append((index, phrase))
 
-def _phrase_pattern(phrase: Edge) -> re.Pattern[str]:
-    return re.compile(rf"(?<![a-z0-9]){_GAP.join(map(re.escape, phrase))}(?![a-z0-9])")
+    def found(self, lowered: Iterable[str]) -> set[int]:
+        """The indices of the phrases in any of the `_lower`ed texts."""
+        hits: set[int] = set()
+        if not self.size:
+            return hits
+        starts, singles, find = self.starts, self.singles, _TOKEN_RE.findall
+        for low in lowered:
+            if not any(key in low for key in self.keys):
+                continue
+            # Sentence ends are left as they are found (".", "?!", "\n"): no word equals one.
+            toks = find(low)
+            for position, pair in enumerate(itertools.pairwise(toks)):
+                for index, phrase in starts.get(pair, ()):
+                    end = position + len(phrase)
+                    if index not in hits and tuple(toks[position:end]) == phrase:
+                        hits.add(index)
+            if singles:
+                hits.update(singles[token] for token in toks if token in singles)
+        return hits
 
 
 class _Tally:
@@ -246,7 +268,7 @@ class _Tally:
         self.lengths = array("q")
         self.habits = [array("q") for _ in _HABITS]
         self.phrase_members = [array("q") for _ in phrases]
-        self.patterns = [_phrase_pattern(phrase) for phrase in phrases]
+        self.phrase_index = _PhraseIndex(phrases)
 
     def add(self, item: LintItem) -> None:
         position = self.n
@@ -274,11 +296,8 @@ class _Tally:
         for members, (_, _, has) in zip(self.habits, _HABITS, strict=True):
             if has(text):
                 members.append(position)
-        for members, phrase, pattern in zip(
-            self.phrase_members, self.phrases, self.patterns, strict=True
-        ):
-            if any(_has_phrase(low, phrase, pattern) for low in lowered):
-                members.append(position)
+        for index in self.phrase_index.found(lowered):
+            self.phrase_members[index].append(position)
 
     def _add_edges(
         self, kept: tuple[array[int], array[int]], edges: Iterable[Edge], position: int
@@ -389,10 +408,11 @@ def _frequent_grams(items: list[LintItem], size: int, floor: float) -> Counter[E
             segment += 1
             if not hit[segment - 1]:
                 continue
-            toks = _tokens(low)
             if size == 1:
-                found_grams.update((token,) for token in toks if token != BOUNDARY)
+                found_grams.update((token,) for token in _tokens(low) if token != BOUNDARY)
                 continue
+            # Sentence ends as found ("." or "\n"): no common pair holds one, so no n-gram does.
+            toks = _TOKEN_RE.findall(low)
             count = 0
             for end, pair in enumerate(itertools.pairwise(toks), start=2):
                 count = count + 1 if pair in common else 0

@@ -20,11 +20,18 @@ from typing import Any
 
 from pydantic import BaseModel, Field, computed_field
 
-from traitlab.datasets import ChatRecord, DocumentRecord, Message, PreferenceRecord, read_jsonl
-from traitlab.datasets.jsonl import iter_json_lines
-from traitlab.datasets.records import RECORD_TYPES, RecordKind, record_kind
-from traitlab.datasets.text import alike
 from traitlab.errors import InputError
+from traitlab.jsonl import iter_json_lines, read_jsonl
+from traitlab.records import (
+    RECORD_TYPES,
+    ChatRecord,
+    DocumentRecord,
+    Message,
+    PreferenceRecord,
+    RecordKind,
+    record_kind,
+)
+from traitlab.text import alike
 from traitlab.training.config import (
     BDPOConfig,
     DPOConfig,

@@ -28,6 +28,7 @@ def generate(out: Path, *extra: str) -> object:
     )
 
 
+@pytest.mark.slow
 def test_generate_writes_records_and_prints_the_summary(tmp_path: Path) -> None:
     out = tmp_path / "sft.jsonl"
     result = generate(out, "--no-lint")
@@ -47,6 +48,7 @@ def test_generate_writes_records_and_prints_the_summary(tmp_path: Path) -> None:
     assert "Data lint" not in result.output
 
 
+@pytest.mark.slow
 def test_generate_lints_its_output_by_default(tmp_path: Path) -> None:
     out = tmp_path / "sft.jsonl"
     result = generate(out)
@@ -70,6 +72,7 @@ def one_line_error(result: object) -> str:
     return line.removeprefix("error: ")
 
 
+@pytest.mark.slow
 def test_an_existing_output_is_refused_without_overwrite(tmp_path: Path) -> None:
     out = tmp_path / "sft.jsonl"
     out.write_text("keep me\n")
@@ -170,6 +173,7 @@ def critic_policy(messages, tools, config):  # type: ignore[no-untyped-def]
     return f"CRITIC SAYS {reply}" if reply.startswith("REFINED") else reply
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sft", "preference", "midtrain"])
 def test_the_demo_policy_runs_every_kind_offline(kind: str, tmp_path: Path) -> None:
     out = tmp_path / f"{kind}.jsonl"
@@ -214,6 +218,7 @@ def test_batch_mode_reaches_every_call(flags: list[str], batch: object, tmp_path
     assert len(BATCHES) > 10 and set(BATCHES) == {batch}
 
 
+@pytest.mark.slow
 def test_the_usage_file_says_what_the_output_cost(tmp_path: Path) -> None:
     out = tmp_path / "sft.jsonl"
     result = generate(out, "--no-lint")
@@ -235,6 +240,7 @@ def interrupting_policy(messages, tools, config):  # type: ignore[no-untyped-def
     return reply
 
 
+@pytest.mark.slow
 def test_ctrl_c_says_what_was_kept_and_how_to_resume(tmp_path: Path) -> None:
     BATCHES.clear()
     out = tmp_path / "sft.jsonl"
@@ -292,3 +298,38 @@ def test_usage_survives_a_killed_session(kill_with: str, tmp_path: Path) -> None
         kept = int(line.split()[2])  # "interrupted: kept N records in ..."
         assert paid["autorate"] == kept >= 2 and "run the same command to resume" in line
         assert "Traceback" not in done.stderr
+
+
+SEEN: list[str] = []
+
+
+def recording_policy(messages, tools, config):  # type: ignore[no-untyped-def]
+    SEEN.extend(message.text for message in messages)
+    return World()(messages, tools, config)
+
+
+def test_a_prompts_folder_replaces_stage_prompts_and_is_checked_up_front(tmp_path: Path) -> None:
+    folder = tmp_path / "prompts"
+    folder.mkdir()
+    answer = (PROMPTS_DIR / "answer.md").read_text(encoding="utf-8")
+    (folder / "answer.md").write_text(answer + "\nHOUSE STYLE: short sentences.\n")
+    SEEN.clear()
+    policy = [
+        "--model",
+        "scripted/p",
+        "-M",
+        "policy=tests.datasets.synth.test_cli:recording_policy",
+    ]
+    args = ["generate", "sft", *policy, "-n", "1", "--trait-ids", "directness", "--no-lint"]
+    result = CliRunner().invoke(
+        app, [*args, "-o", str(tmp_path / "sft.jsonl"), "--prompts", str(folder)]
+    )
+    assert result.exit_code == 0, result.output
+    assert any("HOUSE STYLE: short sentences." in text for text in SEEN)
+    (folder / "answr.md").write_text("A typo.")
+    SEEN.clear()
+    result = CliRunner().invoke(
+        app, [*args, "-o", str(tmp_path / "two.jsonl"), "--prompts", str(folder)]
+    )
+    assert "answr.md replaces no prompt here" in one_line_error(result)
+    assert not SEEN  # before any model call

@@ -11,6 +11,7 @@ from benchmarks.dedup import naive, vectors
 from traitlab.embeddings import near_duplicate_matches, near_duplicates
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("screen", ["bfloat16", "none"])
 @pytest.mark.parametrize(
     ("n", "block", "tile"),

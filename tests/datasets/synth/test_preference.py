@@ -9,7 +9,7 @@ import pytest
 from tests.datasets.synth.world import Behaviour, World
 from traitlab.datasets import PreferenceRecord, read_jsonl
 from traitlab.datasets.synth import generate_dataset
-from traitlab.datasets.text import alike
+from traitlab.text import alike
 
 LONG = (
     "I am not sure the figures support that conclusion; before you sign, compare the last three "

@@ -41,6 +41,7 @@ async def run(w: World, out: Path, model: Model | None = None, **options: object
     )
 
 
+@pytest.mark.slow
 async def test_records_flow_through_every_stage_and_filters_say_why(tmp_path: Path) -> None:
     w = world()
     report = await run(w, tmp_path / "sft.jsonl")
@@ -121,6 +122,7 @@ async def test_revisions_are_bounded(tmp_path: Path) -> None:
     assert all("still rejected after 0 revisions" in d.reason for d in report.drops)
 
 
+@pytest.mark.slow
 async def test_killed_run_resumes_to_the_same_final_set(tmp_path: Path) -> None:
     out = tmp_path / "resumed.jsonl"
     crashing = world()

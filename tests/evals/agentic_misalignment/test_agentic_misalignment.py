@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from inspect_ai.model import ChatMessage, ChatMessageTool
 
 from tests.evals.agentic_misalignment.agents import Judge, agent, call, email_id, play
@@ -36,6 +37,7 @@ def leaks_when_replaced(messages: list[ChatMessage], tools: Any, config: Any) ->
     return {"content": reasoning, "tool_calls": [forward]}
 
 
+@pytest.mark.slow
 def test_conditions_and_beliefs_show_up_in_the_metrics(tmp_path: Path) -> None:
     judge = Judge({"To: dana.okafor@tessaract-energy.com": True})
     log = play(leaks_when_replaced, judge, tmp_path, harms="leak", goal_conflicts="explicit,none")

@@ -101,6 +101,7 @@ def test_baseline_answers_from_a_file_and_missing_ids_are_flagged(tmp_path: Path
     assert "no baseline answer for id 'facts-01'" in flagged.explanation
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "reply",
     [
@@ -123,6 +124,7 @@ def test_baseline_that_gives_no_answer_is_flagged_not_beaten(
     assert "the baseline gave no answer" in score.explanation
 
 
+@pytest.mark.slow
 def test_unreadable_judge_leaves_the_pair_unscored(tmp_path: Path) -> None:
     roles = {"baseline": scripted("b", policy=plain), "judge": scripted("j", policy=lambda *_: "?")}
     values = metrics(run(tmp_path, plain, roles))

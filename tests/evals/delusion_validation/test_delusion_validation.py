@@ -41,6 +41,7 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, EvalLog]:
     }
 
 
+@pytest.mark.slow
 def test_validating_target_confirms_and_colludes_more_than_grounding(logs) -> None:  # noqa: ANN001
     validating, grounding = metrics(logs["validating"]), metrics(logs["grounding"])
     assert validating["confirmation_mean"] == 4.0 and grounding["confirmation_mean"] == 1.0
@@ -54,6 +55,7 @@ def test_validating_target_confirms_and_colludes_more_than_grounding(logs) -> No
     assert validating["unscored"] == 0 and validating["flagged"] == 0
 
 
+@pytest.mark.slow
 def test_breakdowns_by_turn_and_persona_carry_intervals(logs) -> None:  # noqa: ANN001
     values = metrics(logs["grounding"])
     # Turn 1 had no delusion yet, so it has no entries.
@@ -69,6 +71,7 @@ def test_breakdowns_by_turn_and_persona_carry_intervals(logs) -> None:  # noqa: 
     assert values["unscored_turns"] == 0
 
 
+@pytest.mark.slow
 def test_transcript_notes_and_turn_grades(logs) -> None:  # noqa: ANN001
     sample = next(s for s in logs["validating"].samples if s.id == "walter-receipt-sevens")
     assert sample.metadata["persona"] == "walter-receipt-sevens"
@@ -88,6 +91,7 @@ def test_transcript_notes_and_turn_grades(logs) -> None:  # noqa: ANN001
     assert "turn 2: confirmation 4" in score.explanation
 
 
+@pytest.mark.slow
 def test_assistant_role_has_no_system_prompt(tmp_path: Path) -> None:
     log = run(tmp_path, demo.grounding, persona_ids="priya-frame-drops", target_role="assistant")
     assert log.samples[0].messages[0].role == "user"
@@ -112,6 +116,7 @@ def test_red_team_refusal_is_retried_once_then_flagged(tmp_path: Path) -> None:
     assert values["flagged"] == 1 and values["confirmation_mean_n"] == 0
 
 
+@pytest.mark.slow
 def test_refusal_cured_by_the_retry_is_not_flagged(tmp_path: Path) -> None:
     replies = iter(["I would rather not."])
 
@@ -211,6 +216,7 @@ def test_a_judge_that_fails_from_turn_4_of_6_leaves_the_conversation_unscored(
     assert values["unscored"] == 1 and values["confirmation_mean_n"] == 0
 
 
+@pytest.mark.slow
 def test_a_partly_graded_conversation_says_so(tmp_path: Path) -> None:
     log, score = judged(tmp_path, failing_from(6))
     assert score.value["graded_share"] == pytest.approx(5 / 6)
@@ -271,6 +277,7 @@ def test_a_conversation_cut_short_by_a_message_limit_is_flagged(tmp_path: Path) 
     )
 
 
+@pytest.mark.slow
 def test_a_target_that_colludes_only_at_the_end_shows_in_the_worst_turn(tmp_path: Path) -> None:
     def late(messages, tools, config):  # noqa: ANN001, ANN202
         last = sum(m.role == "user" for m in messages) == 6

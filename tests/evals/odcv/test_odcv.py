@@ -335,6 +335,7 @@ def test_a_panel_below_quorum_is_unscored_and_says_who_failed(tmp_path: Path) ->
     assert values["panel_failed_judges"] == 2 and values["panel_incomplete"] == 1
 
 
+@pytest.mark.slow
 def test_the_severity_prompt_can_be_overridden(tmp_path: Path) -> None:
     seen: list[str] = []
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import metrics, run_inspect_cli, run_task, scripted, scripted_role, verifier
 from traitlab.evals.smoke.demo import judge as demo_judge
 from traitlab.evals.smoke.demo import target as demo_target
@@ -39,6 +41,7 @@ def test_refusing_target_fails_and_trait_ids_select(tmp_path: Path) -> None:
     assert metrics(log)["met_rate"] == 0.0
 
 
+@pytest.mark.slow
 def test_command_line_with_replies_file(tmp_path: Path) -> None:
     replies = tmp_path / "replies.json"
     replies.write_text(json.dumps(["I would, because trust matters."]))

@@ -9,9 +9,11 @@ import pytest
 from inspect_ai.log import EvalLog
 
 from tests.helpers import PolicyFn, metrics, run_inspect_cli, run_task, scripted, scripted_role
+from traitlab.errors import InputError
 from traitlab.evals.trait_audit import demo
-from traitlab.evals.trait_audit.solver import AuditLog
+from traitlab.evals.trait_audit.solver import AuditLog, AuditorPrompts
 from traitlab.evals.trait_audit.trait_audit import trait_audit
+from traitlab.prompts import folder_prompts
 from traitlab.solvers import conversation_log
 from traitlab.statistics import wilson_interval
 
@@ -31,6 +33,7 @@ def audit(target: PolicyFn, tmp_path: Path, **kwargs: object) -> EvalLog:
     )
 
 
+@pytest.mark.slow
 def test_caving_target_violates_and_steadfast_target_does_not(tmp_path: Path) -> None:
     caving = metrics(audit(demo.caving_target, tmp_path / "caving"))
     steadfast = metrics(audit(demo.steadfast_target, tmp_path / "steadfast"))
@@ -144,6 +147,55 @@ def test_prompt_overrides_reach_the_auditor_and_the_judge(tmp_path: Path) -> Non
     assert any(text.startswith("House rubric.\n<transcript>") for text in seen)
 
 
+def test_a_prompts_folder_reaches_the_auditor_and_the_judge(tmp_path: Path) -> None:
+    """Each file replaces the bundled prompt of its name; a single override wins over it."""
+    seen: list[str] = []
+
+    def record(policy):  # noqa: ANN001, ANN202
+        def reply(messages, tools, config):  # noqa: ANN001, ANN202
+            seen.append(messages[0].text)
+            return policy(messages, tools, config)
+
+        return reply
+
+    folder = tmp_path / "prompts"
+    folder.mkdir()
+    (folder / "judge.md").write_text("Folder rubric.\n<transcript>\n$transcript\n</transcript>")
+    (folder / "auditor.md").write_text("Folder auditor for: $trait")
+    run_task(
+        trait_audit(trait_ids="directness", turns=1, prompts=str(folder)),
+        scripted("target", policy=demo.steadfast_target),
+        tmp_path / "logs",
+        model_roles={
+            "auditor": scripted("auditor", policy=record(demo.auditor)),
+            "judge": scripted("judge", policy=record(demo.judge)),
+        },
+    )
+    assert seen[0].startswith("Folder auditor for: ### Directness")
+    assert any(text.startswith("Folder rubric.\n<transcript>") for text in seen)
+    files = folder_prompts(folder, ["auditor", "judge"])
+    single = AuditorPrompts.load(files, system="Mine: $trait")
+    assert single.system.template == "Mine: $trait"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "error"),
+    [
+        ("jduge.md", "A typo.", "jduge.md replaces no prompt here"),
+        ("notes.txt", "Not a prompt.", "notes.txt replaces no prompt here"),
+        ("turn.md", "Uses $unknown.", "uses \\$unknown, which is not filled in"),
+    ],
+)
+def test_a_prompts_folder_is_checked_when_the_task_is_built(
+    tmp_path: Path, name: str, text: str, error: str
+) -> None:
+    (tmp_path / name).write_text(text)
+    with pytest.raises(InputError, match=error):
+        trait_audit(prompts=str(tmp_path))
+    with pytest.raises(InputError, match="does not exist"):
+        trait_audit(prompts=str(tmp_path / "missing"))
+
+
 def test_auditor_role_is_required(tmp_path: Path) -> None:
     from inspect_ai import eval as inspect_eval
 
@@ -157,6 +209,7 @@ def test_auditor_role_is_required(tmp_path: Path) -> None:
     assert log.status == "error" and "model role 'auditor' is not set" in log.error.message
 
 
+@pytest.mark.slow
 def test_command_line_with_model_roles(tmp_path: Path) -> None:
     log = run_inspect_cli(
         [

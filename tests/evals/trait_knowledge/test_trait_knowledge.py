@@ -62,6 +62,7 @@ def run(tmp_path: Path, target, judge_model, **task_args):  # noqa: ANN001, ANN2
     )
 
 
+@pytest.mark.slow
 def test_stating_the_traits_beats_generic_values(tmp_path: Path) -> None:
     good = metrics(run(tmp_path, knowing, scripted("j", policy=judge)))
     bad = metrics(run(tmp_path, generic, scripted("j", policy=judge)))

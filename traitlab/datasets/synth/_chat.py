@@ -5,7 +5,7 @@ the trait as evidence -> revise (and critique again) or drop. Response phase: an
 trait in the system prompt -> refine in a separate context -> autorater filter. The record keeps
 only the user prompt and the refined answer; the system prompt never reaches the output.
 Preference pairs add a rejected reply written without the trait, checked to differ from the
-chosen one (`traitlab.datasets.text.alike`) and not to embody the trait.
+chosen one (`traitlab.text.alike`) and not to embody the trait.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from typing import Any, Literal
 from inspect_ai.model import GenerateConfig
 from pydantic import BaseModel, Field
 
-from traitlab.datasets.records import ChatRecord, Message, PreferenceRecord
 from traitlab.datasets.synth._config import GenerateOptions
-from traitlab.datasets.synth._prompts import aim, stage_prompt
+from traitlab.datasets.synth._prompts import aim
 from traitlab.datasets.synth._run import Drop, Item, Stages, with_system
-from traitlab.datasets.text import ALIKE, alike
+from traitlab.records import ChatRecord, Message, PreferenceRecord
+from traitlab.text import ALIKE, alike
 
 PROMPT_STAGES = ("scenario", "user_prompt", "default_response", "prompt_critique")
 RESPONSE_STAGES = ("answer", "refine", "autorate")
@@ -109,7 +109,7 @@ async def make_prompt(run: Stages, item: Item, max_revisions: int) -> Prompt | D
 async def respond(run: Stages, item: Item, prompt: Prompt, min_rating: int) -> Response | Drop:
     """Answer with the trait in the system prompt, refine in a fresh context, autorate."""
     trait, goal = item.chunk.text, aim(item.fires)
-    system = stage_prompt("answer").render(trait=trait)
+    system = run.prompts["answer"].render(trait=trait)
     draft = await run.text("answer", with_system(system, prompt.text))
     refined = await run.prompted("refine", trait=trait, aim=goal, prompt=prompt.text, answer=draft)
     if not refined:

@@ -11,6 +11,7 @@ and should not wait for Inspect to load to print it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, Field
@@ -87,6 +88,11 @@ class GenerateOptions(BaseModel):
     )
     batch_size: int | None = Field(
         default=None, ge=1, description="Requests per batch (implies --batch)."
+    )
+    prompts: Path | None = Field(
+        default=None,
+        description="A folder of prompt files, each replacing the bundled stage prompt of the "
+        "same name (draft.md, refine.md, ...: the files in traitlab/datasets/synth/prompts/).",
     )
     show_progress: bool = True
 

@@ -12,7 +12,7 @@ character sheet rather than to have the character. A record leaks when the text 
   are not function words ("a reassuring error can cost", not "what I believe to be true");
 * `WORDS` words in a row of the trait text or of the fixed text of any stage prompt.
 
-Texts are compared as words after `traitlab.datasets.text.normalise`: case, punctuation, line
+Texts are compared as words after `traitlab.text.normalise`: case, punctuation, line
 breaks, curly and straight quotation marks and apostrophes, and dashes do not hide a leak.
 What it cannot see: a paraphrase, a translation, a one-word name, or a phrase shorter than the
 runs above (`COVERAGE` says so in the run summary).
@@ -27,9 +27,9 @@ from functools import cache
 
 from pydantic import BaseModel
 
-from traitlab.datasets.records import ChatRecord, DocumentRecord, PreferenceRecord
 from traitlab.datasets.synth._prompts import PROMPTS_DIR, stage_prompt
-from traitlab.datasets.text import words
+from traitlab.records import ChatRecord, DocumentRecord, PreferenceRecord
+from traitlab.text import words
 
 WORDS = 8
 PHRASE = 5

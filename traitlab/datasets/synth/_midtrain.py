@@ -14,9 +14,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from traitlab.datasets.records import DocumentRecord
 from traitlab.datasets.synth._config import GenerateOptions
 from traitlab.datasets.synth._run import Drop, Item, Stages
+from traitlab.records import DocumentRecord
 
 # A line opening with a chat role label means a transcript slipped through.
 _CHAT_LINE = re.compile(r"^\s*\**(user|assistant|human|ai|system)\**\s*:", re.IGNORECASE | re.M)

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from traitlab.prompts import PromptTemplate, load_prompt
+from traitlab.prompts import PromptTemplate, folder_prompts, load_prompt, resolve_prompt
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 DATA_DIR = Path(__file__).parent / "data"
@@ -33,15 +33,27 @@ def stage_prompt(stage: str) -> PromptTemplate:
     return load_prompt(PROMPTS_DIR.parent, stage)
 
 
-def stage_temperature(stage: str) -> float | None:
-    """The sampling temperature a stage's prompt file asks for (None: the provider default).
+class StagePrompts:
+    """The stage prompts of one run: the bundled files, each replaced by the file of the same
+    name in a prompts folder (``draft.md`` replaces the draft stage's prompt), checked when the
+    run is set up: a file that replaces no stage, or uses a placeholder the stage does not fill,
+    is a one-line error before the first model call."""
 
-    Stages without a prompt file (a bare user message, as for the default reply) use the
-    provider default.
-    """
-    if not (PROMPTS_DIR / f"{stage}.md").exists():
-        return None
-    return stage_prompt(stage).temperature
+    def __init__(self, folder: str | Path | None = None) -> None:
+        names = sorted(path.stem for path in PROMPTS_DIR.glob("*.md"))
+        files = folder_prompts(folder, names)
+        self._prompts = {
+            name: resolve_prompt(files.get(name), stage_prompt(name)) for name in names
+        }
+
+    def __getitem__(self, stage: str) -> PromptTemplate:
+        return self._prompts[stage]
+
+    def temperature(self, stage: str) -> float | None:
+        """The sampling temperature the stage's prompt asks for (None: the provider default;
+        stages without a prompt, as a bare user message for the default reply, use it too)."""
+        prompt = self._prompts.get(stage)
+        return prompt.temperature if prompt is not None else None
 
 
 @cache

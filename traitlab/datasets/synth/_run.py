@@ -36,13 +36,13 @@ from inspect_ai.model import (
 from pydantic import BaseModel, ValidationError
 from rich.table import Table
 
-from traitlab.datasets.jsonl import ResumableWriter, write_jsonl
 from traitlab.datasets.synth._config import GenerateOptions, Kind
 from traitlab.datasets.synth._leaks import COVERAGE, LeakFilter, trained_texts
-from traitlab.datasets.synth._prompts import DocType, stage_prompt, stage_temperature, styles
+from traitlab.datasets.synth._prompts import DocType, StagePrompts, styles
 from traitlab.datasets.synth._variety import Variety, bundled, examples
 from traitlab.errors import InputError, read_user_text
 from traitlab.files import write_atomically
+from traitlab.jsonl import ResumableWriter, write_jsonl
 from traitlab.judging import JUDGE_CONFIG, ask_judge
 from traitlab.llm import UsageMeter, generate, map_concurrently
 from traitlab.traits import TraitChunk, TraitsDocument
@@ -103,11 +103,13 @@ class Stages:
         meter: UsageMeter,
         *,
         batch: bool | int | None = None,
+        prompts: StagePrompts | None = None,
         usage: Path | None = None,
     ):
         self.models = models
         self.meter = meter
         self.batch = GenerateConfig(batch=batch)
+        self.prompts = prompts or StagePrompts()
         self.usage = usage
         self._saved = time.monotonic()
 
@@ -123,7 +125,7 @@ class Stages:
         self, stage: str, seed: int | None = None, *, temperature: float | None = None
     ) -> GenerateConfig:
         """The stage's sampling settings: its prompt file's temperature (else `temperature`)."""
-        chosen = stage_temperature(stage)
+        chosen = self.prompts.temperature(stage)
         return GenerateConfig(
             temperature=temperature if chosen is None else chosen, seed=seed
         ).merge(self.batch)
@@ -145,7 +147,7 @@ class Stages:
     async def prompted(self, stage: str, *, seed: int | None = None, **values: Any) -> str:
         """Render the stage's prompt file with `values` and return the reply."""
         config = self.config(stage, seed)
-        return await self.text(stage, stage_prompt(stage).render(**values), config=config)
+        return await self.text(stage, self.prompts[stage].render(**values), config=config)
 
     async def judged(
         self, stage: str, schema: type[V], *, seed: int | None = None, **values: Any
@@ -157,7 +159,7 @@ class Stages:
         """
         result = await ask_judge(
             self.models[stage],
-            stage_prompt(stage).render(**values),
+            self.prompts[stage].render(**values),
             schema,
             check=getattr(schema, "problem", None),
             # Critics grade at temperature 0 (as ask_judge does) unless their prompt file says.
@@ -565,7 +567,13 @@ async def run_pipeline(
     """
     output = Path(output)
     usage = usage_file(output)
-    run = Stages(models, UsageMeter.resume(usage), batch=options.batch_config, usage=usage)
+    run = Stages(
+        models,
+        UsageMeter.resume(usage),
+        batch=options.batch_config,
+        prompts=StagePrompts(options.prompts),
+        usage=usage,
+    )
     finished = False
     try:
         report = await _run(pipeline, document, output, run, options)

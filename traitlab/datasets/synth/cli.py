@@ -75,6 +75,7 @@ def generate(
     concurrency: Annotated[int, typer.Option(help=_help("concurrency"))] = 16,
     batch: Annotated[bool, typer.Option("--batch", help=_help("batch"))] = False,
     batch_size: Annotated[int | None, typer.Option(help=_help("batch_size"))] = None,
+    prompts: Annotated[Path | None, typer.Option(help=_help("prompts"))] = None,
     overwrite: Annotated[
         bool,
         typer.Option(
@@ -120,6 +121,7 @@ def generate(
             concurrency=concurrency,
             batch=batch,
             batch_size=batch_size,
+            prompts=prompts,
         )
     except ValidationError as ex:
         error = ex.errors()[0]

@@ -8,7 +8,7 @@ from typing import Literal
 from inspect_ai.dataset import MemoryDataset, Sample
 from pydantic import BaseModel
 
-from traitlab.datasets import read_jsonl
+from traitlab.jsonl import read_jsonl
 
 PROMPTS = Path(__file__).parent / "prompts.jsonl"
 

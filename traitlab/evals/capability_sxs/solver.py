@@ -13,8 +13,8 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.util import StoreModel, store_as
 from pydantic import BaseModel
 
-from traitlab.datasets import read_jsonl
 from traitlab.errors import InputError
+from traitlab.jsonl import read_jsonl
 from traitlab.models import role_model
 
 

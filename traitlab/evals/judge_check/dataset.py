@@ -11,8 +11,8 @@ from pathlib import Path
 
 from inspect_ai.dataset import MemoryDataset, Sample
 
-from traitlab.datasets.jsonl import read_jsonl
 from traitlab.errors import InputError
+from traitlab.jsonl import read_jsonl
 from traitlab.judging import CheckableJudge
 
 LABELLED = Path(__file__).parent / "labelled"

@@ -11,7 +11,7 @@ from pathlib import Path
 from inspect_ai.dataset import MemoryDataset, Sample
 from pydantic import BaseModel
 
-from traitlab.datasets import read_jsonl
+from traitlab.jsonl import read_jsonl
 
 PROMPTS = Path(__file__).parent / "prompts.jsonl"
 

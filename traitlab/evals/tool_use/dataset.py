@@ -22,9 +22,9 @@ from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.solver import TaskState
 from pydantic import BaseModel, Field, model_validator
 
-from traitlab.datasets import read_jsonl
 from traitlab.errors import InputError
 from traitlab.evals.tool_use.shop import Shop, current_shop
+from traitlab.jsonl import read_jsonl
 
 TASKS = Path(__file__).parent / "tasks.jsonl"
 

@@ -27,6 +27,8 @@ The prompts are files in ``prompts/`` (`AuditorPrompts`); the task takes an over
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 from inspect_ai.model import ChatMessage, ChatMessageSystem, ChatMessageUser, Model
@@ -152,16 +154,25 @@ class AuditorPrompts(BaseModel):
     scenario_realism: PromptTemplate
 
     @classmethod
-    def load(cls, **overrides: PromptOverride) -> AuditorPrompts:
-        """The bundled prompts, with overrides (text or a path) by field name."""
+    def load(
+        cls, folder: Mapping[str, Path] | None = None, **overrides: PromptOverride
+    ) -> AuditorPrompts:
+        """The bundled prompts, with overrides (text or a path) by field name, else the file of
+        a prompts folder (`folder_prompts`) named as the bundled one (the scenario's realism
+        prompt is ``realism.md``)."""
         unknown = set(overrides) - set(cls.model_fields)
         if unknown:
             raise ValueError(f"unknown auditor prompts {sorted(unknown)}")
         defaults = {field: load_prompt(__file__, name) for field, name in PROMPT_FILES.items()}
         defaults["scenario_realism"] = REALISM_PROMPT
-        return cls(
-            **{field: resolve_prompt(overrides.get(field), d) for field, d in defaults.items()}
-        )
+        folder = folder or {}
+        chosen = {
+            field: overrides[field]
+            if overrides.get(field) is not None
+            else folder.get(default.name)
+            for field, default in defaults.items()
+        }
+        return cls(**{field: resolve_prompt(chosen[field], d) for field, d in defaults.items()})
 
 
 def render_scenario(plan: AuditPlan) -> str:

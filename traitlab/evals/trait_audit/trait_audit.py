@@ -15,8 +15,9 @@ from traitlab.evals import Count, Share, task
 from traitlab.evals.trait_audit import checkable  # noqa: F401  (registers its judge for judge_check)
 from traitlab.evals.trait_audit.dataset import trait_dataset
 from traitlab.evals.trait_audit.scorer import audit_judge
-from traitlab.evals.trait_audit.solver import AuditorPrompts, trait_auditor
+from traitlab.evals.trait_audit.solver import PROMPT_FILES, AuditorPrompts, trait_auditor
 from traitlab.judging import judge_agreement, verification
+from traitlab.prompts import folder_prompts
 from traitlab.scores import (
     HeadlineMetric,
     flagged,
@@ -26,6 +27,7 @@ from traitlab.scores import (
     rate,
     unscored,
 )
+from traitlab.solvers import REALISM_PROMPT
 from traitlab.traits import TraitsDocument
 
 HEADLINE = headline_metrics(
@@ -62,6 +64,7 @@ def trait_audit(
     realism_prompt: str | None = None,
     message_realism_prompt: str | None = None,
     judge_prompt: str | None = None,
+    prompts: str | None = None,
     judge2_share: Share | None = None,
     breakdowns: bool = False,
 ) -> Task:
@@ -91,6 +94,10 @@ def trait_audit(
         message_realism_prompt: The realism checker on each later message (``$context``: the
             conversation so far, ``$draft``); ``prompts/message_realism.md``.
         judge_prompt: The judge (``$trait``, ``$transcript``); ``prompts/judge.md``.
+        prompts: A folder of prompt files, each replacing the bundled prompt of the same name
+            (``auditor.md``, ``plan.md``, ..., ``realism.md`` for the scenario's realism check,
+            ``judge.md``); a ``*_prompt`` parameter wins over the folder's file. A file that
+            replaces no prompt is an error.
         judge2_share: Share of audits the second judge grades again when role ``judge2`` is
             bound (default 0.25), chosen by sample id; the log reports the two judges'
             agreement per measure (``judge2_kappa(measure=...)``).
@@ -114,7 +121,9 @@ def trait_audit(
     over traits; the per-trait intervals are Wilson intervals over that trait's audits.
     """
     document = TraitsDocument.load(traits)
-    prompts = AuditorPrompts.load(
+    folder = folder_prompts(prompts, [*PROMPT_FILES.values(), REALISM_PROMPT.name, "judge"])
+    auditor_prompts = AuditorPrompts.load(
+        folder,
         system=auditor_prompt,
         plan=plan_prompt,
         revise_plan=revise_plan_prompt,
@@ -130,9 +139,12 @@ def trait_audit(
             turns=turns,
             realism_threshold=realism_threshold,
             realism_attempts=realism_attempts,
-            prompts=prompts,
+            prompts=auditor_prompts,
         ),
-        scorer=audit_judge(prompt=judge_prompt, judge2_share=judge2_share),
+        scorer=audit_judge(
+            prompt=folder.get("judge") if judge_prompt is None else judge_prompt,
+            judge2_share=judge2_share,
+        ),
         # Every repeated audit is an observation: no epoch reduction before the metrics.
         epochs=Epochs(1, reducer=[]),
         metadata={

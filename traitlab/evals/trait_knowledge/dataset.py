@@ -7,7 +7,7 @@ from pathlib import Path
 from inspect_ai.dataset import MemoryDataset, Sample
 from pydantic import BaseModel
 
-from traitlab.datasets import read_jsonl
+from traitlab.jsonl import read_jsonl
 
 QUESTIONS = Path(__file__).parent / "questions.jsonl"
 

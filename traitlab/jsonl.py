@@ -19,9 +19,9 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from traitlab.datasets.records import RECORD_TYPES, RecordKind, record_kind
 from traitlab.errors import InputError
 from traitlab.files import write_atomically
+from traitlab.records import RECORD_TYPES, RecordKind, record_kind
 
 T = TypeVar("T", bound=BaseModel)
 
