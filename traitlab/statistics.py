@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Sequence
-from typing import Literal, NamedTuple
+from typing import Final, Literal, NamedTuple
 
 import numpy as np
 
@@ -241,6 +241,11 @@ def corrected_prevalence(
     else:
         estimate = float(np.median(corrected[identified])) if identified.any() else math.nan
     return Interval(estimate, min(low, estimate), max(high, estimate), n)
+
+
+ORDINAL_WEIGHTS: Final = "quadratic"
+"""The one kappa weighting for ordinal grades across traitlab: a judge's agreement with a second
+judge in an eval (`judge2_kappa`) and with labels in `judge_check` is then the same statistic."""
 
 
 class Agreement(NamedTuple):

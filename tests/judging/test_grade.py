@@ -101,7 +101,7 @@ def test_agreement_metric_pools_per_turn_keys_and_matches_the_statistics() -> No
     expected = agreement(
         judge,
         judge2,
-        weights="linear",
+        weights="quadratic",
         categories=[0, 1, 2, 3, 4],
         clusters=[f"s{i // 2}" for i in range(8)],
     )
@@ -110,6 +110,22 @@ def test_agreement_metric_pools_per_turn_keys_and_matches_the_statistics() -> No
     assert values["judge2_kappa_ci_low(measure=confirmation)"] == pytest.approx(expected.kappa.low)
     assert values["judge2_accuracy(measure=confirmation)"] == pytest.approx(5 / 8)
     assert values["judge2_disagreements(measure=confirmation)"] == 3
+
+
+def test_agreement_metric_keeps_ungiven_grades_on_the_scale() -> None:
+    # Grades 1 and 4 only ever meet 0: with the gaps kept, 1 against 4 is three steps apart,
+    # not neighbours, so this kappa is the one over the whole 0..4 scale.
+    judge = [0, 1, 4, 4, 1, 0]
+    judge2 = [0, 4, 1, 4, 1, 0]
+    scores = [
+        score(f"s{i}", {"agreement": {"severity": {"judge": a, "judge2": b}}})
+        for i, (a, b) in enumerate(zip(judge, judge2, strict=True))
+    ]
+    values = judge_agreement()(scores)
+    whole = agreement(judge, judge2, weights="quadratic", categories=[0, 1, 2, 3, 4])
+    seen_only = agreement(judge, judge2, weights="quadratic", categories=[0, 1, 4])
+    assert values["judge2_kappa(measure=severity)"] == pytest.approx(whole.kappa.estimate)
+    assert whole.kappa.estimate != pytest.approx(seen_only.kappa.estimate)
 
 
 def test_agreement_metric_reads_booleans_unweighted_and_drops_missing_pairs() -> None:

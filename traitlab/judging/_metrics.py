@@ -13,7 +13,7 @@ from inspect_ai.scorer import Metric, SampleScore
 
 from traitlab.judging._grade import AGREEMENT_KEY, VERIFICATION_KEY
 from traitlab.scores import group_label, interval_entries, metric_name, sample_metric
-from traitlab.statistics import agreement
+from traitlab.statistics import ORDINAL_WEIGHTS, agreement
 
 
 @sample_metric
@@ -39,6 +39,12 @@ def verification() -> Metric:
     return compute
 
 
+def _integer_scale(levels: set[Any]) -> list[int]:
+    """Every integer from the lowest grade seen to the highest: a grade no judge gave still keeps
+    its place on the scale, so 1 against 4 is not scored as a near miss."""
+    return list(range(int(min(levels)), int(max(levels)) + 1))
+
+
 def _category(value: Any) -> Any:
     """A grade as a category: booleans as 0/1 (so they match grades given as numbers)."""
     if isinstance(value, bool):
@@ -53,11 +59,13 @@ def judge_agreement(*, seed: int = 0) -> Metric:
     """Agreement of the judge with the second judge (`judge2`) per measure, where it graded.
 
     Entries, per measure (``measure=NAME``; per-turn keys ``NAME[turn=N]`` pool into ``NAME``):
-    ``judge2_kappa`` (Cohen's kappa; linear-weighted for ordinal grades with more than two
-    levels) and ``judge2_accuracy`` (exact agreement), each with its 95% interval and n (pairs
-    where both judges have a grade; the bootstrap resamples samples, so a conversation's turns
-    and a sample's epochs move together), and ``judge2_disagreements`` (pairs that differ; each
-    sample lists its own under ``judge2_disagreements`` in the score metadata). Overall,
+    ``judge2_kappa`` (Cohen's kappa; for integer grades with more than two levels weighted as
+    `traitlab.statistics.ORDINAL_WEIGHTS`, over every integer from the lowest grade to the
+    highest, as judge_check weights its ordinal measures) and ``judge2_accuracy`` (exact
+    agreement), each with its 95% interval and n (pairs where both judges have a grade; the
+    bootstrap resamples samples, so a conversation's turns and a sample's epochs move
+    together), and ``judge2_disagreements`` (pairs that differ; each sample lists its own under
+    ``judge2_disagreements`` in the score metadata). Overall,
     ``judge2_samples``: samples the second judge was asked about (0 when it is not bound).
     """
 
@@ -77,12 +85,14 @@ def judge_agreement(*, seed: int = 0) -> Metric:
         entries = {"judge2_samples": float(asked)}
         for measure, (judge, judge2, clusters) in sorted(pairs.items()):
             levels = {v for v in [*judge, *judge2] if v is not None}
-            ordinal = len(levels) > 2 and all(isinstance(v, int | float) for v in levels)
+            ordinal = len(levels) > 2 and all(
+                isinstance(v, int | float) and float(v).is_integer() for v in levels
+            )
             result = agreement(
                 judge,
                 judge2,
-                weights="linear" if ordinal else None,
-                categories=sorted(levels) if ordinal else None,
+                weights=ORDINAL_WEIGHTS if ordinal else None,
+                categories=_integer_scale(levels) if ordinal else None,
                 clusters=clusters,
                 seed=seed,
             )

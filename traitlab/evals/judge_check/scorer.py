@@ -34,7 +34,7 @@ from traitlab.scores import (
     unscored,
     unscored_score,
 )
-from traitlab.statistics import agreement, worst_case_bounds
+from traitlab.statistics import ORDINAL_WEIGHTS, agreement, worst_case_bounds
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def agreement_with_labels(*, seed: int = 0) -> Metric:
             result = agreement(
                 [r["label"] for _, r in mine],
                 [r["verdict"] for _, r in mine],
-                weights="quadratic" if measure.scale == "ordinal" else None,
+                weights=ORDINAL_WEIGHTS if measure.scale == "ordinal" else None,
                 categories=measure.categories,
                 clusters=[case for case, _ in mine],
                 seed=seed,
