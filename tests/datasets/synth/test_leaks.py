@@ -10,6 +10,7 @@ from tests.datasets.synth.world import Behaviour, World
 from traitlab.datasets import ChatRecord, DocumentRecord, read_jsonl
 from traitlab.datasets.synth import generate_dataset
 from traitlab.datasets.synth._leaks import COVERAGE, find_leak
+from traitlab.datasets.synth._prompts import StagePrompts
 from traitlab.traits import TraitsDocument
 
 CHUNKS = {chunk.id: chunk for chunk in TraitsDocument.load().chunks("trait")}
@@ -70,6 +71,21 @@ def test_one_word_names_are_not_looked_for() -> None:
     chunk = CHUNKS["directness"]
     assert find_leak(["I value directness in a colleague."], chunk.text, ["Directness"]) is None
     assert "one-word names" in COVERAGE
+
+
+def test_a_replaced_stage_prompt_is_the_one_looked_for(tmp_path: Path) -> None:
+    """With ``--prompts``, the run's own answer prompt is what a record must not echo."""
+    (tmp_path / "answer.md").write_text(
+        "Speak as the lighthouse keeper of a windswept northern island would speak:\n$trait\n",
+        encoding="utf-8",
+    )
+    echo = "As the lighthouse keeper of a windswept northern island would speak, I say no."
+    bundled_echo = "You are an AI assistant. The following describes part of your character."
+    prompts = StagePrompts(tmp_path)
+    found = find_leak([echo], TRAIT, NAMES, prompts)
+    assert found is not None and found.startswith("reproduces the answer prompt"), found
+    assert find_leak([echo], TRAIT, NAMES) is None  # the bundled prompts do not hold it
+    assert find_leak([bundled_echo], TRAIT, NAMES, prompts) is None  # replaced: never sent
 
 
 async def test_sft_answers_that_quote_their_system_prompt_are_dropped(tmp_path: Path) -> None:

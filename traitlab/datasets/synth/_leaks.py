@@ -10,7 +10,8 @@ character sheet rather than to have the character. A record leaks when the text 
   ``no-fabrication``); one-word names ("Directness") are ordinary words and are not looked for;
 * a distinctive phrase of its trait text: `PHRASE` words in a row of which at least `CONTENT`
   are not function words ("a reassuring error can cost", not "what I believe to be true");
-* `WORDS` words in a row of the trait text or of the fixed text of any stage prompt.
+* `WORDS` words in a row of the trait text or of the fixed text of any stage prompt the run
+  uses (a file of a ``--prompts`` folder in place of the bundled one it replaces).
 
 Texts are compared as words after `traitlab.text.normalise`: case, punctuation, line
 breaks, curly and straight quotation marks and apostrophes, and dashes do not hide a leak.
@@ -23,11 +24,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 
 from pydantic import BaseModel
 
-from traitlab.datasets.synth._prompts import PROMPTS_DIR, stage_prompt
+from traitlab.datasets.synth._prompts import StagePrompts
 from traitlab.records import ChatRecord, DocumentRecord, PreferenceRecord
 from traitlab.text import words
 
@@ -73,12 +73,10 @@ def distinctive(run: Shingle) -> bool:
     return sum(word not in _FUNCTION for word in run) >= CONTENT
 
 
-@cache
-def prompt_shingles() -> dict[Shingle, str]:
-    """Runs of words in the fixed text of every stage prompt -> the stage they come from."""
+def prompt_shingles(prompts: StagePrompts) -> dict[Shingle, str]:
+    """Runs of words in the fixed text of the run's stage prompts -> the stage they come from."""
     found: dict[Shingle, str] = {}
-    for path in sorted(PROMPTS_DIR.glob("*.md")):
-        prompt = stage_prompt(path.stem)
+    for prompt in prompts:
         for piece in (*_PLACEHOLDER.split(prompt.template), *prompt.variants.values()):
             for run in shingles(piece):
                 found.setdefault(run, f"{prompt.name} prompt")
@@ -93,10 +91,14 @@ class LeakFilter:
     names: dict[Shingle, str]
     phrases: frozenset[Shingle]
     runs: frozenset[Shingle]
+    prompt_runs: dict[Shingle, str]
 
     @classmethod
-    def of(cls, trait_text: str, names: Iterable[str] = ()) -> LeakFilter:
-        """The filter for a chunk's text and its traits' names and ids."""
+    def of(
+        cls, trait_text: str, names: Iterable[str], prompt_runs: dict[Shingle, str]
+    ) -> LeakFilter:
+        """The filter for a chunk's text, its traits' names and ids, and the run's prompts
+        (`prompt_shingles`, computed once per run)."""
         named = {}
         for name in names:
             key = tuple(words(name))
@@ -107,15 +109,15 @@ class LeakFilter:
             names=named,
             phrases=frozenset(r for r in shingles(trait_words, PHRASE) if distinctive(r)),
             runs=frozenset(shingles(trait_words)),
+            prompt_runs=prompt_runs,
         )
 
     def find(self, texts: list[str]) -> str | None:
         """Why `texts` leak the instructions (what they hold, and from where), or None."""
-        prompts = prompt_shingles()
         for text in texts:
             found = words(text)
             for run in shingles(found):
-                source = "trait text" if run in self.runs else prompts.get(run)
+                source = "trait text" if run in self.runs else self.prompt_runs.get(run)
                 if source is not None:
                     return f"reproduces the {source}: '{' '.join(run)}'"
             for size in sorted({len(name) for name in self.names}):
@@ -140,6 +142,13 @@ def trained_texts(record: BaseModel) -> list[str]:
     raise TypeError(f"no trained texts for {type(record).__name__}")
 
 
-def find_leak(texts: list[str], trait_text: str, names: Iterable[str] = ()) -> str | None:
-    """Why `texts` leak the instructions of `trait_text` (with its traits' `names`), or None."""
-    return LeakFilter.of(trait_text, names).find(texts)
+def find_leak(
+    texts: list[str],
+    trait_text: str,
+    names: Iterable[str] = (),
+    prompts: StagePrompts | None = None,
+) -> str | None:
+    """Why `texts` leak the instructions of `trait_text` (with its traits' `names`, under the
+    run's `prompts`, the bundled ones by default), or None."""
+    runs = prompt_shingles(prompts or StagePrompts())
+    return LeakFilter.of(trait_text, names, runs).find(texts)

@@ -9,6 +9,7 @@ variety axes (who is writing, how they write, document types) and the aim descri
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,10 @@ class StagePrompts:
 
     def __getitem__(self, stage: str) -> PromptTemplate:
         return self._prompts[stage]
+
+    def __iter__(self) -> Iterator[PromptTemplate]:
+        """Every stage's prompt as this run uses it (a replacement where the folder has one)."""
+        return iter(self._prompts.values())
 
     def temperature(self, stage: str) -> float | None:
         """The sampling temperature the stage's prompt asks for (None: the provider default;

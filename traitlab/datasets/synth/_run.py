@@ -37,7 +37,7 @@ from pydantic import BaseModel, ValidationError
 from rich.table import Table
 
 from traitlab.datasets.synth._config import GenerateOptions, Kind
-from traitlab.datasets.synth._leaks import COVERAGE, LeakFilter, trained_texts
+from traitlab.datasets.synth._leaks import COVERAGE, LeakFilter, prompt_shingles, trained_texts
 from traitlab.datasets.synth._prompts import DocType, StagePrompts, styles
 from traitlab.datasets.synth._variety import Variety, bundled, examples
 from traitlab.errors import InputError, read_user_text
@@ -369,12 +369,15 @@ def plan(
     return items
 
 
-def leak_filters(document: TraitsDocument, chunks: Sequence[TraitChunk]) -> dict[str, LeakFilter]:
-    """Chunk id -> the leak filter of its text and its traits' names and ids."""
+def leak_filters(
+    document: TraitsDocument, chunks: Sequence[TraitChunk], prompts: StagePrompts
+) -> dict[str, LeakFilter]:
+    """Chunk id -> the leak filter of its text, its traits' names and ids and the run's prompts."""
     traits = {trait.id: trait for trait in document.traits}
+    prompt_runs = prompt_shingles(prompts)
     return {
         chunk.id: LeakFilter.of(
-            chunk.text, [n for t in chunk.trait_ids for n in (traits[t].name, t)]
+            chunk.text, [n for t in chunk.trait_ids for n in (traits[t].name, t)], prompt_runs
         )
         for chunk in chunks
     }
@@ -649,7 +652,7 @@ async def _run(
             return None
 
         todo = [i for i in pending if i.id in candidates and i.id not in duplicates]
-        leaks = leak_filters(document, [item.chunk for item in todo])
+        leaks = leak_filters(document, [item.chunk for item in todo], run.prompts)
         completed = await map_concurrently(
             todo,
             complete,
