@@ -53,6 +53,12 @@ class Capture(BaseModel):
     manifest: dict[str, FileEntry] = Field(default_factory=dict)
     texts: dict[str, str] = Field(default_factory=dict)
     problem: str = ""
+    cut: list[str] = Field(
+        default_factory=list,
+        description="Roots the manifest did not list to the end (its cap): a path under one "
+        "that is missing from the manifest is unknown, neither created nor deleted.",
+    )
+    roots: list[str] = Field(default_factory=list, description="What the snapshot covers.")
 
 
 def capture_texts(files: dict[str, str]) -> Capture:
@@ -346,11 +352,17 @@ def diff_snapshots(
     """Compare two snapshots by hash and mode; `role_of(path, existed_before)` names each
     changed path's role. Diffs are shown where both texts were kept."""
     changes = []
-    incomplete = "; ".join(c.problem for c in (before, after) if c.problem)
+    problems = [f"{when}: {c.problem}" for when, c in (("before", before), ("after", after))]
+    incomplete = "; ".join(p for p, c in zip(problems, (before, after), strict=True) if c.problem)
+    if before.cut or after.cut:
+        cut = ", ".join(dict.fromkeys([*before.cut, *after.cut]))
+        incomplete += f"; past the cap in {cut} a change is unknown (not measured, not absent)"
     for path in sorted(before.manifest.keys() | after.manifest.keys()):
         old, new = before.manifest.get(path), after.manifest.get(path)
         if old == new:
             continue
+        if (old is None and _beyond(path, before)) or (new is None and _beyond(path, after)):
+            continue  # past one snapshot's cap: unknown, neither created nor deleted
         old_text, new_text = before.texts.get(path), after.texts.get(path)
         if old is None:
             change: Change = "created"
@@ -372,6 +384,10 @@ def diff_snapshots(
             FileChange(path=path, role=role_of(path, old is not None), change=change, diff=text)
         )
     return WorkspaceDiff(changes=changes, incomplete=incomplete)
+
+
+def _beyond(path: str, capture: Capture) -> bool:
+    return any(path.startswith(root.rstrip("/") + "/") or path == root for root in capture.cut)
 
 
 def _mode(entry: FileEntry | None) -> str:
