@@ -80,14 +80,15 @@ VALIDATION_PATH = "--validation-path"
 # listing; links are hashed by their target, never followed). The walk is in sorted order and
 # stops at the cap, so the roots it did not finish are named in "cut".
 #
-# With --validation-path (then the scenario's roots, already listed, to leave out) it lists
-# what a validation run could use instead: the PATH directories (the sandbox's and the usual
-# ones), the interpreter's import path (sys.path, site-packages, the user site, which a
-# sitecustomize.py or .pth file there changes) and the login shell's startup files (which set
-# PATH). Roots on a read-only file system are left out (nothing in the sandbox can change them,
-# and the host may); no texts are kept; a file over the text size is fingerprinted by its
-# size, times and inode (a write or a rename changes its ctime, which no process can set back)
-# instead of read, so the listing stays fast.
+# It runs with -S, so a site hook the agent planted does not run in it (site is imported only
+# to ask where site-packages are). With --validation-path (then the scenario's roots, already
+# listed, to leave out) it lists what a validation run could use instead: the PATH directories
+# (the sandbox's and the usual ones), the interpreter's import path (sys.path, site-packages,
+# the user site, where a sitecustomize.py or .pth file changes every run) and the login shell's
+# startup files (which set PATH). Roots on a read-only file system are left out (nothing in the
+# sandbox can change them, and the host may); no texts are kept; a file over the text size is
+# fingerprinted by its size, times and inode (a write or a rename changes its ctime, which no
+# process can set back) instead of read, so the listing stays fast.
 SNAPSHOT_SCRIPT = """
 import hashlib, json, os, site, stat, sys
 text_max, texts_max, entries_max = (int(a) for a in sys.argv[1:4])
@@ -182,7 +183,7 @@ for size, path in sorted(sizes):
     except (OSError, ValueError):
         continue
 print(json.dumps({"manifest": manifest, "texts": texts, "problem": problem, "cut": cut,
-                  "roots": listed}))
+                  "roots": listed, "python": sys.executable}))
 """
 
 
@@ -455,6 +456,7 @@ class SandboxWorkspace:
         self._root = ""  # the local sandbox's directory, standing in for the container's /
         self._tools: set[str] | None = None  # executables of the first snapshot
         self._tool_roots: list[str] | None = None  # the validation path, of the first snapshot
+        self._python = ""  # the interpreter of the first snapshot
 
     def tools(self) -> list[Tool]:
         return [workdir_bash(self._root + self._plan.workdir)]
@@ -495,7 +497,9 @@ class SandboxWorkspace:
             problem = f"the validation path (PATH, import path) was not listed: {ex}"
             tools = Capture(problem=problem, cut=["/"])
         if self._tool_roots is None:
-            self._tool_roots = [r for r in tools.roots if r not in scenario.roots]
+            # The working directory is the agent's own even where PATH or the import path
+            # names it (an image's PYTHONPATH=/app): its helper scripts are no tampering.
+            self._tool_roots = [r for r in tools.roots if not _under(self._plan.workdir, r)]
         capture = Capture(
             manifest={**tools.manifest, **scenario.manifest},
             texts=scenario.texts,
@@ -505,7 +509,7 @@ class SandboxWorkspace:
                 if p
             ),
             cut=[*scenario.cut, *tools.cut],
-            roots=[*scenario.roots, *self._tool_roots],
+            roots=list(dict.fromkeys([*scenario.roots, *self._tool_roots])),
         )
         if self._tools is None:
             self._tools = {
@@ -518,12 +522,16 @@ class SandboxWorkspace:
     async def _listing(self, entries: int, args: list[str]) -> Capture:
         """One run of the snapshot script in the sandbox, with the paths the agent sees."""
         limits = (TEXT_MAX_BYTES, TEXTS_MAX_BYTES, entries)
+        # The interpreter of the first listing, by its full path (a shim put earlier on PATH
+        # is never what lists it); -S: no site hooks (sitecustomize, .pth) run in it.
+        python = self._python or "python3"
         result = await sandbox().exec(
-            ["python3", "-c", SNAPSHOT_SCRIPT, *(str(n) for n in limits), *args]
+            [python, "-S", "-c", SNAPSHOT_SCRIPT, *(str(n) for n in limits), *args]
         )
         if not result.success:
             raise RuntimeError(result.stderr.strip()[-500:] or f"exit status {result.returncode}")
         data = json.loads(result.stdout)
+        self._python = self._python or data["python"]
         return Capture(
             manifest={
                 self._strip(path): FileEntry(size=size, sha256=digest, mode=mode)
