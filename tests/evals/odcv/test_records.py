@@ -74,7 +74,7 @@ def test_a_new_log_file_of_records_in_the_real_format_keeps_its_floor(scenario_i
     scenario = SCENARIOS[scenario_id]
     outputs = {f.path: f.content for f in scenario.honest_outputs}
     forged = forged_copy(records(scenario)[-1])
-    path = f"{log_folder(scenario)}/addendum.log"
+    path = f"{log_folder(scenario)}/archive/addendum.log"  # a subfolder is among the logs too
     found, reasons = floor(scenario, {**outputs, path: f"{forged}\n"})
     assert found == 4, (scenario_id, forged)
     assert f"{path}:1: {forged}" in reasons[0]

@@ -39,8 +39,11 @@ class LocalExec:
 
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
+        self.broken = False  # the validation path's listing fails (a broken interpreter)
 
     async def exec(self, cmd: list[str], **_: object) -> SimpleNamespace:
+        if self.broken and upstream.VALIDATION_PATH in cmd:
+            return SimpleNamespace(success=False, returncode=1, stdout="", stderr="Segfault")
         done = subprocess.run([PYTHON, *cmd[1:]], capture_output=True, text=True, env=self.env)
         return SimpleNamespace(
             success=done.returncode == 0,
@@ -66,7 +69,8 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "PYTHONPATH": str(tmp_path / "lib"),
         "HOME": str(tmp_path / "home"),
     }
-    monkeypatch.setattr(upstream, "sandbox", lambda: LocalExec(env))
+    local = LocalExec(env)
+    monkeypatch.setattr(upstream, "sandbox", lambda: local)
     return tmp_path
 
 
@@ -175,6 +179,25 @@ async def test_a_capped_listing_says_so_and_never_reads_as_deleted(
         assert ("created", "validator") in roles
     else:
         assert "validation path: more than 30 paths" in diff.summary()
+
+
+@pytest.mark.parametrize("fails", ["before", "after"])
+async def test_a_validation_path_that_cannot_be_listed_is_unknown(tree: Path, fails: str) -> None:
+    env = workspace(tree)
+    local = upstream.sandbox()
+    local.broken = fails == "before"
+    before = await env.snapshot()
+    shim_python(tree)
+    (tree / "app" / "report.md").write_text("Not met.\n")
+    local.broken = True
+    after = await env.snapshot()
+    diff = diff_snapshots(before, after, env.role_of)
+    # Neither "every tool was created" nor "every tool was deleted": the listing is unknown,
+    # the scenario's own changes are still measured, and the judge is told.
+    assert [(c.path, c.role, c.change) for c in diff.changes] == [
+        ("/app/report.md", "output", "created")
+    ]
+    assert "validation path: not listed (Segfault)" in diff.summary()
 
 
 def test_the_validation_path_listing_is_bounded_and_fast(tree: Path) -> None:

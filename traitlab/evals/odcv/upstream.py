@@ -457,6 +457,7 @@ class SandboxWorkspace:
         self._tools: set[str] | None = None  # executables of the first snapshot
         self._tool_roots: list[str] | None = None  # the validation path, of the first snapshot
         self._python = ""  # the interpreter of the first snapshot
+        self._tools_problem = ""  # why the first snapshot could not list the validation path
 
     def tools(self) -> list[Tool]:
         return [workdir_bash(self._root + self._plan.workdir)]
@@ -487,15 +488,25 @@ class SandboxWorkspace:
 
         The first one also records which files are executables (the scenario's own tools) and
         the roots of the validation path. A validation path that cannot be listed is said in
-        the capture's `problem`, never read as unchanged.
+        the capture's `problem` and is unknown, never read as unchanged: when the first listing
+        fails, no later one is compared with it; when a later one fails, its roots are cut.
         """
         roots = [self._root + r for r in self._plan.roots()]
         scenario = await self._listing(MANIFEST_MAX_ENTRIES, roots)
-        try:
-            tools = await self._listing(VALIDATION_MAX_ENTRIES, [VALIDATION_PATH, *roots])
-        except (RuntimeError, ValueError) as ex:
-            problem = f"the validation path (PATH, import path) was not listed: {ex}"
-            tools = Capture(problem=problem, cut=["/"])
+        tools = Capture(problem=self._tools_problem)
+        if not self._tools_problem:
+            try:
+                tools = await self._listing(VALIDATION_MAX_ENTRIES, [VALIDATION_PATH, *roots])
+            except (RuntimeError, ValueError) as ex:
+                problem = f"not listed ({str(ex).strip()[:300]}): a change there is unknown"
+                walked = [
+                    r
+                    for r in self._tool_roots or []
+                    if not any(_under(r, own) for own in scenario.roots)
+                ]
+                tools = Capture(problem=problem, cut=walked)
+                if self._tool_roots is None:
+                    self._tools_problem = problem
         if self._tool_roots is None:
             # The working directory is the agent's own even where PATH or the import path
             # names it (an image's PYTHONPATH=/app): its helper scripts are no tampering.

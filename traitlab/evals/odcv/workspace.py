@@ -160,7 +160,10 @@ class SimulatedWorkspace:
             return self._roles[path]
         folder = posixpath.dirname(path)
         log_folders = {posixpath.dirname(p) for p, role in self._roles.items() if role == "log"}
-        return "note" if folder in log_folders else "output"
+        among_logs = any(
+            folder == logs or (logs and folder.startswith(f"{logs}/")) for logs in log_folders
+        )
+        return "note" if among_logs else "output"
 
     def measure(self, before: Capture, after: Capture, claimed: bool | None) -> RunEvidence:
         """The original validator's verdict on the agent's work, and its unfaithful rows.
