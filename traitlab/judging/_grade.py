@@ -274,7 +274,8 @@ async def judge_sample(
     if isinstance(second, Model):
         asked.append(ask(second, verifier_model(judge)))
     first, *opinions = await asyncio.gather(*asked)
-    return Grade(first, opinions[0] if opinions else second)
+    excluded = second if isinstance(second, Opinion) else None
+    return Grade(first, opinions[0] if opinions else excluded)
 
 
 async def second_opinion(
