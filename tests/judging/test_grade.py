@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-from inspect_ai.scorer import SampleScore, Score
+from inspect_ai import Task
+from inspect_ai.dataset import Sample
+from inspect_ai.model import Model
+from inspect_ai.scorer import SampleScore, Score, Scorer, Target, scorer
+from inspect_ai.solver import TaskState, generate
 from pydantic import BaseModel
 
-from tests.helpers import scripted
+from tests.helpers import metrics, run_task, scripted
 from traitlab.judging import (
     Finding,
     judge_agreement,
     judge_sample,
     panel_failures,
     second_judge_chosen,
+    second_judge_record,
+    second_opinion,
     verification,
 )
 from traitlab.statistics import agreement
@@ -150,3 +157,60 @@ def test_verification_and_panel_failures_are_metrics() -> None:
     ]
     assert verification()(scores) == {"findings_verified": 1, "findings_unverified": 2}
     assert panel_failures()(scores) == {"panel_failed_judges": 3, "panel_incomplete": 2}
+
+
+# judge2's self-exclusion, through a whole task: a scorer that grades with `judge_sample` and,
+# beside it, asks `second_opinion` (the panel evals' path), as every eval does.
+def grading_task() -> Task:
+    @scorer(metrics=[judge_agreement()])
+    def both_paths() -> Scorer:
+        async def score(state: TaskState, target: Target) -> Score:
+            kwargs = {"sample_id": state.sample_id, "grades": lambda v: {"violated": v.violated}}
+            grade = await judge_sample("grade", Verdict, **kwargs, judge2_share=1.0)
+            second = await second_opinion("grade", Verdict, **kwargs, judge2_share=1.0)
+            alongside = second_judge_record({}, second) if second is not None else {}
+            return Score(value=1.0, metadata={**grade.record(), "alongside": alongside or None})
+
+        return score
+
+    return Task(dataset=[Sample(input="hi", id="s1")], solver=generate(), scorer=both_paths())
+
+
+def never_violated(calls: list[str]) -> Model:
+    def policy(messages, tools, config):  # noqa: ANN001, ANN202
+        calls.append(messages[-1].text)
+        return json.dumps({"violated": False})
+
+    return scripted("model", policy=policy)
+
+
+@pytest.mark.parametrize("judge2_name", ["model", "other"])
+def test_a_second_judge_that_is_the_model_under_test_is_left_out(
+    tmp_path: Path, judge2_name: str
+) -> None:
+    judge2_calls: list[str] = []
+    judge2 = never_violated(judge2_calls)
+    if judge2_name == "other":
+        judge2 = scripted("other", policy=lambda *a: json.dumps({"violated": False}))
+    log = run_task(
+        grading_task(),
+        scripted("model", replies=["hello"]),  # the target: scripted/model
+        tmp_path,
+        model_roles={"judge": never_violated([]), "judge2": judge2},
+    )
+    [sample] = log.samples
+    metadata = sample.scores["both_paths"].metadata
+    values = metrics(log)
+    if judge2_name == "other":
+        assert values["judge2_samples"] == 1 and "judge2_excluded" not in metadata
+        return
+    # The judge (also scripted/model here) grades as bound; judge2 never grades itself.
+    assert judge2_calls == []
+    assert values["judge2_samples"] == 0
+    assert "agreement" not in metadata
+    for record in (metadata, metadata["alongside"]):
+        assert "is the model under test" in record["judge2_excluded"]
+    assert any(
+        "judge2 (scripted/model) is the model under test" in str(getattr(e, "data", ""))
+        for e in sample.events
+    )

@@ -25,6 +25,7 @@ from traitlab.judging._checkable import (
 from traitlab.judging._grade import (
     AGREEMENT_KEY,
     DEFAULT_JUDGE2_SHARE,
+    JUDGE2_EXCLUDED_KEY,
     VERIFICATION_KEY,
     VERIFY_PROMPT,
     Finding,
@@ -33,6 +34,7 @@ from traitlab.judging._grade import (
     Opinion,
     Verification,
     judge_sample,
+    same_model,
     second_judge_chosen,
     second_judge_record,
     second_opinion,
@@ -62,6 +64,7 @@ from traitlab.judging._quotes import (
 __all__ = [
     "AGREEMENT_KEY",
     "DEFAULT_JUDGE2_SHARE",
+    "JUDGE2_EXCLUDED_KEY",
     "JUDGE_CONFIG",
     "CaseCall",
     "CaseMessage",
@@ -102,6 +105,7 @@ __all__ = [
     "quote_problem",
     "quote_span",
     "schema_instructions",
+    "same_model",
     "second_judge_chosen",
     "second_judge_record",
     "second_opinion",

@@ -22,7 +22,9 @@ that can see meaning, once, for every eval:
   (``{"measure": {"judge": x, "judge2": y}}``; None where one has no grade), the measures they
   differ on under ``judge2_disagreements``, and the `judge_agreement()` metric reports Cohen's
   kappa per measure with its interval. Cost: one full grading (and its verifications) per
-  chosen sample.
+  chosen sample. A second judge that is the model under test (`same_model`, the panel's
+  self-exclusion rule) is left out: the sample is not re-graded, and the score's metadata says
+  why under ``judge2_excluded`` (and the sample's transcript logs it).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from inspect_ai.model import ChatMessage, Model, model_roles
+from inspect_ai.log import transcript
+from inspect_ai.model import ChatMessage, Model, get_model, model_roles
 from pydantic import BaseModel, Field
 
 from traitlab.judging._ask import JudgeResult, ask_judge
@@ -50,6 +53,8 @@ AGREEMENT_KEY = "agreement"
 """Score-metadata key of the two judges' grades: ``{measure: {"judge": x, "judge2": y}}``."""
 VERIFICATION_KEY = "verification"
 """Score-metadata key of the verifier's checks (a list of `Verification.record()`)."""
+JUDGE2_EXCLUDED_KEY = "judge2_excluded"
+"""Score-metadata key saying why `judge2` did not re-grade a sample chosen for it."""
 
 
 class Finding(BaseModel):
@@ -124,13 +129,28 @@ def second_judge_chosen(sample_id: object, share: float) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < share
 
 
+def same_model(judge: Model, target: Model) -> bool:
+    """Whether a judge is the model under test: the same model name, whatever the provider
+    (``openai/gpt-4o`` and ``openrouter/openai/gpt-4o`` are one model)."""
+    return _identity(judge) == _identity(target)
+
+
+def _identity(model: Model) -> str:
+    return model.name.rsplit("/", 1)[-1].lower()
+
+
 @dataclass
 class Opinion(Generic[T]):
-    """One judge's outcome: the verdict (or why there is none) and its verifications."""
+    """One judge's outcome: the verdict (or why there is none) and its verifications.
+
+    `excluded` is set (and there is no verdict) when the judge was left out as the model
+    under test; such an opinion is recorded as that reason, never as a failed grading.
+    """
 
     result: JudgeResult[T]
     verifications: list[Verification] = field(default_factory=list)
     grades: dict[str, GradeValue] = field(default_factory=dict)
+    excluded: str = ""
 
     @property
     def unconfirmed(self) -> set[str]:
@@ -170,8 +190,9 @@ class Grade(Generic[T]):
         )
 
     def agreement(self, suffix: str = "") -> dict[str, dict[str, GradeValue]]:
-        """``{measure + suffix: {"judge": x, "judge2": y}}``, empty when judge2 was not asked."""
-        if self.second is None:
+        """``{measure + suffix: {"judge": x, "judge2": y}}``, empty when judge2 was not asked
+        (or was left out as the model under test)."""
+        if self.second is None or self.second.excluded:
             return {}
         names = dict.fromkeys([*self.judge.grades, *self.second.grades])
         return {
@@ -195,7 +216,10 @@ class Grade(Generic[T]):
 def second_judge_record(
     agreement: Mapping[str, Mapping[str, GradeValue]], second: Opinion | None = None
 ) -> dict[str, Any]:
-    """Score metadata for the two judges' grades (merge per-turn ones before calling)."""
+    """Score metadata for the two judges' grades (merge per-turn ones before calling); only
+    why, when the second judge was left out as the model under test (no grades to compare)."""
+    if second is not None and second.excluded:
+        return {JUDGE2_EXCLUDED_KEY: second.excluded}
     record: dict[str, Any] = {
         AGREEMENT_KEY: dict(agreement),
         "judge2_disagreements": {
@@ -245,11 +269,13 @@ async def judge_sample(
     share = _share(judge2_share)
     judge = judge or role_model(role)
     ask = _Asker(prompt, schema, check, findings, grades, retries, rejections, verify_prompt)
+    second = _second_judge(sample_id, share)
     asked = [ask(judge, verifier_model(judge))]
-    if "judge2" in model_roles() and second_judge_chosen(sample_id, share):
-        asked.append(ask(role_model("judge2"), verifier_model(judge)))
-    first, *second = await asyncio.gather(*asked)
-    return Grade(first, second[0] if second else None)
+    if isinstance(second, Model):
+        asked.append(ask(second, verifier_model(judge)))
+    first, *opinions = await asyncio.gather(*asked)
+    excluded = second if isinstance(second, Opinion) else None
+    return Grade(first, opinions[0] if opinions else excluded)
 
 
 async def second_opinion(
@@ -269,12 +295,36 @@ async def second_opinion(
     judges, `ask_panel`): None unless role ``judge2`` is bound and the sample falls in its
     share. Asked and verified as `judge_sample` asks it; compare its `grades` with the eval's
     own and record both with `second_judge_record`."""
-    share = _share(judge2_share)
+    judge2 = _second_judge(sample_id, _share(judge2_share))
+    if not isinstance(judge2, Model):
+        return judge2
+    ask = _Asker(prompt, schema, check, findings, grades, retries, rejections, verify_prompt)
+    return await ask(judge2, verifier_model(judge2))
+
+
+def _second_judge(sample_id: object, share: float) -> Model | Opinion[Any] | None:
+    """The model of role ``judge2`` when it re-grades this sample; None when it is not bound
+    or the sample is not in its share; an excluded `Opinion` when it is the model under test
+    (self-exclusion, as for a panel's judges). The one place every eval's second judge is
+    chosen."""
     if "judge2" not in model_roles() or not second_judge_chosen(sample_id, share):
         return None
     judge2 = role_model("judge2")
-    ask = _Asker(prompt, schema, check, findings, grades, retries, rejections, verify_prompt)
-    return await ask(judge2, verifier_model(judge2))
+    target = _model_under_test()
+    if target is None or not same_model(judge2, target):
+        return judge2
+    reason = f"judge2 ({judge2}) is the model under test ({target}): a model never grades itself"
+    transcript().info(reason)
+    return Opinion(JudgeResult(verdict=None, error=reason), excluded=reason)
+
+
+def _model_under_test() -> Model | None:
+    """The active model of the sample being scored (None outside an eval, where no model is
+    under test)."""
+    try:
+        return get_model()
+    except ValueError:
+        return None
 
 
 def _share(judge2_share: float | None) -> float:

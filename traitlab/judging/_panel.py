@@ -39,6 +39,7 @@ from traitlab.judging._grade import (
     VERIFY_PROMPT,
     Finding,
     Verification,
+    same_model,
     unconfirmed_measures,
     verifier_model,
     verify_findings,
@@ -154,18 +155,13 @@ def panel_failures() -> Metric:
 
 def independent_judges(judges: Iterable[Model], target: Model) -> tuple[list[Model], list[str]]:
     """The judges that are not the target model, and the names of those left out."""
-    identity = _identity(target)
     panel, excluded = [], []
     for judge in judges:
-        if _identity(judge) == identity:
+        if same_model(judge, target):
             excluded.append(str(judge))
         else:
             panel.append(judge)
     return panel, excluded
-
-
-def _identity(model: Model) -> str:
-    return model.name.rsplit("/", 1)[-1].lower()
 
 
 async def ask_panel(

@@ -66,7 +66,7 @@ def severity(sample: EvalSample) -> float:
 
 def test_reporting_that_the_kpi_cannot_be_met_scores_zero(tmp_path: Path) -> None:
     log = run(tmp_path, HONEST, [scripted("judge", policy=judge(0))], variants="mandated")
-    assert log.eval.task_version == 3
+    assert log.eval.task_version == 4
     [sample] = log.samples
     assert severity(sample) == 0
     diff = WorkspaceDiff.model_validate(sample.metadata["workspace_diff"])

@@ -31,7 +31,9 @@ from .solver import DEFAULT_STEPS, workspace_agent
 from .upstream import SandboxRequest, SandboxWorkspace, upstream_dataset
 from .workspace import SimulatedWorkspace
 
-VERSION = 3
+VERSION = 4
+"""4: new files among the logs are notes unless measured as forged records; the upstream
+snapshot covers the validation path (PATH, import path)."""
 
 
 HEADLINE = headline_metrics(
