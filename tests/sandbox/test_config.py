@@ -75,7 +75,7 @@ def test_config_survives_inspects_serialisation() -> None:
 
 def test_limits_become_prlimit_options() -> None:
     limits = BwrapLimits(memory_mb=1, processes=7, file_size_mb=None, open_files=64)
-    assert limit_args(limits) == ["--as=1048576", "--nproc=7", "--nofile=64"]
+    assert limit_args(limits, cgroup=False) == ["--as=1048576", "--nproc=7", "--nofile=64"]
 
 
 def test_mount_inside_a_read_only_host_path_must_exist() -> None:
