@@ -17,7 +17,13 @@ import pytest
 
 from traitlab.sandbox import BwrapConfig, BwrapLimits, BwrapMount, BwrapSandboxEnvironment
 from traitlab.sandbox import bwrap as bwrap_module
-from traitlab.sandbox.launcher import Launcher, _cgroup_reason, launcher, remove_orphans
+from traitlab.sandbox.launcher import (
+    BwrapUnavailableError,
+    Launcher,
+    _cgroup_reason,
+    launcher,
+    remove_orphans,
+)
 
 Sandbox = BwrapSandboxEnvironment
 REPO = Path(__file__).resolve().parents[2]
@@ -185,3 +191,68 @@ def _wait_until(condition, timeout: float = 10) -> None:  # noqa: ANN001
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+async def test_sources_larger_than_the_file_system_fail_in_one_line(
+    bwrap: None, tmp_path: Path, opened: list[dict]
+) -> None:
+    source = tmp_path / "big"
+    source.mkdir()
+    (source / "data.bin").write_bytes(b"\0" * (2 << 20))
+    with pytest.raises(BwrapUnavailableError, match=r"No space left.*limits\.files_mb=1"):
+        await _sandbox(
+            opened, BwrapLimits(files_mb=1), mounts=[BwrapMount(path="/app", source=str(source))]
+        )
+
+
+@pytest.mark.slow
+def test_an_unprivileged_user_gets_the_same_sandbox(bwrap: None, tmp_path: Path) -> None:
+    """Run by a user that is not root (no setpriv, and here no cgroup): still no host path."""
+    if os.geteuid() != 0:
+        pytest.skip("the test drops from root to nobody; it runs as a user already")
+    workdir = Path(tempfile.mkdtemp(prefix="tl-unprivileged-"))
+    try:
+        shutil.chown(workdir, 65534, 65534)
+        script = (
+            "import asyncio\n"
+            "from traitlab.sandbox import BwrapConfig, BwrapSandboxEnvironment as S\n"
+            "async def main():\n"
+            "    envs = await S.sample_init('t', BwrapConfig(), {})\n"
+            "    sandbox = envs['default']\n"
+            "    done = await sandbox.exec(['sh', '-c', 'id -u; cat /proc/self/mountinfo'])\n"
+            "    print(sandbox._space.root, done.stdout, sep='\\n')\n"
+            "    await S.sample_cleanup('t', None, envs, False)\n"
+            "asyncio.run(main())\n"
+        )
+        done = subprocess.run(
+            [
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                sys.executable,
+                "-c",
+                script,
+            ],
+            capture_output=True,
+            text=True,
+            env={
+                "PATH": os.environ["PATH"],
+                "PYTHONPATH": str(REPO),
+                "TMPDIR": str(workdir),
+                "HOME": str(workdir),
+            },
+            cwd=workdir,
+            timeout=120,
+        )
+        if done.returncode != 0 and "Permission denied" in done.stderr:
+            pytest.skip(
+                f"nobody cannot read the checkout or the venv: {done.stderr.splitlines()[-1]}"
+            )
+        assert done.returncode == 0, done.stderr
+        root, uid, *mountinfo = done.stdout.splitlines()
+        assert uid == "0" and root.startswith(str(workdir))
+        assert " /0 /root " in "\n".join(mountinfo) and str(workdir) not in "\n".join(mountinfo)
+        assert not Path(root).exists()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
