@@ -3,7 +3,7 @@
 Use it as ``--sandbox bwrap`` (defaults: private /root, /tmp and /var/tmp), ``--sandbox
 bwrap:config.yaml``, or in code with ``SandboxEnvironmentSpec("bwrap", BwrapConfig(...))``.
 
-Each command runs in a fresh sandbox built from the sample's private host directories, so files
+Each command runs in a fresh sandbox built over the sample's private file system, so files
 persist between commands and processes do not (a background job ends with its command, as it
 must: a process left running could act after the sample is scored). What an agent sees:
 
