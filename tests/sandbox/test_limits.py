@@ -256,3 +256,16 @@ def test_an_unprivileged_user_gets_the_same_sandbox(bwrap: None, tmp_path: Path)
         assert not Path(root).exists()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def test_a_sample_whose_holder_died_fails_in_one_line(
+    bwrap: None, opened: list[dict]
+) -> None:
+    """Its PID stays reserved (never reaped before cleanup), so no other process is entered."""
+    sandbox = await _sandbox(opened, BwrapLimits())
+    sandbox._space.holder.kill()
+    _wait_until(
+        lambda: Path(f"/proc/{sandbox._space.holder.pid}/stat").read_text().split()[2] == "Z"
+    )
+    with pytest.raises(BwrapUnavailableError, match="holder process exited"):
+        await sandbox.exec(["true"])

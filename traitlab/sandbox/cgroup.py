@@ -63,10 +63,10 @@ class Cgroup:
     def create(cls, plan: CgroupPlan, name: str, memory_mb: int | None, processes: int | None):
         """Make the cgroup with its limits (memory with swap included, processes and threads)."""
         cgroup = cls(tuple(parent / name for parent in plan.parents))
-        for folder in cgroup.folders:
-            folder.mkdir()
         mib = 1024 * 1024
         try:
+            for folder in cgroup.folders:
+                folder.mkdir()
             if plan.version == 2:
                 [folder] = cgroup.folders
                 if memory_mb is not None:
@@ -102,6 +102,11 @@ class Cgroup:
 
     def kill(self) -> None:
         """SIGKILL every process in the cgroup (one pass: callers that must see it empty retry)."""
+        if len(self.folders) == 1 and (self.folders[0] / "cgroup.kill").exists():
+            # v2 (Linux 5.14+): the kernel kills them all, with no PID read and then reused.
+            with contextlib.suppress(OSError):
+                _write(self.folders[0] / "cgroup.kill", 1)
+                return
         for pid in self.pids():
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)

@@ -171,10 +171,14 @@ class SampleSpace:
 
     def check_alive(self) -> None:
         """Fail when the holder is gone (its PID stays reserved: it is reaped only at close)."""
-        ended = os.waitid(os.P_PID, self.holder.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-        if ended is not None:
+        flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
+        try:
+            alive = os.waitid(os.P_PID, self.holder.pid, flags) is None
+        except ChildProcessError:  # reaped by someone else: gone all the same
+            alive = False
+        if not alive:
             raise BwrapUnavailableError(
-                f"the sample's file system ended (its holder exited, status {ended.si_status})"
+                "the sample's file system ended: its holder process exited before the sample did"
             )
 
     def sweep(self) -> None:
