@@ -150,10 +150,10 @@ def test_command_line_has_no_host_variables() -> None:
 def test_a_command_joins_the_cgroup_before_dropping_root() -> None:
     prefix = ("/usr/bin/setpriv", "--reuid=65534", "--")
     launcher = Launcher("/b/bwrap", "/p", "/usr/bin/env", "/u", "/n", prefix, True, 65534)
-    cgroup = Cgroup((Path("/cg/memory/traitlab-x"), Path("/cg/pids/traitlab-x")))
+    cgroup = Cgroup((Path("/cg/memory/traitlab-x"), Path("/cg/pids/traitlab-x")), 1)
     argv = launcher.argv(BwrapConfig(), _space(cgroup), ["ls"], cwd="/root")
     join = argv.index("/bin/sh")
-    procs = ["/cg/memory/traitlab-x/cgroup.procs", "/cg/pids/traitlab-x/cgroup.procs", "--"]
+    procs = ["/cg/memory/traitlab-x/tasks", "/cg/pids/traitlab-x/tasks", "--"]
     assert argv[join + 4 : join + 7] == procs
     assert join < argv.index("/usr/bin/setpriv") < argv.index("/n") < argv.index("/b/bwrap")
     nsenter = argv.index("/n")
