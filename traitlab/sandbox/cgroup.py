@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import signal
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 # Sandbox cgroups are named after their sample's folder: `traitlab-sandbox-XXXX`.
 CGROUP_PREFIX = "traitlab-"
@@ -63,7 +66,9 @@ class Cgroup:
     version: int
 
     @classmethod
-    def create(cls, plan: CgroupPlan, name: str, memory_mb: int | None, processes: int | None):
+    def create(
+        cls, plan: CgroupPlan, name: str, memory_mb: int | None, processes: int | None
+    ) -> Cgroup:
         """Make the cgroup with its limits (memory with swap included, processes and threads)."""
         cgroup = cls(tuple(parent / name for parent in plan.parents), plan.version)
         mib = 1024 * 1024
@@ -97,6 +102,7 @@ class Cgroup:
         return ["/bin/sh", "-c", JOIN_SCRIPT, "sh", *(str(f / name) for f in self.folders), "--"]
 
     def pids(self) -> set[int]:
+        """The processes in the cgroup now."""
         found: set[int] = set()
         for folder in self.folders:
             with contextlib.suppress(OSError):
@@ -128,6 +134,8 @@ class Cgroup:
                     if ex.errno != errno.EBUSY:
                         raise
                     time.sleep(0.02)  # the killed processes are still exiting
+            else:
+                logger.warning("sandbox cgroup %s still has processes; left in place", folder)
 
 
 def cgroup_plan() -> CgroupPlan | str:
