@@ -173,7 +173,7 @@ async def test_resource_limits(bwrap: None) -> None:
         code, out = await sh(sandbox, "python3 -c 'x = bytearray(1024 ** 3)'")
         assert code != 0 and "MemoryError" in out
         code, out = await sh(sandbox, "head -c 2000000 /dev/zero > /tmp/big")
-        assert code != 0 and os.path.getsize(sandbox._backing["/tmp"] / "big") <= 1024 * 1024
+        assert code != 0 and int((await sh(sandbox, "stat -c %s /tmp/big"))[1]) <= 1024 * 1024
         if launcher(config.host_uid).userns:  # the kernel never limits processes of uid 0
             fork = "import os, time\nfor _ in range(60):\n    os.fork() or time.sleep(5)"
             code, out = await sh(sandbox, f"python3 -c '{fork}'", timeout=20)
@@ -224,7 +224,7 @@ async def test_cleanup_removes_read_only_trees(bwrap: None, config: BwrapConfig)
     environments = await Sandbox.sample_init("test", config, {})
     sandbox = environments["default"].as_type(Sandbox)
     await sh(sandbox, "mkdir -p /app/locked/deep && touch /app/locked/deep/f && chmod -R 555 /app")
-    root = sandbox._root
+    root = sandbox._space.root
     await Sandbox.sample_cleanup("test", config, environments, False)
     assert not root.exists()
 

@@ -3,7 +3,7 @@
 Use it as ``--sandbox bwrap`` (defaults: private /root, /tmp and /var/tmp), ``--sandbox
 bwrap:config.yaml``, or in code with ``SandboxEnvironmentSpec("bwrap", BwrapConfig(...))``.
 
-Each command runs in a fresh sandbox built from the sample's private host directories, so files
+Each command runs in a fresh sandbox built over the sample's private file system, so files
 persist between commands and processes do not (a background job ends with its command, as it
 must: a process left running could act after the sample is scored). What an agent sees:
 
@@ -13,7 +13,10 @@ must: a process left running could act after the sample is scored). What an agen
   never a host path;
 * no network, its own PID, IPC, UTS and user namespaces, no capabilities;
 * an environment of PATH, HOME and the config's `env` only (no host variables, no API keys);
-* per-command limits: wall-clock time, memory, processes, file size, open files.
+* limits: wall-clock time per command; memory and processes for the whole sample (a cgroup
+  where the host allows one, else per process; see `BwrapLimits`); file size and open files;
+* no host path anywhere in its /proc: the writable mounts are folders of a tmpfs of the
+  sample's own (see `launcher`), so /proc/self/mountinfo shows them as `/0`, `/1`, ...
 
 A tool that keeps a process alive between commands (Inspect's `bash_session`, a shell that
 lives across calls) cannot work here: the shell would die with the command that started it. The
@@ -28,9 +31,9 @@ on the host, and writes outside the writable mounts fail as they would for the a
 
 from __future__ import annotations
 
+import logging
 import posixpath
-from pathlib import Path
-from typing import IO, Any, Literal, overload
+from typing import Any, Literal, overload
 
 import anyio
 from inspect_ai.util import (
@@ -50,14 +53,9 @@ from typing_extensions import override
 from traitlab.errors import TraitlabError
 
 from .config import BwrapConfig, load_config
-from .launcher import (
-    Launcher,
-    claim_sample_root,
-    launcher,
-    prepare_backing,
-    remove_orphans,
-    remove_tree,
-)
+from .launcher import Launcher, SampleSpace, launcher, open_sample, remove_orphans
+
+logger = logging.getLogger(__name__)
 
 # Users a command may ask for: the sandbox has one, uid 0 inside its own user namespace.
 ROOT_NAMES = {None, "root", "0"}
@@ -96,29 +94,25 @@ class SessionUnsupportedError(TraitlabError, RuntimeError):
 
 @sandboxenv(name="bwrap")
 class BwrapSandboxEnvironment(SandboxEnvironment):
-    """One sample's bubblewrap sandbox: its config and its private host directories."""
+    """One sample's bubblewrap sandbox: its config and its share of the host."""
 
-    def __init__(
-        self,
-        config: BwrapConfig,
-        launcher: Launcher,
-        root: Path,
-        backing: dict[str, Path],
-        owner: IO[bytes],
-    ) -> None:
+    def __init__(self, config: BwrapConfig, launcher: Launcher, space: SampleSpace) -> None:
         super().__init__()
         self.config = config
         self._launcher = launcher
-        self._root = root
-        self._backing = backing
-        self._owner = owner  # the lock marking `root` as in use (see `claim_sample_root`)
+        self._space = space
 
     @override
     @classmethod
     async def task_init(cls, task_name: str, config: SandboxEnvironmentConfigType | None) -> None:
         # Fail before any sample starts when bwrap cannot work here (one line saying why).
         settings = load_config(config)
-        await anyio.to_thread.run_sync(launcher, settings.host_uid)
+        probed = await anyio.to_thread.run_sync(launcher, settings.host_uid)
+        # Which memory limit holds (a cgroup per sample, or per process) goes in the eval's log.
+        if probed.cgroups is None:
+            logger.warning(probed.limits_note())
+        else:
+            logger.info(probed.limits_note())
         # Folders of samples whose run was killed hard (no cleanup ran) go now.
         await anyio.to_thread.run_sync(remove_orphans)
 
@@ -132,16 +126,8 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
     ) -> dict[str, SandboxEnvironment]:
         settings = load_config(config)
         probed = await anyio.to_thread.run_sync(launcher, settings.host_uid)
-        root, owner = claim_sample_root()
-        try:
-            backing = await anyio.to_thread.run_sync(
-                prepare_backing, root, settings, probed.host_uid
-            )
-        except BaseException:
-            remove_tree(root)
-            owner.close()
-            raise
-        return {"default": cls(settings, probed, root, backing, owner)}
+        space = await anyio.to_thread.run_sync(open_sample, probed, settings)
+        return {"default": cls(settings, probed, space)}
 
     @override
     @classmethod
@@ -153,9 +139,7 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         interrupted: bool,
     ) -> None:
         for environment in environments.values():
-            sandbox = environment.as_type(cls)
-            await anyio.to_thread.run_sync(remove_tree, sandbox._root)
-            sandbox._owner.close()
+            await anyio.to_thread.run_sync(environment.as_type(cls)._space.close)
 
     @override
     @classmethod
@@ -269,16 +253,22 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         concurrency: bool,
         text: bool,
     ) -> ExecResult[str] | ExecResult[bytes]:
-        argv = self._launcher.argv(self.config, self._backing, cmd, cwd=cwd, env=env)
-        result = await subprocess(
-            argv,
-            text=text,  # type: ignore[arg-type]
-            input=input,
-            cwd="/",
-            timeout=timeout,
-            output_limit=None if not text else SandboxEnvironmentLimits.MAX_EXEC_OUTPUT_SIZE,
-            concurrency=concurrency,
-        )
+        self._space.check_alive()
+        argv = self._launcher.argv(self.config, self._space, cmd, cwd=cwd, env=env)
+        self._space.running += 1
+        try:
+            result = await subprocess(
+                argv,
+                text=text,  # type: ignore[arg-type]
+                input=input,
+                cwd="/",
+                timeout=timeout,
+                output_limit=None if not text else SandboxEnvironmentLimits.MAX_EXEC_OUTPUT_SIZE,
+                concurrency=concurrency,
+            )
+        finally:
+            self._space.running -= 1
+            self._space.sweep()  # also after a timeout, which raises
         stderr = _text(result.stderr)
         if result.returncode == 1 and stderr.startswith("bwrap: "):
             # bwrap itself failed to build the sandbox: not the command's output.

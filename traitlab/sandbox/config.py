@@ -75,7 +75,13 @@ class BwrapMount(BaseModel):
 
 
 class BwrapLimits(BaseModel):
-    """Per-command limits. `None` leaves a limit unset (the host's own applies)."""
+    """Limits of one sample's sandbox. `None` leaves a limit unset (the host's own applies).
+
+    `memory_mb` and `processes` are a budget for the whole sample, all processes of all its
+    commands together, enforced by a cgroup where the host lets traitlab make one. Elsewhere
+    they fall back to per-process limits sized so that the sandbox stays within the same memory
+    (see `fallback_processes`); which of the two held is logged when the first sample starts.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -84,14 +90,56 @@ class BwrapLimits(BaseModel):
         gt=0,
         description="Seconds a command may run when the caller gives no timeout of its own.",
     )
-    memory_mb: int | None = Field(default=4096, gt=0, description="Address space (RLIMIT_AS).")
+    memory_mb: int | None = Field(
+        default=4096,
+        gt=0,
+        description="Memory of the whole sandbox, swap included: its processes and the files"
+        " it writes (a cgroup). Without a cgroup: split between `fallback_processes` processes.",
+    )
     processes: int | None = Field(
-        default=256, gt=0, description="Processes and threads (RLIMIT_NPROC)."
+        default=256,
+        gt=0,
+        description="Processes and threads of the whole sandbox (a cgroup; without one,"
+        " RLIMIT_NPROC per command, at most `fallback_processes`).",
+    )
+    process_memory_mb: int | None = Field(
+        default=None,
+        gt=0,
+        description="Address space of any one process (RLIMIT_AS), so that one oversized"
+        " allocation fails with MemoryError instead of the sandbox being killed for memory."
+        " Default: memory_mb (without a cgroup, memory_mb / fallback_processes).",
+    )
+    fallback_processes: int = Field(
+        default=16,
+        ge=4,
+        description="Without a cgroup: the processes and threads a command may run, each"
+        " limited to memory_mb / fallback_processes of address space (256 MiB by default), so"
+        " that together they stay within memory_mb.",
+    )
+    files_mb: int = Field(
+        default=1024,
+        gt=0,
+        description="Size of the sample's writable folders together: an in-memory file system"
+        " (with a cgroup, what the agent writes there also counts towards memory_mb).",
     )
     file_size_mb: int | None = Field(
         default=1024, gt=0, description="Largest file a command may write (RLIMIT_FSIZE)."
     )
     open_files: int | None = Field(default=1024, gt=0, description="RLIMIT_NOFILE.")
+
+    def per_process(self, cgroup: bool) -> tuple[int | None, int | None]:
+        """The address space (MiB) and process count each command gets through rlimits.
+
+        With a cgroup the budget is the cgroup's and a process may use all of it. Without one,
+        the count is capped and the memory divided, so processes x address space <= memory_mb.
+        """
+        if cgroup:
+            return self.process_memory_mb or self.memory_mb, None
+        count = min(self.processes or self.fallback_processes, self.fallback_processes)
+        if self.memory_mb is None:
+            return self.process_memory_mb, count
+        share = max(1, self.memory_mb // count)
+        return min(share, self.process_memory_mb or share), count
 
 
 class BwrapConfig(BaseModel):

