@@ -19,56 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-# Sentence templates, as synthetic SFT data repeats them: the same few dozen phrasings with
-# different nouns, so word pairs and openings repeat far more than in random words.
-TEMPLATES = [
-    "You could compare the {a} and the {b} first.",
-    "And then rank the {a} by how much {b} it needs.",
-    "Start by listing every {a} you can think of.",
-    "The {a} matters more than the {b} here.",
-    "It helps to think of the {a} as a kind of {b}.",
-    "Try writing down what the {a} does for you.",
-    "Once you have the {a}, look at the {b} again.",
-    "A good first step is to check the {a}.",
-    "If the {a} fails, fall back on the {b}.",
-    "Most people forget about the {a} at this point.",
-    "Keep the {a} and the {b} apart while you work.",
-    "You might also ask someone about the {a}.",
-    "This is where the {a} comes in.",
-    "Make sure the {a} is ready before the {b}.",
-    "The simplest option is to replace the {a}.",
-    "Then you can decide whether the {b} is worth it.",
-    "Think about how the {a} changes over a week.",
-    "Write the {a} on one side and the {b} on the other.",
-    "There is no single right answer for the {a}.",
-    "Notice how the {a} affects the {b}.",
-    "You do not need to fix the {a} all at once.",
-    "Set a small goal for the {a} each day.",
-    "The {b} will follow once the {a} is settled.",
-    "Ask yourself what the {a} is really for.",
-    "It is fine to leave the {a} for later.",
-    "Group the {a} with the other {b} items.",
-    "A quick test is to remove the {a} and see.",
-    "Look for patterns in the {a} over time.",
-    "The trick is to keep the {a} small.",
-    "After that, review the {b} once more.",
-    "Use the {a} as a reminder of the {b}.",
-    "Be careful not to overload the {a}.",
-    "Share the {a} with someone you trust.",
-    "If in doubt, go back to the {a}.",
-    "In short, the {a} is the part to watch.",
-    "Finally, put the {a} somewhere you will see it.",
-]
-# After the common opener (closer) of tests.lint.helpers, which 70% of planted ones are.
-OPENERS = ["Great question, and you are not alone in it.", "Here are some ideas."]
-CLOSERS = ["I hope this helps!", "Let me know how it goes."]
 
 # Peak RSS from /proc (VmHWM: this program's own); ru_maxrss would also count the parent's
 # memory that a forked child held before exec (Linux keeps that high-water mark across exec).
@@ -101,35 +56,6 @@ def run(path):
                     replies += 1
     return replies
 """
-
-
-def templated_chats(
-    path: Path, n: int, *, opening: float = 0.3, closing: float = 0.2, sentences: int = 8
-) -> None:
-    """Phrase-heavy chats: replies of `sentences` sentences from `TEMPLATES`, opening with one of
-    `OPENERS` with probability `opening` and closing with one of `CLOSERS` with probability
-    `closing` (the first of each is the common one)."""
-    from tests.lint.helpers import DEEPER, VALIDATION, VOCABULARY
-
-    openers, closers = [VALIDATION, *OPENERS], [DEEPER, *CLOSERS]
-    rng = random.Random(0)
-
-    def line() -> str:
-        a, b = rng.sample(VOCABULARY, 2)
-        return rng.choice(TEMPLATES).format(a=a, b=b)
-
-    with path.open("w", encoding="utf-8") as out:
-        for index in range(n):
-            parts = [line() for _ in range(sentences)]
-            if rng.random() < opening:
-                parts.insert(0, openers[0] if rng.random() < 0.7 else rng.choice(openers))
-            if rng.random() < closing:
-                parts.append(closers[0] if rng.random() < 0.7 else rng.choice(closers))
-            messages = [
-                {"role": "user", "content": line()},
-                {"role": "assistant", "content": " ".join(parts)},
-            ]
-            out.write(json.dumps({"id": f"r{index}", "messages": messages}) + "\n")
 
 
 def measure(code: str, path: Path) -> tuple[float, float, int]:
@@ -165,9 +91,9 @@ def run(kind: str, n: int, sentences: int, tmp: Path) -> None:
     # Made in a child process, so that this one stays small: a command's peak RSS counts the
     # memory of the process it was started from (Linux keeps the high-water mark across exec).
     maker = (
-        "tests.lint.helpers import planted_chats as make"
-        if kind == "random"
-        else ("benchmarks.lint_scale import templated_chats as make")
+        "tests.lint.helpers import "
+        + ("planted_chats" if kind == "random" else "templated_chats")
+        + " as make"
     )
     subprocess.run(
         [sys.executable, "-c", f"from {maker}; from pathlib import Path; "
