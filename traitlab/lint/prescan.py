@@ -207,13 +207,54 @@ def closing_words(lowered: str, max_words: int) -> Edge:
         size *= 4
 
 
+def _byte_table(stop: str, line: str, space: str, other: str) -> bytes:
+    """A `bytes.translate` table for ASCII text: [a-z0-9] kept, . ! ? to `stop`, a newline or
+    "|" to `line`, other whitespace to `space`, anything else to `other`."""
+
+    def one(c: int) -> str:
+        char = chr(c)
+        if char.isascii() and (char.islower() or char.isdigit()):
+            return char
+        if char in ".!?":
+            return stop
+        if char in "\n|":
+            return line
+        return space if char.isspace() else other
+
+    return "".join(one(c) for c in range(256)).encode("latin-1")
+
+
+# `_joined` marks text in two steps: stops as ".", newlines as "|" (a sentence end), other
+# whitespace as " " and other separators as ","; then, once the stops before whitespace are
+# sentence ends, the remaining stops and separators as spaces.
+_MARK = _byte_table(".", "|", " ", ",")
+_UNMARK = bytes(32 if c in b".," else c for c in range(256))
+
+
+def _token_list(lowered: str) -> list[bytes]:
+    """The tokens of `_lower`ed text as `_TOKEN_RE` finds them (as bytes), where a sentence end
+    may be given as several "|" (no word equals one).
+
+    In ASCII text without an apostrophe (most text), the tokens are the runs of [a-z0-9] and
+    the sentence ends (a stop before whitespace or the end, a newline, "|"); they are found by
+    translating bytes, several times faster than the regex. A stop inside a token ("3.5")
+    becomes a space, as the regex skips it. Other text goes through the regex."""
+    if "'" in lowered or not lowered.isascii():
+        return [token.encode() for token in _TOKEN_RE.findall(lowered)]
+    marked = lowered.encode().translate(_MARK).replace(b". ", b"| ")
+    if marked.endswith(b"."):
+        marked += b"|"
+    return marked.translate(_UNMARK).replace(b"|", b" | ").split()
+
+
 class _PhraseIndex:
     """Which of the candidate phrases are consecutive tokens of a text (within one sentence).
 
-    The text is tokenised once and each of its token pairs looked up among the phrases' first
-    pairs, so the cost grows with the text, not with the number of phrases: templated data has
-    dozens of candidates, and searching for each one in every item was most of the pre-scan.
-    Picklable, so a worker process can use it.
+    The text is tokenised once (`_token_list`); the phrases whose first two words are a pair of
+    consecutive tokens are found by a set intersection, and each is then a substring search for
+    its words joined by spaces in the tokens joined the same way (no token holds a space, so a
+    match is whole tokens). Both run in C, so templated data with dozens of candidates costs a
+    few microseconds an item. Picklable, so a worker process can use it.
     """
 
     def __init__(self, phrases: Sequence[Edge]) -> None:
@@ -221,32 +262,33 @@ class _PhraseIndex:
         # Each phrase's longest word: a text that holds none of them holds no phrase, and is
         # not tokenised (most items, where the candidates are a few planted phrases).
         self.keys = tuple(dict.fromkeys(max(phrase, key=len) for phrase in phrases))
-        self.starts: dict[tuple[str, str], list[tuple[int, Edge]]] = {}
-        self.singles: dict[str, int] = {}
+        self.starts: dict[tuple[bytes, ...], list[tuple[int, bytes]]] = {}
+        self.singles: dict[bytes, int] = {}
         for index, phrase in enumerate(phrases):
-            if len(phrase) == 1:
-                self.singles[phrase[0]] = index
+            words = tuple(word.encode() for word in phrase)
+            if len(words) == 1:
+                self.singles[words[0]] = index
             else:
-                self.starts.setdefault((phrase[0], phrase[1]), []).append((index, phrase))
+                needle = b" %b " % b" ".join(words)
+                self.starts.setdefault(words[:2], []).append((index, needle))
 
     def found(self, lowered: Iterable[str]) -> set[int]:
         """The indices of the phrases in any of the `_lower`ed texts."""
         hits: set[int] = set()
         if not self.size:
             return hits
-        starts, singles, find = self.starts, self.singles, _TOKEN_RE.findall
+        starts, singles = self.starts, self.singles
         for low in lowered:
             if not any(key in low for key in self.keys):
                 continue
-            # Sentence ends are left as they are found (".", "?!", "\n"): no word equals one.
-            toks = find(low)
-            for position, pair in enumerate(itertools.pairwise(toks)):
-                for index, phrase in starts.get(pair, ()):
-                    end = position + len(phrase)
-                    if index not in hits and tuple(toks[position:end]) == phrase:
-                        hits.add(index)
+            toks = _token_list(low)
             if singles:
-                hits.update(singles[token] for token in toks if token in singles)
+                hits.update(singles[token] for token in singles.keys() & set(toks))
+            pairs = starts.keys() & set(itertools.pairwise(toks))
+            if pairs:
+                joined = b" %b " % b" ".join(toks)
+                for pair in pairs:
+                    hits.update(index for index, needle in starts[pair] if needle in joined)
         return hits
 
 
