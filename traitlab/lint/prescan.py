@@ -232,15 +232,18 @@ _UNMARK = bytes(32 if c in b".," else c for c in range(256))
 
 
 def _token_list(lowered: str) -> list[bytes]:
-    """The tokens of `_lower`ed text as `_TOKEN_RE` finds them (as bytes), where a sentence end
-    may be given as several "|" (no word equals one).
+    """The tokens of `_lower`ed text as `_TOKEN_RE` finds them (as bytes), a sentence end as
+    "|" (a run of them may give several).
 
     In ASCII text without an apostrophe (most text), the tokens are the runs of [a-z0-9] and
     the sentence ends (a stop before whitespace or the end, a newline, "|"); they are found by
     translating bytes, several times faster than the regex. A stop inside a token ("3.5")
     becomes a space, as the regex skips it. Other text goes through the regex."""
     if "'" in lowered or not lowered.isascii():
-        return [token.encode() for token in _TOKEN_RE.findall(lowered)]
+        return [
+            b"|" if token[0] in _BOUNDARY_START else token.encode()
+            for token in _TOKEN_RE.findall(lowered)
+        ]
     marked = lowered.encode().translate(_MARK).replace(b". ", b"| ")
     if marked.endswith(b"."):
         marked += b"|"
@@ -358,110 +361,87 @@ class _Tally:
 
 def _frequent_grams(items: list[LintItem], size: int, floor: float) -> Counter[Edge]:
     """Word n-grams of one sentence each, by the number of `items` they are in; exact for
-    every n-gram in at least `floor` items (others may be left out).
+    every n-gram in at least `floor` items (others are left out).
 
     Each word pair of such an n-gram is in at least as many items, so pairs are counted first
-    (over the words alone, which can only over-count them) and n-grams only where every pair
-    is frequent: most items are then never tokenised. Pairs are counted with numpy, over the
-    words of every segment as ids in one array (a separator between segments).
+    and n-grams only where every pair is frequent. All of it runs in numpy, over the tokens of
+    every segment as ids in one array, where a sentence end and the end of a segment are the
+    separator (0): no pair or n-gram spans one.
     """
-    lowered = [[_lower(segment) for segment in item.segments] for item in items]
-    # Every segment's words as ids, each segment followed by the separator (0), numbered a
-    # block at a time so that the words themselves are never all kept.
-    numbering: dict[bytes, int] = {b"": 0}
+    # Tokens numbered a block at a time, so that the tokens themselves are never all kept.
+    numbering: dict[bytes, int] = {b"|": 0}
     blocks: list[np.ndarray] = []
-    spans: list[int] = []  # ids per segment (its words and the separator)
     owners: list[int] = []  # the item of each segment
+    spans: list[int] = []  # ids per segment (its tokens and the separator)
     block: list[bytes] = []
-    for position, segments in enumerate(lowered):
-        for low in segments:
-            found = _words(low)
+    for position, item in enumerate(items):
+        for segment in item.segments:
+            found = _token_list(_lower(segment))
+            found.append(b"|")
             block += found
-            block.append(b"")
-            spans.append(len(found) + 1)
+            spans.append(len(found))
             owners.append(position)
-        if len(block) >= _BLOCK_WORDS or position == len(lowered) - 1:
-            for word in dict.fromkeys(block):
-                numbering.setdefault(word, len(numbering))
+        if len(block) >= _BLOCK_WORDS or position == len(items) - 1:
+            for token in dict.fromkeys(block):
+                numbering.setdefault(token, len(numbering))
             blocks.append(
-                np.fromiter(map(numbering.__getitem__, block), dtype=np.int32, count=len(block))
+                np.fromiter(map(numbering.__getitem__, block), dtype=np.int64, count=len(block))
             )
             block = []
     grams: Counter[Edge] = Counter()
     if not spans:
         return grams
     vocabulary = list(numbering)
-    width = len(vocabulary)
     ids = np.concatenate(blocks)
     del blocks
-    # Pair j is words j and j + 1; a pair with the separator (0) crosses segments and is none.
+    item_of = np.repeat(np.array(owners, dtype=np.int64), spans)
+    # Pair j is tokens j and j + 1; one with the separator is none.
     valid = (ids[:-1] != 0) & (ids[1:] != 0)
-    pairs = ids[:-1][valid].astype(np.int64) * width + ids[1:][valid]
-    del ids
-    codes, space = pairs, width * width
-    distinct = None
-    if len(lowered) * space >= 1 << 62:  # too many words for one key: number the pairs first
-        distinct, codes = np.unique(pairs, return_inverse=True)
-        codes, space = codes.reshape(-1), len(distinct)
-    # Each pair once per item (sorted, unlike np.unique's hashing, which is slower here), then
-    # the number of items of each pair.
-    keys = np.repeat(np.array(owners, dtype=np.int64), spans)[:-1][valid]
-    keys *= space
-    keys += codes
-    del codes
-    keys.sort()
-    per_item = _distinct(keys)
-    del keys
-    per_item %= space
-    per_item.sort()
-    starts = np.flatnonzero(np.concatenate(([True], per_item[1:] != per_item[:-1])))
-    counts = np.diff(np.append(starts, len(per_item)))
-    frequent = per_item[starts[counts >= floor]]
-    del per_item
-    if distinct is not None:
-        frequent = distinct[frequent]
-    # Whether each pair is frequent (`frequent` is sorted).
-    flags = np.zeros(len(valid), dtype=bool)
-    if len(frequent):
-        found_at = np.searchsorted(frequent, pairs)
-        np.minimum(found_at, len(frequent) - 1, out=found_at)
-        flags[valid] = frequent[found_at] == pairs
-        del found_at
-    del pairs
-    # Segments with a run of size - 1 frequent pairs (runs never cross a separator).
-    run = size - 1
-    if run <= 0:
-        hit = np.ones(len(spans), dtype=bool)
+    pair_codes = ids[:-1] * len(vocabulary) + ids[1:]
+    frequent = _common(pair_codes[valid], item_of[:-1][valid], floor)[0]
+    # Windows of `size` tokens whose pairs are all frequent (a run never spans a separator).
+    if size == 1:
+        starts = np.flatnonzero(ids != 0)
     else:
-        hit = np.zeros(len(spans), dtype=bool)
-        if len(flags) >= run:
-            sums = np.concatenate(([0], np.cumsum(flags, dtype=np.int32)))
-            starts = np.flatnonzero(sums[run:] - sums[:-run] == run)
-            ends = np.cumsum(np.array(spans, dtype=np.int64))
-            hit[np.searchsorted(ends, starts, side="right")] = True
-    common = {
-        (vocabulary[code // width].decode(), vocabulary[code % width].decode())
-        for code in frequent.tolist()
-    }
-    segment = 0
-    for segments in lowered:
-        found_grams: set[Edge] = set()
-        for low in segments:
-            segment += 1
-            if not hit[segment - 1]:
-                continue
-            if size == 1:
-                found_grams.update((token,) for token in _tokens(low) if token != BOUNDARY)
-                continue
-            # Sentence ends as found ("." or "\n"): no common pair holds one, so no n-gram does.
-            toks = _TOKEN_RE.findall(low)
-            count = 0
-            for end, pair in enumerate(itertools.pairwise(toks), start=2):
-                count = count + 1 if pair in common else 0
-                if count >= size - 1:
-                    found_grams.add(tuple(toks[end - size : end]))
-        grams.update(found_grams)
+        flags = np.zeros(len(pair_codes) + 1, dtype=bool)
+        flags[:-1] = valid & np.isin(pair_codes, frequent)
+        run = size - 1
+        sums = np.concatenate(([0], np.cumsum(flags, dtype=np.int64)))
+        starts = np.flatnonzero(sums[run:] - sums[:-run] == run)
+    del pair_codes, valid
+    # Each window's tokens as one code (ranked whenever the next token could overflow it).
+    codes = ids[starts]
+    for offset in range(1, size):
+        if int(codes.max(initial=0)) >= (1 << 62) // len(vocabulary):
+            codes = np.unique(codes, return_inverse=True)[1].reshape(-1)
+        codes = codes * len(vocabulary) + ids[starts + offset]
+    kept, numbers = _common(codes, item_of[starts], floor)
+    # Where each kept n-gram first occurs, to read its words.
+    at = np.flatnonzero(np.isin(codes, kept))
+    firsts = starts[at[np.unique(codes[at], return_index=True)[1]]]
+    for count, first in zip(numbers.tolist(), firsts.tolist(), strict=True):
+        grams[tuple(vocabulary[token].decode() for token in ids[first : first + size])] = count
     return grams
+
+
+def _common(codes: np.ndarray, owners: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct `codes` (non-negative) held by at least `floor` distinct `owners`, sorted,
+    with their numbers of owners."""
+    if not len(codes):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    width = int(owners.max()) + 1
+    ranked = None
+    if int(codes.max()) >= (1 << 62) // width:  # too large to pair with an owner: rank first
+        ranked, codes = np.unique(codes, return_inverse=True)
+    # Each (code, owner) once (sorted), then the owners of each code.
+    keys = codes.reshape(-1) * width + owners
+    keys.sort()
+    keys = _distinct(keys) // width
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    numbers = np.diff(np.append(starts, len(keys)))
+    chosen = numbers >= floor
+    found = keys[starts[chosen]]
+    return (found if ranked is None else ranked[found]), numbers[chosen]
 
 
 # Words numbered at a time when finding frequent pairs.
