@@ -33,26 +33,14 @@ from traitlab.lint.results import Finding, LengthStats, Rate
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+|\n+")
 _MARKDOWN_RE = re.compile(r"^[\s>#*_`\-]+|[*_`]+")
-# Tokens are lowercase words plus BOUNDARY at each sentence end, so that phrases never cross a
-# sentence; openings (closings) are the words before (after) the first (last) boundary.
-BOUNDARY = "|"
+# Tokens are lowercase words plus a boundary ("|") at each sentence end, so that phrases never
+# cross a sentence; openings (closings) are the words before (after) the first (last) boundary.
 _BOUNDARY_RE = re.compile(r"[.!?]+(?=\s|$)|\n+|\|")
 _TOKEN_RE = re.compile(rf"{_WORD_RE.pattern}|{_BOUNDARY_RE.pattern}")
 _BOUNDARY_START = frozenset(".!?\n|")
-# _BOUNDARY_RE on reversed text: a run of . ! ? is a sentence end when whitespace (or the end)
-# follows it, that is, precedes it reversed.
-_BACKWARD_BOUNDARY_RE = re.compile(r"(?:^|(?<=\s))[.!?]+|\n+|\|")
-# Bytes that are not part of a word, for counting words without a regex (ASCII text, no ').
-_NOT_WORD = bytes(
-    c if chr(c).isascii() and (chr(c).islower() or chr(c).isdigit()) else 32 for c in range(256)
-)
 # Sentences this long are compared on their first (last) words only; slicing the text first
 # keeps the cost per item independent of its length.
 _EDGE_CHARS = 400
-# A closing is looked for in the text's last characters first (more when they hold no whole
-# sentence).
-_TAIL_CHARS = 160
-
 Edge = tuple[str, ...]
 
 
@@ -143,25 +131,6 @@ def words(text: str) -> list[str]:
     return _WORD_RE.findall(_lower(text))
 
 
-def tokens(text: str) -> list[str]:
-    """`words`, with BOUNDARY at each sentence end (., !, ? before a space; a newline)."""
-    return _tokens(_lower(text))
-
-
-def _tokens(lowered: str) -> list[str]:
-    return [
-        BOUNDARY if token[0] in _BOUNDARY_START else token for token in _TOKEN_RE.findall(lowered)
-    ]
-
-
-def _words(lowered: str) -> list[bytes]:
-    """`words` of `_lower`ed text (as bytes), without a regex where there is no apostrophe."""
-    if "'" in lowered:
-        return [word.encode() for word in _WORD_RE.findall(lowered)]
-    # Without an apostrophe a word is a run of [a-z0-9]; other bytes (UTF-8 too) are not.
-    return lowered.encode().translate(_NOT_WORD).split()
-
-
 def first_sentence(text: str) -> str:
     text = _MARKDOWN_RE.sub("", text[:_EDGE_CHARS].strip(), count=1).strip()
     return _SENTENCE_END_RE.split(text, maxsplit=1)[0].strip()
@@ -170,41 +139,6 @@ def first_sentence(text: str) -> str:
 def last_sentence(text: str) -> str:
     pieces = [p for p in _SENTENCE_END_RE.split(text[-_EDGE_CHARS:].strip()) if p.strip()]
     return pieces[-1].strip() if pieces else ""
-
-
-def opening_words(lowered: str, max_words: int) -> Edge:
-    """The first sentence's first `max_words` words (of `_lower`ed text): the words before the
-    first boundary that has words before it."""
-    position = 0
-    while True:
-        end = _BOUNDARY_RE.search(lowered, position)
-        found = _WORD_RE.findall(lowered, position, end.start() if end else len(lowered))
-        if found or end is None:
-            return tuple(found[:max_words])
-        position = end.end()
-
-
-def closing_words(lowered: str, max_words: int) -> Edge:
-    """The last sentence's last `max_words` words (of `_lower`ed text): the words after the last
-    boundary that has words after it. Looked for backwards in the text's end, so the cost does
-    not grow with the text; a cut can only spoil the first word of what is looked at."""
-    size = _TAIL_CHARS
-    while True:
-        start = max(0, len(lowered) - size)
-        backwards = lowered[start:][::-1]
-        position = 0
-        while True:
-            end = _BACKWARD_BOUNDARY_RE.search(backwards, position)
-            stop = end.start() if end else len(backwards)
-            found = _WORD_RE.findall(backwards[position:stop][::-1])
-            if found and (end or not start or len(found) > max_words):
-                return tuple(found[-max_words:])
-            if found or end is None:
-                break
-            position = end.end()
-        if not start:
-            return ()
-        size *= 4
 
 
 def _byte_table(stop: str, line: str, space: str, other: str) -> bytes:
@@ -250,21 +184,43 @@ def _token_list(lowered: str) -> list[bytes]:
     return marked.translate(_UNMARK).replace(b"|", b" | ").split()
 
 
+def _opening_tokens(toks: list[bytes], max_words: int) -> tuple[bytes, ...]:
+    """The first sentence's first `max_words` words, from `_token_list`'s tokens: the first run
+    of words."""
+    start, size = 0, len(toks)
+    while start < size and toks[start] == b"|":
+        start += 1
+    try:
+        end = toks.index(b"|", start, start + max_words)
+    except ValueError:
+        end = min(size, start + max_words)
+    return tuple(toks[start:end])
+
+
+def _closing_tokens(toks: list[bytes], max_words: int) -> tuple[bytes, ...]:
+    """The last sentence's last `max_words` words, from `_token_list`'s tokens: the last run of
+    words."""
+    end = len(toks)
+    while end and toks[end - 1] == b"|":
+        end -= 1
+    start = end
+    while start > end - max_words and start and toks[start - 1] != b"|":
+        start -= 1
+    return tuple(toks[start:end])
+
+
 class _PhraseIndex:
     """Which of the candidate phrases are consecutive tokens of a text (within one sentence).
 
-    The text is tokenised once (`_token_list`); the phrases whose first two words are a pair of
-    consecutive tokens are found by a set intersection, and each is then a substring search for
-    its words joined by spaces in the tokens joined the same way (no token holds a space, so a
-    match is whole tokens). Both run in C, so templated data with dozens of candidates costs a
-    few microseconds an item. Picklable, so a worker process can use it.
+    The phrases whose first two words are a pair of consecutive tokens of the text are found by
+    a set intersection, and each is then a substring search for its words joined by spaces in
+    the tokens joined the same way (no token holds a space, so a match is whole tokens). Both
+    run in C, so templated data with dozens of candidates costs a few microseconds an item.
+    Picklable, so a worker process can use it.
     """
 
     def __init__(self, phrases: Sequence[Edge]) -> None:
         self.size = len(phrases)
-        # Each phrase's longest word: a text that holds none of them holds no phrase, and is
-        # not tokenised (most items, where the candidates are a few planted phrases).
-        self.keys = tuple(dict.fromkeys(max(phrase, key=len) for phrase in phrases))
         self.starts: dict[tuple[bytes, ...], list[tuple[int, bytes]]] = {}
         self.singles: dict[bytes, int] = {}
         for index, phrase in enumerate(phrases):
@@ -275,16 +231,13 @@ class _PhraseIndex:
                 needle = b" %b " % b" ".join(words)
                 self.starts.setdefault(words[:2], []).append((index, needle))
 
-    def found(self, lowered: Iterable[str]) -> set[int]:
-        """The indices of the phrases in any of the `_lower`ed texts."""
+    def found(self, texts: Iterable[list[bytes]]) -> set[int]:
+        """The indices of the phrases in any of the texts (each as `_token_list` gives it)."""
         hits: set[int] = set()
         if not self.size:
             return hits
         starts, singles = self.starts, self.singles
-        for low in lowered:
-            if not any(key in low for key in self.keys):
-                continue
-            toks = _token_list(low)
+        for toks in texts:
             if singles:
                 hits.update(singles[token] for token in singles.keys() & set(toks))
             pairs = starts.keys() & set(itertools.pairwise(toks))
@@ -297,15 +250,16 @@ class _PhraseIndex:
 
 class _Tally:
     """What the pre-scan keeps of one chunk of items: edge words as ids, lengths, and which
-    items have each habit and each candidate phrase (positions in the chunk). Picklable, so a
-    worker process can send it back."""
+    items have each habit and each candidate phrase (positions in the chunk). Each text is
+    tokenised once (`_token_list`) for its edges, length and phrases. Picklable, so a worker
+    process can send it back."""
 
     def __init__(self, max_words: int, phrases: tuple[Edge, ...]) -> None:
         self.max_words = max_words
         self.phrases = phrases
         self.n = 0
         self.multi = False  # an item with several segments (its edges may repeat)
-        self.vocabulary: dict[str, int] = {}  # word -> id (0 pads an edge)
+        self.vocabulary: dict[bytes, int] = {}  # word -> id (0 pads an edge)
         # Each edge as max_words word ids (0 pads), and the item it belongs to.
         self.openings = (array("I"), array("q"))
         self.padding = array("I", [0]) * max_words
@@ -322,39 +276,33 @@ class _Tally:
         max_words = self.max_words
         if len(segments) == 1:
             text = segments[0]
-            lowered = [_lower(text)]
-            opening = opening_words(lowered[0], max_words)
-            closing = closing_words(lowered[0], max_words)
-            openings = (opening,) if opening else ()
-            closings = (closing[::-1],) if closing else ()
-            length = len(_words(lowered[0]))
+            tokenised = [_token_list(_lower(text))]
+            opening = _opening_tokens(tokenised[0], max_words)
+            closing = _closing_tokens(tokenised[0], max_words)
+            openings: Iterable[tuple[bytes, ...]] = (opening,) if opening else ()
+            closings: Iterable[tuple[bytes, ...]] = (closing[::-1],) if closing else ()
         else:
             self.multi = True
             text = item.text
-            lowered = [_lower(segment) for segment in segments]
-            openings = {e for low in lowered if (e := opening_words(low, max_words))}
-            closings = {e[::-1] for low in lowered if (e := closing_words(low, max_words))}
-            length = sum(len(_words(low)) for low in lowered)
+            tokenised = [_token_list(_lower(segment)) for segment in segments]
+            openings = {e for toks in tokenised if (e := _opening_tokens(toks, max_words))}
+            closings = {e[::-1] for toks in tokenised if (e := _closing_tokens(toks, max_words))}
         self._add_edges(self.openings, openings, position)
         self._add_edges(self.closings, closings, position)
-        self.lengths.append(length)
+        self.lengths.append(sum(len(toks) - toks.count(b"|") for toks in tokenised))
         for members, (_, _, has) in zip(self.habits, _HABITS, strict=True):
             if has(text):
                 members.append(position)
-        for index in self.phrase_index.found(lowered):
+        for index in self.phrase_index.found(tokenised):
             self.phrase_members[index].append(position)
 
     def _add_edges(
-        self, kept: tuple[array[int], array[int]], edges: Iterable[Edge], position: int
+        self, kept: tuple[array[int], array[int]], edges: Iterable[tuple[bytes, ...]], position: int
     ) -> None:
         ids, owners = kept
-        vocabulary = self.vocabulary
+        number = self.vocabulary.setdefault
         for edge in edges:
-            for word in edge:
-                word_id = vocabulary.get(word)
-                if word_id is None:
-                    word_id = vocabulary[word] = len(vocabulary) + 1
-                ids.append(word_id)
+            ids.extend([number(word, len(self.vocabulary) + 1) for word in edge])
             ids.extend(self.padding[len(edge) :])
             owners.append(position)
 
@@ -500,7 +448,7 @@ class Prescan:
         """Add a chunk's tally (chunks in input order): ids and positions made global."""
         ids = np.zeros(len(tally.vocabulary) + 1, dtype=np.uint32)
         for word, local in tally.vocabulary.items():
-            ids[local] = self._vocabulary.setdefault(word, len(self._vocabulary) + 1)
+            ids[local] = self._vocabulary.setdefault(word.decode(), len(self._vocabulary) + 1)
         width = self.config.max_words
         for kind, (edge_words, owners) in (
             ("opening", tally.openings),
