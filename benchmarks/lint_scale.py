@@ -29,15 +29,15 @@ from pathlib import Path
 # memory that a forked child held before exec (Linux keeps that high-water mark across exec).
 MEASURE = """
 import re, resource, sys, time
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 count = run(sys.argv[1])
-elapsed = time.perf_counter() - start
+elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
 try:
     with open("/proc/self/status") as status:
         peak = int(re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1)) / 1024
 except OSError:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(elapsed, peak, count)
+print(elapsed, cpu, peak, count)
 """
 
 FLOOR = """
@@ -58,21 +58,23 @@ def run(path):
 """
 
 
-def measure(code: str, path: Path) -> tuple[float, float, int]:
-    """Seconds, peak RSS (MB) and replies counted by the floor, in a child process."""
+def measure(code: str, path: Path) -> tuple[float, float, float, int]:
+    """Seconds, CPU seconds, peak RSS (MB) and replies counted by the floor, in a child
+    process."""
     child = subprocess.run(
         [sys.executable, "-c", code + MEASURE, str(path)],
         capture_output=True,
         text=True,
         check=True,
     )
-    elapsed, rss, count = child.stdout.split()
-    return float(elapsed), float(rss), int(count)
+    elapsed, cpu, rss, count = child.stdout.split()
+    return float(elapsed), float(cpu), float(rss), int(count)
 
 
-def command(args: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB, the largest process: the command or one of its workers)
-    of a `traitlab` command, started as from the shell."""
+def command(args: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (the command and its workers) and peak RSS (MB, the largest
+    process: the command or one of its workers) of a `traitlab` command, started as from the
+    shell."""
     start = time.perf_counter()
     child = subprocess.Popen(
         [str(Path(sys.executable).with_name("traitlab")), *args],
@@ -83,7 +85,7 @@ def command(args: list[str]) -> tuple[float, float]:
     elapsed = time.perf_counter() - start
     if status:
         raise SystemExit(f"traitlab {' '.join(args)} failed:\n{child.stderr.read().decode()}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def run(kind: str, n: int, sentences: int, tmp: Path) -> None:
@@ -101,20 +103,29 @@ def run(kind: str, n: int, sentences: int, tmp: Path) -> None:
         check=True,
     )  # fmt: skip
     size = data.stat().st_size / 1e6
-    floor_s, floor_rss, replies = measure(FLOOR, data)
-    lint_s, lint_rss = command(["lint", str(data), "--no-clusters", "-o", str(out)])
+    floor_s, floor_cpu, floor_rss, replies = measure(FLOOR, data)
+    lint_s, lint_cpu, lint_rss = command(["lint", str(data), "--no-clusters", "-o", str(out)])
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["n_items"] == replies, (report["n_items"], replies)
     feature = report["findings"][0]["id"]
-    filter_s, filter_rss = command(
+    filter_s, _, filter_rss = command(
         ["lint", "filter", str(data), "--report", str(out), "-o", str(tmp / "kept.jsonl"),
          "--feature", feature]
     )  # fmt: skip
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"[{kind}] records: {n:,} ({size:,.0f} MB), items: {replies:,}; load {load}")
-    print(f"  floor (parse + first/last words): {floor_s:.2f} s, peak RSS {floor_rss:,.0f} MB")
-    print(f"  traitlab lint --no-clusters: {lint_s:.2f} s, peak RSS {lint_rss:,.0f} MB")
-    print(f"  ratio to the floor: {lint_s / floor_s:.1f}x (target <= 5x)")
+    print(
+        f"  floor (parse + first/last words): {floor_s:.2f} s ({floor_cpu:.2f} s CPU), "
+        f"peak RSS {floor_rss:,.0f} MB"
+    )
+    print(
+        f"  traitlab lint --no-clusters: {lint_s:.2f} s ({lint_cpu:.2f} s CPU on "
+        f"{os.cpu_count()} cores), peak RSS {lint_rss:,.0f} MB"
+    )
+    print(
+        f"  ratio to the floor: {lint_s / floor_s:.1f}x (target <= 5x); "
+        f"CPU ratio {lint_cpu / floor_cpu:.1f}x"
+    )
     print(f"  traitlab lint filter ({feature}): {filter_s:.2f} s, peak RSS {filter_rss:,.0f} MB")
     for path in (data, tmp / "kept.jsonl"):
         path.unlink()
