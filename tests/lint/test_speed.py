@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 from tests.lint.helpers import templated_chats
-from traitlab.lint import lint_dataset
-from traitlab.lint.items import read_items
+from traitlab.lint import Finding, Rate, lint_dataset
+from traitlab.lint.items import LintItem, read_items
+from traitlab.lint.labels import LabelRows
 from traitlab.lint.prescan import Prescan, PrescanConfig
 
 EXPECTED = Path(__file__).parent / "templated.json"
@@ -82,6 +83,33 @@ def test_offline_lint_does_not_import_inspect(tmp_path: Path) -> None:
     child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert (tmp_path / "out" / "report.json").exists()
     assert child.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_labels_lines_are_the_rows_encoded() -> None:
+    """labels.jsonl is written from each row's parts: it must read back as the rows, byte for
+    byte as encoding them would give (odd ids, no line or turn, several findings, ratings with
+    a "none" level, probe labels)."""
+    ids = ["a", 'quote "q"', "caf\u00e9 \u2014 \U0001f600", "back\\slash", "line\nbreak", "x"]
+    items = [
+        LintItem(i, ids[i % len(ids)], ["text"], None if i % 4 == 0 else i + 1, None, i % 2,
+                 None if i % 3 == 0 else i % 3)
+        for i in range(40)
+    ]  # fmt: skip
+
+    def finding(name: str, members: list[int]) -> Finding:
+        rate = Rate.of(len(members), len(items))
+        return Finding(id=name, kind="phrase", text=name, rate=rate, members=members)
+
+    findings = [finding("f1", list(range(0, 40, 2))), finding("f2", list(range(0, 40, 3)))]
+    ratings = {1: {"v": "strict", "w": "none"}, 6: {"v": "broad"}}
+    probe = {5: {"v": "broad"}, 6: {"w": "strict"}}
+    rows = LabelRows(items, findings, ratings, probe)
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    expected = [encode(row) + "\n" for row in rows.rows()]
+    assert list(rows.json_lines()) == expected
+    assert [json.loads(line) for line in expected][6]["labels"] == {
+        "f1": "strict", "f2": "strict", "v": "broad"
+    }  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ class LabelRows(Sequence[ItemLabels]):
         # Item index -> finding ids, as two sorted columns searched by bisection.
         self._member_items = [index for index, _, _ in pairs]
         self._member_ids = [finding for _, _, finding in pairs]
+        self._encoded: dict[tuple[str, ...], str] = {}  # see `_line`
 
     def __len__(self) -> int:
         return len(self._items)
@@ -57,6 +58,17 @@ class LabelRows(Sequence[ItemLabels]):
 
     def rows(self) -> Iterator[dict[str, Any]]:
         """Each row as a plain dict (None fields left out, as in labels.jsonl)."""
+        for place in self._places():
+            yield self._row(*place)
+
+    def json_lines(self) -> Iterator[str]:
+        """labels.jsonl, line by line (newline included): each row's JSON as `_row` would
+        encode it, written from its parts (building and encoding a dict per row was most of
+        writing the report)."""
+        for place in self._places():
+            yield self._line(*place)
+
+    def _places(self) -> Iterator[tuple[int, str, int, int | None, int | None]]:
         items = self._items
         if isinstance(items, ItemStore):
             places: Iterable[tuple[int, str, int, int | None, int | None]] = zip(
@@ -69,14 +81,7 @@ class LabelRows(Sequence[ItemLabels]):
             )
         else:
             places = ((i.index, i.id, i.source, i.line, i.turn) for i in items)
-        for place in places:
-            yield self._row(*place)
-
-    def json_lines(self) -> Iterator[str]:
-        """labels.jsonl, line by line (newline included)."""
-        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        for row in self.rows():
-            yield dumps(row) + "\n"
+        return iter(places)
 
     def _row(
         self, index: int, id: str, source: int, line: int | None, turn: int | None
@@ -96,6 +101,33 @@ class LabelRows(Sequence[ItemLabels]):
         row["labels"] = labels
         row["probe"] = dict(self._probe.get(index, {}))
         return row
+
+    def _line(self, index: int, id: str, source: int, line: int | None, turn: int | None) -> str:
+        low = bisect_left(self._member_items, index)
+        high = bisect_right(self._member_items, index, low)
+        rated = self._ratings.get(index)
+        probe = self._probe.get(index)
+        if rated is None:  # the labels are the findings': few combinations, each encoded once
+            found = tuple(self._member_ids[low:high])
+            labels = self._encoded.get(found)
+            if labels is None:
+                labels = _dumps(dict.fromkeys(found, "strict"))
+                if len(self._encoded) < _ENCODED_MAX:
+                    self._encoded[found] = labels
+        else:
+            labels = _dumps(self._row(index, id, source, line, turn)["labels"])
+        return (
+            f'{{"index":{index},"id":{_dumps(id)},"source":{source}'
+            + ("" if line is None else f',"line":{line}')
+            + ("" if turn is None else f',"turn":{turn}')
+            + f',"rated":{"false" if rated is None else "true"},"labels":{labels}'
+            + f',"probe":{"{}" if not probe else _dumps(dict(probe))}}}\n'
+        )
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# Combinations of findings whose labels are kept encoded (each is a short string).
+_ENCODED_MAX = 100_000
 
 
 def _item_labels(row: dict[str, Any]) -> ItemLabels:
