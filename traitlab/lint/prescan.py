@@ -14,7 +14,6 @@ are read again from the input.
 
 from __future__ import annotations
 
-import itertools
 import math
 import random
 import re
@@ -212,39 +211,35 @@ def _closing_tokens(toks: list[bytes], max_words: int) -> tuple[bytes, ...]:
 class _PhraseIndex:
     """Which of the candidate phrases are consecutive tokens of a text (within one sentence).
 
-    The phrases whose first two words are a pair of consecutive tokens of the text are found by
-    a set intersection, and each is then a substring search for its words joined by spaces in
-    the tokens joined the same way (no token holds a space, so a match is whole tokens). Both
-    run in C, so templated data with dozens of candidates costs a few microseconds an item.
-    Picklable, so a worker process can use it.
+    Each phrase is filed under its longest word: the phrases whose word is among the text's
+    tokens (a set intersection) are each a substring search for their words joined by spaces
+    in the tokens joined the same way (no token holds a space, so a match is whole tokens).
+    Both run in C, so templated data with dozens of candidates costs a few microseconds an
+    item. Picklable, so a worker process can use it.
     """
 
     def __init__(self, phrases: Sequence[Edge]) -> None:
         self.size = len(phrases)
-        self.starts: dict[tuple[bytes, ...], list[tuple[int, bytes]]] = {}
-        self.singles: dict[bytes, int] = {}
+        self.by_key: dict[bytes, list[tuple[int, bytes]]] = {}
         for index, phrase in enumerate(phrases):
-            words = tuple(word.encode() for word in phrase)
-            if len(words) == 1:
-                self.singles[words[0]] = index
-            else:
-                needle = b" %b " % b" ".join(words)
-                self.starts.setdefault(words[:2], []).append((index, needle))
+            words = [word.encode() for word in phrase]
+            needle = b" %b " % b" ".join(words)
+            self.by_key.setdefault(max(words, key=len), []).append((index, needle))
 
     def found(self, texts: Iterable[list[bytes]]) -> set[int]:
         """The indices of the phrases in any of the texts (each as `_token_list` gives it)."""
         hits: set[int] = set()
         if not self.size:
             return hits
-        starts, singles = self.starts, self.singles
+        by_key = self.by_key
         for toks in texts:
-            if singles:
-                hits.update(singles[token] for token in singles.keys() & set(toks))
-            pairs = starts.keys() & set(itertools.pairwise(toks))
-            if pairs:
+            keys = by_key.keys() & set(toks)
+            if keys:
                 joined = b" %b " % b" ".join(toks)
-                for pair in pairs:
-                    hits.update(index for index, needle in starts[pair] if needle in joined)
+                for key in keys:
+                    for index, needle in by_key[key]:
+                        if needle in joined:
+                            hits.add(index)
         return hits
 
 
@@ -252,11 +247,14 @@ class _Tally:
     """What the pre-scan keeps of one chunk of items: edge words as ids, lengths, and which
     items have each habit and each candidate phrase (positions in the chunk). Each text is
     tokenised once (`_token_list`) for its edges, length and phrases. Picklable, so a worker
-    process can send it back."""
+    process can send it back.
 
-    def __init__(self, max_words: int, phrases: tuple[Edge, ...]) -> None:
+    A tally made before the candidate phrases are known (`phrases` None: a worker reading while
+    the sample is planned) keeps each item's lowered text until `complete` gives them.
+    """
+
+    def __init__(self, max_words: int, phrases: tuple[Edge, ...] | None) -> None:
         self.max_words = max_words
-        self.phrases = phrases
         self.n = 0
         self.multi = False  # an item with several segments (its edges may repeat)
         self.vocabulary: dict[bytes, int] = {}  # word -> id (0 pads an edge)
@@ -266,8 +264,21 @@ class _Tally:
         self.closings = (array("I"), array("q"))
         self.lengths = array("q")
         self.habits = [array("q") for _ in _HABITS]
-        self.phrase_members = [array("q") for _ in phrases]
+        self.phrase_members: list[array[int]] = []
+        self.phrase_index: _PhraseIndex | None = None
+        self.pending: list[list[str]] = []  # lowered texts, while the phrases are not known
+        if phrases is not None:
+            self.complete(phrases)
+
+    def complete(self, phrases: tuple[Edge, ...]) -> None:
+        """Find the candidate `phrases` in the items added before they were known."""
+        if self.phrase_index is not None:
+            return
         self.phrase_index = _PhraseIndex(phrases)
+        self.phrase_members = [array("q") for _ in phrases]
+        for position, lowered in enumerate(self.pending):
+            self._add_phrases([_token_list(low) for low in lowered], position)
+        self.pending = []
 
     def add(self, item: LintItem) -> None:
         position = self.n
@@ -276,7 +287,8 @@ class _Tally:
         max_words = self.max_words
         if len(segments) == 1:
             text = segments[0]
-            tokenised = [_token_list(_lower(text))]
+            lowered = [_lower(text)]
+            tokenised = [_token_list(lowered[0])]
             opening = _opening_tokens(tokenised[0], max_words)
             closing = _closing_tokens(tokenised[0], max_words)
             openings: Iterable[tuple[bytes, ...]] = (opening,) if opening else ()
@@ -284,7 +296,8 @@ class _Tally:
         else:
             self.multi = True
             text = item.text
-            tokenised = [_token_list(_lower(segment)) for segment in segments]
+            lowered = [_lower(segment) for segment in segments]
+            tokenised = [_token_list(low) for low in lowered]
             openings = {e for toks in tokenised if (e := _opening_tokens(toks, max_words))}
             closings = {e[::-1] for toks in tokenised if (e := _closing_tokens(toks, max_words))}
         self._add_edges(self.openings, openings, position)
@@ -293,6 +306,13 @@ class _Tally:
         for members, (_, _, has) in zip(self.habits, _HABITS, strict=True):
             if has(text):
                 members.append(position)
+        if self.phrase_index is None:
+            self.pending.append(lowered)
+        else:
+            self._add_phrases(tokenised, position)
+
+    def _add_phrases(self, tokenised: list[list[bytes]], position: int) -> None:
+        assert self.phrase_index is not None
         for index in self.phrase_index.found(tokenised):
             self.phrase_members[index].append(position)
 
@@ -415,6 +435,7 @@ class Prescan:
         self._candidates: list[tuple[Edge, int]] = []
         self._sampled = 0
         self._complete = True
+        self._planned = False
         self._n = 0
         self._vocabulary: dict[str, int] = {}
         self._edges: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {
@@ -426,9 +447,10 @@ class Prescan:
         self._habits: list[list[np.ndarray]] = [[] for _ in _HABITS]
         self._phrase_members: list[list[np.ndarray]] = []
 
-    def plan(self, sample: list[LintItem], complete: bool) -> None:
+    def plan(self, sample: list[LintItem], complete: bool) -> tuple[Edge, ...]:
         """Candidate phrases: frequent n-grams of the sample's items, chained; `complete` when
-        the sample is every item (then the reporting floor applies as is)."""
+        the sample is every item (then the reporting floor applies as is). Returns them, for
+        the tallies made before (`_Tally.complete`)."""
         config = self.config
         counted = len(sample)
         if complete:
@@ -439,13 +461,19 @@ class Prescan:
         frequent = {g: c for g, c in grams.items() if c >= candidate_floor}
         self._candidates = sorted(_chain(frequent).items(), key=lambda kv: (-kv[1], kv[0]))
         self._phrase_members = [[] for _ in self._candidates]
-        self._sampled, self._complete = counted, complete
+        self._sampled, self._complete, self._planned = counted, complete, True
+        return self._phrases()
 
     def tally(self) -> _Tally:
-        return _Tally(self.config.max_words, tuple(phrase for phrase, _ in self._candidates))
+        """A tally for one chunk; made before `plan`, it waits for the phrases."""
+        return _Tally(self.config.max_words, self._phrases() if self._planned else None)
+
+    def _phrases(self) -> tuple[Edge, ...]:
+        return tuple(phrase for phrase, _ in self._candidates)
 
     def merge(self, tally: _Tally) -> None:
         """Add a chunk's tally (chunks in input order): ids and positions made global."""
+        tally.complete(self._phrases())
         ids = np.zeros(len(tally.vocabulary) + 1, dtype=np.uint32)
         for word, local in tally.vocabulary.items():
             ids[local] = self._vocabulary.setdefault(word.decode(), len(self._vocabulary) + 1)
