@@ -11,7 +11,11 @@ lint runs as a user runs it, from the shell: `traitlab lint FILE --no-clusters -
 read, validate, pre-scan, report and labels.jsonl written), on every core; then
 `traitlab lint filter` drops the records of one finding. Each runs in its own child process, side
 by side in one run, so that its time and peak RSS are its own; the machine's load is printed
-with them, since other work on a shared machine slows both (the lint more, as it uses every core).
+with them, since other work on a shared machine slows both (the lint more, as it uses every
+core), and so are the CPU seconds of each (the lint's include its workers'), which load moves
+less than wall time.
+
+Measured results (command, figures, load) are in the README's lint "Speed and memory" paragraph.
 """
 
 from __future__ import annotations

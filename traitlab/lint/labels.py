@@ -12,6 +12,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
+import numpy as np
+
 from traitlab.lint.items import ItemStore, LintItem
 from traitlab.lint.results import Finding, ItemLabels
 
@@ -28,14 +30,16 @@ class LabelRows(Sequence[ItemLabels]):
         probe: Mapping[int, Mapping[str, str]],
     ) -> None:
         self._items, self._ratings, self._probe = items, ratings, probe
-        pairs = sorted(
-            (index, order, finding.id)
-            for order, finding in enumerate(findings)
-            for index in finding.members
-        )
-        # Item index -> finding ids, as two sorted columns searched by bisection.
-        self._member_items = [index for index, _, _ in pairs]
-        self._member_ids = [finding for _, _, finding in pairs]
+        findings = list(findings)
+        # Item index -> finding ids, as two columns sorted by (item, finding order) and
+        # searched by bisection; sorted in numpy (millions of members at a million items).
+        members = [np.asarray(f.members, dtype=np.int64) for f in findings]
+        indices = np.concatenate([np.zeros(0, np.int64), *members])
+        orders = np.repeat(np.arange(len(members)), [len(m) for m in members])
+        by_item = np.lexsort((orders, indices))
+        names = [f.id for f in findings]
+        self._member_items: list[int] = indices[by_item].tolist()
+        self._member_ids = [names[order] for order in orders[by_item].tolist()]
         self._encoded: dict[tuple[str, ...], str] = {}  # see `_line`
 
     def __len__(self) -> int:
