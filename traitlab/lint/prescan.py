@@ -257,7 +257,7 @@ class _Tally:
         self.max_words = max_words
         self.n = 0
         self.multi = False  # an item with several segments (its edges may repeat)
-        self.vocabulary: dict[bytes, int] = {}  # word -> id (0 pads an edge)
+        self.vocabulary = _Numbering()  # word -> id (0 pads an edge)
         # Each edge as max_words word ids (0 pads), and the item it belongs to.
         self.openings = (array("I"), array("q"))
         self.padding = array("I", [0]) * max_words
@@ -276,8 +276,10 @@ class _Tally:
             return
         self.phrase_index = _PhraseIndex(phrases)
         self.phrase_members = [array("q") for _ in phrases]
+        members, found = self.phrase_members, self.phrase_index.found
         for position, lowered in enumerate(self.pending):
-            self._add_phrases([_token_list(low) for low in lowered], position)
+            for index in found([_token_list(low) for low in lowered]):
+                members[index].append(position)
         self.pending = []
 
     def add(self, item: LintItem) -> None:
@@ -309,22 +311,26 @@ class _Tally:
         if self.phrase_index is None:
             self.pending.append(lowered)
         else:
-            self._add_phrases(tokenised, position)
-
-    def _add_phrases(self, tokenised: list[list[bytes]], position: int) -> None:
-        assert self.phrase_index is not None
-        for index in self.phrase_index.found(tokenised):
-            self.phrase_members[index].append(position)
+            for index in self.phrase_index.found(tokenised):
+                self.phrase_members[index].append(position)
 
     def _add_edges(
         self, kept: tuple[array[int], array[int]], edges: Iterable[tuple[bytes, ...]], position: int
     ) -> None:
         ids, owners = kept
-        number = self.vocabulary.setdefault
+        number = self.vocabulary.__getitem__
         for edge in edges:
-            ids.extend([number(word, len(self.vocabulary) + 1) for word in edge])
+            ids.extend(map(number, edge))
             ids.extend(self.padding[len(edge) :])
             owners.append(position)
+
+
+class _Numbering(dict[bytes, int]):
+    """Words numbered from 1 in the order first looked up (a lookup numbers a new word)."""
+
+    def __missing__(self, word: bytes) -> int:
+        self[word] = number = len(self) + 1
+        return number
 
 
 def _frequent_grams(items: list[LintItem], size: int, floor: float) -> Counter[Edge]:
