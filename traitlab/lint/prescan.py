@@ -212,7 +212,7 @@ class _PhraseIndex:
     """Which of the candidate phrases are consecutive tokens of a text (within one sentence).
 
     Each phrase is filed under its longest word: the phrases whose word is among the text's
-    tokens (a set intersection) are each a substring search for their words joined by spaces
+    tokens (found in C) are each a substring search for their words joined by spaces
     in the tokens joined the same way (no token holds a space, so a match is whole tokens).
     Both run in C, so templated data with dozens of candidates costs a few microseconds an
     item. Picklable, so a worker process can use it.
@@ -232,8 +232,9 @@ class _PhraseIndex:
         if not self.size:
             return hits
         by_key = self.by_key
+        filed = by_key.__contains__
         for toks in texts:
-            keys = by_key.keys() & set(toks)
+            keys = set(filter(filed, toks))
             if keys:
                 joined = b" %b " % b" ".join(toks)
                 for key in keys:
