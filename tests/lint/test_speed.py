@@ -112,6 +112,31 @@ def test_labels_lines_are_the_rows_encoded() -> None:
     }  # fmt: skip
 
 
+@pytest.mark.parametrize("child_fails", [False, True])
+def test_labels_written_by_two_processes_are_the_file_one_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, child_fails: bool
+) -> None:
+    """Past a size, a forked process writes labels.jsonl's second half; the file and its hash
+    are those of one process writing it all, and a child that fails leaves the rest to this one
+    (no ".rest" file left behind either way)."""
+    from traitlab.lint import report as report_module
+
+    items = [LintItem(i, f"r{i}", ["text"], i + 1) for i in range(101)]
+    findings = [
+        Finding(id="f", kind="phrase", text="f", rate=Rate.of(3, 101), members=[0, 50, 100])
+    ]
+    rows = LabelRows(items, findings, {}, {})
+    expected = "".join(rows.json_lines()).encode()
+    monkeypatch.setattr(report_module, "_SPLIT_ROWS", 10)
+    if child_fails:
+        monkeypatch.setattr(report_module, "_write_rows", lambda *args: sys.exit(3))
+    path = tmp_path / "labels.jsonl"
+    digest = report_module._write_labels(rows, path)
+    assert path.read_bytes() == expected
+    assert digest == hashlib.sha256(expected).hexdigest()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["labels.jsonl"]
+
+
 if __name__ == "__main__":
     import tempfile
 

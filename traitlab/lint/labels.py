@@ -7,6 +7,7 @@ made from do not.
 
 from __future__ import annotations
 
+import itertools
 import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -65,11 +66,11 @@ class LabelRows(Sequence[ItemLabels]):
         for place in self._places():
             yield self._row(*place)
 
-    def json_lines(self) -> Iterator[str]:
-        """labels.jsonl, line by line (newline included): each row's JSON as `_row` would
-        encode it, written from its parts (building and encoding a dict per row was most of
-        writing the report)."""
-        for place in self._places():
+    def json_lines(self, start: int = 0, stop: int | None = None) -> Iterator[str]:
+        """labels.jsonl's lines (newline included) for rows `start` to `stop`: each row's JSON
+        as `_row` would encode it, written from its parts (building and encoding a dict per row
+        was most of writing the report)."""
+        for place in itertools.islice(self._places(), start, stop):
             yield self._line(*place)
 
     def _places(self) -> Iterator[tuple[int, str, int, int | None, int | None]]:

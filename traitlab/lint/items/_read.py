@@ -85,12 +85,12 @@ def read_items(
     total = sum(len(o.rows) for o in opened)
     ranges = [_ranges(o, chunk_bytes) for o in opened]
     pool, plan, results = None, None, [None] * len(opened)
-    if workers > 1 and any(len(r) > 1 for r in ranges) and _FORK is not None:
+    if workers > 1 and any(len(r) > 1 for r in ranges) and FORK is not None:
         # The workers start reading before the sample is planned: each keeps what the
         # candidate phrases need until they are published (`_Plan`), so planning (seconds on
         # phrase-heavy data) overlaps the reading instead of leaving the other cores idle.
         plan = _Plan()
-        pool = _FORK.Pool(workers, initializer=_start_worker, initargs=(plan,))
+        pool = FORK.Pool(workers, initializer=_start_worker, initargs=(plan,))
     try:
         if pool is not None:
             results = [
@@ -124,8 +124,9 @@ def read_items(
 
 
 # Worker processes are forked: they inherit the loaded modules (a fresh interpreter would spend
-# seconds importing them) and need nothing from the parent's threads.
-_FORK = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+# seconds importing them) and need nothing from the parent's threads. The report forks its
+# helpers with it too. None where forking is not safe (macOS, Windows): work stays in-process.
+FORK = multiprocessing.get_context("fork") if sys.platform == "linux" else None
 
 
 @dataclass
@@ -150,8 +151,8 @@ class _Plan:
     forked before it was made: written to a file, then signalled."""
 
     def __init__(self) -> None:
-        assert _FORK is not None
-        self.ready = _FORK.Event()
+        assert FORK is not None
+        self.ready = FORK.Event()
         handle, self.path = tempfile.mkstemp(prefix="traitlab-plan-")
         os.close(handle)
         self.known = False
