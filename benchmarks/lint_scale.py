@@ -11,7 +11,11 @@ lint runs as a user runs it, from the shell: `traitlab lint FILE --no-clusters -
 read, validate, pre-scan, report and labels.jsonl written), on every core; then
 `traitlab lint filter` drops the records of one finding. Each runs in its own child process, side
 by side in one run, so that its time and peak RSS are its own; the machine's load is printed
-with them, since other work on a shared machine slows both (the lint more, as it uses every core).
+with them, since other work on a shared machine slows both (the lint more, as it uses every
+core), and so are the CPU seconds of each (the lint's include its workers'), which load moves
+less than wall time.
+
+Measured results (command, figures, load) are in the README's lint "Speed and memory" paragraph.
 """
 
 from __future__ import annotations
@@ -19,70 +23,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-# Sentence templates, as synthetic SFT data repeats them: the same few dozen phrasings with
-# different nouns, so word pairs and openings repeat far more than in random words.
-TEMPLATES = [
-    "You could compare the {a} and the {b} first.",
-    "And then rank the {a} by how much {b} it needs.",
-    "Start by listing every {a} you can think of.",
-    "The {a} matters more than the {b} here.",
-    "It helps to think of the {a} as a kind of {b}.",
-    "Try writing down what the {a} does for you.",
-    "Once you have the {a}, look at the {b} again.",
-    "A good first step is to check the {a}.",
-    "If the {a} fails, fall back on the {b}.",
-    "Most people forget about the {a} at this point.",
-    "Keep the {a} and the {b} apart while you work.",
-    "You might also ask someone about the {a}.",
-    "This is where the {a} comes in.",
-    "Make sure the {a} is ready before the {b}.",
-    "The simplest option is to replace the {a}.",
-    "Then you can decide whether the {b} is worth it.",
-    "Think about how the {a} changes over a week.",
-    "Write the {a} on one side and the {b} on the other.",
-    "There is no single right answer for the {a}.",
-    "Notice how the {a} affects the {b}.",
-    "You do not need to fix the {a} all at once.",
-    "Set a small goal for the {a} each day.",
-    "The {b} will follow once the {a} is settled.",
-    "Ask yourself what the {a} is really for.",
-    "It is fine to leave the {a} for later.",
-    "Group the {a} with the other {b} items.",
-    "A quick test is to remove the {a} and see.",
-    "Look for patterns in the {a} over time.",
-    "The trick is to keep the {a} small.",
-    "After that, review the {b} once more.",
-    "Use the {a} as a reminder of the {b}.",
-    "Be careful not to overload the {a}.",
-    "Share the {a} with someone you trust.",
-    "If in doubt, go back to the {a}.",
-    "In short, the {a} is the part to watch.",
-    "Finally, put the {a} somewhere you will see it.",
-]
-# After the common opener (closer) of tests.lint.helpers, which 70% of planted ones are.
-OPENERS = ["Great question, and you are not alone in it.", "Here are some ideas."]
-CLOSERS = ["I hope this helps!", "Let me know how it goes."]
-
 # Peak RSS from /proc (VmHWM: this program's own); ru_maxrss would also count the parent's
 # memory that a forked child held before exec (Linux keeps that high-water mark across exec).
 MEASURE = """
 import re, resource, sys, time
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 count = run(sys.argv[1])
-elapsed = time.perf_counter() - start
+elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
 try:
     with open("/proc/self/status") as status:
         peak = int(re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1)) / 1024
 except OSError:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(elapsed, peak, count)
+print(elapsed, cpu, peak, count)
 """
 
 FLOOR = """
@@ -103,50 +62,23 @@ def run(path):
 """
 
 
-def templated_chats(
-    path: Path, n: int, *, opening: float = 0.3, closing: float = 0.2, sentences: int = 8
-) -> None:
-    """Phrase-heavy chats: replies of `sentences` sentences from `TEMPLATES`, opening with one of
-    `OPENERS` with probability `opening` and closing with one of `CLOSERS` with probability
-    `closing` (the first of each is the common one)."""
-    from tests.lint.helpers import DEEPER, VALIDATION, VOCABULARY
-
-    openers, closers = [VALIDATION, *OPENERS], [DEEPER, *CLOSERS]
-    rng = random.Random(0)
-
-    def line() -> str:
-        a, b = rng.sample(VOCABULARY, 2)
-        return rng.choice(TEMPLATES).format(a=a, b=b)
-
-    with path.open("w", encoding="utf-8") as out:
-        for index in range(n):
-            parts = [line() for _ in range(sentences)]
-            if rng.random() < opening:
-                parts.insert(0, openers[0] if rng.random() < 0.7 else rng.choice(openers))
-            if rng.random() < closing:
-                parts.append(closers[0] if rng.random() < 0.7 else rng.choice(closers))
-            messages = [
-                {"role": "user", "content": line()},
-                {"role": "assistant", "content": " ".join(parts)},
-            ]
-            out.write(json.dumps({"id": f"r{index}", "messages": messages}) + "\n")
-
-
-def measure(code: str, path: Path) -> tuple[float, float, int]:
-    """Seconds, peak RSS (MB) and replies counted by the floor, in a child process."""
+def measure(code: str, path: Path) -> tuple[float, float, float, int]:
+    """Seconds, CPU seconds, peak RSS (MB) and replies counted by the floor, in a child
+    process."""
     child = subprocess.run(
         [sys.executable, "-c", code + MEASURE, str(path)],
         capture_output=True,
         text=True,
         check=True,
     )
-    elapsed, rss, count = child.stdout.split()
-    return float(elapsed), float(rss), int(count)
+    elapsed, cpu, rss, count = child.stdout.split()
+    return float(elapsed), float(cpu), float(rss), int(count)
 
 
-def command(args: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB, the largest process: the command or one of its workers)
-    of a `traitlab` command, started as from the shell."""
+def command(args: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (the command and its workers) and peak RSS (MB, the largest
+    process: the command or one of its workers) of a `traitlab` command, started as from the
+    shell."""
     start = time.perf_counter()
     child = subprocess.Popen(
         [str(Path(sys.executable).with_name("traitlab")), *args],
@@ -157,7 +89,7 @@ def command(args: list[str]) -> tuple[float, float]:
     elapsed = time.perf_counter() - start
     if status:
         raise SystemExit(f"traitlab {' '.join(args)} failed:\n{child.stderr.read().decode()}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def run(kind: str, n: int, sentences: int, tmp: Path) -> None:
@@ -165,9 +97,9 @@ def run(kind: str, n: int, sentences: int, tmp: Path) -> None:
     # Made in a child process, so that this one stays small: a command's peak RSS counts the
     # memory of the process it was started from (Linux keeps the high-water mark across exec).
     maker = (
-        "tests.lint.helpers import planted_chats as make"
-        if kind == "random"
-        else ("benchmarks.lint_scale import templated_chats as make")
+        "tests.lint.helpers import "
+        + ("planted_chats" if kind == "random" else "templated_chats")
+        + " as make"
     )
     subprocess.run(
         [sys.executable, "-c", f"from {maker}; from pathlib import Path; "
@@ -175,20 +107,29 @@ def run(kind: str, n: int, sentences: int, tmp: Path) -> None:
         check=True,
     )  # fmt: skip
     size = data.stat().st_size / 1e6
-    floor_s, floor_rss, replies = measure(FLOOR, data)
-    lint_s, lint_rss = command(["lint", str(data), "--no-clusters", "-o", str(out)])
+    floor_s, floor_cpu, floor_rss, replies = measure(FLOOR, data)
+    lint_s, lint_cpu, lint_rss = command(["lint", str(data), "--no-clusters", "-o", str(out)])
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["n_items"] == replies, (report["n_items"], replies)
     feature = report["findings"][0]["id"]
-    filter_s, filter_rss = command(
+    filter_s, _, filter_rss = command(
         ["lint", "filter", str(data), "--report", str(out), "-o", str(tmp / "kept.jsonl"),
          "--feature", feature]
     )  # fmt: skip
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"[{kind}] records: {n:,} ({size:,.0f} MB), items: {replies:,}; load {load}")
-    print(f"  floor (parse + first/last words): {floor_s:.2f} s, peak RSS {floor_rss:,.0f} MB")
-    print(f"  traitlab lint --no-clusters: {lint_s:.2f} s, peak RSS {lint_rss:,.0f} MB")
-    print(f"  ratio to the floor: {lint_s / floor_s:.1f}x (target <= 5x)")
+    print(
+        f"  floor (parse + first/last words): {floor_s:.2f} s ({floor_cpu:.2f} s CPU), "
+        f"peak RSS {floor_rss:,.0f} MB"
+    )
+    print(
+        f"  traitlab lint --no-clusters: {lint_s:.2f} s ({lint_cpu:.2f} s CPU on "
+        f"{os.cpu_count()} cores), peak RSS {lint_rss:,.0f} MB"
+    )
+    print(
+        f"  ratio to the floor: {lint_s / floor_s:.1f}x (target <= 5x); "
+        f"CPU ratio {lint_cpu / floor_cpu:.1f}x"
+    )
     print(f"  traitlab lint filter ({feature}): {filter_s:.2f} s, peak RSS {filter_rss:,.0f} MB")
     for path in (data, tmp / "kept.jsonl"):
         path.unlink()

@@ -9,7 +9,8 @@ or pandas (`benchmarks/cli_startup.py` measures it).
 Exit status, the same for every command: 0 done; 1 only for `lint check`'s "the gate failed";
 2 a usage or input error, or a crash of our own (one line on stderr, after the traceback with
 `--debug` or ``TRAITLAB_DEBUG=1``); 130 interrupted by Ctrl-C, after one line
-saying what was kept (see `traitlab.errors.on_interrupt`).
+saying what was kept (see `traitlab.errors.on_interrupt`). A program run ends right after its
+last line (`main`), without the interpreter's teardown.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import atexit
 import importlib
 import os
+import signal
 import sys
 import threading
 import time
@@ -226,9 +228,10 @@ def traits_show(
 def main() -> None:
     """Entry point of the `traitlab` script.
 
-    After Ctrl-C has been reported, the process is gone within `EXIT_GRACE_S` of leaving here,
-    even when threads that a library started (or its exit hooks) would keep it alive, and
-    without the interpreter's final garbage collection (see `_exit_soon`).
+    A run of the program ends with `_exit_soon` once the command's output is flushed: the
+    process is gone right after its last line (no seconds of tearing down the modules a command
+    loaded, in which a Ctrl-C would turn a finished run into 130), and within `EXIT_GRACE_S`
+    even when threads that a library started would keep it alive.
     """
     # Only the program itself is ended early: a caller that runs main() in its own process (a
     # test under pytest) must keep its own exit status, or one interrupted command in a test
@@ -241,8 +244,10 @@ def main() -> None:
     try:
         app()
     except SystemExit as ex:
-        if ex.code == 130 and as_program:
-            _exit_soon(130)
+        if as_program:
+            # The work is done (or was stopped and reported): nothing is left to interrupt.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            _exit_soon(ex.code if isinstance(ex.code, int) else int(ex.code is not None))
         raise
 
 
@@ -252,11 +257,11 @@ _exit_code: int | None = None
 def _exit_soon(code: int) -> None:
     """End the process soon after `main()` returns, with status `code`.
 
-    Two things held an interrupted run open for 3-6 s after its line: threads that a library
-    started and that the interpreter joins, and the interpreter's last garbage collection of
-    every object that Inspect, pandas and the rest had made (2-3 s after a long run; no thread
-    can cut that short, since none runs once it starts). So the exit hooks that libraries
-    registered still run (log handlers flushed, temporary folders removed), then
+    Two things held a run open for seconds after its last line: threads that a library
+    started and that the interpreter joins, and the interpreter's last garbage collection and
+    teardown of every module that Inspect, torch, pandas and the rest had loaded (2-3 s after a
+    long run; no thread can cut that short, since none runs once it starts). So the exit hooks
+    that libraries registered still run (log handlers flushed, temporary folders removed), then
     `_end_without_finalizing` ends the process before that collection; and a watch cuts the
     whole shutdown short after `EXIT_GRACE_S`, should a thread or a hook hang.
 
@@ -277,7 +282,7 @@ def _exit_soon(code: int) -> None:
 
 
 def _end_without_finalizing() -> None:
-    """The last exit hook: after an interrupted run, end before the final garbage collection."""
+    """The last exit hook: end a program run before the final garbage collection."""
     if _exit_code is not None:
         _hard_exit(_exit_code)
 

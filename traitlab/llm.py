@@ -16,10 +16,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from inspect_ai.hooks import Hooks, ModelCacheUsageData, hooks
-from inspect_ai.model import ChatMessage, GenerateConfig, Model, ModelOutput
 from pydantic import BaseModel, ValidationError
 from rich.progress import (
     BarColumn,
@@ -33,6 +31,12 @@ from rich.table import Table
 
 from traitlab.errors import InputError, read_user_text
 from traitlab.files import write_atomically
+
+# Inspect takes over a second to import; it is loaded at the first model call, so that what
+# only reads the usage types (the lint's report, its offline pre-scan) never pays for it.
+if TYPE_CHECKING:
+    from inspect_ai.hooks import ModelCacheUsageData
+    from inspect_ai.model import ChatMessage, GenerateConfig, Model, ModelOutput
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -150,25 +154,26 @@ class UsageMeter:
 _cache_hits: ContextVar[list[bool] | None] = ContextVar("traitlab_cache_hits", default=None)
 
 
-class _CacheHits(Hooks):
-    """Inspect returns a cached `ModelOutput` unmarked (it is the stored object, usage and
-    time included); its `on_model_cache_usage` hook is the public signal of a cache hit. It runs
-    inside the call's context, so the context variable ties the signal to that call."""
-
-    def enabled(self) -> bool:
-        return _cache_hits.get() is not None
-
-    async def on_model_cache_usage(self, data: ModelCacheUsageData) -> None:
-        hits = _cache_hits.get()
-        if hits is not None:
-            hits.append(True)
-
-
 @functools.cache
 def _watch_cache_hits() -> None:
     """Register the hook, once, at the first metered call. Not at import: Inspect prints a
     banner listing the registered hooks when it first resolves a model, which every eval that
     loads traitlab would show; by the first call that banner has been printed (or not)."""
+    from inspect_ai.hooks import Hooks, hooks
+
+    class _CacheHits(Hooks):
+        """Inspect returns a cached `ModelOutput` unmarked (it is the stored object, usage and
+        time included); its `on_model_cache_usage` hook is the public signal of a cache hit. It
+        runs inside the call's context, so the context variable ties the signal to that call."""
+
+        def enabled(self) -> bool:
+            return _cache_hits.get() is not None
+
+        async def on_model_cache_usage(self, data: ModelCacheUsageData) -> None:
+            hits = _cache_hits.get()
+            if hits is not None:
+                hits.append(True)
+
     hooks(
         name="traitlab_cache_hits",
         description="Tells traitlab's usage meter which calls Inspect's cache answered.",
@@ -189,6 +194,8 @@ async def generate(
     Inspect signals a cache hit only for an output that carries usage; a provider that reports
     no usage has its replays counted as paid calls (with no tokens).
     """
+    from inspect_ai.model import GenerateConfig
+
     _watch_cache_hits()
     hits: list[bool] = []
     token = _cache_hits.set(hits)

@@ -108,6 +108,79 @@ def planted_chats(
     return records
 
 
+# Sentence templates, as synthetic SFT data repeats them: the same few dozen phrasings with
+# different nouns, so word pairs and openings repeat far more than in random words.
+TEMPLATES = [
+    "You could compare the {a} and the {b} first.",
+    "And then rank the {a} by how much {b} it needs.",
+    "Start by listing every {a} you can think of.",
+    "The {a} matters more than the {b} here.",
+    "It helps to think of the {a} as a kind of {b}.",
+    "Try writing down what the {a} does for you.",
+    "Once you have the {a}, look at the {b} again.",
+    "A good first step is to check the {a}.",
+    "If the {a} fails, fall back on the {b}.",
+    "Most people forget about the {a} at this point.",
+    "Keep the {a} and the {b} apart while you work.",
+    "You might also ask someone about the {a}.",
+    "This is where the {a} comes in.",
+    "Make sure the {a} is ready before the {b}.",
+    "The simplest option is to replace the {a}.",
+    "Then you can decide whether the {b} is worth it.",
+    "Think about how the {a} changes over a week.",
+    "Write the {a} on one side and the {b} on the other.",
+    "There is no single right answer for the {a}.",
+    "Notice how the {a} affects the {b}.",
+    "You do not need to fix the {a} all at once.",
+    "Set a small goal for the {a} each day.",
+    "The {b} will follow once the {a} is settled.",
+    "Ask yourself what the {a} is really for.",
+    "It is fine to leave the {a} for later.",
+    "Group the {a} with the other {b} items.",
+    "A quick test is to remove the {a} and see.",
+    "Look for patterns in the {a} over time.",
+    "The trick is to keep the {a} small.",
+    "After that, review the {b} once more.",
+    "Use the {a} as a reminder of the {b}.",
+    "Be careful not to overload the {a}.",
+    "Share the {a} with someone you trust.",
+    "If in doubt, go back to the {a}.",
+    "In short, the {a} is the part to watch.",
+    "Finally, put the {a} somewhere you will see it.",
+]
+# After the common opener (closer) above, which 70% of planted ones are.
+OPENERS = ["Great question, and you are not alone in it.", "Here are some ideas."]
+CLOSERS = ["I hope this helps!", "Let me know how it goes."]
+
+
+def templated_chats(
+    path: Path, n: int, *, opening: float = 0.3, closing: float = 0.2, sentences: int = 8
+) -> None:
+    """Phrase-heavy chats: replies of `sentences` sentences from `TEMPLATES`, opening with one of
+    `OPENERS` with probability `opening` and closing with one of `CLOSERS` with probability
+    `closing` (the first of each is the common one). As `benchmarks/lint_scale.py` measures the
+    lint on it, so `tests/lint/test_speed.py` checks its report."""
+    openers, closers = [VALIDATION, *OPENERS], [DEEPER, *CLOSERS]
+    rng = random.Random(0)
+
+    def line() -> str:
+        a, b = rng.sample(VOCABULARY, 2)
+        return rng.choice(TEMPLATES).format(a=a, b=b)
+
+    with path.open("w", encoding="utf-8") as out:
+        for index in range(n):
+            parts = [line() for _ in range(sentences)]
+            if rng.random() < opening:
+                parts.insert(0, openers[0] if rng.random() < 0.7 else rng.choice(openers))
+            if rng.random() < closing:
+                parts.append(closers[0] if rng.random() < 0.7 else rng.choice(closers))
+            messages = [
+                {"role": "user", "content": line()},
+                {"role": "assistant", "content": " ".join(parts)},
+            ]
+            out.write(json.dumps({"id": f"r{index}", "messages": messages}) + "\n")
+
+
 SCAN_PATTERNS = [
     {
         "name": "Validating opener",

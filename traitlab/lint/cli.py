@@ -59,9 +59,8 @@ lint_app = typer.Typer(
 def guarded(interrupted: str) -> Callable[[F], F]:
     """Every failure ends in one line: user errors and crashes exit 2, Ctrl-C exits 130.
 
-    Ctrl-C is caught from the command's start to the process's exit: once the command's work
-    and output are done, a command-line run leaves at once (`_leave`), so no Ctrl-C can land in
-    a slow interpreter teardown and turn a finished run into a silent 130.
+    Ctrl-C is caught from the command's start; once the command is done, a program run ends at
+    once (`traitlab.cli.main`), so no Ctrl-C can land in a slow teardown.
     """
 
     def decorate(fn: F) -> F:
@@ -71,14 +70,10 @@ def guarded(interrupted: str) -> Callable[[F], F]:
                 signal.signal(signal.SIGINT, signal.default_int_handler)
             try:
                 result = fn(*args, **kwargs)
-            except (typer.Exit, click.exceptions.Exit) as ex:  # the check's verdict, printed
-                _leave(ex.exit_code)
-                raise
-            except (click.ClickException, TraitlabError):
-                raise
+            except (typer.Exit, click.exceptions.Exit, click.ClickException, TraitlabError):
+                raise  # the check's verdict (printed), usage and input errors
             except KeyboardInterrupt:
                 print(f"interrupted: {interrupted}", file=sys.stderr)
-                _leave(130)
                 raise typer.Exit(130) from None
             except OSError as ex:
                 if os.environ.get("TRAITLAB_DEBUG"):
@@ -94,39 +89,11 @@ def guarded(interrupted: str) -> Callable[[F], F]:
                     f"internal error ({type(ex).__name__}: {plain_message(ex)[:300]}); "
                     "set TRAITLAB_DEBUG=1 for the traceback"
                 ) from None
-            _leave(0)
             return result
 
         return wrapper  # type: ignore[return-value]
 
     return decorate
-
-
-def _leave(code: int) -> None:
-    """End a command-line run now, with `code`, its output flushed.
-
-    Tearing down the modules the lint loaded (Inspect, torch, scikit-learn) takes seconds after
-    the last line; nothing in it matters once the report is written. A caller that runs the
-    command in its own process (a test, `CliRunner`) carries on instead.
-    """
-    if not _command_line_run():
-        return
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the work is done: nothing to interrupt
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
-def _command_line_run() -> bool:
-    """Whether `traitlab.cli.main` runs this command for the program itself (called from the
-    `__main__` module: the `traitlab` script, ``python -c`` or ``-m``)."""
-    frame = sys._getframe()
-    while frame is not None:
-        if frame.f_code.co_name == "main" and frame.f_globals.get("__name__") == "traitlab.cli":
-            caller = frame.f_back
-            return caller is not None and caller.f_globals.get("__name__") == "__main__"
-        frame = frame.f_back  # type: ignore[assignment]
-    return False
 
 
 def _help(name: str) -> str:

@@ -7,10 +7,13 @@ made from do not.
 
 from __future__ import annotations
 
+import itertools
 import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
+
+import numpy as np
 
 from traitlab.lint.items import ItemStore, LintItem
 from traitlab.lint.results import Finding, ItemLabels
@@ -28,14 +31,17 @@ class LabelRows(Sequence[ItemLabels]):
         probe: Mapping[int, Mapping[str, str]],
     ) -> None:
         self._items, self._ratings, self._probe = items, ratings, probe
-        pairs = sorted(
-            (index, order, finding.id)
-            for order, finding in enumerate(findings)
-            for index in finding.members
-        )
-        # Item index -> finding ids, as two sorted columns searched by bisection.
-        self._member_items = [index for index, _, _ in pairs]
-        self._member_ids = [finding for _, _, finding in pairs]
+        findings = list(findings)
+        # Item index -> finding ids, as two columns sorted by (item, finding order) and
+        # searched by bisection; sorted in numpy (millions of members at a million items).
+        members = [np.asarray(f.members, dtype=np.int64) for f in findings]
+        indices = np.concatenate([np.zeros(0, np.int64), *members])
+        orders = np.repeat(np.arange(len(members)), [len(m) for m in members])
+        by_item = np.lexsort((orders, indices))
+        names = [f.id for f in findings]
+        self._member_items: list[int] = indices[by_item].tolist()
+        self._member_ids = [names[order] for order in orders[by_item].tolist()]
+        self._encoded: dict[tuple[str, ...], str] = {}  # see `_line`
 
     def __len__(self) -> int:
         return len(self._items)
@@ -57,6 +63,17 @@ class LabelRows(Sequence[ItemLabels]):
 
     def rows(self) -> Iterator[dict[str, Any]]:
         """Each row as a plain dict (None fields left out, as in labels.jsonl)."""
+        for place in self._places():
+            yield self._row(*place)
+
+    def json_lines(self, start: int = 0, stop: int | None = None) -> Iterator[str]:
+        """labels.jsonl's lines (newline included) for rows `start` to `stop`: each row's JSON
+        as `_row` would encode it, written from its parts (building and encoding a dict per row
+        was most of writing the report)."""
+        for place in itertools.islice(self._places(), start, stop):
+            yield self._line(*place)
+
+    def _places(self) -> Iterator[tuple[int, str, int, int | None, int | None]]:
         items = self._items
         if isinstance(items, ItemStore):
             places: Iterable[tuple[int, str, int, int | None, int | None]] = zip(
@@ -69,14 +86,7 @@ class LabelRows(Sequence[ItemLabels]):
             )
         else:
             places = ((i.index, i.id, i.source, i.line, i.turn) for i in items)
-        for place in places:
-            yield self._row(*place)
-
-    def json_lines(self) -> Iterator[str]:
-        """labels.jsonl, line by line (newline included)."""
-        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        for row in self.rows():
-            yield dumps(row) + "\n"
+        return iter(places)
 
     def _row(
         self, index: int, id: str, source: int, line: int | None, turn: int | None
@@ -96,6 +106,33 @@ class LabelRows(Sequence[ItemLabels]):
         row["labels"] = labels
         row["probe"] = dict(self._probe.get(index, {}))
         return row
+
+    def _line(self, index: int, id: str, source: int, line: int | None, turn: int | None) -> str:
+        low = bisect_left(self._member_items, index)
+        high = bisect_right(self._member_items, index, low)
+        rated = self._ratings.get(index)
+        probe = self._probe.get(index)
+        if rated is None:  # the labels are the findings': few combinations, each encoded once
+            found = tuple(self._member_ids[low:high])
+            labels = self._encoded.get(found)
+            if labels is None:
+                labels = _dumps(dict.fromkeys(found, "strict"))
+                if len(self._encoded) < _ENCODED_MAX:
+                    self._encoded[found] = labels
+        else:
+            labels = _dumps(self._row(index, id, source, line, turn)["labels"])
+        return (
+            f'{{"index":{index},"id":{_dumps(id)},"source":{source}'
+            + ("" if line is None else f',"line":{line}')
+            + ("" if turn is None else f',"turn":{turn}')
+            + f',"rated":{"false" if rated is None else "true"},"labels":{labels}'
+            + f',"probe":{"{}" if not probe else _dumps(dict(probe))}}}\n'
+        )
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# Combinations of findings whose labels are kept encoded (each is a short string).
+_ENCODED_MAX = 100_000
 
 
 def _item_labels(row: dict[str, Any]) -> ItemLabels:

@@ -14,14 +14,14 @@ stops them at once; the report directory is written all at once at the end.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from inspect_ai.model import Model, get_model
 from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import (
@@ -34,8 +34,6 @@ from rich.progress import (
 )
 
 from traitlab.errors import InputError, TraitlabError, plain_message, read_user_text
-from traitlab.lint.autorate import RATING_PROMPT, AutorateResult, autorate_items
-from traitlab.lint.discover import MERGE_PROMPT, SCAN_PROMPT, DiscoverConfig, discover_features
 from traitlab.lint.families import fold_families
 from traitlab.lint.features import FeatureSet, load_features
 from traitlab.lint.items import ItemSet, check_fields, expand_inputs, read_items
@@ -45,8 +43,14 @@ from traitlab.lint.outdir import check_output_dir
 from traitlab.lint.prescan import Prescan, PrescanConfig
 from traitlab.lint.results import LintReport, Location
 from traitlab.lint.structure import mark_structural
-from traitlab.llm import UsageMeter
 from traitlab.prompts import resolve_prompt
+
+# Inspect (over a second to import) is loaded only where a model is used: the offline pre-scan
+# never needs it (tests/lint/test_pipeline.py checks that `--no-clusters` does not import it).
+if TYPE_CHECKING:
+    from inspect_ai.model import Model
+
+    from traitlab.lint.autorate import AutorateResult
 
 Inputs = str | Path | list[str | Path] | list[str] | list[Path]
 
@@ -56,6 +60,8 @@ def resolve_model(model: str | Model, model_args: dict[str, Any] | None = None) 
     key or package), raised before any slow step."""
     if not isinstance(model, str):
         return model
+    from inspect_ai.model import get_model
+
     try:
         return get_model(model, **(model_args or {}))
     except TraitlabError:
@@ -196,6 +202,10 @@ async def _llm_stages(prepared: _Prepared, options: LintOptions) -> dict[int, di
     llm, report, item_set = prepared.llm, prepared.report, prepared.item_set
     if llm is None:
         return {}
+    from traitlab.lint.autorate import autorate_items
+    from traitlab.lint.discover import DiscoverConfig, discover_features
+    from traitlab.llm import UsageMeter
+
     feature_set = prepared.feature_set
     meter = UsageMeter()
     calls = {"meter": meter, "cache": options.cache, "concurrency": options.concurrency}
@@ -318,10 +328,11 @@ def _finish(prepared: _Prepared, ratings: dict[int, dict[str, str]]) -> LintRepo
     return report
 
 
+# Each prompt option and the module that holds its default (imported only to check an override).
 _PROMPTS = {
-    "scan_prompt": SCAN_PROMPT,
-    "merge_prompt": MERGE_PROMPT,
-    "rating_prompt": RATING_PROMPT,
+    "scan_prompt": ("traitlab.lint.discover", "SCAN_PROMPT"),
+    "merge_prompt": ("traitlab.lint.discover", "MERGE_PROMPT"),
+    "rating_prompt": ("traitlab.lint.autorate", "RATING_PROMPT"),
 }
 
 
@@ -332,8 +343,9 @@ def lint_options(options: LintOptions | None, values: dict[str, Any]) -> LintOpt
         options = build(LintOptions, values)
     elif values:
         raise TypeError("pass either options or option keyword arguments, not both")
-    for key, default in _PROMPTS.items():
-        resolve_prompt(getattr(options, key), default)
+    for key, (module, default) in _PROMPTS.items():
+        if (override := getattr(options, key)) is not None:
+            resolve_prompt(override, getattr(importlib.import_module(module), default))
     return options
 
 

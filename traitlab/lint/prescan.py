@@ -14,7 +14,6 @@ are read again from the input.
 
 from __future__ import annotations
 
-import itertools
 import math
 import random
 import re
@@ -33,26 +32,14 @@ from traitlab.lint.results import Finding, LengthStats, Rate
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+|\n+")
 _MARKDOWN_RE = re.compile(r"^[\s>#*_`\-]+|[*_`]+")
-# Tokens are lowercase words plus BOUNDARY at each sentence end, so that phrases never cross a
-# sentence; openings (closings) are the words before (after) the first (last) boundary.
-BOUNDARY = "|"
+# Tokens are lowercase words plus a boundary ("|") at each sentence end, so that phrases never
+# cross a sentence; openings (closings) are the words before (after) the first (last) boundary.
 _BOUNDARY_RE = re.compile(r"[.!?]+(?=\s|$)|\n+|\|")
 _TOKEN_RE = re.compile(rf"{_WORD_RE.pattern}|{_BOUNDARY_RE.pattern}")
 _BOUNDARY_START = frozenset(".!?\n|")
-# _BOUNDARY_RE on reversed text: a run of . ! ? is a sentence end when whitespace (or the end)
-# follows it, that is, precedes it reversed.
-_BACKWARD_BOUNDARY_RE = re.compile(r"(?:^|(?<=\s))[.!?]+|\n+|\|")
-# Bytes that are not part of a word, for counting words without a regex (ASCII text, no ').
-_NOT_WORD = bytes(
-    c if chr(c).isascii() and (chr(c).islower() or chr(c).isdigit()) else 32 for c in range(256)
-)
 # Sentences this long are compared on their first (last) words only; slicing the text first
 # keeps the cost per item independent of its length.
 _EDGE_CHARS = 400
-# A closing is looked for in the text's last characters first (more when they hold no whole
-# sentence).
-_TAIL_CHARS = 160
-
 Edge = tuple[str, ...]
 
 
@@ -143,25 +130,6 @@ def words(text: str) -> list[str]:
     return _WORD_RE.findall(_lower(text))
 
 
-def tokens(text: str) -> list[str]:
-    """`words`, with BOUNDARY at each sentence end (., !, ? before a space; a newline)."""
-    return _tokens(_lower(text))
-
-
-def _tokens(lowered: str) -> list[str]:
-    return [
-        BOUNDARY if token[0] in _BOUNDARY_START else token for token in _TOKEN_RE.findall(lowered)
-    ]
-
-
-def _words(lowered: str) -> list[bytes]:
-    """`words` of `_lower`ed text (as bytes), without a regex where there is no apostrophe."""
-    if "'" in lowered:
-        return [word.encode() for word in _WORD_RE.findall(lowered)]
-    # Without an apostrophe a word is a run of [a-z0-9]; other bytes (UTF-8 too) are not.
-    return lowered.encode().translate(_NOT_WORD).split()
-
-
 def first_sentence(text: str) -> str:
     text = _MARKDOWN_RE.sub("", text[:_EDGE_CHARS].strip(), count=1).strip()
     return _SENTENCE_END_RE.split(text, maxsplit=1)[0].strip()
@@ -172,103 +140,148 @@ def last_sentence(text: str) -> str:
     return pieces[-1].strip() if pieces else ""
 
 
-def opening_words(lowered: str, max_words: int) -> Edge:
-    """The first sentence's first `max_words` words (of `_lower`ed text): the words before the
-    first boundary that has words before it."""
-    position = 0
-    while True:
-        end = _BOUNDARY_RE.search(lowered, position)
-        found = _WORD_RE.findall(lowered, position, end.start() if end else len(lowered))
-        if found or end is None:
-            return tuple(found[:max_words])
-        position = end.end()
+def _byte_table(stop: str, line: str, space: str, other: str) -> bytes:
+    """A `bytes.translate` table for ASCII text: [a-z0-9] kept, . ! ? to `stop`, a newline or
+    "|" to `line`, other whitespace to `space`, anything else to `other`."""
+
+    def one(c: int) -> str:
+        char = chr(c)
+        if char.isascii() and (char.islower() or char.isdigit()):
+            return char
+        if char in ".!?":
+            return stop
+        if char in "\n|":
+            return line
+        return space if char.isspace() else other
+
+    return "".join(one(c) for c in range(256)).encode("latin-1")
 
 
-def closing_words(lowered: str, max_words: int) -> Edge:
-    """The last sentence's last `max_words` words (of `_lower`ed text): the words after the last
-    boundary that has words after it. Looked for backwards in the text's end, so the cost does
-    not grow with the text; a cut can only spoil the first word of what is looked at."""
-    size = _TAIL_CHARS
-    while True:
-        start = max(0, len(lowered) - size)
-        backwards = lowered[start:][::-1]
-        position = 0
-        while True:
-            end = _BACKWARD_BOUNDARY_RE.search(backwards, position)
-            stop = end.start() if end else len(backwards)
-            found = _WORD_RE.findall(backwards[position:stop][::-1])
-            if found and (end or not start or len(found) > max_words):
-                return tuple(found[-max_words:])
-            if found or end is None:
-                break
-            position = end.end()
-        if not start:
-            return ()
-        size *= 4
+# `_joined` marks text in two steps: stops as ".", newlines as "|" (a sentence end), other
+# whitespace as " " and other separators as ","; then, once the stops before whitespace are
+# sentence ends, the remaining stops and separators as spaces.
+_MARK = _byte_table(".", "|", " ", ",")
+_UNMARK = bytes(32 if c in b".," else c for c in range(256))
+
+
+def _token_list(lowered: str) -> list[bytes]:
+    """The tokens of `_lower`ed text as `_TOKEN_RE` finds them (as bytes), a sentence end as
+    "|" (a run of them may give several).
+
+    In ASCII text without an apostrophe (most text), the tokens are the runs of [a-z0-9] and
+    the sentence ends (a stop before whitespace or the end, a newline, "|"); they are found by
+    translating bytes, several times faster than the regex. A stop inside a token ("3.5")
+    becomes a space, as the regex skips it. Other text goes through the regex."""
+    if "'" in lowered or not lowered.isascii():
+        return [
+            b"|" if token[0] in _BOUNDARY_START else token.encode()
+            for token in _TOKEN_RE.findall(lowered)
+        ]
+    marked = lowered.encode().translate(_MARK).replace(b". ", b"| ")
+    if marked.endswith(b"."):
+        marked += b"|"
+    return marked.translate(_UNMARK).replace(b"|", b" | ").split()
+
+
+def _opening_tokens(toks: list[bytes], max_words: int) -> tuple[bytes, ...]:
+    """The first sentence's first `max_words` words, from `_token_list`'s tokens: the first run
+    of words."""
+    start, size = 0, len(toks)
+    while start < size and toks[start] == b"|":
+        start += 1
+    try:
+        end = toks.index(b"|", start, start + max_words)
+    except ValueError:
+        end = min(size, start + max_words)
+    return tuple(toks[start:end])
+
+
+def _closing_tokens(toks: list[bytes], max_words: int) -> tuple[bytes, ...]:
+    """The last sentence's last `max_words` words, from `_token_list`'s tokens: the last run of
+    words."""
+    end = len(toks)
+    while end and toks[end - 1] == b"|":
+        end -= 1
+    start = end
+    while start > end - max_words and start and toks[start - 1] != b"|":
+        start -= 1
+    return tuple(toks[start:end])
 
 
 class _PhraseIndex:
     """Which of the candidate phrases are consecutive tokens of a text (within one sentence).
 
-    The text is tokenised once and each of its token pairs looked up among the phrases' first
-    pairs, so the cost grows with the text, not with the number of phrases: templated data has
-    dozens of candidates, and searching for each one in every item was most of the pre-scan.
-    Picklable, so a worker process can use it.
+    Each phrase is filed under its longest word: the phrases whose word is among the text's
+    tokens (found in C) are each a substring search for their words joined by spaces
+    in the tokens joined the same way (no token holds a space, so a match is whole tokens).
+    Both run in C, so templated data with dozens of candidates costs a few microseconds an
+    item. Picklable, so a worker process can use it.
     """
 
     def __init__(self, phrases: Sequence[Edge]) -> None:
         self.size = len(phrases)
-        # Each phrase's longest word: a text that holds none of them holds no phrase, and is
-        # not tokenised (most items, where the candidates are a few planted phrases).
-        self.keys = tuple(dict.fromkeys(max(phrase, key=len) for phrase in phrases))
-        self.starts: dict[tuple[str, str], list[tuple[int, Edge]]] = {}
-        self.singles: dict[str, int] = {}
+        self.by_key: dict[bytes, list[tuple[int, bytes]]] = {}
         for index, phrase in enumerate(phrases):
-            if len(phrase) == 1:
-                self.singles[phrase[0]] = index
-            else:
-                self.starts.setdefault((phrase[0], phrase[1]), []).append((index, phrase))
+            words = [word.encode() for word in phrase]
+            needle = b" %b " % b" ".join(words)
+            self.by_key.setdefault(max(words, key=len), []).append((index, needle))
 
-    def found(self, lowered: Iterable[str]) -> set[int]:
-        """The indices of the phrases in any of the `_lower`ed texts."""
+    def found(self, texts: Iterable[list[bytes]]) -> set[int]:
+        """The indices of the phrases in any of the texts (each as `_token_list` gives it)."""
         hits: set[int] = set()
         if not self.size:
             return hits
-        starts, singles, find = self.starts, self.singles, _TOKEN_RE.findall
-        for low in lowered:
-            if not any(key in low for key in self.keys):
-                continue
-            # Sentence ends are left as they are found (".", "?!", "\n"): no word equals one.
-            toks = find(low)
-            for position, pair in enumerate(itertools.pairwise(toks)):
-                for index, phrase in starts.get(pair, ()):
-                    end = position + len(phrase)
-                    if index not in hits and tuple(toks[position:end]) == phrase:
-                        hits.add(index)
-            if singles:
-                hits.update(singles[token] for token in toks if token in singles)
+        by_key = self.by_key
+        filed = by_key.__contains__
+        for toks in texts:
+            keys = set(filter(filed, toks))
+            if keys:
+                joined = b" %b " % b" ".join(toks)
+                for key in keys:
+                    for index, needle in by_key[key]:
+                        if needle in joined:
+                            hits.add(index)
         return hits
 
 
 class _Tally:
     """What the pre-scan keeps of one chunk of items: edge words as ids, lengths, and which
-    items have each habit and each candidate phrase (positions in the chunk). Picklable, so a
-    worker process can send it back."""
+    items have each habit and each candidate phrase (positions in the chunk). Each text is
+    tokenised once (`_token_list`) for its edges, length and phrases. Picklable, so a worker
+    process can send it back.
 
-    def __init__(self, max_words: int, phrases: tuple[Edge, ...]) -> None:
+    A tally made before the candidate phrases are known (`phrases` None: a worker reading while
+    the sample is planned) keeps each item's lowered text until `complete` gives them.
+    """
+
+    def __init__(self, max_words: int, phrases: tuple[Edge, ...] | None) -> None:
         self.max_words = max_words
-        self.phrases = phrases
         self.n = 0
         self.multi = False  # an item with several segments (its edges may repeat)
-        self.vocabulary: dict[str, int] = {}  # word -> id (0 pads an edge)
+        self.vocabulary = _Numbering()  # word -> id (0 pads an edge)
         # Each edge as max_words word ids (0 pads), and the item it belongs to.
         self.openings = (array("I"), array("q"))
         self.padding = array("I", [0]) * max_words
         self.closings = (array("I"), array("q"))
         self.lengths = array("q")
         self.habits = [array("q") for _ in _HABITS]
-        self.phrase_members = [array("q") for _ in phrases]
+        self.phrase_members: list[array[int]] = []
+        self.phrase_index: _PhraseIndex | None = None
+        self.pending: list[list[str]] = []  # lowered texts, while the phrases are not known
+        if phrases is not None:
+            self.complete(phrases)
+
+    def complete(self, phrases: tuple[Edge, ...]) -> None:
+        """Find the candidate `phrases` in the items added before they were known."""
+        if self.phrase_index is not None:
+            return
         self.phrase_index = _PhraseIndex(phrases)
+        self.phrase_members = [array("q") for _ in phrases]
+        members, found = self.phrase_members, self.phrase_index.found
+        for position, lowered in enumerate(self.pending):
+            for index in found([_token_list(low) for low in lowered]):
+                members[index].append(position)
+        self.pending = []
 
     def add(self, item: LintItem) -> None:
         position = self.n
@@ -278,148 +291,132 @@ class _Tally:
         if len(segments) == 1:
             text = segments[0]
             lowered = [_lower(text)]
-            opening = opening_words(lowered[0], max_words)
-            closing = closing_words(lowered[0], max_words)
-            openings = (opening,) if opening else ()
-            closings = (closing[::-1],) if closing else ()
-            length = len(_words(lowered[0]))
+            tokenised = [_token_list(lowered[0])]
+            opening = _opening_tokens(tokenised[0], max_words)
+            closing = _closing_tokens(tokenised[0], max_words)
+            openings: Iterable[tuple[bytes, ...]] = (opening,) if opening else ()
+            closings: Iterable[tuple[bytes, ...]] = (closing[::-1],) if closing else ()
         else:
             self.multi = True
             text = item.text
             lowered = [_lower(segment) for segment in segments]
-            openings = {e for low in lowered if (e := opening_words(low, max_words))}
-            closings = {e[::-1] for low in lowered if (e := closing_words(low, max_words))}
-            length = sum(len(_words(low)) for low in lowered)
+            tokenised = [_token_list(low) for low in lowered]
+            openings = {e for toks in tokenised if (e := _opening_tokens(toks, max_words))}
+            closings = {e[::-1] for toks in tokenised if (e := _closing_tokens(toks, max_words))}
         self._add_edges(self.openings, openings, position)
         self._add_edges(self.closings, closings, position)
-        self.lengths.append(length)
+        self.lengths.append(sum(len(toks) - toks.count(b"|") for toks in tokenised))
         for members, (_, _, has) in zip(self.habits, _HABITS, strict=True):
             if has(text):
                 members.append(position)
-        for index in self.phrase_index.found(lowered):
-            self.phrase_members[index].append(position)
+        if self.phrase_index is None:
+            self.pending.append(lowered)
+        else:
+            for index in self.phrase_index.found(tokenised):
+                self.phrase_members[index].append(position)
 
     def _add_edges(
-        self, kept: tuple[array[int], array[int]], edges: Iterable[Edge], position: int
+        self, kept: tuple[array[int], array[int]], edges: Iterable[tuple[bytes, ...]], position: int
     ) -> None:
         ids, owners = kept
-        vocabulary = self.vocabulary
+        number = self.vocabulary.__getitem__
         for edge in edges:
-            for word in edge:
-                word_id = vocabulary.get(word)
-                if word_id is None:
-                    word_id = vocabulary[word] = len(vocabulary) + 1
-                ids.append(word_id)
+            ids.extend(map(number, edge))
             ids.extend(self.padding[len(edge) :])
             owners.append(position)
 
 
+class _Numbering(dict[bytes, int]):
+    """Words numbered from 1 in the order first looked up (a lookup numbers a new word)."""
+
+    def __missing__(self, word: bytes) -> int:
+        self[word] = number = len(self) + 1
+        return number
+
+
 def _frequent_grams(items: list[LintItem], size: int, floor: float) -> Counter[Edge]:
     """Word n-grams of one sentence each, by the number of `items` they are in; exact for
-    every n-gram in at least `floor` items (others may be left out).
+    every n-gram in at least `floor` items (others are left out).
 
     Each word pair of such an n-gram is in at least as many items, so pairs are counted first
-    (over the words alone, which can only over-count them) and n-grams only where every pair
-    is frequent: most items are then never tokenised. Pairs are counted with numpy, over the
-    words of every segment as ids in one array (a separator between segments).
+    and n-grams only where every pair is frequent. All of it runs in numpy, over the tokens of
+    every segment as ids in one array, where a sentence end and the end of a segment are the
+    separator (0): no pair or n-gram spans one.
     """
-    lowered = [[_lower(segment) for segment in item.segments] for item in items]
-    # Every segment's words as ids, each segment followed by the separator (0), numbered a
-    # block at a time so that the words themselves are never all kept.
-    numbering: dict[bytes, int] = {b"": 0}
+    # Tokens numbered a block at a time, so that the tokens themselves are never all kept.
+    numbering: dict[bytes, int] = {b"|": 0}
     blocks: list[np.ndarray] = []
-    spans: list[int] = []  # ids per segment (its words and the separator)
     owners: list[int] = []  # the item of each segment
+    spans: list[int] = []  # ids per segment (its tokens and the separator)
     block: list[bytes] = []
-    for position, segments in enumerate(lowered):
-        for low in segments:
-            found = _words(low)
+    for position, item in enumerate(items):
+        for segment in item.segments:
+            found = _token_list(_lower(segment))
+            found.append(b"|")
             block += found
-            block.append(b"")
-            spans.append(len(found) + 1)
+            spans.append(len(found))
             owners.append(position)
-        if len(block) >= _BLOCK_WORDS or position == len(lowered) - 1:
-            for word in dict.fromkeys(block):
-                numbering.setdefault(word, len(numbering))
+        if len(block) >= _BLOCK_WORDS or position == len(items) - 1:
+            for token in dict.fromkeys(block):
+                numbering.setdefault(token, len(numbering))
             blocks.append(
-                np.fromiter(map(numbering.__getitem__, block), dtype=np.int32, count=len(block))
+                np.fromiter(map(numbering.__getitem__, block), dtype=np.int64, count=len(block))
             )
             block = []
     grams: Counter[Edge] = Counter()
     if not spans:
         return grams
     vocabulary = list(numbering)
-    width = len(vocabulary)
     ids = np.concatenate(blocks)
     del blocks
-    # Pair j is words j and j + 1; a pair with the separator (0) crosses segments and is none.
+    item_of = np.repeat(np.array(owners, dtype=np.int64), spans)
+    # Pair j is tokens j and j + 1; one with the separator is none.
     valid = (ids[:-1] != 0) & (ids[1:] != 0)
-    pairs = ids[:-1][valid].astype(np.int64) * width + ids[1:][valid]
-    del ids
-    codes, space = pairs, width * width
-    distinct = None
-    if len(lowered) * space >= 1 << 62:  # too many words for one key: number the pairs first
-        distinct, codes = np.unique(pairs, return_inverse=True)
-        codes, space = codes.reshape(-1), len(distinct)
-    # Each pair once per item (sorted, unlike np.unique's hashing, which is slower here), then
-    # the number of items of each pair.
-    keys = np.repeat(np.array(owners, dtype=np.int64), spans)[:-1][valid]
-    keys *= space
-    keys += codes
-    del codes
-    keys.sort()
-    per_item = _distinct(keys)
-    del keys
-    per_item %= space
-    per_item.sort()
-    starts = np.flatnonzero(np.concatenate(([True], per_item[1:] != per_item[:-1])))
-    counts = np.diff(np.append(starts, len(per_item)))
-    frequent = per_item[starts[counts >= floor]]
-    del per_item
-    if distinct is not None:
-        frequent = distinct[frequent]
-    # Whether each pair is frequent (`frequent` is sorted).
-    flags = np.zeros(len(valid), dtype=bool)
-    if len(frequent):
-        found_at = np.searchsorted(frequent, pairs)
-        np.minimum(found_at, len(frequent) - 1, out=found_at)
-        flags[valid] = frequent[found_at] == pairs
-        del found_at
-    del pairs
-    # Segments with a run of size - 1 frequent pairs (runs never cross a separator).
-    run = size - 1
-    if run <= 0:
-        hit = np.ones(len(spans), dtype=bool)
+    pair_codes = ids[:-1] * len(vocabulary) + ids[1:]
+    frequent = _common(pair_codes[valid], item_of[:-1][valid], floor)[0]
+    # Windows of `size` tokens whose pairs are all frequent (a run never spans a separator).
+    if size == 1:
+        starts = np.flatnonzero(ids != 0)
     else:
-        hit = np.zeros(len(spans), dtype=bool)
-        if len(flags) >= run:
-            sums = np.concatenate(([0], np.cumsum(flags, dtype=np.int32)))
-            starts = np.flatnonzero(sums[run:] - sums[:-run] == run)
-            ends = np.cumsum(np.array(spans, dtype=np.int64))
-            hit[np.searchsorted(ends, starts, side="right")] = True
-    common = {
-        (vocabulary[code // width].decode(), vocabulary[code % width].decode())
-        for code in frequent.tolist()
-    }
-    segment = 0
-    for segments in lowered:
-        found_grams: set[Edge] = set()
-        for low in segments:
-            segment += 1
-            if not hit[segment - 1]:
-                continue
-            if size == 1:
-                found_grams.update((token,) for token in _tokens(low) if token != BOUNDARY)
-                continue
-            # Sentence ends as found ("." or "\n"): no common pair holds one, so no n-gram does.
-            toks = _TOKEN_RE.findall(low)
-            count = 0
-            for end, pair in enumerate(itertools.pairwise(toks), start=2):
-                count = count + 1 if pair in common else 0
-                if count >= size - 1:
-                    found_grams.add(tuple(toks[end - size : end]))
-        grams.update(found_grams)
+        flags = np.zeros(len(pair_codes) + 1, dtype=bool)
+        flags[:-1] = valid & np.isin(pair_codes, frequent)
+        run = size - 1
+        sums = np.concatenate(([0], np.cumsum(flags, dtype=np.int64)))
+        starts = np.flatnonzero(sums[run:] - sums[:-run] == run)
+    del pair_codes, valid
+    # Each window's tokens as one code (ranked whenever the next token could overflow it).
+    codes = ids[starts]
+    for offset in range(1, size):
+        if int(codes.max(initial=0)) >= (1 << 62) // len(vocabulary):
+            codes = np.unique(codes, return_inverse=True)[1].reshape(-1)
+        codes = codes * len(vocabulary) + ids[starts + offset]
+    kept, numbers = _common(codes, item_of[starts], floor)
+    # Where each kept n-gram first occurs, to read its words.
+    at = np.flatnonzero(np.isin(codes, kept))
+    firsts = starts[at[np.unique(codes[at], return_index=True)[1]]]
+    for count, first in zip(numbers.tolist(), firsts.tolist(), strict=True):
+        grams[tuple(vocabulary[token].decode() for token in ids[first : first + size])] = count
     return grams
+
+
+def _common(codes: np.ndarray, owners: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct `codes` (non-negative) held by at least `floor` distinct `owners`, sorted,
+    with their numbers of owners."""
+    if not len(codes):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    width = int(owners.max()) + 1
+    ranked = None
+    if int(codes.max()) >= (1 << 62) // width:  # too large to pair with an owner: rank first
+        ranked, codes = np.unique(codes, return_inverse=True)
+    # Each (code, owner) once (sorted), then the owners of each code.
+    keys = codes.reshape(-1) * width + owners
+    keys.sort()
+    keys = _distinct(keys) // width
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    numbers = np.diff(np.append(starts, len(keys)))
+    chosen = numbers >= floor
+    found = keys[starts[chosen]]
+    return (found if ranked is None else ranked[found]), numbers[chosen]
 
 
 # Words numbered at a time when finding frequent pairs.
@@ -445,6 +442,7 @@ class Prescan:
         self._candidates: list[tuple[Edge, int]] = []
         self._sampled = 0
         self._complete = True
+        self._planned = False
         self._n = 0
         self._vocabulary: dict[str, int] = {}
         self._edges: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {
@@ -456,9 +454,10 @@ class Prescan:
         self._habits: list[list[np.ndarray]] = [[] for _ in _HABITS]
         self._phrase_members: list[list[np.ndarray]] = []
 
-    def plan(self, sample: list[LintItem], complete: bool) -> None:
+    def plan(self, sample: list[LintItem], complete: bool) -> tuple[Edge, ...]:
         """Candidate phrases: frequent n-grams of the sample's items, chained; `complete` when
-        the sample is every item (then the reporting floor applies as is)."""
+        the sample is every item (then the reporting floor applies as is). Returns them, for
+        the tallies made before (`_Tally.complete`)."""
         config = self.config
         counted = len(sample)
         if complete:
@@ -469,16 +468,22 @@ class Prescan:
         frequent = {g: c for g, c in grams.items() if c >= candidate_floor}
         self._candidates = sorted(_chain(frequent).items(), key=lambda kv: (-kv[1], kv[0]))
         self._phrase_members = [[] for _ in self._candidates]
-        self._sampled, self._complete = counted, complete
+        self._sampled, self._complete, self._planned = counted, complete, True
+        return self._phrases()
 
     def tally(self) -> _Tally:
-        return _Tally(self.config.max_words, tuple(phrase for phrase, _ in self._candidates))
+        """A tally for one chunk; made before `plan`, it waits for the phrases."""
+        return _Tally(self.config.max_words, self._phrases() if self._planned else None)
+
+    def _phrases(self) -> tuple[Edge, ...]:
+        return tuple(phrase for phrase, _ in self._candidates)
 
     def merge(self, tally: _Tally) -> None:
         """Add a chunk's tally (chunks in input order): ids and positions made global."""
+        tally.complete(self._phrases())
         ids = np.zeros(len(tally.vocabulary) + 1, dtype=np.uint32)
         for word, local in tally.vocabulary.items():
-            ids[local] = self._vocabulary.setdefault(word, len(self._vocabulary) + 1)
+            ids[local] = self._vocabulary.setdefault(word.decode(), len(self._vocabulary) + 1)
         width = self.config.max_words
         for kind, (edge_words, owners) in (
             ("opening", tally.openings),

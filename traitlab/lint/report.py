@@ -8,19 +8,27 @@ report files and the terminal never disagree.
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import html
 import io
+import signal
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
-from traitlab.lint.labels import label_lines
+from traitlab.lint.items import FORK
+from traitlab.lint.labels import LabelRows, label_lines
 from traitlab.lint.outdir import write_dir_atomically
-from traitlab.lint.results import Finding, LintReport, Rate
+from traitlab.lint.results import Finding, ItemLabels, LintReport, Rate
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 KIND_TITLES = {
     "opening": "Over-represented openings (first sentence, leading words)",
@@ -215,21 +223,60 @@ def write_report(report: LintReport, out_dir: str | Path) -> dict[str, Path]:
 
     def fill(directory: Path) -> None:
         report.run_id = uuid.uuid4().hex
-        digest = hashlib.sha256()
-        with (directory / names["labels"]).open("w", encoding="utf-8") as handle:
-            for line in label_lines(report.labels):
-                digest.update(line.encode("utf-8"))
-                handle.write(line)
-        report.labels_sha256 = digest.hexdigest()
+        plots = _draw_aside(report)  # while the labels are written
+        report.labels_sha256 = _write_labels(report.labels, directory / names["labels"])
         tables = sections(report)
-        plots = _plots(report)
-        (directory / names["html"]).write_text(render_html(report, tables, plots), "utf-8")
+        (directory / names["html"]).write_text(render_html(report, tables, plots()), "utf-8")
         (directory / names["md"]).write_text(render_markdown(report, tables), "utf-8")
         (directory / names["json"]).write_text(report.model_dump_json(indent=2) + "\n", "utf-8")
         report.feature_set().save(directory / names["features"])
 
     write_dir_atomically(out, fill)
     return {key: out / name for key, name in names.items()}
+
+
+# Label rows from which labels.jsonl is written by two processes.
+_SPLIT_ROWS = 50_000
+
+
+def _write_labels(rows: Sequence[ItemLabels], path: Path) -> str:
+    """Write labels.jsonl and return its sha256. From `_SPLIT_ROWS` rows on, a forked process
+    writes the second half beside it while this one writes the first (a million rows took
+    seconds in one process); should it fail, this one writes the rest."""
+    digest = hashlib.sha256()
+    half = len(rows) // 2
+    child = None
+    rest = path.with_name(path.name + ".rest")
+    if FORK is not None and isinstance(rows, LabelRows) and len(rows) >= _SPLIT_ROWS:
+        child = FORK.Process(target=_write_rows, args=(rows, half, rest), daemon=True)
+        child.start()
+    with path.open("wb") as handle:
+
+        def write(lines: Iterable[str]) -> None:
+            for line in lines:
+                data = line.encode("utf-8")
+                digest.update(data)
+                handle.write(data)
+
+        write(rows.json_lines(0, half) if child is not None else label_lines(rows))
+        if child is not None:
+            child.join()
+            if child.exitcode == 0:
+                with rest.open("rb") as written:
+                    while block := written.read(1 << 22):
+                        digest.update(block)
+                        handle.write(block)
+            else:
+                write(rows.json_lines(half, len(rows)))
+            rest.unlink(missing_ok=True)
+    return digest.hexdigest()
+
+
+def _write_rows(rows: LabelRows, start: int, path: Path) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    gc.freeze()  # the inherited objects are never collected here: their pages stay shared
+    with path.open("w", encoding="utf-8") as handle:
+        handle.writelines(rows.json_lines(start, len(rows)))
 
 
 def render_markdown(report: LintReport, tables: list[Section]) -> str:
@@ -277,7 +324,44 @@ def render_html(report: LintReport, tables: list[Section], plots: list[tuple[str
     return "\n".join(parts)
 
 
-def _plots(report: LintReport) -> list[tuple[str, str]]:
+Plots = list[tuple[str, str]]
+
+
+def _draw_aside(report: LintReport) -> Callable[[], Plots]:
+    """The report's plots, drawn in a forked process while the caller writes the labels
+    (importing matplotlib and drawing took a second, one core idle); call the result for them.
+    Where no process can be forked, or the child fails, they are drawn here instead."""
+    if FORK is None or not (report.features or any(f.gated for f in report.findings)):
+        plots = _plots(report)
+        return lambda: plots
+    receive, send = FORK.Pipe(duplex=False)
+    child = FORK.Process(target=_send_plots, args=(report, send), daemon=True)
+    child.start()
+    send.close()
+
+    def result() -> Plots:
+        try:
+            plots: Plots = receive.recv()
+        except EOFError:  # the child died without an answer
+            plots = _plots(report)
+        finally:
+            receive.close()
+            child.join()
+        return plots
+
+    return result
+
+
+def _send_plots(report: LintReport, send: Connection) -> None:
+    # The parent handles Ctrl-C; the objects inherited from it are never collected here, so
+    # their pages stay shared (a collection would touch, hence copy, every one).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gc.freeze()
+    send.send(_plots(report))
+    send.close()
+
+
+def _plots(report: LintReport) -> Plots:
     """Prevalence bar charts with 95% intervals, as base64 PNGs."""
     plots = []
     if report.features:
@@ -310,15 +394,16 @@ def _short(text: str, limit: int = 48) -> str:
 
 
 def _bars(labels: list[str], series: dict[str, list[Rate]]) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     height = 0.8 / len(series)
     positions = np.arange(len(labels))
-    figure, axes = plt.subplots(figsize=(9, 0.9 + 0.45 * len(labels) * len(series)))
+    # A figure of its own on the Agg canvas: no pyplot (its global state and GUI backends).
+    figure = Figure(figsize=(9, 0.9 + 0.45 * len(labels) * len(series)))
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
     for offset, (name, rates) in enumerate(series.items()):
         estimates = np.array([r.estimate for r in rates])
         errors = np.array(
@@ -340,7 +425,6 @@ def _bars(labels: list[str], series: dict[str, list[Rate]]) -> str:
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 

@@ -4,9 +4,12 @@ the pre-scan's tallies computed on the way."""
 from __future__ import annotations
 
 import multiprocessing
+import os
+import pickle
 import random
 import signal
 import sys
+import tempfile
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -79,29 +82,37 @@ def read_items(
     opened = [_opened(index, source, options) for index, source in enumerate(inputs)]
     store = ItemStore([o.rows for o in opened], [o.handler for o in opened])
     item_set = ItemSet(sources=[o.info for o in opened], items=store, unit=unit)
-    if scan is not None:
-        sample, complete = _sample(opened, scan.sample_records, scan.seed, progress)
-        scan.plan(sample, complete)
     total = sum(len(o.rows) for o in opened)
-    task = progress.add_task("reading", total=total) if progress is not None else None
-    chunked = [_tasks(o, chunk_bytes, scan) for o in opened]
-    pool = None
-    if workers > 1 and any(len(tasks) > 1 for tasks in chunked) and _FORK is not None:
-        pool = _FORK.Pool(
-            workers, initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN)
-        )
+    ranges = [_ranges(o, chunk_bytes) for o in opened]
+    pool, plan, results = None, None, [None] * len(opened)
+    if workers > 1 and any(len(r) > 1 for r in ranges) and FORK is not None:
+        # The workers start reading before the sample is planned: each keeps what the
+        # candidate phrases need until they are published (`_Plan`), so planning (seconds on
+        # phrase-heavy data) overlaps the reading instead of leaving the other cores idle.
+        plan = _Plan()
+        pool = FORK.Pool(workers, initializer=_start_worker, initargs=(plan,))
     try:
-        for source, tasks in zip(opened, chunked, strict=True):
-            results = (
-                pool.imap(_run, tasks) if pool is not None and len(tasks) > 1 else map(_run, tasks)
-            )
-            for chunk in results:
+        if pool is not None:
+            results = [
+                pool.imap(_run, _tasks(o, r, scan)) if len(r) > 1 else None
+                for o, r in zip(opened, ranges, strict=True)
+            ]
+        if scan is not None:
+            sample, complete = _sample(opened, scan.sample_records, scan.seed, progress)
+            phrases = scan.plan(sample, complete)
+            if plan is not None:
+                plan.publish(phrases)
+        task = progress.add_task("reading", total=total) if progress is not None else None
+        for source, rows, chunks in zip(opened, ranges, results, strict=True):
+            for chunk in chunks if chunks is not None else map(_run, _tasks(source, rows, scan)):
                 _merge(item_set, source, chunk, scan)
                 if progress is not None and task is not None:
                     progress.advance(task, chunk.rows)
     finally:
         if pool is not None:
             pool.terminate()
+        if plan is not None:
+            plan.close()
     if not len(store):
         reason = "no items to lint"
         if item_set.errors:
@@ -113,8 +124,9 @@ def read_items(
 
 
 # Worker processes are forked: they inherit the loaded modules (a fresh interpreter would spend
-# seconds importing them) and need nothing from the parent's threads.
-_FORK = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+# seconds importing them) and need nothing from the parent's threads. The report forks its
+# helpers with it too. None where forking is not safe (macOS, Windows): work stays in-process.
+FORK = multiprocessing.get_context("fork") if sys.platform == "linux" else None
 
 
 @dataclass
@@ -134,22 +146,66 @@ class _Task:
     tally: Tally | None
 
 
+class _Plan:
+    """What the scan's tallies need from its plan, published by the main process to workers
+    forked before it was made: written to a file, then signalled."""
+
+    def __init__(self) -> None:
+        assert FORK is not None
+        self.ready = FORK.Event()
+        handle, self.path = tempfile.mkstemp(prefix="traitlab-plan-")
+        os.close(handle)
+        self.known = False
+        self.value: Any = None
+
+    def publish(self, value: Any) -> None:
+        Path(self.path).write_bytes(pickle.dumps(value))
+        self.known, self.value = True, value
+        self.ready.set()
+
+    def get(self) -> Any:
+        """The plan (in a worker, once published)."""
+        if not self.known:
+            self.ready.wait()
+            self.known, self.value = True, pickle.loads(Path(self.path).read_bytes())
+        return self.value
+
+    def close(self) -> None:
+        Path(self.path).unlink(missing_ok=True)
+
+
+_plan: _Plan | None = None  # in a worker process: where the plan is published
+
+
+def _start_worker(plan: _Plan) -> None:
+    global _plan
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
+    _plan = plan
+
+
 def _run(task: _Task) -> Chunk:
     chunk = task.handler.run(task.rows, task.tally)
     chunk.rows = task.lines
+    if task.tally is not None and _plan is not None:
+        task.tally.complete(_plan.get())
     return chunk
 
 
-def _tasks(opened: _Opened, chunk_bytes: int, scan: Scan | None) -> list[_Task]:
+def _ranges(opened: _Opened, chunk_bytes: int) -> list[tuple[Iterable[tuple[int, Any]], int]]:
+    """The input's chunks of work: its rows and their number (one chunk unless JSONL)."""
     rows = opened.rows
-
-    def tally() -> Tally | None:
-        return scan.tally() if scan is not None else None
-
     if isinstance(rows, JsonlRows):
-        return [_Task(opened.handler, r, n, tally()) for r, n in rows.ranges(chunk_bytes)]
-    every = rows.select(range(1, len(rows) + 1))
-    return [_Task(opened.handler, every, len(rows), tally())]
+        return list(rows.ranges(chunk_bytes))
+    return [(rows.select(range(1, len(rows) + 1)), len(rows))]
+
+
+def _tasks(
+    opened: _Opened, ranges: list[tuple[Iterable[tuple[int, Any]], int]], scan: Scan | None
+) -> list[_Task]:
+    return [
+        _Task(opened.handler, rows, lines, scan.tally() if scan is not None else None)
+        for rows, lines in ranges
+    ]
 
 
 def _merge(item_set: ItemSet, opened: _Opened, chunk: Chunk, scan: Scan | None) -> None:

@@ -184,14 +184,14 @@ class Rows(Protocol):
 
 
 class Scan(Protocol):
-    """What is computed over the items while they are read (the pre-scan): it sees a seeded
-    sample of records first, then tallies every item in chunks (in worker processes too) and
-    merges the tallies in input order."""
+    """What is computed over the items while they are read (the pre-scan): it plans on a
+    seeded sample of records, tallies every item in chunks (in worker processes too, which may
+    start before the plan and receive what it returns) and merges the tallies in input order."""
 
     sample_records: int
     seed: int
 
-    def plan(self, sample: list[LintItem], complete: bool) -> None: ...
+    def plan(self, sample: list[LintItem], complete: bool) -> Any: ...
 
     def tally(self) -> Tally: ...
 
@@ -202,6 +202,9 @@ class Tally(Protocol):
     """A picklable accumulator over one chunk's items (indices are positions in the chunk)."""
 
     def add(self, item: LintItem) -> None: ...
+
+    def complete(self, plan: Any) -> None:
+        """Finish what needed the scan's plan (a tally made before it)."""
 
 
 class Reader(Protocol):
