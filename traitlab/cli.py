@@ -34,6 +34,7 @@ DEBUG_ENV = "TRAITLAB_DEBUG"
 # After Ctrl-C has been reported, the process is gone within this many seconds even if a
 # library's worker threads or cleanup would hold it open.
 EXIT_GRACE_S = 1.5
+INTERRUPTED = 130
 _COMPLETION_OPTIONS = ("install_completion", "show_completion")
 
 
@@ -130,7 +131,7 @@ class _Commands(TyperGroup):
             from traitlab.errors import Interrupted
 
             kept = str(ex) if isinstance(ex, Interrupted) else "stopped; nothing was finished"
-            _fail(f"interrupted: {kept}", 130)
+            _fail(f"interrupted: {kept}", INTERRUPTED)
         except Exception as ex:
             if os.environ.get(DEBUG_ENV):
                 traceback.print_exc()
@@ -229,9 +230,10 @@ def main() -> None:
     """Entry point of the `traitlab` script.
 
     A run of the program ends with `_exit_soon` once the command's output is flushed: the
-    process is gone right after its last line (no seconds of tearing down the modules a command
-    loaded, in which a Ctrl-C would turn a finished run into 130), and within `EXIT_GRACE_S`
-    even when threads that a library started would keep it alive.
+    process is gone right after its last line and its libraries' exit hooks (no seconds of
+    tearing down the modules a command loaded, in which a Ctrl-C would turn a finished run into
+    130); after a Ctrl-C, within `EXIT_GRACE_S` even when threads that a library started would
+    keep it alive.
     """
     # Only the program itself is ended early: a caller that runs main() in its own process (a
     # test under pytest) must keep its own exit status, or one interrupted command in a test
@@ -247,29 +249,34 @@ def main() -> None:
         if as_program:
             # The work is done (or was stopped and reported): nothing is left to interrupt.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-            _exit_soon(ex.code if isinstance(ex.code, int) else int(ex.code is not None))
+            code = ex.code if isinstance(ex.code, int) else int(ex.code is not None)
+            _exit_soon(code, cut_short=code == INTERRUPTED)
         raise
 
 
 _exit_code: int | None = None
 
 
-def _exit_soon(code: int) -> None:
+def _exit_soon(code: int, *, cut_short: bool) -> None:
     """End the process soon after `main()` returns, with status `code`.
 
-    Two things held a run open for seconds after its last line: threads that a library
-    started and that the interpreter joins, and the interpreter's last garbage collection and
-    teardown of every module that Inspect, torch, pandas and the rest had loaded (2-3 s after a
-    long run; no thread can cut that short, since none runs once it starts). So the exit hooks
-    that libraries registered still run (log handlers flushed, temporary folders removed), then
-    `_end_without_finalizing` ends the process before that collection; and a watch cuts the
-    whole shutdown short after `EXIT_GRACE_S`, should a thread or a hook hang.
+    Two things held a run open for seconds after its last line: the interpreter's last garbage
+    collection and teardown of every module that Inspect, torch, pandas and the rest had loaded
+    (2-3 s after a long run; no thread can cut that short, since none runs once it starts), and
+    threads that a library started and that the interpreter joins. So the threads are joined and
+    the exit hooks that libraries registered still run (log handlers flushed, uploads finished,
+    temporary folders removed), then `_end_without_finalizing` ends the process before that
+    collection. With `cut_short` (the user pressed Ctrl-C and wants the prompt back), a watch
+    also ends the whole shutdown after `EXIT_GRACE_S`, should a thread or a hook hang; a run
+    that finished is never cut short, so a library's exit work is never lost.
 
     The watch starts only when the main thread has finished, so a caller that runs `main()`
     in-process and carries on (a test) is never cut short.
     """
     global _exit_code
     _exit_code = code
+    if not cut_short:
+        return
     main_thread = threading.main_thread()
 
     def watch() -> None:
