@@ -19,6 +19,7 @@ from traitlab.errors import InputError
 from traitlab.judging import JudgeResult, ask_judge
 from traitlab.lint.features import Feature
 from traitlab.lint.items import LintItem
+from traitlab.lint.options import DEFAULTS
 from traitlab.lint.results import FeatureResult, Rate, RaterError
 from traitlab.llm import UsageMeter, map_concurrently
 from traitlab.prompts import PromptOverride, PromptTemplate, load_prompt, resolve_prompt
@@ -130,16 +131,16 @@ async def autorate_items(
     items: list[LintItem],
     features: list[Feature],
     *,
-    sample: int | None = 200,
-    seed: int = 0,
+    sample: int | None = DEFAULTS.sample,
+    seed: int = DEFAULTS.seed,
     max_item_chars: int = 6000,
     meter: UsageMeter | None = None,
-    cache: bool = True,
-    concurrency: int = 16,
-    show_progress: bool = True,
-    recheck: int = 40,
+    cache: bool = DEFAULTS.cache,
+    concurrency: int = DEFAULTS.concurrency,
+    show_progress: bool = DEFAULTS.show_progress,
+    recheck: int = DEFAULTS.recheck,
     reference: Model | None = None,
-    reference_sample: int = 60,
+    reference_sample: int = DEFAULTS.reference_sample,
     hand_labels: Mapping[str, Mapping[str, str]] | None = None,
     prompt: PromptOverride = None,
 ) -> AutorateResult:

@@ -131,6 +131,10 @@ class LintOptions(BaseModel):
         return value
 
 
+DEFAULTS = LintOptions()
+"""The defaults, for the library functions whose keyword arguments are these options."""
+
+
 class CheckOptions(LintOptions):
     """A lint run and its gate (`traitlab lint check DATA`; `check_dataset`)."""
 

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from traitlab.lint.features import Feature, FeatureSet
+from traitlab.lint.options import Level
 from traitlab.llm import UsageRow
 from traitlab.statistics import wilson_interval
 
@@ -54,7 +55,7 @@ class RaterError(BaseModel):
     labels present, how many the rater labels present too (sensitivity), and likewise for
     absent (specificity)."""
 
-    level: Literal["broad", "strict"]
+    level: Level
     sensitivity: tuple[int, int] = Field(description="(rater present, of reference present)")
     specificity: tuple[int, int] = Field(description="(rater absent, of reference absent)")
 
@@ -113,7 +114,7 @@ class ProbeAgreement(BaseModel):
     """How a feature's probe (`traitlab.lint.probe`) agrees with the autorater at one level, on
     rated items it was not trained on."""
 
-    level: Literal["broad", "strict"]
+    level: Level
     precision: Rate = Field(description="Of the items the probe labels present, the rater's share.")
     recall: Rate = Field(description="Of the items the rater labels present, the probe's share.")
     rated: int = Field(description="Rated items it was trained and tested on.")
@@ -157,21 +158,21 @@ class FeatureResult(BaseModel):
         default_factory=list, description="Probes that label the unrated items, per level."
     )
 
-    def probe(self, level: Literal["broad", "strict"]) -> ProbeAgreement | None:
+    def probe(self, level: Level) -> ProbeAgreement | None:
         return next((p for p in self.probes if p.level == level), None)
 
-    def level(self, level: Literal["broad", "strict"]) -> Rate:
+    def level(self, level: Level) -> Rate:
         return self.broad if level == "broad" else self.strict
 
-    def corrected(self, level: Literal["broad", "strict"]) -> Rate | None:
+    def corrected(self, level: Level) -> Rate | None:
         return self.corrected_broad if level == "broad" else self.corrected_strict
 
-    def gated_rate(self, level: Literal["broad", "strict"]) -> Rate:
+    def gated_rate(self, level: Level) -> Rate:
         """What the report shows and the gate compares: the corrected prevalence where a
         reference measured the rater's error, else the rater's own (uncorrected) rate."""
         return self.corrected(level) or self.level(level)
 
-    def rate_label(self, level: Literal["broad", "strict"]) -> str:
+    def rate_label(self, level: Level) -> str:
         """Says which figure `gated_rate` is."""
         if self.corrected(level) is not None:
             return f"{level}, corrected"
@@ -207,8 +208,8 @@ class ItemLabels(BaseModel):
     line: int | None = None
     turn: int | None = None
     rated: bool = False
-    labels: dict[str, Literal["broad", "strict"]] = Field(default_factory=dict)
-    probe: dict[str, Literal["broad", "strict"]] = Field(default_factory=dict)
+    labels: dict[str, Level] = Field(default_factory=dict)
+    probe: dict[str, Level] = Field(default_factory=dict)
 
 
 class LintReport(BaseModel):

@@ -28,7 +28,8 @@ from traitlab.lint.items._inputs import (
 )
 from traitlab.lint.items._read import FORK, read_items
 from traitlab.lint.items._records import MAPPABLE, check_fields
-from traitlab.lint.items._store import ItemSet, ItemStore, LintItem, Scan, Tally, Turns, Unit
+from traitlab.lint.items._store import ItemSet, ItemStore, LintItem, Scan, Tally
+from traitlab.lint.options import Turns, Unit
 
 __all__ = [
     "FORK",

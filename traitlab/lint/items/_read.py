@@ -34,9 +34,8 @@ from traitlab.lint.items._store import (
     Rows,
     Scan,
     Tally,
-    Turns,
-    Unit,
 )
+from traitlab.lint.options import DEFAULTS, Turns, Unit
 from traitlab.lint.results import SourceInfo
 from traitlab.records import record_kind
 
@@ -44,10 +43,10 @@ from traitlab.records import record_kind
 def read_items(
     paths: str | Path | Sequence[str | Path],
     *,
-    turns: Turns = "assistant",
-    turn: int | None = None,
-    unit: Unit = "reply",
-    strict: bool = False,
+    turns: Turns = DEFAULTS.turns,
+    turn: int | None = DEFAULTS.turn,
+    unit: Unit = DEFAULTS.unit,
+    strict: bool = DEFAULTS.strict,
     fields: dict[str, str] | None = None,
     scan: Scan | None = None,
     workers: int = 1,

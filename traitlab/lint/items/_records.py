@@ -10,7 +10,8 @@ from pydantic import ValidationError
 
 from traitlab.errors import InputError
 from traitlab.jsonl import validation_reason
-from traitlab.lint.items._store import Chunk, LintItem, Tally, Turns, Unit
+from traitlab.lint.items._store import Chunk, LintItem, Tally
+from traitlab.lint.options import Turns, Unit
 from traitlab.records import RECORD_TYPES, record_kind
 
 # Fields a column mapping may rename (`--field messages=conversations --field role=from`).

@@ -5,13 +5,11 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, overload
+from typing import Any, Protocol, overload
 
 from traitlab.lint.items._inputs import combined_sha256
+from traitlab.lint.options import Unit
 from traitlab.lint.results import SourceInfo
-
-Turns = Literal["assistant", "user", "transcript"]
-Unit = Literal["reply", "record"]
 
 
 class LintItem:
@@ -75,7 +73,7 @@ class ItemSet:
 
     sources: list[SourceInfo]
     items: Sequence[LintItem]
-    unit: Unit = "reply"
+    unit: Unit
     errors: list[str] = field(default_factory=list)
     skipped: int = 0
     notes: list[str] = field(default_factory=list)
