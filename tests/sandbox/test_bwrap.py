@@ -19,6 +19,7 @@ from inspect_ai.tool import bash_session, text_editor
 from inspect_ai.util import SandboxUserUnsupportedError
 
 from tests.helpers import scripted
+from tests.sandbox.processes import host_processes
 from traitlab.sandbox import BwrapConfig, BwrapLimits, BwrapMount, BwrapSandboxEnvironment
 from traitlab.sandbox.bwrap import NO_SERVER
 from traitlab.sandbox.config import DEFAULT_HOST_PATHS
@@ -59,7 +60,7 @@ async def test_files_persist_between_commands_but_processes_do_not(sandbox: Sand
     code, _ = await sh(sandbox, f"echo kept > /tmp/note; echo kept > /root/note; {marker} &")
     assert code == 0
     assert await sh(sandbox, "cat /tmp/note /root/note") == (0, "kept\nkept\n")
-    assert not _host_processes(marker), "a background process outlived its command"
+    assert not host_processes(marker), "a background process outlived its command"
 
 
 async def test_host_files_shown_are_read_only(sandbox: Sandbox, canary: Path) -> None:
@@ -151,7 +152,7 @@ async def test_timeout_kills_the_command(sandbox: Sandbox) -> None:
         await sandbox.exec(["bash", "-c", f"{marker} & {marker}"], timeout=1)
     assert time.monotonic() - start < 10
     time.sleep(0.2)
-    assert not _host_processes(marker)
+    assert not host_processes(marker)
 
 
 async def test_default_timeout_from_config(bwrap: None) -> None:
@@ -246,19 +247,6 @@ def _host_dir(tmp_path: Path, name: str) -> Path:
     (folder / "keep.txt").write_text("precious")
     (tmp_path / f"{name}.path").write_text(str(folder))  # for a reader of a failed run
     return folder
-
-
-def _host_processes(marker: str) -> list[int]:
-    """Host processes whose command line contains `marker`."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if marker in cmdline and "bash" not in cmdline.split()[0]:
-            found.append(int(pid))
-    return found
 
 
 def test_a_bwrap_root_cannot_reach_is_copied_where_nobody_can(bwrap: None, tmp_path: Path) -> None:

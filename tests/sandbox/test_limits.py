@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.sandbox.processes import host_processes
 from traitlab.sandbox import BwrapConfig, BwrapLimits, BwrapMount, BwrapSandboxEnvironment
 from traitlab.sandbox import bwrap as bwrap_module
 from traitlab.sandbox.launcher import (
@@ -133,11 +134,11 @@ def test_a_killed_runs_cgroup_holder_and_processes_are_removed(cgroups: Launcher
     root, holder, *cgroup = killed.stdout.split()
     folders = [Path(f) for f in cgroup]
     assert Path(root).is_dir() and all(f.is_dir() for f in folders)
-    assert _pids(marker), "the planted process should still run in the orphaned cgroup"
+    assert host_processes(marker), "the planted process should still run in the orphaned cgroup"
     _wait_until(lambda: not Path(f"/proc/{holder}").exists())  # its stdin closed with the run
     assert Path(root) in remove_orphans()
     assert not Path(root).exists() and not any(f.exists() for f in folders)
-    _wait_until(lambda: not _pids(marker))
+    _wait_until(lambda: not host_processes(marker))
 
 
 async def test_without_a_cgroup_processes_times_memory_stays_in_budget(
@@ -180,18 +181,6 @@ async def test_no_host_path_shows_in_proc(
     for host_path in [sandbox._space.root, private_tempdir, scenario, REPO, sys.prefix]:
         assert str(host_path) not in result.stdout
     assert " /0 /app " in result.stdout  # a folder of the sample's own tmpfs
-
-
-def _pids(marker: str) -> list[int]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if cmdline.startswith(marker):
-            found.append(int(pid))
-    return found
 
 
 def _wait_until(condition, timeout: float = 10) -> None:  # noqa: ANN001
