@@ -185,8 +185,10 @@ def _start_worker(plan: _Plan) -> None:
 def _run(task: _Task) -> Chunk:
     chunk = task.handler.run(task.rows, task.tally)
     chunk.rows = task.lines
-    if task.tally is not None and _plan is not None:
-        task.tally.complete(_plan.get())
+    if task.tally is not None:
+        task.tally.count()
+        if _plan is not None:
+            task.tally.complete(_plan.get())
     return chunk
 
 
