@@ -50,7 +50,7 @@ def read_items(
     fields: dict[str, str] | None = None,
     scan: Scan | None = None,
     workers: int = 1,
-    chunk_bytes: int = 8 << 20,
+    chunk_bytes: int = 4 << 20,
     progress: Progress | None = None,
 ) -> ItemSet:
     """Read every input into items (see the module docstring for inputs and units).
