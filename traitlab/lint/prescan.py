@@ -394,7 +394,7 @@ class _Tally:
         self.phrase_members = [
             np.unique(owners[segments]) for segments in _phrase_segments(self.tokens, phrases)
         ]
-        self.tokens = None
+        self.tokens, self.owners = None, array("q")
 
 
 def _frequent_grams(items: list[LintItem], size: int, floor: float) -> Counter[Edge]:
