@@ -188,16 +188,16 @@ def _regex_tokens(lowered: str) -> list[bytes]:
     ]
 
 
-def _ascii_tokens(lowered: list[str]) -> list[bytes]:
-    """The tokens of ASCII `_lower`ed segments without NUL, each segment's followed by "#"
-    (a run of sentence ends may give several "|").
+def _ascii_tokens(joined: str) -> list[bytes]:
+    """The tokens of ASCII `_lower`ed segments without NUL, joined by NUL, each segment's
+    followed by "#" (a run of sentence ends may give several "|").
 
     The tokens are the runs of [a-z0-9'] and the sentence ends (a stop before whitespace or
     a segment's end, a newline, "|"); they are found for all the segments at once, joined by
     NUL, by translating bytes, many times faster than the regex. A stop inside a token
     ("3.5") becomes a space, as the regex skips it; a run with an apostrophe is split by the
     regex itself ("a'b'c": "a'b", "c")."""
-    marked = "\0".join(lowered).encode().translate(_MARK)
+    marked = joined.encode().translate(_MARK)
     marked = marked.replace(b". ", b"| ").replace(b".#", b"|#")
     if marked.endswith(b"."):
         marked += b"|"
@@ -243,20 +243,26 @@ def _tokenise(texts: Sequence[str]) -> _Tokens:
     number = numbering.__getitem__
     blocks = [np.zeros(1, dtype=np.int32)]
     for first in range(0, len(texts), _GROUP_SEGMENTS):
-        tokens: list[bytes] = []
-        run: list[str] = []
-        for text in texts[first : first + _GROUP_SEGMENTS]:
-            lowered = _lower(text)
-            if lowered.isascii() and "\0" not in lowered:
-                run.append(lowered)
-                continue
+        group = texts[first : first + _GROUP_SEGMENTS]
+        # Most groups are ASCII without NUL once lowered: then lowered at once.
+        joined = _lower("\0".join(group))
+        if joined.isascii() and joined.count("\0") == len(group) - 1:
+            tokens = _ascii_tokens(joined)
+        else:
+            tokens = []
+            run: list[str] = []
+            for text in group:
+                lowered = _lower(text)
+                if lowered.isascii() and "\0" not in lowered:
+                    run.append(lowered)
+                    continue
+                if run:
+                    tokens += _ascii_tokens("\0".join(run))
+                    run = []
+                tokens += _regex_tokens(lowered)
+                tokens.append(b"#")
             if run:
-                tokens += _ascii_tokens(run)
-                run = []
-            tokens += _regex_tokens(lowered)
-            tokens.append(b"#")
-        if run:
-            tokens += _ascii_tokens(run)
+                tokens += _ascii_tokens("\0".join(run))
         blocks.append(np.fromiter(map(number, tokens), dtype=np.int32, count=len(tokens)))
     ids = np.concatenate(blocks)
     return _Tokens(ids, np.flatnonzero(ids == _SEP)[1:], numbering)
@@ -289,19 +295,24 @@ def _edges(tokens: _Tokens, max_words: int) -> tuple[np.ndarray, np.ndarray, np.
 
 def _phrase_segments(tokens: _Tokens, phrases: Sequence[Edge]) -> list[np.ndarray]:
     """For each phrase, the segments it is in (as consecutive tokens; never across a sentence
-    end, since a phrase holds none), in order, a segment once for each match."""
+    end, since a phrase holds none), in order, a segment once for each match. Each phrase is
+    looked for where its rarest word is, then checked word by word around it."""
     longest = max((len(p) for p in phrases), default=0)
-    ids = np.append(tokens.ids, np.zeros(longest, dtype=tokens.ids.dtype))
+    pad = np.zeros(longest, dtype=tokens.ids.dtype)
+    ids = np.concatenate((pad, tokens.ids, pad))
+    frequency = np.bincount(tokens.ids, minlength=len(tokens.numbering))
     found = []
     for phrase in phrases:
         wanted = [tokens.numbering.get(word.encode()) for word in phrase]
         if None in wanted:
             found.append(np.zeros(0, dtype=np.int64))
             continue
-        at = np.flatnonzero(ids == wanted[0])
-        for offset, token in enumerate(wanted[1:], start=1):
-            at = at[ids[at + offset] == token]
-        found.append(np.searchsorted(tokens.ends, at))
+        anchor = min(range(len(wanted)), key=lambda k: frequency[wanted[k]])
+        at = np.flatnonzero(ids == wanted[anchor]) - anchor
+        for offset, token in enumerate(wanted):
+            if offset != anchor:
+                at = at[ids[at + offset] == token]
+        found.append(np.searchsorted(tokens.ends, at - longest))
     return found
 
 
