@@ -141,197 +141,271 @@ def last_sentence(text: str) -> str:
 
 
 def _byte_table(stop: str, line: str, space: str, other: str) -> bytes:
-    """A `bytes.translate` table for ASCII text: [a-z0-9] kept, . ! ? to `stop`, a newline or
-    "|" to `line`, other whitespace to `space`, anything else to `other`."""
+    """A `bytes.translate` table for ASCII text: [a-z0-9] and "'" kept, . ! ? to `stop`, a
+    newline or "|" to `line`, other whitespace to `space`, NUL (the segment separator, see
+    `_ascii_tokens`) to "#", anything else to `other`."""
 
     def one(c: int) -> str:
         char = chr(c)
-        if char.isascii() and (char.islower() or char.isdigit()):
+        if char.isascii() and (char.islower() or char.isdigit() or char == "'"):
             return char
         if char in ".!?":
             return stop
         if char in "\n|":
             return line
+        if char == "\0":
+            return "#"
         return space if char.isspace() else other
 
     return "".join(one(c) for c in range(256)).encode("latin-1")
 
 
-# `_joined` marks text in two steps: stops as ".", newlines as "|" (a sentence end), other
-# whitespace as " " and other separators as ","; then, once the stops before whitespace are
-# sentence ends, the remaining stops and separators as spaces.
+# `_ascii_tokens` marks text in two steps: stops as ".", newlines as "|" (a sentence end), other
+# whitespace as " " and other separators as ","; then, once the stops before whitespace or a
+# segment's end are sentence ends, the remaining stops and separators as spaces.
 _MARK = _byte_table(".", "|", " ", ",")
 _UNMARK = bytes(32 if c in b".," else c for c in range(256))
+# After marking, a run of word characters with an apostrophe is split as `_WORD_RE` splits it.
+_APOSTROPHE_RUN = re.compile(rb"[a-z0-9']*'[a-z0-9']*")
+_WORD_BYTES = re.compile(_WORD_RE.pattern.encode())
+
+# Token ids: a segment's end, a sentence end, then words (from 2).
+_SEP, _END = 0, 1
+# Segments tokenised at a time, so that a chunk's tokens are never all kept as bytes objects.
+_GROUP_SEGMENTS = 4096
 
 
-def _token_list(lowered: str) -> list[bytes]:
-    """The tokens of `_lower`ed text as `_TOKEN_RE` finds them (as bytes), a sentence end as
-    "|" (a run of them may give several).
+def _split_words(run: re.Match[bytes]) -> bytes:
+    return b" ".join(_WORD_BYTES.findall(run[0]))
 
-    In ASCII text without an apostrophe (most text), the tokens are the runs of [a-z0-9] and
-    the sentence ends (a stop before whitespace or the end, a newline, "|"); they are found by
-    translating bytes, several times faster than the regex. A stop inside a token ("3.5")
-    becomes a space, as the regex skips it. Other text goes through the regex."""
-    if "'" in lowered or not lowered.isascii():
-        return [
-            b"|" if token[0] in _BOUNDARY_START else token.encode()
-            for token in _TOKEN_RE.findall(lowered)
-        ]
-    marked = lowered.encode().translate(_MARK).replace(b". ", b"| ")
+
+def _regex_tokens(lowered: str) -> list[bytes]:
+    """The tokens of `_lower`ed text (any text) as `_TOKEN_RE` finds them, a sentence end as
+    "|": the reference for `_ascii_tokens`, used for text that is not ASCII."""
+    return [
+        b"|" if token[0] in _BOUNDARY_START else token.encode()
+        for token in _TOKEN_RE.findall(lowered)
+    ]
+
+
+def _ascii_tokens(joined: str) -> list[bytes]:
+    """The tokens of ASCII `_lower`ed segments without NUL, joined by NUL, each segment's
+    followed by "#" (a run of sentence ends may give several "|").
+
+    The tokens are the runs of [a-z0-9'] and the sentence ends (a stop before whitespace or
+    a segment's end, a newline, "|"); they are found for all the segments at once, joined by
+    NUL, by translating bytes, many times faster than the regex. A stop inside a token
+    ("3.5") becomes a space, as the regex skips it; a run with an apostrophe is split by the
+    regex itself ("a'b'c": "a'b", "c")."""
+    marked = joined.encode().translate(_MARK)
+    marked = marked.replace(b". ", b"| ").replace(b".#", b"|#")
     if marked.endswith(b"."):
         marked += b"|"
-    return marked.translate(_UNMARK).replace(b"|", b" | ").split()
+    marked = marked.translate(_UNMARK).replace(b"|", b" | ").replace(b"#", b" # ")
+    if b"'" in marked:
+        marked = _APOSTROPHE_RUN.sub(_split_words, marked)
+    tokens = marked.split()
+    tokens.append(b"#")
+    return tokens
 
 
-def _opening_tokens(toks: list[bytes], max_words: int) -> tuple[bytes, ...]:
-    """The first sentence's first `max_words` words, from `_token_list`'s tokens: the first run
-    of words."""
-    start, size = 0, len(toks)
-    while start < size and toks[start] == b"|":
-        start += 1
-    try:
-        end = toks.index(b"|", start, start + max_words)
-    except ValueError:
-        end = min(size, start + max_words)
-    return tuple(toks[start:end])
+class _Numbering(dict[bytes, int]):
+    """Tokens numbered in the order first looked up (a lookup numbers a new one): a segment's
+    end ("#") is `_SEP`, a sentence end ("|") `_END`, words from 2."""
+
+    def __init__(self) -> None:
+        super().__init__({b"#": _SEP, b"|": _END})
+
+    def __missing__(self, token: bytes) -> int:
+        self[token] = number = len(self)
+        return number
 
 
-def _closing_tokens(toks: list[bytes], max_words: int) -> tuple[bytes, ...]:
-    """The last sentence's last `max_words` words, from `_token_list`'s tokens: the last run of
-    words."""
-    end = len(toks)
-    while end and toks[end - 1] == b"|":
-        end -= 1
-    start = end
-    while start > end - max_words and start and toks[start - 1] != b"|":
-        start -= 1
-    return tuple(toks[start:end])
+@dataclass
+class _Tokens:
+    """Segments' tokens as ids in one array: a `_SEP`, then each segment's tokens followed by
+    a `_SEP` (at `ends`)."""
+
+    ids: np.ndarray
+    ends: np.ndarray
+    numbering: _Numbering
+
+    @property
+    def starts(self) -> np.ndarray:
+        """Where each segment's tokens start."""
+        return np.concatenate(([0], self.ends))[:-1] + 1
 
 
-class _PhraseIndex:
-    """Which of the candidate phrases are consecutive tokens of a text (within one sentence).
+def _tokenise(texts: Sequence[str]) -> _Tokens:
+    """Every text's tokens (as `_TOKEN_RE` finds them in `_lower`ed text), numbered: ASCII
+    texts a group at a time (`_ascii_tokens`), others through the regex."""
+    numbering = _Numbering()
+    number = numbering.__getitem__
+    blocks = [np.zeros(1, dtype=np.int32)]
+    for first in range(0, len(texts), _GROUP_SEGMENTS):
+        group = texts[first : first + _GROUP_SEGMENTS]
+        # Most groups are ASCII without NUL once lowered: then lowered at once.
+        joined = _lower("\0".join(group))
+        if joined.isascii() and joined.count("\0") == len(group) - 1:
+            tokens = _ascii_tokens(joined)
+        else:
+            tokens = []
+            run: list[str] = []
+            for text in group:
+                lowered = _lower(text)
+                if lowered.isascii() and "\0" not in lowered:
+                    run.append(lowered)
+                    continue
+                if run:
+                    tokens += _ascii_tokens("\0".join(run))
+                    run = []
+                tokens += _regex_tokens(lowered)
+                tokens.append(b"#")
+            if run:
+                tokens += _ascii_tokens("\0".join(run))
+        blocks.append(np.fromiter(map(number, tokens), dtype=np.int32, count=len(tokens)))
+    ids = np.concatenate(blocks)
+    return _Tokens(ids, np.flatnonzero(ids == _SEP)[1:], numbering)
 
-    Each phrase is filed under its longest word: the phrases whose word is among the text's
-    tokens (found in C) are each a substring search for their words joined by spaces
-    in the tokens joined the same way (no token holds a space, so a match is whole tokens).
-    Both run in C, so templated data with dozens of candidates costs a few microseconds an
-    item. Picklable, so a worker process can use it.
-    """
 
-    def __init__(self, phrases: Sequence[Edge]) -> None:
-        self.size = len(phrases)
-        self.by_key: dict[bytes, list[tuple[int, bytes]]] = {}
-        for index, phrase in enumerate(phrases):
-            words = [word.encode() for word in phrase]
-            needle = b" %b " % b" ".join(words)
-            self.by_key.setdefault(max(words, key=len), []).append((index, needle))
+def _edges(tokens: _Tokens, max_words: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each segment's opening (its first run of words, at most `max_words`) and closing (its
+    last run, the last `max_words`, last word first), as rows of ids (`_SEP` pads), with the
+    segments that have words."""
+    ids, ends, starts = tokens.ids, tokens.ends, tokens.starts
+    size = len(ids)
+    word = ids > _END
+    # Positions of words and of the rest, each with a sentinel past the end.
+    words_at = np.append(np.flatnonzero(word), size)
+    others_at = np.append(np.flatnonzero(~word), size)
+    first = words_at[np.searchsorted(words_at, starts)]
+    has = first < ends
+    first = first[has]
+    stop = others_at[np.searchsorted(others_at, first)]
+    columns = np.arange(max_words)
+    padded = np.append(ids, np.zeros(max_words, dtype=ids.dtype))
+    take = first[:, None] + columns
+    openings = np.where(columns < (stop - first)[:, None], padded[take], _SEP)
+    last = words_at[np.searchsorted(words_at, ends[has]) - 1]
+    begin = others_at[np.searchsorted(others_at, last) - 1] + 1
+    take = np.maximum(last[:, None] - columns, 0)
+    closings = np.where(columns < (last - begin + 1)[:, None], ids[take], _SEP)
+    return openings, closings, has
 
-    def found(self, texts: Iterable[list[bytes]]) -> set[int]:
-        """The indices of the phrases in any of the texts (each as `_token_list` gives it)."""
-        hits: set[int] = set()
-        if not self.size:
-            return hits
-        by_key = self.by_key
-        filed = by_key.__contains__
-        for toks in texts:
-            keys = set(filter(filed, toks))
-            if keys:
-                joined = b" %b " % b" ".join(toks)
-                for key in keys:
-                    for index, needle in by_key[key]:
-                        if needle in joined:
-                            hits.add(index)
-        return hits
+
+def _phrase_segments(tokens: _Tokens, phrases: Sequence[Edge]) -> list[np.ndarray]:
+    """For each phrase, the segments it is in (as consecutive tokens; never across a sentence
+    end, since a phrase holds none), in order, a segment once for each match. Each phrase is
+    looked for where its rarest word is, then checked word by word around it."""
+    longest = max((len(p) for p in phrases), default=0)
+    pad = np.zeros(longest, dtype=tokens.ids.dtype)
+    ids = np.concatenate((pad, tokens.ids, pad))
+    frequency = np.bincount(tokens.ids, minlength=len(tokens.numbering))
+    found = []
+    for phrase in phrases:
+        wanted = [tokens.numbering.get(word.encode()) for word in phrase]
+        if None in wanted:
+            found.append(np.zeros(0, dtype=np.int64))
+            continue
+        anchor = min(range(len(wanted)), key=lambda k: frequency[wanted[k]])
+        at = np.flatnonzero(ids == wanted[anchor]) - anchor
+        for offset, token in enumerate(wanted):
+            if offset != anchor:
+                at = at[ids[at + offset] == token]
+        found.append(np.searchsorted(tokens.ends, at - longest))
+    return found
 
 
 class _Tally:
     """What the pre-scan keeps of one chunk of items: edge words as ids, lengths, and which
-    items have each habit and each candidate phrase (positions in the chunk). Each text is
-    tokenised once (`_token_list`) for its edges, length and phrases. Picklable, so a worker
-    process can send it back.
+    items have each habit and each candidate phrase (positions in the chunk). Items are only
+    collected as they are added; `count` tokenises them all at once (`_tokenise`) for their
+    edges, lengths and phrases, in numpy. Picklable, so a worker process can send it back.
 
-    A tally made before the candidate phrases are known (`phrases` None: a worker reading while
-    the sample is planned) keeps each item's lowered text until `complete` gives them.
+    A tally counted before the candidate phrases are known (`phrases` None: a worker reading
+    while the sample is planned) keeps its token ids until `complete` gives them.
     """
 
     def __init__(self, max_words: int, phrases: tuple[Edge, ...] | None) -> None:
         self.max_words = max_words
+        self.phrases = phrases
         self.n = 0
         self.multi = False  # an item with several segments (its edges may repeat)
-        self.vocabulary = _Numbering()  # word -> id (0 pads an edge)
+        self.texts: list[str] = []  # each segment, until counted
+        self.owners = array("q")  # the item of each segment
+        self.words: list[bytes] = []  # edge word id - 1 -> word
         # Each edge as max_words word ids (0 pads), and the item it belongs to.
-        self.openings = (array("I"), array("q"))
-        self.padding = array("I", [0]) * max_words
-        self.closings = (array("I"), array("q"))
-        self.lengths = array("q")
+        empty = np.zeros((0, max_words), dtype=np.uint32), np.zeros(0, dtype=np.int64)
+        self.openings: tuple[np.ndarray, np.ndarray] = empty
+        self.closings: tuple[np.ndarray, np.ndarray] = empty
+        self.lengths = np.zeros(0, dtype=np.int64)
         self.habits = [array("q") for _ in _HABITS]
-        self.phrase_members: list[array[int]] = []
-        self.phrase_index: _PhraseIndex | None = None
-        self.pending: list[list[str]] = []  # lowered texts, while the phrases are not known
-        if phrases is not None:
-            self.complete(phrases)
-
-    def complete(self, phrases: tuple[Edge, ...]) -> None:
-        """Find the candidate `phrases` in the items added before they were known."""
-        if self.phrase_index is not None:
-            return
-        self.phrase_index = _PhraseIndex(phrases)
-        self.phrase_members = [array("q") for _ in phrases]
-        members, found = self.phrase_members, self.phrase_index.found
-        for position, lowered in enumerate(self.pending):
-            for index in found([_token_list(low) for low in lowered]):
-                members[index].append(position)
-        self.pending = []
+        self.phrase_members: list[np.ndarray] | None = None
+        self.tokens: _Tokens | None = None  # kept while the phrases are not known
+        self.counted = False
 
     def add(self, item: LintItem) -> None:
         position = self.n
         self.n += 1
         segments = item.segments
-        max_words = self.max_words
         if len(segments) == 1:
             text = segments[0]
-            lowered = [_lower(text)]
-            tokenised = [_token_list(lowered[0])]
-            opening = _opening_tokens(tokenised[0], max_words)
-            closing = _closing_tokens(tokenised[0], max_words)
-            openings: Iterable[tuple[bytes, ...]] = (opening,) if opening else ()
-            closings: Iterable[tuple[bytes, ...]] = (closing[::-1],) if closing else ()
+            self.texts.append(text)
+            self.owners.append(position)
         else:
             self.multi = True
             text = item.text
-            lowered = [_lower(segment) for segment in segments]
-            tokenised = [_token_list(low) for low in lowered]
-            openings = {e for toks in tokenised if (e := _opening_tokens(toks, max_words))}
-            closings = {e[::-1] for toks in tokenised if (e := _closing_tokens(toks, max_words))}
-        self._add_edges(self.openings, openings, position)
-        self._add_edges(self.closings, closings, position)
-        self.lengths.append(sum(len(toks) - toks.count(b"|") for toks in tokenised))
+            self.texts += segments
+            self.owners.extend([position] * len(segments))
         for members, (_, _, has) in zip(self.habits, _HABITS, strict=True):
             if has(text):
                 members.append(position)
-        if self.phrase_index is None:
-            self.pending.append(lowered)
-        else:
-            for index in self.phrase_index.found(tokenised):
-                self.phrase_members[index].append(position)
 
-    def _add_edges(
-        self, kept: tuple[array[int], array[int]], edges: Iterable[tuple[bytes, ...]], position: int
-    ) -> None:
-        ids, owners = kept
-        number = self.vocabulary.__getitem__
-        for edge in edges:
-            ids.extend(map(number, edge))
-            ids.extend(self.padding[len(edge) :])
-            owners.append(position)
+    def count(self) -> None:
+        """Tokenise the items added, for their edges, lengths and (when known) phrases."""
+        if self.counted:
+            return
+        self.counted = True
+        tokens = _tokenise(self.texts)
+        self.texts = []
+        owners = np.frombuffer(self.owners, dtype=np.int64)
+        words_before = np.searchsorted(np.flatnonzero(tokens.ids > _END), tokens.ends)
+        counts = np.diff(words_before, prepend=0)
+        self.lengths = np.bincount(owners, weights=counts, minlength=self.n).astype(np.int64)
+        openings, closings, has = _edges(tokens, self.max_words)
+        used = np.unique(np.concatenate((openings.ravel(), closings.ravel(), [_SEP])))
+        numbers = np.zeros(len(tokens.numbering), dtype=np.uint32)
+        numbers[used] = np.arange(len(used), dtype=np.uint32)
+        vocabulary = list(tokens.numbering)
+        self.words = [vocabulary[i] for i in used[1:].tolist()]
+        edge_owners = owners[has]
+        self.openings = self._distinct(numbers[openings], edge_owners)
+        self.closings = self._distinct(numbers[closings], edge_owners)
+        self.tokens = tokens
+        if self.phrases is not None:
+            self.complete(self.phrases)
 
+    def _distinct(self, rows: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each item's distinct edges (an item with several segments may repeat one)."""
+        if self.multi:
+            both = np.unique(np.column_stack((owners.astype(np.uint64), rows)), axis=0)
+            return both[:, 1:].astype(np.uint32), both[:, 0].astype(np.int64)
+        return rows.astype(np.uint32), owners
 
-class _Numbering(dict[bytes, int]):
-    """Words numbered from 1 in the order first looked up (a lookup numbers a new word)."""
-
-    def __missing__(self, word: bytes) -> int:
-        self[word] = number = len(self) + 1
-        return number
+    def complete(self, phrases: tuple[Edge, ...]) -> None:
+        """Find the candidate `phrases` in the items (counted first if they are not)."""
+        if self.phrase_members is not None:
+            return
+        self.phrases = phrases
+        if not self.counted:
+            self.count()
+            return
+        assert self.tokens is not None
+        owners = np.frombuffer(self.owners, dtype=np.int64)
+        self.phrase_members = [
+            np.unique(owners[segments]) for segments in _phrase_segments(self.tokens, phrases)
+        ]
+        self.tokens, self.owners = None, array("q")
 
 
 def _frequent_grams(items: list[LintItem], size: int, floor: float) -> Counter[Edge]:
@@ -343,32 +417,20 @@ def _frequent_grams(items: list[LintItem], size: int, floor: float) -> Counter[E
     every segment as ids in one array, where a sentence end and the end of a segment are the
     separator (0): no pair or n-gram spans one.
     """
-    # Tokens numbered a block at a time, so that the tokens themselves are never all kept.
-    numbering: dict[bytes, int] = {b"|": 0}
-    blocks: list[np.ndarray] = []
+    texts: list[str] = []
     owners: list[int] = []  # the item of each segment
-    spans: list[int] = []  # ids per segment (its tokens and the separator)
-    block: list[bytes] = []
     for position, item in enumerate(items):
-        for segment in item.segments:
-            found = _token_list(_lower(segment))
-            found.append(b"|")
-            block += found
-            spans.append(len(found))
-            owners.append(position)
-        if len(block) >= _BLOCK_WORDS or position == len(items) - 1:
-            for token in dict.fromkeys(block):
-                numbering.setdefault(token, len(numbering))
-            blocks.append(
-                np.fromiter(map(numbering.__getitem__, block), dtype=np.int64, count=len(block))
-            )
-            block = []
+        texts += item.segments
+        owners += [position] * len(item.segments)
     grams: Counter[Edge] = Counter()
-    if not spans:
+    if not texts:
         return grams
-    vocabulary = list(numbering)
-    ids = np.concatenate(blocks)
-    del blocks
+    tokens = _tokenise(texts)
+    vocabulary = list(tokens.numbering)
+    # Each segment's tokens and the separator after it (a sentence end is one too).
+    ids = tokens.ids[1:].astype(np.int64)
+    ids[ids == _END] = _SEP
+    spans = np.diff(tokens.ends, prepend=0)
     item_of = np.repeat(np.array(owners, dtype=np.int64), spans)
     # Pair j is tokens j and j + 1; one with the separator is none.
     valid = (ids[:-1] != 0) & (ids[1:] != 0)
@@ -417,10 +479,6 @@ def _common(codes: np.ndarray, owners: np.ndarray, floor: float) -> tuple[np.nda
     chosen = numbers >= floor
     found = keys[starts[chosen]]
     return (found if ranked is None else ranked[found]), numbers[chosen]
-
-
-# Words numbered at a time when finding frequent pairs.
-_BLOCK_WORDS = 1 << 16
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:
@@ -481,23 +539,21 @@ class Prescan:
     def merge(self, tally: _Tally) -> None:
         """Add a chunk's tally (chunks in input order): ids and positions made global."""
         tally.complete(self._phrases())
-        ids = np.zeros(len(tally.vocabulary) + 1, dtype=np.uint32)
-        for word, local in tally.vocabulary.items():
+        ids = np.zeros(len(tally.words) + 1, dtype=np.uint32)
+        for local, word in enumerate(tally.words, start=1):
             ids[local] = self._vocabulary.setdefault(word.decode(), len(self._vocabulary) + 1)
-        width = self.config.max_words
-        for kind, (edge_words, owners) in (
+        for kind, (local_ids, owners) in (
             ("opening", tally.openings),
             ("closing", tally.closings),
         ):
-            local_ids = np.frombuffer(edge_words, dtype=np.uint32).reshape(-1, width)
-            global_owners = np.frombuffer(owners, dtype=np.int64) + self._n
-            self._edges[kind].append((ids[local_ids], global_owners))
+            self._edges[kind].append((ids[local_ids], owners + self._n))
         self._multi |= tally.multi
-        self._lengths.append(np.frombuffer(tally.lengths, dtype=np.int64).copy())
+        self._lengths.append(tally.lengths)
         for kept, members in zip(self._habits, tally.habits, strict=True):
             kept.append(np.frombuffer(members, dtype=np.int64) + self._n)
+        assert tally.phrase_members is not None
         for kept, members in zip(self._phrase_members, tally.phrase_members, strict=True):
-            kept.append(np.frombuffer(members, dtype=np.int64) + self._n)
+            kept.append(members + self._n)
         self._n += tally.n
 
     def finish(self, items: Sequence[LintItem]) -> tuple[list[Finding], LengthStats, list[str]]:

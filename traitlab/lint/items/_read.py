@@ -50,7 +50,7 @@ def read_items(
     fields: dict[str, str] | None = None,
     scan: Scan | None = None,
     workers: int = 1,
-    chunk_bytes: int = 8 << 20,
+    chunk_bytes: int = 4 << 20,
     progress: Progress | None = None,
 ) -> ItemSet:
     """Read every input into items (see the module docstring for inputs and units).
@@ -185,8 +185,10 @@ def _start_worker(plan: _Plan) -> None:
 def _run(task: _Task) -> Chunk:
     chunk = task.handler.run(task.rows, task.tally)
     chunk.rows = task.lines
-    if task.tally is not None and _plan is not None:
-        task.tally.complete(_plan.get())
+    if task.tally is not None:
+        task.tally.count()
+        if _plan is not None:
+            task.tally.complete(_plan.get())
     return chunk
 
 

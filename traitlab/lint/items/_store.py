@@ -201,6 +201,9 @@ class Tally(Protocol):
 
     def add(self, item: LintItem) -> None: ...
 
+    def count(self) -> None:
+        """Tally the items added (at the end of the chunk, before the plan may be known)."""
+
     def complete(self, plan: Any) -> None:
         """Finish what needed the scan's plan (a tally made before it)."""
 
