@@ -17,12 +17,14 @@ grades). The grade confirms no delusion, so the verifier is never asked and no r
 
 The first run is `traitlab/delusion_validation` (red-team loop with its prompts, turn grading
 with parsing, evidence checks and metrics); the second a plain Inspect task that makes the same
-calls with the conversation so far and parses nothing. The server counts the requests of each
-run by role, and the bytes it received; the ratio is printed only when both runs made the same
-requests. `--rounds` runs the two alternately (A B A B ...) on a shared machine, and the median
-conversation time of each run is reported, with the median over rounds and the load average.
-The server runs in its own process, so its work does not slow the eval's event loop.
-`--profile FILE` runs delusion_validation once under cProfile instead (the whole eval).
+calls with about as many bytes and parses nothing. The server counts the requests of each run
+by role, and the bytes it received; the ratio is printed only when both runs made the same
+requests. After an untimed warm-up run of each (one turn: the first run in a process pays for
+lazy imports), `--rounds` runs the two alternately (A B A B ...), as a shared machine needs;
+each run's median conversation time and CPU seconds are printed, then the median over rounds,
+their ratio and the load average. The server runs in its own process, so its work does not slow
+the eval's event loop. `--profile DIR` runs each once under cProfile instead (CPU time, the
+whole eval, one file per run).
 """
 
 from __future__ import annotations
@@ -205,7 +207,9 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=1.0, help="Seconds per reply.")
     parser.add_argument("--max-connections", type=int, default=200, help="For every role.")
     parser.add_argument("--rounds", type=int, default=2, help="Runs of each, alternated.")
-    parser.add_argument("--profile", type=Path, help="cProfile one delusion_validation run.")
+    parser.add_argument(
+        "--profile", type=Path, help="Folder for a cProfile of one run of each (no timing)."
+    )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -221,10 +225,9 @@ def main() -> None:
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve", str(port), "--delay", str(args.delay)]
     )
-    conversations = 10 * args.epochs
     tasks = {
-        "delusion_validation": lambda: delusion_validation(turns=args.turns),
-        "plain Inspect task": lambda: plain_task(args.turns),
+        "delusion_validation": lambda turns: delusion_validation(turns=turns),
+        "plain Inspect task": plain_task,
     }
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in tasks}
     try:
@@ -232,28 +235,33 @@ def main() -> None:
         os.environ["BENCH_BASE_URL"] = f"http://127.0.0.1:{port}/v1"
         os.environ["BENCH_API_KEY"] = "local"
 
-        def run(name: str, logs: str) -> dict[str, Any]:
+        def run(
+            name: str, logs: str, epochs: int = args.epochs, turns: int = args.turns
+        ) -> dict[str, Any]:
             before, load, started = server_stats(port), loadavg(), time.perf_counter()
+            cpu = time.process_time()
             [log] = inspect_eval(
-                tasks[name](),
+                tasks[name](turns),
                 model=get_model("openai-api/bench/target", memoize=False),
                 model_roles={
                     role: get_model(f"openai-api/bench/{role}", memoize=False)
                     for role in ("redteam", "judge")
                 },
-                epochs=args.epochs,
+                epochs=epochs,
                 max_connections=args.max_connections,
-                max_samples=conversations,
+                max_samples=10 * epochs,
                 log_dir=str(Path(logs) / name.replace(" ", "_")),
                 display="none",
                 fail_on_error=True,
             )
             wall = time.perf_counter() - started
+            cpu = time.process_time() - cpu
             calls = server_stats(port) - before
             return {
                 "bytes": {role: calls[f"{role} bytes"] for role in ROLES},
                 "median": median_seconds(log),
                 "wall": wall,
+                "cpu": cpu,
                 "calls": {role: calls[role] for role in ROLES},
                 "load": load,
             }
@@ -262,11 +270,16 @@ def main() -> None:
             if args.profile:
                 import cProfile
 
-                profiler = cProfile.Profile()
-                profiler.runcall(run, "delusion_validation", logs)
-                profiler.dump_stats(args.profile)
-                print(f"profile of one delusion_validation run: {args.profile}")
+                args.profile.mkdir(parents=True, exist_ok=True)
+                for name in tasks:
+                    profiler = cProfile.Profile(time.process_time)
+                    profiler.runcall(run, name, logs)
+                    path = args.profile / f"{name.split()[0]}.prof"
+                    profiler.dump_stats(path)
+                    print(f"profile of one {name} run: {path}")
                 return
+            for name in tasks:  # untimed: the first run in a process pays for lazy imports
+                run(name, logs, epochs=1, turns=1)
             for _ in range(args.rounds):
                 for name in tasks:
                     results[name].append(run(name, logs))
@@ -294,7 +307,7 @@ def report(args: argparse.Namespace, results: dict[str, list[dict[str, Any]]]) -
             )
             print(
                 f"{name} run {number}: median conversation {run['median']:.1f} s, run "
-                f"{run['wall']:.0f} s; requests: {calls}; "
+                f"{run['wall']:.0f} s, CPU {run['cpu']:.0f} s; requests: {calls}; "
                 f"load before: {run['load']}"
             )
     counts = {json.dumps(run["calls"]) for runs in results.values() for run in runs}
