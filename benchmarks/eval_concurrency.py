@@ -272,7 +272,7 @@ def main() -> None:
 
                 args.profile.mkdir(parents=True, exist_ok=True)
                 for name in tasks:
-                    profiler = cProfile.Profile(time.process_time)
+                    profiler = cProfile.Profile()
                     profiler.runcall(run, name, logs)
                     path = args.profile / f"{name.split()[0]}.prof"
                     profiler.dump_stats(path)
