@@ -245,11 +245,14 @@ async def judge_sample(
     share = _share(judge2_share)
     judge = judge or role_model(role)
     ask = _Asker(prompt, schema, check, findings, grades, retries, rejections, verify_prompt)
-    asked = [ask(judge, verifier_model(judge))]
-    if "judge2" in model_roles() and second_judge_chosen(sample_id, share):
-        asked.append(ask(role_model("judge2"), verifier_model(judge)))
-    first, *second = await asyncio.gather(*asked)
-    return Grade(first, second[0] if second else None)
+    if "judge2" not in model_roles() or not second_judge_chosen(sample_id, share):
+        # Awaited directly: a task per grade for a gather of one costs the event loop
+        # that every sample shares, and most grades have no second judge.
+        return Grade(await ask(judge, verifier_model(judge)), None)
+    first, second = await asyncio.gather(
+        ask(judge, verifier_model(judge)), ask(role_model("judge2"), verifier_model(judge))
+    )
+    return Grade(first, second)
 
 
 async def second_opinion(
