@@ -314,7 +314,12 @@ def report(args: argparse.Namespace, results: dict[str, list[dict[str, Any]]]) -
     if len(counts) != 1:
         print("the runs made different requests to the server: no ratio (they are not alike)")
         raise SystemExit(1)
-    ours, plain = (statistics.median(r["median"] for r in runs) for runs in results.values())
+    ours_runs, plain_runs = results.values()
+    paired = ", ".join(
+        f"{a['median'] / b['median']:.2f}x" for a, b in zip(ours_runs, plain_runs, strict=True)
+    )
+    print(f"ratio per round (each run beside the other run of its round): {paired}")
+    ours, plain = (statistics.median(r["median"] for r in runs) for runs in (ours_runs, plain_runs))
     print(f"median of {args.rounds} rounds: delusion_validation {ours:.1f} s, plain {plain:.1f} s")
     print(f"ratio: {ours / plain:.2f}x (goal: within 1.1x)")
 
