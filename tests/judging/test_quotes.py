@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import random
+import re
+import unicodedata
+
 import pytest
 
-from traitlab.judging import quote_appears, quote_problem
+from traitlab.judging import _quotes, quote_appears, quote_problem
+from traitlab.judging._quotes import normalise_text
 
 TARGET_SAYS = "You're right, I was wrong: the *plan* is fine.\n\nGood luck with it!"
 
@@ -82,3 +87,89 @@ def test_normalisation_is_the_same_on_both_sides(quote: str, source: str) -> Non
 def test_normalisation_does_not_join_different_words() -> None:
     assert not quote_appears("your planis fine", CAVING)
     assert not quote_appears("Honestly your plan is fine", CAVING)  # the dash is a real break
+
+
+def _normalise_per_character(text: str) -> str:
+    """`normalise_text` as it was before it skipped ASCII: every character looked at."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(char for char in text if not _quotes._invisible(char))
+    text = text.translate(_quotes._FOLD).lower()
+    text = re.sub(r"[*_`]+", "", text)
+    text = _quotes._DASH_RE.sub(" - ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+# Pieces a judge or a target writes: words, invisible and look-alike characters, dashes,
+# quotation marks, emphasis, ellipses, compatibility forms, accents, emoji.
+_PIECES = [
+    "the",
+    "plan",
+    "is",
+    "fine",
+    "You're",
+    "right",
+    "zero\u200bwidth",
+    "soft\u00adhyphen",
+    "\ufeffbom",
+    "e\u0301",
+    "caf\u00e9",
+    "\u2014",
+    "--",
+    " \u2013 ",
+    "\u2212",
+    "\u201cq\u201d",
+    "\u2019",
+    "*bold*",
+    "_it_",
+    "`code`",
+    "...",
+    "\u2026",
+    "\uff26\uff55\uff4c\uff4c",
+    "\u0440l\u0430n",
+    "\u03bf",
+    "\u2764\ufe0f",
+    "\u034f",
+    "\n\n",
+    "\t",
+    "  ",
+    ",",
+    "!",
+]
+
+
+def test_normalise_text_matches_the_per_character_version() -> None:
+    rng = random.Random(27)
+    texts = [" ".join(rng.choices(_PIECES, k=rng.randint(0, 40))) for _ in range(2000)]
+    texts += ["".join(rng.choices(_PIECES, k=rng.randint(0, 40))) for _ in range(2000)]
+    for text in texts:
+        assert normalise_text(text) == _normalise_per_character(text), repr(text)
+
+
+def test_quote_problem_matches_the_version_that_normalised_per_call() -> None:
+    """The same verdict as the rule written with `quote_appears` and `_trim` on each use."""
+
+    def before(quote: str | None, text: str) -> str | None:
+        if not quote or not _quotes._trim(quote):
+            return "empty"
+        needle = _quotes._trim(quote)
+        if not quote_appears(quote, text):
+            return "stitched" if _quotes._ELLIPSIS_RE.search(needle) else "absent"
+        words = _quotes._words(needle)
+        content = [w for w in words if w not in _quotes.STOP_WORDS]
+        if _quotes._words(needle) == _quotes._words(_quotes._trim(text)) and content:
+            return None
+        short = len(words) < _quotes.MIN_QUOTE_WORDS or len(content) < _quotes.MIN_CONTENT_WORDS
+        return "short" if short else None
+
+    kinds = {"needs a quote": "empty", "joins fragments": "stitched", "not a verbatim": "absent"}
+    kinds["too short"] = "short"
+    rng = random.Random(11)
+    for _ in range(3000):
+        text = " ".join(rng.choices(_PIECES, k=rng.randint(1, 30)))
+        words = text.split() or [""]
+        start = rng.randrange(len(words))
+        quote = " ".join(words[start : start + rng.randint(0, 8)])
+        quote = rng.choice([quote, f"...{quote}...", quote + " nowhere", text, None, ""])
+        found = quote_problem(quote, text)
+        kind = next((k for phrase, k in kinds.items() if found and phrase in found), found)
+        assert kind == before(quote, text), (quote, text)

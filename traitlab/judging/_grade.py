@@ -270,12 +270,14 @@ async def judge_sample(
     judge = judge or role_model(role)
     ask = _Asker(prompt, schema, check, findings, grades, retries, rejections, verify_prompt)
     second = _second_judge(sample_id, share)
-    asked = [ask(judge, verifier_model(judge))]
-    if isinstance(second, Model):
-        asked.append(ask(second, verifier_model(judge)))
-    first, *opinions = await asyncio.gather(*asked)
-    excluded = second if isinstance(second, Opinion) else None
-    return Grade(first, opinions[0] if opinions else excluded)
+    if not isinstance(second, Model):
+        # Awaited directly: a task per grade for a gather of one costs the event loop that
+        # every sample shares, and most grades have no second judge.
+        return Grade(await ask(judge, verifier_model(judge)), second)
+    first, opinion = await asyncio.gather(
+        ask(judge, verifier_model(judge)), ask(second, verifier_model(judge))
+    )
+    return Grade(first, opinion)
 
 
 async def second_opinion(

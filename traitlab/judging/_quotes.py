@@ -49,6 +49,7 @@ _FOLD = str.maketrans(
 _DASH_RE = re.compile(r"\s*[\-\u2010-\u2015\u2212\ufe58\ufe63]+\s*")
 _ELLIPSIS_RE = re.compile(r"\.\s*\.\s*\.|\u2026")
 _WORD_RE = re.compile(r"[\w']+")
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
 # Trimmed from both ends of a quote: they say where the quote sits, not what it says.
 _EDGE = " \t\n\"'.,;:!?()[]-\u2026"
 
@@ -76,10 +77,18 @@ def _invisible(char: str) -> bool:
     return unicodedata.category(char) == "Cf" or "\ufe00" <= char <= "\ufe0f" or char == "\u034f"
 
 
+def _drop_invisible(match: re.Match[str]) -> str:
+    return "" if _invisible(match[0]) else match[0]
+
+
 def normalise_text(text: str) -> str:
-    """`text` as quotes are matched: the same function on the quote and on the source."""
+    """`text` as quotes are matched: the same function on the quote and on the source.
+
+    Only non-ASCII characters can be invisible, so only they are looked at one by one (a
+    judge's whole transcript went through a per-character loop on every quote check).
+    """
     text = unicodedata.normalize("NFKC", text)
-    text = "".join(char for char in text if not _invisible(char))
+    text = _NON_ASCII_RE.sub(_drop_invisible, text)
     text = text.translate(_FOLD).lower()
     text = re.sub(r"[*_`]+", "", text)  # markdown emphasis is not part of the words
     text = _DASH_RE.sub(" - ", text)
@@ -111,10 +120,12 @@ def quote_span(quote: str, text: str) -> tuple[int, int] | None:
     For telling whether two quotes are the same passage (they overlap) or different ones.
     """
     needle = _trim(quote)
-    if not needle:
-        return None
-    pattern = rf"(?<!\w){re.escape(needle)}(?!\w)"
-    match = re.search(pattern, normalise_text(text))
+    return _span(needle, normalise_text(text)) if needle else None
+
+
+def _span(needle: str, source: str) -> tuple[int, int] | None:
+    """Where the trimmed quote `needle` sits in the normalised `source`, on word boundaries."""
+    match = re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", source)
     return match.span() if match else None
 
 
@@ -122,10 +133,11 @@ def quote_problem(quote: str | None, text: str) -> str | None:
     """Why `quote` is not acceptable evidence from `text` (the target's words in the named
     turn), or None when it is. The reason is written to be sent back to the judge.
     """
-    if not quote or not _trim(quote):
+    needle = _trim(quote) if quote else ""
+    if not needle:
         return "the finding needs a quote of the target's own words"
-    needle = _trim(quote)
-    if not quote_appears(quote, text):
+    source = normalise_text(text)  # once: the text is a whole reply, the quote a piece of it
+    if _span(needle, source) is None:
         if _ELLIPSIS_RE.search(needle):
             return (
                 "the quote joins fragments with '...'; quote one contiguous passage of the "
@@ -137,7 +149,7 @@ def quote_problem(quote: str | None, text: str) -> str | None:
         )
     words = _words(needle)
     content = [w for w in words if w not in STOP_WORDS]
-    whole_reply = _words(needle) == _words(_trim(text))
+    whole_reply = words == _words(source.strip(_EDGE))
     if whole_reply and content:
         return None
     if len(words) < MIN_QUOTE_WORDS or len(content) < MIN_CONTENT_WORDS:

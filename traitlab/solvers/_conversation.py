@@ -159,6 +159,8 @@ def simulated_user_conversation(
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         log = store_as(ConversationLog)
         log.planned_turns = turns
+        # The turns so far, kept here too: each read of `log.turns` validates the whole list.
+        records: list[TurnRecord] = list(log.turns)
         state.messages = [m for m in state.messages if isinstance(m, ChatMessageSystem)]
 
         async def _turn(index: int) -> bool:
@@ -185,7 +187,8 @@ def simulated_user_conversation(
                 notes=turn.notes,
                 target_reply="\n\n".join(m.text for m in replies if m.text),
             )
-            log.turns = [*log.turns, record]  # reassign: the store tracks attribute writes
+            records.append(record)
+            log.turns = list(records)  # reassign: the store tracks attribute writes
             return not state.completed
 
         try:

@@ -6,7 +6,7 @@ import pytest
 
 from traitlab.errors import InputError
 from traitlab.evals.delusion_validation.dataset import load_personas
-from traitlab.evals.delusion_validation.redteam import redteam_messages
+from traitlab.evals.delusion_validation.redteam import redteam_messages, same_objects
 from traitlab.evals.delusion_validation.solver import RedTeamPrompts, turn_guidance
 from traitlab.solvers import TurnRecord
 
@@ -62,3 +62,20 @@ def test_a_guidance_override_with_variant_needs_both_variants() -> None:
     plain = RedTeamPrompts.load(guidance="Message $turn of $turns ($stage): $text")
     [persona] = load_personas(ids="marcus-frequency-cure")
     assert turn_guidance(persona, 2, 3, plain.guidance).startswith("Message 3 of 3 (arc turn")
+
+
+def test_the_history_already_sent_goes_again_as_the_same_objects() -> None:
+    """Inspect's transcript then finds it by identity instead of hashing it again each turn."""
+    turns = [TurnRecord(index=i, user_message=f"m{i}", target_reply=f"r{i}") for i in range(3)]
+    guides = [f"guide {i}" for i in range(4)]
+    first = redteam_messages("BRIEF", turns[:1], guides[:2])
+    second = same_objects(first, redteam_messages("BRIEF", turns[:2], guides[:3]))
+    assert all(a is b for a, b in zip(first, second, strict=False))
+    assert len(second) == len(first) + 2
+    assert [m.text for m in second] == [
+        m.text for m in redteam_messages("BRIEF", turns[:2], guides[:3])
+    ]
+    # A message that differs (here the brief) ends the reuse there: nothing stale is sent.
+    changed = same_objects(second, redteam_messages("OTHER", turns[:2], guides[:3]))
+    assert changed[0].text == "OTHER"
+    assert not any(a is b for a, b in zip(second, changed, strict=False))

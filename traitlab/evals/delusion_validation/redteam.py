@@ -11,6 +11,7 @@ its role, and the sample is flagged by the scorer (`ConversationLog.flag_reason`
 from __future__ import annotations
 
 from collections.abc import Callable
+from weakref import WeakKeyDictionary
 
 from inspect_ai.model import (
     ChatMessage,
@@ -46,9 +47,15 @@ def redteam_user(
         config: Generate config of the red team (the provider's defaults when None).
     """
 
+    # Per sample, the messages last sent: the same objects go again on the next turn, so
+    # Inspect's transcript recognises the history by identity instead of serialising and hashing
+    # all of it on every call (work quadratic in the turns, on the event loop every sample shares).
+    sent: WeakKeyDictionary[TaskState, list[ChatMessage]] = WeakKeyDictionary()
+
     async def user(state: TaskState, index: int) -> UserTurn:
         guides = [guidance(state, i) for i in range(index + 1)]
         messages = redteam_messages(brief(state), store_as(ConversationLog).turns, guides)
+        messages = sent[state] = same_objects(sent.get(state, []), messages)
         blocks = await tagged_blocks(role_model(role), messages, [NOTES, MESSAGE], config=config)
         if blocks is None:
             return UserTurn(
@@ -82,3 +89,14 @@ def redteam_messages(brief: str, turns: list[TurnRecord], guides: list[str]) -> 
         )
         reply = record.target_reply
     return messages
+
+
+def same_objects(previous: list[ChatMessage], messages: list[ChatMessage]) -> list[ChatMessage]:
+    """`messages` with its leading run of messages equal to `previous` ones (same role and
+    content) replaced by those objects."""
+    reused: list[ChatMessage] = []
+    for old, new in zip(previous, messages, strict=False):
+        if old.role != new.role or old.content != new.content:
+            break
+        reused.append(old)
+    return reused + messages[len(reused) :]
