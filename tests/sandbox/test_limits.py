@@ -19,6 +19,7 @@ import pytest
 from tests.sandbox.processes import host_processes
 from traitlab.sandbox import BwrapConfig, BwrapLimits, BwrapMount, BwrapSandboxEnvironment
 from traitlab.sandbox import bwrap as bwrap_module
+from traitlab.sandbox.cgroup import PROBE_PREFIX, remove_stale_probes
 from traitlab.sandbox.launcher import (
     BwrapUnavailableError,
     Launcher,
@@ -159,8 +160,13 @@ async def test_without_a_cgroup_processes_times_memory_stays_in_budget(
 
 
 @pytest.fixture
-def private_tempdir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def private_tempdir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
     """A temp dir whose name occurs nowhere else, so that any leak of it shows."""
+    # pytest places its own temporary folders under the temp dir the first time one is asked
+    # for: settle that first, or they would land in this folder and vanish with it.
+    tmp_path_factory.getbasetemp()
     folder = Path(tempfile.mkdtemp(prefix="tl-tempdir-"))
     folder.chmod(0o755)  # the sandbox user must reach the samples' folders
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
@@ -285,3 +291,24 @@ async def test_each_task_logs_which_limit_holds(
     else:
         assert record.levelname == "WARNING" and "no usable cgroup" in record.message
         assert "fallback_processes" in record.message
+
+
+def test_probe_cgroups_of_a_killed_run_are_removed_and_live_ones_kept(cgroups: Launcher) -> None:
+    """A run killed during its probe leaves `traitlab-probe-PID`; the next probe removes it."""
+    plan = cgroups.cgroups
+    assert plan is not None
+    child = subprocess.Popen(["true"])
+    child.wait()
+    dead, live = f"{PROBE_PREFIX}{child.pid}", f"{PROBE_PREFIX}{os.getpid()}"
+    for name in (dead, live):
+        for parent in plan.parents:
+            (parent / name).mkdir()
+    try:
+        assert remove_stale_probes(plan) == [dead]
+        assert not any((parent / dead).exists() for parent in plan.parents)
+        assert all((parent / live).is_dir() for parent in plan.parents)
+    finally:
+        for parent in plan.parents:
+            for name in (dead, live):
+                if (parent / name).exists():
+                    (parent / name).rmdir()

@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 # Sandbox cgroups are named after their sample's folder: `traitlab-sandbox-XXXX`.
 CGROUP_PREFIX = "traitlab-"
+# The cgroup a probe makes and removes, named after the probing process.
+PROBE_PREFIX = f"{CGROUP_PREFIX}probe-"
 # Run by `sh` before anything else of a command: join every cgroup named before `--`, then exec
 # the rest. A failure reads like one of bwrap's own (`bwrap: ...`), since the sandbox was not built.
 # Writing 0 moves the writer itself; to v1's `tasks` it moves one thread (sh has one), which
@@ -210,8 +212,9 @@ def _v1_plan(memberships: dict[str, str], mounts: dict[str, tuple[str, Path]]) -
 
 def _checked(plan: CgroupPlan) -> CgroupPlan | str:
     """The plan if a cgroup can be made there with limits set, else why not."""
+    remove_stale_probes(plan)
     try:
-        cgroup = Cgroup.create(plan, f"{CGROUP_PREFIX}probe-{os.getpid()}", 64, 16)
+        cgroup = Cgroup.create(plan, f"{PROBE_PREFIX}{os.getpid()}", 64, 16)
     except OSError as ex:
         return f"cgroup v{plan.version}: cannot make a cgroup below {plan.parents[0]}: {ex}"
     try:
@@ -224,6 +227,22 @@ def _checked(plan: CgroupPlan) -> CgroupPlan | str:
         reason = joined.stderr.strip() or "the process did not show in it"
         return f"cgroup v{plan.version}: cannot join a cgroup below {plan.parents[0]}: {reason}"
     return plan
+
+
+def remove_stale_probes(plan: CgroupPlan) -> list[str]:
+    """Remove the probe cgroups of processes that are gone (a run killed during its probe),
+    and return their names. A probe whose process still runs here is left alone."""
+    names = {folder.name for parent in plan.parents for folder in parent.glob(f"{PROBE_PREFIX}*")}
+    stale = [
+        name
+        for name in sorted(names)
+        if not (pid := name.removeprefix(PROBE_PREFIX)).isdigit()
+        or not Path(f"/proc/{pid}").exists()
+    ]
+    for name in stale:
+        folders = tuple(parent / name for parent in plan.parents if (parent / name).is_dir())
+        Cgroup(folders, plan.version).remove()
+    return stale
 
 
 def _memberships() -> dict[str, str]:
