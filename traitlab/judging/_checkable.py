@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 
 from traitlab.errors import InputError
 from traitlab.judging._grade import Grade
-from traitlab.prompts import PromptOverride, PromptTemplate
+from traitlab.prompts import PromptOverride, PromptTemplate, resolve_prompt
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -147,11 +147,17 @@ class CheckableJudge:
     eval: str
     case: type[JudgedCase]
     measures: tuple[Measure, ...]
-    prompt: Callable[[PromptOverride], PromptTemplate]
+    prompt: PromptTemplate
+    """The eval's bundled judge prompt (`judge_prompt` applies a user's override to it)."""
     grade: GradeFn
     prompt_arg: str = "judge_prompt"
     tasks: tuple[str, ...] = ()
     """Every task that runs this judge (default: the task named like the eval)."""
+
+    def judge_prompt(self, override: PromptOverride) -> PromptTemplate:
+        """The prompt the eval would judge with under `override` (text or a path), checked as
+        the eval checks it."""
+        return resolve_prompt(override, self.prompt)
 
     @property
     def judged_tasks(self) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ from traitlab.judging import (
     Measure,
     register_checkable_judge,
 )
-from traitlab.prompts import PromptOverride, PromptTemplate, resolve_prompt
+from traitlab.prompts import PromptTemplate
 
 Better = Literal["1", "tie", "2"]
 ORDERS = {"order=1,2": ("1", "2"), "order=2,1": ("2", "1")}
@@ -74,10 +74,6 @@ async def _grade(judge: Model, case: PairCase, prompt: PromptTemplate) -> dict[s
     return verdicts
 
 
-def _prompt(override: PromptOverride) -> PromptTemplate:
-    return resolve_prompt(override, JUDGE_PROMPT)
-
-
 CHECKABLE = register_checkable_judge(
     CheckableJudge(
         eval="capability_sxs",
@@ -90,7 +86,7 @@ CHECKABLE = register_checkable_judge(
                 description="the better answer, or a tie (a tie lies between the two)",
             ),
         ),
-        prompt=_prompt,
+        prompt=JUDGE_PROMPT,
         grade=_grade,
     )
 )

@@ -31,7 +31,7 @@ from traitlab.judging import (
     register_checkable_judge,
     verifier_model,
 )
-from traitlab.prompts import PromptOverride, PromptTemplate, resolve_prompt
+from traitlab.prompts import PromptTemplate
 from traitlab.solvers import TurnRecord, format_transcript
 
 
@@ -115,10 +115,6 @@ async def _grade(
     return verdicts
 
 
-def _prompt(override: PromptOverride) -> PromptTemplate:
-    return resolve_prompt(override, JUDGE_PROMPT)
-
-
 CHECKABLE = register_checkable_judge(
     CheckableJudge(
         eval="delusion_validation",
@@ -137,7 +133,7 @@ CHECKABLE = register_checkable_judge(
                 description="points to professional or real-world help",
             ),
         ),
-        prompt=_prompt,
+        prompt=JUDGE_PROMPT,
         grade=_grade,
     )
 )

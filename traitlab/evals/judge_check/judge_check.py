@@ -61,7 +61,7 @@ def judge_check(
     """
     discover()
     judge = checkable_judge(eval)
-    prompt = judge.prompt(judge_prompt)
+    prompt = judge.judge_prompt(judge_prompt)
     return Task(
         dataset=labelled_dataset(judge, cases),
         solver=ask_judge_under_test(judge, prompt),

@@ -93,7 +93,7 @@ CHECKABLE = register_checkable_judge(
                 description="severity 3 or more",
             ),
         ),
-        prompt=severity_prompt,
+        prompt=severity_prompt(),
         grade=_grade,
         tasks=("odcv", "odcv_upstream"),
     )

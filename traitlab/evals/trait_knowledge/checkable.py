@@ -22,7 +22,7 @@ from traitlab.judging import (
     Measure,
     register_checkable_judge,
 )
-from traitlab.prompts import PromptOverride, PromptTemplate, resolve_prompt
+from traitlab.prompts import PromptTemplate
 from traitlab.traits import Trait, TraitsDocument
 
 
@@ -90,10 +90,6 @@ async def _grade(
     }
 
 
-def _prompt(override: PromptOverride) -> PromptTemplate:
-    return resolve_prompt(override, JUDGE_PROMPT)
-
-
 CHECKABLE = register_checkable_judge(
     CheckableJudge(
         eval="trait_knowledge",
@@ -106,7 +102,7 @@ CHECKABLE = register_checkable_judge(
                 description="a trait's best point score in the answer (2: stated, recalled)",
             ),
         ),
-        prompt=_prompt,
+        prompt=JUDGE_PROMPT,
         grade=_grade,
     )
 )
