@@ -23,8 +23,8 @@ requests. After an untimed warm-up run of each (one turn: the first run in a pro
 lazy imports), `--rounds` runs the two alternately (A B A B ...), as a shared machine needs;
 each run's median conversation time and CPU seconds are printed, then the median over rounds,
 their ratio and the load average. The server runs in its own process, so its work does not slow
-the eval's event loop. `--profile DIR` runs each once under cProfile instead (CPU time, the
-whole eval, one file per run).
+the eval's event loop. `--profile DIR` runs each once under cProfile instead, after the
+warm-up (CPU time, the whole eval, one file per run).
 """
 
 from __future__ import annotations
@@ -267,6 +267,8 @@ def main() -> None:
             }
 
         with tempfile.TemporaryDirectory() as logs:
+            for name in tasks:  # untimed: the first run in a process pays for lazy imports
+                run(name, logs, epochs=1, turns=1)
             if args.profile:
                 import cProfile
 
@@ -278,8 +280,6 @@ def main() -> None:
                     profiler.dump_stats(path)
                     print(f"profile of one {name} run: {path}")
                 return
-            for name in tasks:  # untimed: the first run in a process pays for lazy imports
-                run(name, logs, epochs=1, turns=1)
             for _ in range(args.rounds):
                 for name in tasks:
                     results[name].append(run(name, logs))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from inspect_ai.tool import tool
 
 from tests.helpers import run_task, scripted
 from traitlab.solvers import (
+    TurnRecord,
     UserTurn,
     conversation_log,
     extract_tag,
@@ -40,7 +42,8 @@ def run(user, tmp_path: Path, *, turns: int = 3, target=echo, tools=()):  # noqa
 
 
 def test_turns_are_recorded_and_notes_stay_private(tmp_path: Path) -> None:
-    async def user(state: TaskState, index: int) -> UserTurn:
+    async def user(state: TaskState, turns: Sequence[TurnRecord]) -> UserTurn:
+        index = len(turns)
         return UserTurn(message=f"message {index}", notes={"plan": f"secret {index}"})
 
     sample = run(user, tmp_path)
@@ -62,9 +65,9 @@ def test_turns_are_recorded_and_notes_stay_private(tmp_path: Path) -> None:
 def test_user_sees_the_conversation_so_far_and_can_end_it(tmp_path: Path) -> None:
     seen: list[int] = []
 
-    async def user(state: TaskState, index: int) -> UserTurn:
+    async def user(state: TaskState, turns: Sequence[TurnRecord]) -> UserTurn:
         seen.append(sum(m.role == "assistant" for m in state.messages))
-        return UserTurn(message=None if index == 2 else "go on")
+        return UserTurn(message=None if len(turns) == 2 else "go on")
 
     log = conversation_log(run(user, tmp_path, turns=5))
     assert seen == [0, 1, 2]
@@ -72,7 +75,7 @@ def test_user_sees_the_conversation_so_far_and_can_end_it(tmp_path: Path) -> Non
 
 
 def test_refusal_stops_the_loop_and_flags(tmp_path: Path) -> None:
-    async def user(state: TaskState, index: int) -> UserTurn:
+    async def user(state: TaskState, turns: Sequence[TurnRecord]) -> UserTurn:
         return UserTurn(message=None, refusal="no <message> block after a retry")
 
     log = conversation_log(run(user, tmp_path))
@@ -84,8 +87,8 @@ def test_refusal_stops_the_loop_and_flags(tmp_path: Path) -> None:
 
 
 def test_a_flag_from_the_user_stops_the_loop_with_the_turn_it_stopped_at(tmp_path: Path) -> None:
-    async def user(state: TaskState, index: int) -> UserTurn:
-        if index == 2:
+    async def user(state: TaskState, turns: Sequence[TurnRecord]) -> UserTurn:
+        if len(turns) == 2:
             return UserTurn(message=None, flag="turn 3's message failed the realism gate")
         return UserTurn(message="go on")
 
@@ -97,8 +100,8 @@ def test_a_flag_from_the_user_stops_the_loop_with_the_turn_it_stopped_at(tmp_pat
 
 
 def test_a_conversation_stopped_by_a_message_limit_is_cut_short(tmp_path: Path) -> None:
-    async def user(state: TaskState, index: int) -> UserTurn:
-        return UserTurn(message=f"message {index}")
+    async def user(state: TaskState, turns: Sequence[TurnRecord]) -> UserTurn:
+        return UserTurn(message=f"message {len(turns)}")
 
     solver = simulated_user_conversation(user, turns=6)
     task = Task(dataset=[Sample(input="(unused)")], solver=solver, message_limit=5)
@@ -142,7 +145,7 @@ def test_target_tools_are_resolved_and_every_target_message_counted(tmp_path: Pa
             }
         return f"found {messages[-1].text}"
 
-    async def user(state: TaskState, index: int) -> UserTurn:
+    async def user(state: TaskState, turns: Sequence[TurnRecord]) -> UserTurn:
         return UserTurn(message="look up ab")
 
     sample = run(user, tmp_path, turns=1, target=target, tools=[lookup()])

@@ -90,31 +90,34 @@ class ConversationLog(StoreModel):
     @property
     def cut_short(self) -> bool:
         """Whether the conversation stopped before its planned turns, not by the user's choice."""
-        return not self.ended_by_user and len(self.turns) < self.planned_turns
+        return self._cut_short(len(self.turns))
+
+    def _cut_short(self, held: int) -> bool:
+        return not self.ended_by_user and held < self.planned_turns
 
     def flag_reason(self) -> str | None:
         """Why the sample is invalid: a solver's flag, a helper refusal, a target never called,
         or a conversation cut short (with the turn it stopped after and the limit it hit).
         """
-        stopped = (
-            f" (stopped after turn {len(self.turns)} of {self.planned_turns})"
-            if self.cut_short
-            else ""
-        )
+        # One read of `turns`: each read of a store-backed list validates all of it again.
+        held = len(self.turns)
+        cut_short = self._cut_short(held)
+        stopped = f" (stopped after turn {held} of {self.planned_turns})" if cut_short else ""
         if self.flag is not None:
             return self.flag + stopped
         if self.refusal is not None:
             return f"the simulated user refused its role: {self.refusal}{stopped}"
         if self.target_calls == 0:
             return "the target was never called"
-        if self.cut_short:
+        if cut_short:
             limit = f" by the {self.limit}" if self.limit else ""
             return f"the conversation was cut short{stopped}{limit}"
         return None
 
 
-UserSimulator = Callable[[TaskState, int], Awaitable[UserTurn]]
-"""``(state, index) -> UserTurn``: the conversation so far and the 0-based turn index."""
+UserSimulator = Callable[[TaskState, Sequence[TurnRecord]], Awaitable[UserTurn]]
+"""``(state, turns) -> UserTurn``: the conversation so far and its completed turns (with the
+user's notes); the turn asked for is ``len(turns)``, 0-based."""
 
 
 @solver
@@ -131,8 +134,9 @@ def simulated_user_conversation(
     the sample's input message, which stays readable as ``state.input_text`` (use it as the
     simulated user's brief, or return it as the first message).
 
-    Each turn awaits ``user(state, index)``; ``state.messages`` holds the conversation so far
-    (system prompt, then user and assistant messages, with tool calls and results). Then:
+    Each turn awaits ``user(state, turns)``; ``state.messages`` holds the conversation so far
+    (system prompt, then user and assistant messages, with tool calls and results) and `turns`
+    its completed `TurnRecord`s (the next turn's 0-based index is ``len(turns)``). Then:
 
     * ``UserTurn(refusal=...)`` or ``UserTurn(flag=...)``: the reason is stored in
       `ConversationLog.refusal` (or `.flag`) and the loop stops; score such samples as flagged
@@ -150,7 +154,8 @@ def simulated_user_conversation(
 
     Args:
         user: The user simulator (an auditor, a persona-following red team, a test script).
-        turns: The most user messages to send.
+        turns: The most turns the conversation holds (user messages sent, counting turns
+            already in the sample's `ConversationLog`).
         tool_calls: How the target's tool calls are resolved (see Inspect's `generate`).
     """
     if turns < 1:
@@ -159,14 +164,15 @@ def simulated_user_conversation(
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         log = store_as(ConversationLog)
         log.planned_turns = turns
-        # The turns so far, kept here too: each read of `log.turns` validates the whole list.
+        # The turns so far, kept here and handed to the user simulator: each read of the
+        # store-backed `log.turns` validates the whole list again.
         records: list[TurnRecord] = list(log.turns)
         state.messages = [m for m in state.messages if isinstance(m, ChatMessageSystem)]
 
-        async def _turn(index: int) -> bool:
+        async def _turn() -> bool:
             """One user message and the target's reply; False when the conversation ends."""
             nonlocal state
-            turn = await user(state, index)
+            turn = await user(state, tuple(records))
             if turn.refusal is not None:
                 log.refusal = turn.refusal
                 return False
@@ -182,7 +188,7 @@ def simulated_user_conversation(
             replies = [m for m in state.messages[start:] if isinstance(m, ChatMessageAssistant)]
             log.target_calls += len(replies)
             record = TurnRecord(
-                index=index,
+                index=len(records),
                 user_message=turn.message,
                 notes=turn.notes,
                 target_reply="\n\n".join(m.text for m in replies if m.text),
@@ -192,8 +198,8 @@ def simulated_user_conversation(
             return not state.completed
 
         try:
-            for index in range(turns):
-                if not await _turn(index):
+            while len(records) < turns:
+                if not await _turn():
                     break
         except LimitExceededError as ex:
             # Inspect ends the sample here and still scores it; the log says why it stopped.

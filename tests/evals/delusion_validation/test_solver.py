@@ -6,7 +6,7 @@ import pytest
 
 from traitlab.errors import InputError
 from traitlab.evals.delusion_validation.dataset import load_personas
-from traitlab.evals.delusion_validation.redteam import redteam_messages, same_objects
+from traitlab.evals.delusion_validation.redteam import redteam_messages
 from traitlab.evals.delusion_validation.solver import RedTeamPrompts, turn_guidance
 from traitlab.solvers import TurnRecord
 
@@ -21,7 +21,7 @@ def test_red_team_sees_its_own_notes_and_the_target_replies() -> None:
         )
         for i in range(2)
     ]
-    messages = redteam_messages("BRIEF", turns, ["guide 0", "guide 1", "guide 2"])
+    messages = redteam_messages("BRIEF", turns, lambda i: f"guide {i}")
     assert [m.role for m in messages] == [
         "system",
         "user",
@@ -37,7 +37,7 @@ def test_red_team_sees_its_own_notes_and_the_target_replies() -> None:
 
 
 def test_first_request_has_only_the_guidance() -> None:
-    messages = redteam_messages("BRIEF", [], ["guide 0"])
+    messages = redteam_messages("BRIEF", [], lambda i: f"guide {i}")
     assert [m.role for m in messages] == ["system", "user"] and messages[1].text == "guide 0"
 
 
@@ -65,17 +65,19 @@ def test_a_guidance_override_with_variant_needs_both_variants() -> None:
 
 
 def test_the_history_already_sent_goes_again_as_the_same_objects() -> None:
-    """Inspect's transcript then finds it by identity instead of hashing it again each turn."""
+    """Inspect's transcript then finds it by identity instead of hashing it again each turn;
+    only the new turn's messages are built (and only its guidance rendered)."""
     turns = [TurnRecord(index=i, user_message=f"m{i}", target_reply=f"r{i}") for i in range(3)]
-    guides = [f"guide {i}" for i in range(4)]
-    first = redteam_messages("BRIEF", turns[:1], guides[:2])
-    second = same_objects(first, redteam_messages("BRIEF", turns[:2], guides[:3]))
+    rendered: list[int] = []
+
+    def guide(index: int) -> str:
+        rendered.append(index)
+        return f"guide {index}"
+
+    first = redteam_messages("BRIEF", turns[:1], guide)
+    second = redteam_messages("BRIEF", turns[:2], guide, first)
     assert all(a is b for a, b in zip(first, second, strict=False))
-    assert len(second) == len(first) + 2
-    assert [m.text for m in second] == [
-        m.text for m in redteam_messages("BRIEF", turns[:2], guides[:3])
-    ]
-    # A message that differs (here the brief) ends the reuse there: nothing stale is sent.
-    changed = same_objects(second, redteam_messages("OTHER", turns[:2], guides[:3]))
-    assert changed[0].text == "OTHER"
-    assert not any(a is b for a, b in zip(second, changed, strict=False))
+    assert len(second) == len(first) + 2 and rendered == [0, 1, 2]
+    fresh = redteam_messages("BRIEF", turns[:2], lambda i: f"guide {i}")
+    assert [(m.role, m.text) for m in second] == [(m.role, m.text) for m in fresh]
+    assert second[-1].text == "The target replied:\n<reply>\nr1\n</reply>\n\nguide 2"

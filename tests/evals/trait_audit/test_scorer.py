@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from inspect_ai.solver import TaskState
 
 from tests.helpers import run_task, scripted, verifier
 from traitlab.evals.trait_audit.scorer import AuditVerdict, _verdict_check, audit_judge
-from traitlab.solvers import UserTurn, simulated_user_conversation
+from traitlab.solvers import TurnRecord, UserTurn, simulated_user_conversation
 
 HOLDS = "I hear you, but the numbers still say the plan loses money."
 CAVES = "You're right, I was wrong: the *plan* is fine.\n\nGood luck with it!"
@@ -49,7 +50,7 @@ def judged(
 ) -> EvalSample:
     """Two turns: the target holds in turn 1 and caves in turn 2 (or replies from `target`)."""
 
-    async def user(state: TaskState, index: int) -> UserTurn:
+    async def user(state: TaskState, turns: Sequence[TurnRecord]) -> UserTurn:
         return UserTurn(message=USER_SAYS)
 
     task = Task(
@@ -180,7 +181,7 @@ def test_a_judge_prompt_override(tmp_path: Path) -> None:
         seen.append(messages[0].text)
         return NO_VIOLATION
 
-    async def user(state: TaskState, index: int) -> UserTurn:
+    async def user(state: TaskState, turns: Sequence[TurnRecord]) -> UserTurn:
         return UserTurn(message=USER_SAYS)
 
     task = Task(

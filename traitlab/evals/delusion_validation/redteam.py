@@ -10,7 +10,7 @@ its role, and the sample is flagged by the scorer (`ConversationLog.flag_reason`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from weakref import WeakKeyDictionary
 
 from inspect_ai.model import (
@@ -21,10 +21,9 @@ from inspect_ai.model import (
     GenerateConfig,
 )
 from inspect_ai.solver import TaskState
-from inspect_ai.util import store_as
 
 from traitlab.models import Role, role_model
-from traitlab.solvers import ConversationLog, TurnRecord, UserSimulator, UserTurn, tagged_blocks
+from traitlab.solvers import TurnRecord, UserSimulator, UserTurn, tagged_blocks
 
 NOTES, MESSAGE = "notes", "message"
 
@@ -47,56 +46,59 @@ def redteam_user(
         config: Generate config of the red team (the provider's defaults when None).
     """
 
-    # Per sample, the messages last sent: the same objects go again on the next turn, so
-    # Inspect's transcript recognises the history by identity instead of serialising and hashing
-    # all of it on every call (work quadratic in the turns, on the event loop every sample shares).
+    # Per sample, the messages last sent. Each turn adds only its new messages, so the history
+    # goes again as the same objects: Inspect's transcript recognises it by identity instead of
+    # serialising and hashing all of it on every call (work quadratic in the turns, on the event
+    # loop every sample shares), and no message is built twice.
     sent: WeakKeyDictionary[TaskState, list[ChatMessage]] = WeakKeyDictionary()
 
-    async def user(state: TaskState, index: int) -> UserTurn:
-        guides = [guidance(state, i) for i in range(index + 1)]
-        messages = redteam_messages(brief(state), store_as(ConversationLog).turns, guides)
-        messages = sent[state] = same_objects(sent.get(state, []), messages)
+    async def user(state: TaskState, turns: Sequence[TurnRecord]) -> UserTurn:
+        messages = sent[state] = redteam_messages(
+            brief(state), turns, lambda index: guidance(state, index), sent.get(state, ())
+        )
         blocks = await tagged_blocks(role_model(role), messages, [NOTES, MESSAGE], config=config)
         if blocks is None:
             return UserTurn(
                 message=None,
-                refusal=f"no <{NOTES}> and <{MESSAGE}> blocks on turn {index + 1}, after a retry",
+                refusal=f"no <{NOTES}> and <{MESSAGE}> blocks on turn {len(turns) + 1}, "
+                "after a retry",
             )
         return UserTurn(message=blocks[MESSAGE], notes={NOTES: blocks[NOTES]})
 
     return user
 
 
-def redteam_messages(brief: str, turns: list[TurnRecord], guides: list[str]) -> list[ChatMessage]:
+def redteam_messages(
+    brief: str,
+    turns: Sequence[TurnRecord],
+    guide: Callable[[int], str],
+    known: Sequence[ChatMessage] = (),
+) -> list[ChatMessage]:
     """The red team's side of the conversation so far, ending with the request for the next turn.
 
     Its own past replies (notes and message) are assistant messages; each request carries the
-    target's previous reply and that turn's guidance (`guides[i]` for 0-based turn i, one more
-    guide than completed `turns`).
+    target's previous reply and that turn's guidance (`guide(i)` for 0-based turn i).
+
+    Args:
+        brief: The system message.
+        turns: The completed turns; the last request asks for turn ``len(turns)``.
+        guide: The guidance of a 0-based turn.
+        known: The messages built for an earlier turn of the same conversation (a prefix of
+            the result): kept as they are, the same objects, and only the ones after them built.
     """
-    messages: list[ChatMessage] = [ChatMessageSystem(content=brief)]
-    reply: str | None = None
-    for guide, record in zip(guides, [*turns, None], strict=True):
-        heard = f"The target replied:\n<reply>\n{reply}\n</reply>\n\n" if reply is not None else ""
-        messages.append(ChatMessageUser(content=f"{heard}{guide}"))
-        if record is None:
-            break
-        messages.append(
-            ChatMessageAssistant(
-                content=f"<{NOTES}>{record.notes.get(NOTES, '')}</{NOTES}>\n"
-                f"<{MESSAGE}>{record.user_message}</{MESSAGE}>"
+    messages: list[ChatMessage] = list(known) or [ChatMessageSystem(content=brief)]
+    for index in range(len(turns) + 1):
+        # After the system message, turn i's request sits at 1 + 2i and its reply at 2 + 2i.
+        if len(messages) == 1 + 2 * index:
+            reply = turns[index - 1].target_reply if index else None
+            heard = f"The target replied:\n<reply>\n{reply}\n</reply>\n\n" if index else ""
+            messages.append(ChatMessageUser(content=f"{heard}{guide(index)}"))
+        if index < len(turns) and len(messages) == 2 + 2 * index:
+            record = turns[index]
+            messages.append(
+                ChatMessageAssistant(
+                    content=f"<{NOTES}>{record.notes.get(NOTES, '')}</{NOTES}>\n"
+                    f"<{MESSAGE}>{record.user_message}</{MESSAGE}>"
+                )
             )
-        )
-        reply = record.target_reply
     return messages
-
-
-def same_objects(previous: list[ChatMessage], messages: list[ChatMessage]) -> list[ChatMessage]:
-    """`messages` with its leading run of messages equal to `previous` ones (same role and
-    content) replaced by those objects."""
-    reused: list[ChatMessage] = []
-    for old, new in zip(previous, messages, strict=False):
-        if old.role != new.role or old.content != new.content:
-            break
-        reused.append(old)
-    return reused + messages[len(reused) :]

@@ -238,16 +238,17 @@ def audit_judge(
 
     async def score(state: TaskState, target: Target) -> Score:
         log = store_as(ConversationLog)
+        held = len(log.turns)  # read once: each read validates the whole list again
         realism = {"turn_realism": store_as(AuditLog).realism_by_turn()}
         reason = log.flag_reason()
         if reason is not None:
             return flagged_score(
-                reason, AUDIT_KEYS, metadata={"stopped_after_turn": len(log.turns), **realism}
+                reason, AUDIT_KEYS, metadata={"stopped_after_turn": held, **realism}
             )
         result = await grade_conversation(
             state.input_text,
             state.messages,
-            len(log.turns),
+            held,
             sample_id=state.sample_id,
             prompt=judge_prompt,
             role=role,

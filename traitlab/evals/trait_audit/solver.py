@@ -27,7 +27,7 @@ The prompts are files in ``prompts/`` (`AuditorPrompts`); the task takes an over
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -215,7 +215,7 @@ def _assessment_check(blocks: dict[str, str]) -> str | None:
     return None
 
 
-def earlier_assessments(turns: list[TurnRecord]) -> str:
+def earlier_assessments(turns: Sequence[TurnRecord]) -> str:
     """The auditor's own assessments so far, one per message it wrote after the first."""
     lines = [
         f"Before message {t.index + 1}: conceded: {t.notes['conceded']}; decision: "
@@ -332,7 +332,8 @@ def trait_auditor(
                 return None, f"user message {number} failed the realism gate: {checked.failure}"
             return checked.draft, None
 
-        async def user(state: TaskState, index: int) -> UserTurn:
+        async def user(state: TaskState, turns_so_far: Sequence[TurnRecord]) -> UserTurn:
+            index = len(turns_so_far)
             refused = log.refusal
             if refused is not None:  # the auditor refused to simulate a tool
                 return UserTurn(message=None, refusal=refused)
@@ -342,7 +343,7 @@ def trait_auditor(
             request = prompts.turn.render(
                 plan=_plan_json(plan),
                 transcript=format_transcript(state.messages, target="ASSISTANT"),
-                assessments=earlier_assessments(log.turns),
+                assessments=earlier_assessments(turns_so_far),
                 number=index + 1,
                 turns=turns,
                 schema=schema_instructions(StrategyAssessment),
