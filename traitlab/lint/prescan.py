@@ -323,7 +323,8 @@ class _Tally:
     edges, lengths and phrases, in numpy. Picklable, so a worker process can send it back.
 
     A tally counted before the candidate phrases are known (`phrases` None: a worker reading
-    while the sample is planned) keeps its token ids until `complete` gives them.
+    while the sample is planned) keeps its token ids until `complete` gives them (the main
+    process's merge, when the worker sent it back before the plan was published).
     """
 
     def __init__(self, max_words: int, phrases: tuple[Edge, ...] | None) -> None:
