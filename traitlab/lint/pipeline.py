@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from inspect_ai.model import Model
 
     from traitlab.lint.autorate import AutorateResult
+    from traitlab.lint.report import Plotter
 
 Inputs = str | Path | list[str | Path] | list[str] | list[Path]
 
@@ -132,6 +133,7 @@ class _Prepared:
     clusters: bool = True
     show_progress: bool = True
     probe_labels: dict[int, dict[str, str]] = field(default_factory=dict)
+    plotter: Plotter | None = None
 
 
 def _prepare(path: Inputs, options: LintOptions) -> _Prepared:
@@ -146,18 +148,28 @@ def _prepare(path: Inputs, options: LintOptions) -> _Prepared:
     hand_labels = read_hand_labels(options.hand_labels) if options.hand_labels else {}
     scan = Prescan(PrescanConfig(cluster=options.clusters))
     turns, turn = options.turns, options.turn
-    with _progress(options.show_progress) as progress:
-        item_set = read_items(
-            inputs,
-            turns=turns,
-            turn=turn,
-            unit=options.unit,
-            strict=options.strict,
-            fields=options.fields,
-            scan=scan,
-            workers=os.cpu_count() or 1,
-            progress=progress,
-        )
+    plotter = None
+    if out is not None:
+        from traitlab.lint.report import Plotter
+
+        plotter = Plotter().start()  # matplotlib is imported beside the reading
+    try:
+        with _progress(options.show_progress) as progress:
+            item_set = read_items(
+                inputs,
+                turns=turns,
+                turn=turn,
+                unit=options.unit,
+                strict=options.strict,
+                fields=options.fields,
+                scan=scan,
+                workers=os.cpu_count() or 1,
+                progress=progress,
+            )
+    except BaseException:
+        if plotter is not None:
+            plotter.close()
+        raise
     line = f"pre-scan: counting patterns in {len(item_set):,} items"
     with working(
         options.show_progress, line + (" and clustering openings" if options.clusters else "")
@@ -194,6 +206,7 @@ def _prepare(path: Inputs, options: LintOptions) -> _Prepared:
         hand_labels,
         options.clusters,
         options.show_progress,
+        plotter=plotter,
     )
 
 
@@ -324,7 +337,7 @@ def _finish(prepared: _Prepared, ratings: dict[int, dict[str, str]]) -> LintRepo
         from traitlab.lint.report import write_report
 
         with working(prepared.show_progress, f"report: writing {prepared.out_dir}"):
-            write_report(report, prepared.out_dir)
+            write_report(report, prepared.out_dir, prepared.plotter)
     return report
 
 
@@ -359,9 +372,12 @@ async def alint_dataset(
     """
     options = lint_options(options, option_values)
     prepared = _prepare(path, options)
-    ratings = await _llm_stages(prepared, options)
-    _probes(prepared, options, ratings)
-    return _finish(prepared, ratings)
+    try:
+        ratings = await _llm_stages(prepared, options)
+        _probes(prepared, options, ratings)
+        return _finish(prepared, ratings)
+    finally:
+        _close(prepared)
 
 
 def lint_dataset(
@@ -388,9 +404,18 @@ def lint_dataset(
         raise RuntimeError("lint_dataset was called inside an event loop: await alint_dataset")
     options = lint_options(options, option_values)
     prepared = _prepare(path, options)
-    ratings = asyncio.run(_llm_stages(prepared, options)) if prepared.llm is not None else {}
-    _probes(prepared, options, ratings)
-    return _finish(prepared, ratings)
+    try:
+        ratings = asyncio.run(_llm_stages(prepared, options)) if prepared.llm is not None else {}
+        _probes(prepared, options, ratings)
+        return _finish(prepared, ratings)
+    finally:
+        _close(prepared)
+
+
+def _close(prepared: _Prepared) -> None:
+    """Stop the plotter if the report was not written (a failure or Ctrl-C on the way)."""
+    if prepared.plotter is not None:
+        prepared.plotter.close()
 
 
 def locate(item_set: ItemSet, indices: list[int]) -> list[Location]:

@@ -29,6 +29,7 @@ from traitlab.lint.results import Finding, ItemLabels, LintReport, Rate
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
 KIND_TITLES = {
     "opening": "Over-represented openings (first sentence, leading words)",
@@ -206,11 +207,14 @@ def _finding_row(finding: Finding, *, variant: bool = False) -> list[str]:
     ]
 
 
-def write_report(report: LintReport, out_dir: str | Path) -> dict[str, Path]:
+def write_report(
+    report: LintReport, out_dir: str | Path, plotter: Plotter | None = None
+) -> dict[str, Path]:
     """Write every report file into `out_dir` at once (built beside it, then swapped in).
 
     report.json records the content hash of labels.jsonl, so `filter` can refuse labels that
-    do not belong to the report. Returns the files' final paths by name.
+    do not belong to the report. The plots are drawn by `plotter`, when one was started before
+    (see `Plotter`). Returns the files' final paths by name.
     """
     out = Path(out_dir)
     names = {
@@ -223,7 +227,7 @@ def write_report(report: LintReport, out_dir: str | Path) -> dict[str, Path]:
 
     def fill(directory: Path) -> None:
         report.run_id = uuid.uuid4().hex
-        plots = _draw_aside(report)  # while the labels are written
+        plots = (plotter or Plotter()).draw(report)  # drawn while the labels are written
         report.labels_sha256 = _write_labels(report.labels, directory / names["labels"])
         tables = sections(report)
         (directory / names["html"]).write_text(render_html(report, tables, plots()), "utf-8")
@@ -327,66 +331,109 @@ def render_html(report: LintReport, tables: list[Section], plots: list[tuple[str
 Plots = list[tuple[str, str]]
 
 
-def _draw_aside(report: LintReport) -> Callable[[], Plots]:
-    """The report's plots, drawn in a forked process while the caller writes the labels
-    (importing matplotlib and drawing took a second, one core idle); call the result for them.
-    Where no process can be forked, or the child fails, they are drawn here instead."""
-    if FORK is None or not (report.features or any(f.gated for f in report.findings)):
-        plots = _plots(report)
-        return lambda: plots
-    receive, send = FORK.Pipe(duplex=False)
-    child = FORK.Process(target=_send_plots, args=(report, send), daemon=True)
-    child.start()
-    send.close()
-
-    def result() -> Plots:
-        try:
-            plots: Plots = receive.recv()
-        except EOFError:  # the child died without an answer
-            plots = _plots(report)
-        finally:
-            receive.close()
-            child.join()
-        return plots
-
-    return result
+PlotSpec = tuple[str, list[str], dict[str, list[Rate]]]  # title, bar labels, series
 
 
-def _send_plots(report: LintReport, send: Connection) -> None:
+class Plotter:
+    """Draws the report's plots in a forked process that imports matplotlib as soon as it
+    starts (a third of a second). A lint starts one before reading (`start`), so that the
+    import runs beside the reading and only the drawing is left when the report is written,
+    beside the labels; otherwise it starts when asked to draw. Where no process can be forked,
+    or the child fails, the plots are drawn in this process."""
+
+    def __init__(self) -> None:
+        self._connection: Connection | None = None
+        self._child: BaseProcess | None = None
+
+    def start(self) -> Plotter:
+        if FORK is not None and self._child is None:
+            self._connection, theirs = FORK.Pipe()
+            self._child = FORK.Process(
+                target=_plot_server, args=(theirs, self._connection), daemon=True
+            )
+            self._child.start()
+            theirs.close()
+        return self
+
+    def draw(self, report: LintReport) -> Callable[[], Plots]:
+        """Start drawing the report's plots; call the result for them."""
+        specs = _plot_specs(report)
+        if not specs:
+            self.close()
+            return lambda: []
+        connection, child = self.start()._connection, self._child
+        if connection is None or child is None:
+            plots = _draw(specs)
+            return lambda: plots
+        connection.send(specs)
+        self._connection = self._child = None
+
+        def result() -> Plots:
+            try:
+                plots: Plots = connection.recv()
+            except EOFError:  # the child died without an answer
+                plots = _draw(specs)
+            finally:
+                connection.close()
+                child.join()
+            return plots
+
+        return result
+
+    def close(self) -> None:
+        """Stop the child unused (a lint that failed, or a report without plots)."""
+        if self._connection is not None and self._child is not None:
+            self._connection.close()
+            self._child.terminate()
+            self._child.join()
+        self._connection = self._child = None
+
+
+def _plot_server(connection: Connection, parents: Connection) -> None:
+    """The plotter's child: matplotlib imported at once, then one request answered."""
     # The parent handles Ctrl-C; the objects inherited from it are never collected here, so
     # their pages stay shared (a collection would touch, hence copy, every one).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.freeze()
-    send.send(_plots(report))
-    send.close()
+    parents.close()
+    import matplotlib.backends.backend_agg  # noqa: F401  (imported before it is asked for)
+    import matplotlib.figure  # noqa: F401
+
+    try:
+        specs = connection.recv()
+    except EOFError:  # closed unused
+        return
+    connection.send(_draw(specs))
+    connection.close()
 
 
-def _plots(report: LintReport) -> Plots:
-    """Prevalence bar charts with 95% intervals, as base64 PNGs."""
-    plots = []
+def _plot_specs(report: LintReport) -> list[PlotSpec]:
+    """What the report's prevalence bar charts show (with 95% intervals)."""
+    specs: list[PlotSpec] = []
     if report.features:
         rows = sorted(report.features, key=lambda r: r.strict.estimate)
-        plots.append(
+        specs.append(
             (
                 "Feature prevalence (autorate)",
-                _bars(
-                    [r.feature.name for r in rows],
-                    {"strict": [r.strict for r in rows], "broad": [r.broad for r in rows]},
-                ),
+                [r.feature.name for r in rows],
+                {"strict": [r.strict for r in rows], "broad": [r.broad for r in rows]},
             )
         )
     gated = sorted((f for f in report.findings if f.gated), key=lambda f: f.rate.estimate)
     if gated:
-        plots.append(
+        specs.append(
             (
                 "Pre-scan findings",
-                _bars(
-                    [f"{f.kind}: {_short(f.text)}" for f in gated],
-                    {"prevalence": [f.rate for f in gated]},
-                ),
+                [f"{f.kind}: {_short(f.text)}" for f in gated],
+                {"prevalence": [f.rate for f in gated]},
             )
         )
-    return plots
+    return specs
+
+
+def _draw(specs: list[PlotSpec]) -> Plots:
+    """The plots as base64 PNGs, by title."""
+    return [(title, _bars(labels, series)) for title, labels, series in specs]
 
 
 def _short(text: str, limit: int = 48) -> str:
