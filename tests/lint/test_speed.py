@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
+import pickle
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.lint.helpers import templated_chats
+from traitlab.errors import InputError
 from traitlab.lint import Finding, Rate, lint_dataset
 from traitlab.lint.items import ItemStore, LintItem, read_items
 from traitlab.lint.labels import LabelRows
@@ -158,6 +163,66 @@ def test_labels_written_by_two_processes_are_the_file_one_writes(
     assert path.read_bytes() == expected
     assert digest == hashlib.sha256(expected).hexdigest()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["labels.jsonl"]
+
+
+def test_a_tally_counted_before_the_plan_is_completed_on_merging(tmp_path: Path) -> None:
+    """A worker that counts its chunk before the candidate phrases are published sends it back
+    with its tokens (it never waits for the plan); the merge completes it, to the findings of
+    tallies made after the plan."""
+    data = tmp_path / "data.jsonl"
+    templated_chats(data, 400)
+    items = read_items(data).items
+
+    def findings(before: bool) -> list[tuple[str, list[int]]]:
+        scan = Prescan(PrescanConfig(cluster=False, phrase_sample=100))
+        tallies = [scan.tally() for _ in range(2)] if before else []
+        scan.plan([items[i] for i in range(0, 400, 4)], complete=False)
+        tallies = tallies or [scan.tally() for _ in range(2)]
+        for tally, part in zip(tallies, (items[:150], items[150:]), strict=True):
+            for item in part:
+                tally.add(item)
+            tally.count()
+            scan.merge(pickle.loads(pickle.dumps(tally)))  # as from a worker
+        return [(f.id, f.members) for f in scan.finish(items)[0]]
+
+    found = findings(before=True)
+    assert any(f.startswith("phrase_") for f, _ in found)
+    assert found == findings(before=False)
+
+
+def test_a_plotter_started_before_draws_the_plots_drawn_here(tmp_path: Path) -> None:
+    """The lint starts its plotter before reading: the report embeds the plots this process
+    draws from the same report, and no plotter process is left once it is written."""
+    from traitlab.lint.report import _draw, _plot_specs
+
+    data = tmp_path / "data.jsonl"
+    templated_chats(data, 300)
+    report = lint_dataset(data, clusters=False, out_dir=tmp_path / "out", show_progress=False)
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    plots = _draw(_plot_specs(report))
+    assert plots and all(f"base64,{png}'" in html for _, png in plots)
+    assert not multiprocessing.active_children()
+
+
+def test_a_plotter_whose_child_died_draws_here(tmp_path: Path) -> None:
+    from traitlab.lint.report import Plotter, _draw, _plot_specs
+
+    data = tmp_path / "data.jsonl"
+    templated_chats(data, 300)
+    report = lint_dataset(data, clusters=False, show_progress=False)
+    plotter = Plotter().start()
+    child = multiprocessing.active_children()[0]
+    os.kill(child.pid, signal.SIGKILL)
+    child.join()
+    assert plotter.draw(report)() == _draw(_plot_specs(report))
+
+
+def test_a_lint_that_fails_leaves_no_plotter(tmp_path: Path) -> None:
+    data = tmp_path / "empty.jsonl"
+    data.write_text("\n", encoding="utf-8")
+    with pytest.raises(InputError):
+        lint_dataset(data, clusters=False, out_dir=tmp_path / "out", show_progress=False)
+    assert not multiprocessing.active_children()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ report files and the terminal never disagree.
 from __future__ import annotations
 
 import base64
+import functools
 import gc
 import hashlib
 import html
@@ -362,23 +363,17 @@ class Plotter:
             self.close()
             return lambda: []
         connection, child = self.start()._connection, self._child
-        if connection is None or child is None:
-            plots = _draw(specs)
-            return lambda: plots
-        connection.send(specs)
-        self._connection = self._child = None
-
-        def result() -> Plots:
+        if connection is not None and child is not None:
             try:
-                plots: Plots = connection.recv()
-            except EOFError:  # the child died without an answer
-                plots = _draw(specs)
-            finally:
-                connection.close()
-                child.join()
-            return plots
-
-        return result
+                connection.send(specs)
+            except OSError:  # the child died before it was asked
+                pass
+            else:
+                self._connection = self._child = None
+                return functools.partial(_answer, connection, child, specs)
+        self.close()
+        plots = _draw(specs)
+        return lambda: plots
 
     def close(self) -> None:
         """Stop the child unused (a lint that failed, or a report without plots)."""
@@ -387,6 +382,18 @@ class Plotter:
             self._child.terminate()
             self._child.join()
         self._connection = self._child = None
+
+
+def _answer(connection: Connection, child: BaseProcess, specs: list[PlotSpec]) -> Plots:
+    """The plots the child drew, or drawn here if it died without an answer."""
+    try:
+        plots: Plots = connection.recv()
+    except EOFError:
+        plots = _draw(specs)
+    finally:
+        connection.close()
+        child.join()
+    return plots
 
 
 def _plot_server(connection: Connection, parents: Connection) -> None:
