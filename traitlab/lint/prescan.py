@@ -22,6 +22,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -43,12 +44,21 @@ _EDGE_CHARS = 400
 Edge = tuple[str, ...]
 
 
-def _found(pattern: str, maybe: Callable[[str], bool] | None = None) -> Callable[[str], bool]:
-    """`pattern` searched in a text, after a cheap test that every match needs (`maybe`)."""
+class _Habit(NamedTuple):
+    """A formatting habit: its finding id, description and test of an item's text."""
+
+    id: str
+    label: str
+    test: Callable[[str], bool]
+    # A condition that every text with the habit meets, cheaper than the test and tried first.
+    # It holds for texts joined together when it holds for one of them, so a chunk of items
+    # where it fails is skipped whole.
+    maybe: Callable[[str], bool] | None = None
+
+
+def _found(pattern: str) -> Callable[[str], bool]:
     search = re.compile(pattern).search
-    if maybe is None:
-        return lambda text: search(text) is not None
-    return lambda text: maybe(text) and search(text) is not None
+    return lambda text: search(text) is not None
 
 
 _BULLET = r"\s*(?:[-*•+]|\d+[.)])\s+\S"
@@ -69,23 +79,40 @@ def _ends_with_question(text: str) -> bool:
     return end > 0 and text[end - 1] == "?" and _QUESTION_END.search(text, end - 1) is not None
 
 
-# Habits: (finding id, description, test of the item's text).
-_HABITS: list[tuple[str, str, Callable[[str], bool]]] = [
-    ("format_headers", "markdown headers", _found(r"(?m)^#{1,6}\s", lambda t: "#" in t)),
-    ("format_bullets", "bullet or numbered lists", _has_bullets),
-    (
+def _has_em_dash(text: str) -> bool:
+    return "\u2014" in text
+
+
+_HABITS = [
+    _Habit("format_headers", "markdown headers", _found(r"(?m)^#{1,6}\s"), lambda t: "#" in t),
+    _Habit("format_bullets", "bullet or numbered lists", _has_bullets),
+    _Habit(
         "format_bold",
         "bold text",
-        _found(r"\*\*[^*\n]+\*\*|__[^_\n]+__", lambda t: "**" in t or "__" in t),
+        _found(r"\*\*[^*\n]+\*\*|__[^_\n]+__"),
+        lambda t: "**" in t or "__" in t,
     ),
-    (
+    _Habit(
         "format_emoji",
         "emoji",
-        _found(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]", lambda t: not t.isascii()),
+        _found(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]"),
+        lambda t: not t.isascii(),
     ),
-    ("format_em_dash", "em dashes", lambda t: "\u2014" in t),
-    ("format_closing_question", "ends with a question", _ends_with_question),
+    _Habit("format_em_dash", "em dashes", _has_em_dash, _has_em_dash),
+    _Habit(
+        "format_closing_question", "ends with a question", _ends_with_question, lambda t: "?" in t
+    ),
 ]
+
+
+def _with_habit(habit: _Habit, texts: list[str], joined: str) -> list[int]:
+    """The positions of the `texts` (`joined` by NUL) with the habit."""
+    test, maybe = habit.test, habit.maybe
+    if maybe is None:
+        return [i for i, text in enumerate(texts) if test(text)]
+    if not maybe(joined):
+        return []
+    return [i for i, text in enumerate(texts) if maybe(text) and test(text)]
 
 
 @dataclass(frozen=True)
@@ -333,6 +360,7 @@ class _Tally:
         self.n = 0
         self.multi = False  # an item with several segments (its edges may repeat)
         self.texts: list[str] = []  # each segment, until counted
+        self.item_texts: list[str] = []  # each item's text, until counted
         self.owners = array("q")  # the item of each segment
         self.words: list[bytes] = []  # edge word id - 1 -> word
         # Each edge as max_words word ids (0 pads), and the item it belongs to.
@@ -350,23 +378,23 @@ class _Tally:
         self.n += 1
         segments = item.segments
         if len(segments) == 1:
-            text = segments[0]
-            self.texts.append(text)
+            self.texts.append(segments[0])
+            self.item_texts.append(segments[0])
             self.owners.append(position)
         else:
             self.multi = True
-            text = item.text
             self.texts += segments
+            self.item_texts.append(item.text)
             self.owners.extend([position] * len(segments))
-        for members, (_, _, has) in zip(self.habits, _HABITS, strict=True):
-            if has(text):
-                members.append(position)
 
     def count(self) -> None:
         """Tokenise the items added, for their edges, lengths and (when known) phrases."""
         if self.counted:
             return
         self.counted = True
+        joined = "\0".join(self.item_texts)
+        self.habits = [array("q", _with_habit(habit, self.item_texts, joined)) for habit in _HABITS]
+        self.item_texts = []
         tokens = _tokenise(self.texts)
         self.texts = []
         owners = np.frombuffer(self.owners, dtype=np.int64)
@@ -587,13 +615,13 @@ class Prescan:
                 findings += cluster_openings(items, config, known=findings)
             except ImportError as ex:
                 notes.append(f"opening clusters skipped: {ex}")
-        for (habit_id, label, _), members in zip(_HABITS, self._habits, strict=True):
+        for habit, members in zip(_HABITS, self._habits, strict=True):
             indices = np.concatenate(members).tolist() if members else []
             findings.append(
                 Finding(
-                    id=habit_id,
+                    id=habit.id,
                     kind="format",
-                    text=label,
+                    text=habit.label,
                     rate=Rate.of(len(indices), n),
                     members=indices,
                 )
