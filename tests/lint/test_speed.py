@@ -26,7 +26,9 @@ from traitlab.errors import InputError
 from traitlab.lint import Finding, Rate, lint_dataset
 from traitlab.lint.items import ItemStore, LintItem, read_items
 from traitlab.lint.labels import LabelRows
+from traitlab.lint.plots import Plotter, draw
 from traitlab.lint.prescan import Prescan, PrescanConfig
+from traitlab.lint.report import plot_specs
 
 EXPECTED = Path(__file__).parent / "templated.json"
 
@@ -193,20 +195,16 @@ def test_a_tally_counted_before_the_plan_is_completed_on_merging(tmp_path: Path)
 def test_a_plotter_started_before_draws_the_plots_drawn_here(tmp_path: Path) -> None:
     """The lint starts its plotter before reading: the report embeds the plots this process
     draws from the same report, and no plotter process is left once it is written."""
-    from traitlab.lint.report import _draw, _plot_specs
-
     data = tmp_path / "data.jsonl"
     templated_chats(data, 300)
     report = lint_dataset(data, clusters=False, out_dir=tmp_path / "out", show_progress=False)
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
-    plots = _draw(_plot_specs(report))
+    plots = draw(plot_specs(report))
     assert plots and all(f"base64,{png}'" in html for _, png in plots)
     assert not multiprocessing.active_children()
 
 
 def test_a_plotter_whose_child_died_draws_here(tmp_path: Path) -> None:
-    from traitlab.lint.report import Plotter, _draw, _plot_specs
-
     data = tmp_path / "data.jsonl"
     templated_chats(data, 300)
     report = lint_dataset(data, clusters=False, show_progress=False)
@@ -214,7 +212,8 @@ def test_a_plotter_whose_child_died_draws_here(tmp_path: Path) -> None:
     child = multiprocessing.active_children()[0]
     os.kill(child.pid, signal.SIGKILL)
     child.join()
-    assert plotter.draw(report)() == _draw(_plot_specs(report))
+    specs = plot_specs(report)
+    assert specs and plotter.draw(specs)() == draw(specs)
 
 
 def test_a_lint_that_fails_leaves_no_plotter(tmp_path: Path) -> None:
@@ -222,6 +221,24 @@ def test_a_lint_that_fails_leaves_no_plotter(tmp_path: Path) -> None:
     data.write_text("\n", encoding="utf-8")
     with pytest.raises(InputError):
         lint_dataset(data, clusters=False, out_dir=tmp_path / "out", show_progress=False)
+    assert not multiprocessing.active_children()
+
+
+@pytest.mark.parametrize("unit", ["reply", "nonsense"])
+def test_the_lint_command_leaves_no_plotter(tmp_path: Path, unit: str) -> None:
+    """`traitlab lint` starts its plotter before it loads the lint: it is used for the report,
+    or stopped when the command fails first (here on a bad option)."""
+    from typer.testing import CliRunner
+
+    from traitlab.cli import app
+
+    data = tmp_path / "data.jsonl"
+    templated_chats(data, 200)
+    out = tmp_path / "out"
+    args = ["lint", str(data), "--no-clusters", "--unit", unit, "-o", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == (0 if unit == "reply" else 2), result.output
+    assert (out / "report.html").exists() == (unit == "reply")
     assert not multiprocessing.active_children()
 
 

@@ -40,6 +40,7 @@ from traitlab.lint.items import ItemSet, check_fields, expand_inputs, read_items
 from traitlab.lint.labels import LabelRows
 from traitlab.lint.options import LintOptions, build
 from traitlab.lint.outdir import check_output_dir
+from traitlab.lint.plots import Plotter
 from traitlab.lint.prescan import Prescan, PrescanConfig
 from traitlab.lint.results import LintReport, Location
 from traitlab.lint.structure import mark_structural
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
     from inspect_ai.model import Model
 
     from traitlab.lint.autorate import AutorateResult
-    from traitlab.lint.report import Plotter
 
 Inputs = str | Path | list[str | Path] | list[str] | list[Path]
 
@@ -133,10 +133,10 @@ class _Prepared:
     clusters: bool = True
     show_progress: bool = True
     probe_labels: dict[int, dict[str, str]] = field(default_factory=dict)
-    plotter: Plotter | None = None
+    plotter: Plotter = field(default_factory=Plotter)
 
 
-def _prepare(path: Inputs, options: LintOptions) -> _Prepared:
+def _prepare(path: Inputs, options: LintOptions, plotter: Plotter) -> _Prepared:
     """Up-front checks, reading and pre-scan: synchronous, so Ctrl-C stops them at once."""
     inputs = expand_inputs(path)
     check_fields(options.fields)
@@ -148,28 +148,20 @@ def _prepare(path: Inputs, options: LintOptions) -> _Prepared:
     hand_labels = read_hand_labels(options.hand_labels) if options.hand_labels else {}
     scan = Prescan(PrescanConfig(cluster=options.clusters))
     turns, turn = options.turns, options.turn
-    plotter = None
     if out is not None:
-        from traitlab.lint.report import Plotter
-
-        plotter = Plotter().start()  # matplotlib is imported beside the reading
-    try:
-        with _progress(options.show_progress) as progress:
-            item_set = read_items(
-                inputs,
-                turns=turns,
-                turn=turn,
-                unit=options.unit,
-                strict=options.strict,
-                fields=options.fields,
-                scan=scan,
-                workers=os.cpu_count() or 1,
-                progress=progress,
-            )
-    except BaseException:
-        if plotter is not None:
-            plotter.close()
-        raise
+        plotter.start()  # matplotlib is imported beside the reading, if not started before
+    with _progress(options.show_progress) as progress:
+        item_set = read_items(
+            inputs,
+            turns=turns,
+            turn=turn,
+            unit=options.unit,
+            strict=options.strict,
+            fields=options.fields,
+            scan=scan,
+            workers=os.cpu_count() or 1,
+            progress=progress,
+        )
     line = f"pre-scan: counting patterns in {len(item_set):,} items"
     with working(
         options.show_progress, line + (" and clustering openings" if options.clusters else "")
@@ -371,17 +363,22 @@ async def alint_dataset(
     synchronous code, which runs them outside it.
     """
     options = lint_options(options, option_values)
-    prepared = _prepare(path, options)
+    plotter = Plotter()
     try:
+        prepared = _prepare(path, options, plotter)
         ratings = await _llm_stages(prepared, options)
         _probes(prepared, options, ratings)
         return _finish(prepared, ratings)
     finally:
-        _close(prepared)
+        plotter.close()  # unused if the report was not written
 
 
 def lint_dataset(
-    path: Inputs, options: LintOptions | None = None, **option_values: Any
+    path: Inputs,
+    options: LintOptions | None = None,
+    *,
+    plotter: Plotter | None = None,
+    **option_values: Any,
 ) -> LintReport:
     """Lint a dataset: pre-scan always; scan, cluster and autorate when a model is given.
 
@@ -392,6 +389,8 @@ def lint_dataset(
         options: The run's `LintOptions`; or pass them as keyword arguments (``model=...``,
             ``out_dir=...``, ``sample=...``; each is described there). A model given by name
             is resolved (provider, key) before anything is read.
+        plotter: Draws the report's plots; one started before (`Plotter().start()`) has
+            imported matplotlib by the time they are drawn. Closed when the lint ends.
 
     Returns:
         The report; `report.top_patterns()` gives the most prevalent patterns for printing.
@@ -403,19 +402,14 @@ def lint_dataset(
     else:
         raise RuntimeError("lint_dataset was called inside an event loop: await alint_dataset")
     options = lint_options(options, option_values)
-    prepared = _prepare(path, options)
+    plotter = plotter or Plotter()
     try:
+        prepared = _prepare(path, options, plotter)
         ratings = asyncio.run(_llm_stages(prepared, options)) if prepared.llm is not None else {}
         _probes(prepared, options, ratings)
         return _finish(prepared, ratings)
     finally:
-        _close(prepared)
-
-
-def _close(prepared: _Prepared) -> None:
-    """Stop the plotter if the report was not written (a failure or Ctrl-C on the way)."""
-    if prepared.plotter is not None:
-        prepared.plotter.close()
+        plotter.close()  # unused if the report was not written
 
 
 def locate(item_set: ItemSet, indices: list[int]) -> list[Location]:

@@ -7,30 +7,23 @@ report files and the terminal never disagree.
 
 from __future__ import annotations
 
-import base64
-import functools
 import gc
 import hashlib
 import html
-import io
 import signal
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
-from traitlab.lint.items import FORK
+from traitlab.lint.forking import FORK
 from traitlab.lint.labels import LabelRows, label_lines
 from traitlab.lint.outdir import write_dir_atomically
+from traitlab.lint.plots import Interval, PlotSpec, Plotter
 from traitlab.lint.results import Finding, ItemLabels, LintReport, Rate
-
-if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
-    from multiprocessing.process import BaseProcess
 
 KIND_TITLES = {
     "opening": "Over-represented openings (first sentence, leading words)",
@@ -214,8 +207,8 @@ def write_report(
     """Write every report file into `out_dir` at once (built beside it, then swapped in).
 
     report.json records the content hash of labels.jsonl, so `filter` can refuse labels that
-    do not belong to the report. The plots are drawn by `plotter`, when one was started before
-    (see `Plotter`). Returns the files' final paths by name.
+    do not belong to the report. The plots are drawn by `plotter` where one was started before
+    (see `traitlab.lint.plots`). Returns the files' final paths by name.
     """
     out = Path(out_dir)
     names = {
@@ -228,7 +221,7 @@ def write_report(
 
     def fill(directory: Path) -> None:
         report.run_id = uuid.uuid4().hex
-        plots = (plotter or Plotter()).draw(report)  # drawn while the labels are written
+        plots = (plotter or Plotter()).draw(plot_specs(report))  # beside the labels
         report.labels_sha256 = _write_labels(report.labels, directory / names["labels"])
         tables = sections(report)
         (directory / names["html"]).write_text(render_html(report, tables, plots()), "utf-8")
@@ -329,93 +322,8 @@ def render_html(report: LintReport, tables: list[Section], plots: list[tuple[str
     return "\n".join(parts)
 
 
-Plots = list[tuple[str, str]]
-
-
-PlotSpec = tuple[str, list[str], dict[str, list[Rate]]]  # title, bar labels, series
-
-
-class Plotter:
-    """Draws the report's plots in a forked process that imports matplotlib as soon as it
-    starts (a third of a second). A lint starts one before reading (`start`), so that the
-    import runs beside the reading and only the drawing is left when the report is written,
-    beside the labels; otherwise it starts when asked to draw. Where no process can be forked,
-    or the child fails, the plots are drawn in this process."""
-
-    def __init__(self) -> None:
-        self._connection: Connection | None = None
-        self._child: BaseProcess | None = None
-
-    def start(self) -> Plotter:
-        if FORK is not None and self._child is None:
-            self._connection, theirs = FORK.Pipe()
-            self._child = FORK.Process(
-                target=_plot_server, args=(theirs, self._connection), daemon=True
-            )
-            self._child.start()
-            theirs.close()
-        return self
-
-    def draw(self, report: LintReport) -> Callable[[], Plots]:
-        """Start drawing the report's plots; call the result for them."""
-        specs = _plot_specs(report)
-        if not specs:
-            self.close()
-            return lambda: []
-        connection, child = self.start()._connection, self._child
-        if connection is not None and child is not None:
-            try:
-                connection.send(specs)
-            except OSError:  # the child died before it was asked
-                pass
-            else:
-                self._connection = self._child = None
-                return functools.partial(_answer, connection, child, specs)
-        self.close()
-        plots = _draw(specs)
-        return lambda: plots
-
-    def close(self) -> None:
-        """Stop the child unused (a lint that failed, or a report without plots)."""
-        if self._connection is not None and self._child is not None:
-            self._connection.close()
-            self._child.terminate()
-            self._child.join()
-        self._connection = self._child = None
-
-
-def _answer(connection: Connection, child: BaseProcess, specs: list[PlotSpec]) -> Plots:
-    """The plots the child drew, or drawn here if it died without an answer."""
-    try:
-        plots: Plots = connection.recv()
-    except EOFError:
-        plots = _draw(specs)
-    finally:
-        connection.close()
-        child.join()
-    return plots
-
-
-def _plot_server(connection: Connection, parents: Connection) -> None:
-    """The plotter's child: matplotlib imported at once, then one request answered."""
-    # The parent handles Ctrl-C; the objects inherited from it are never collected here, so
-    # their pages stay shared (a collection would touch, hence copy, every one).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    gc.freeze()
-    parents.close()
-    import matplotlib.backends.backend_agg  # noqa: F401  (imported before it is asked for)
-    import matplotlib.figure  # noqa: F401
-
-    try:
-        specs = connection.recv()
-    except EOFError:  # closed unused
-        return
-    connection.send(_draw(specs))
-    connection.close()
-
-
-def _plot_specs(report: LintReport) -> list[PlotSpec]:
-    """What the report's prevalence bar charts show (with 95% intervals)."""
+def plot_specs(report: LintReport) -> list[PlotSpec]:
+    """What the report's prevalence bar charts show: features, then gated pre-scan findings."""
     specs: list[PlotSpec] = []
     if report.features:
         rows = sorted(report.features, key=lambda r: r.strict.estimate)
@@ -423,7 +331,10 @@ def _plot_specs(report: LintReport) -> list[PlotSpec]:
             (
                 "Feature prevalence (autorate)",
                 [r.feature.name for r in rows],
-                {"strict": [r.strict for r in rows], "broad": [r.broad for r in rows]},
+                {
+                    "strict": [_interval(r.strict) for r in rows],
+                    "broad": [_interval(r.broad) for r in rows],
+                },
             )
         )
     gated = sorted((f for f in report.findings if f.gated), key=lambda f: f.rate.estimate)
@@ -432,54 +343,18 @@ def _plot_specs(report: LintReport) -> list[PlotSpec]:
             (
                 "Pre-scan findings",
                 [f"{f.kind}: {_short(f.text)}" for f in gated],
-                {"prevalence": [f.rate for f in gated]},
+                {"prevalence": [_interval(f.rate) for f in gated]},
             )
         )
     return specs
 
 
-def _draw(specs: list[PlotSpec]) -> Plots:
-    """The plots as base64 PNGs, by title."""
-    return [(title, _bars(labels, series)) for title, labels, series in specs]
+def _interval(rate: Rate) -> Interval:
+    return rate.estimate, rate.low, rate.high
 
 
 def _short(text: str, limit: int = 48) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _bars(labels: list[str], series: dict[str, list[Rate]]) -> str:
-    import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    height = 0.8 / len(series)
-    positions = np.arange(len(labels))
-    # A figure of its own on the Agg canvas: no pyplot (its global state and GUI backends).
-    figure = Figure(figsize=(9, 0.9 + 0.45 * len(labels) * len(series)))
-    FigureCanvasAgg(figure)
-    axes = figure.subplots()
-    for offset, (name, rates) in enumerate(series.items()):
-        estimates = np.array([r.estimate for r in rates])
-        errors = np.array(
-            [[r.estimate - r.low for r in rates], [r.high - r.estimate for r in rates]]
-        )
-        axes.barh(
-            positions + offset * height,
-            estimates,
-            height=height,
-            xerr=errors,
-            capsize=3,
-            label=name,
-        )
-    axes.set_yticks(positions + height * (len(series) - 1) / 2, labels=labels, fontsize=8)
-    axes.set_xlim(0, 1)
-    axes.set_xlabel("share of items (95% interval)")
-    if len(series) > 1:
-        axes.legend(loc="lower right")
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def print_summary(report: LintReport, console: Console | None = None, limit: int = 12) -> None:

@@ -3,7 +3,6 @@ the pre-scan's tallies computed on the way."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pickle
 import random
@@ -19,6 +18,7 @@ from typing import Any
 from rich.progress import Progress
 
 from traitlab.errors import InputError
+from traitlab.lint.forking import FORK
 from traitlab.lint.items._evallog import open_eval_log
 from traitlab.lint.items._inputs import STDIN, expand_inputs, is_saved_dataset
 from traitlab.lint.items._jsonl import JsonlRows, open_jsonl, spool
@@ -121,12 +121,6 @@ def read_items(
             reason += f" ({item_set.skipped} records lack the selected turn)"
         raise InputError(reason, path=item_set.source)
     return item_set
-
-
-# Worker processes are forked: they inherit the loaded modules (a fresh interpreter would spend
-# seconds importing them) and need nothing from the parent's threads. The report forks its
-# helpers with it too. None where forking is not safe (macOS, Windows): work stays in-process.
-FORK = multiprocessing.get_context("fork") if sys.platform == "linux" else None
 
 
 @dataclass
