@@ -482,9 +482,14 @@ def _frequent_grams(items: list[LintItem], size: int, floor: float) -> Counter[E
             codes = np.unique(codes, return_inverse=True)[1].reshape(-1)
         codes = codes * len(vocabulary) + ids[starts + offset]
     kept, numbers = _common(codes, item_of[starts], floor)
-    # Where each kept n-gram first occurs, to read its words.
-    at = np.flatnonzero(np.isin(codes, kept))
-    firsts = starts[at[np.unique(codes[at], return_index=True)[1]]]
+    if not len(kept):
+        return grams
+    # Where each kept n-gram first occurs (kept is sorted), to read its words.
+    slots = np.minimum(np.searchsorted(kept, codes), len(kept) - 1)
+    at = np.flatnonzero(kept[slots] == codes)
+    first_at = np.full(len(kept), len(codes))
+    np.minimum.at(first_at, slots[at], at)
+    firsts = starts[first_at]
     for count, first in zip(numbers.tolist(), firsts.tolist(), strict=True):
         grams[tuple(vocabulary[token].decode() for token in ids[first : first + size])] = count
     return grams
@@ -497,16 +502,20 @@ def _common(codes: np.ndarray, owners: np.ndarray, floor: float) -> tuple[np.nda
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     width = int(owners.max()) + 1
     ranked = None
-    if int(codes.max()) >= (1 << 62) // width:  # too large to pair with an owner: rank first
+    top = int(codes.max())
+    if top >= (1 << 62) // width:  # too large to pair with an owner: rank first
         ranked, codes = np.unique(codes, return_inverse=True)
+        top = len(ranked) - 1
     # Each (code, owner) once (sorted), then the owners of each code.
     keys = codes.reshape(-1) * width + owners
+    if (top + 1) * width <= 1 << 32:
+        keys = keys.astype(np.uint32)  # sorted in half the time
     keys.sort()
     keys = _distinct(keys) // width
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
     numbers = np.diff(np.append(starts, len(keys)))
     chosen = numbers >= floor
-    found = keys[starts[chosen]]
+    found = keys[starts[chosen]].astype(np.int64)
     return (found if ranked is None else ranked[found]), numbers[chosen]
 
 
