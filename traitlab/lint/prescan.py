@@ -431,8 +431,9 @@ class _Tally:
             return
         assert self.tokens is not None
         owners = np.frombuffer(self.owners, dtype=np.int64)
+        # The segments of each phrase are in order, and so are their items.
         self.phrase_members = [
-            np.unique(owners[segments]) for segments in _phrase_segments(self.tokens, phrases)
+            _distinct(owners[segments]) for segments in _phrase_segments(self.tokens, phrases)
         ]
         self.tokens, self.owners = None, array("q")
 
