@@ -402,7 +402,9 @@ class _Tally:
         counts = np.diff(words_before, prepend=0)
         self.lengths = np.bincount(owners, weights=counts, minlength=self.n).astype(np.int64)
         openings, closings, has = _edges(tokens, self.max_words)
-        used = np.unique(np.concatenate((openings.ravel(), closings.ravel(), [_SEP])))
+        present = np.zeros(len(tokens.numbering), dtype=bool)
+        present[openings] = present[closings] = present[_SEP] = True
+        used = np.flatnonzero(present)
         numbers = np.zeros(len(tokens.numbering), dtype=np.uint32)
         numbers[used] = np.arange(len(used), dtype=np.uint32)
         vocabulary = list(tokens.numbering)
