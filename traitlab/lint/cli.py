@@ -22,7 +22,6 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from traitlab.cli_args import parse_key_values
 from traitlab.errors import InputError, TraitlabError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -145,6 +144,7 @@ RatingPromptOpt = Annotated[Path | None, typer.Option(help=_help("rating_prompt"
 def _options(kind: str, given: dict[str, Any]) -> Any:
     """The command's options: what the command line gave over the settings file over the
     defaults. `given` holds every option, None where the user did not give it."""
+    from traitlab.cli_args import parse_key_values
     from traitlab.lint.options import CheckOptions, LintOptions, build
     from traitlab.lint.settings import load_settings
 

@@ -44,7 +44,6 @@ from traitlab.lint.plots import Plotter
 from traitlab.lint.prescan import Prescan, PrescanConfig
 from traitlab.lint.results import LintReport, Location
 from traitlab.lint.structure import mark_structural
-from traitlab.prompts import resolve_prompt
 
 # Inspect (over a second to import) is loaded only where a model is used: the offline pre-scan
 # never needs it (tests/lint/test_pipeline.py checks that `--no-clusters` does not import it).
@@ -350,6 +349,8 @@ def lint_options(options: LintOptions | None, values: dict[str, Any]) -> LintOpt
         raise TypeError("pass either options or option keyword arguments, not both")
     for key, (module, default) in _PROMPTS.items():
         if (override := getattr(options, key)) is not None:
+            from traitlab.prompts import resolve_prompt
+
             resolve_prompt(override, getattr(importlib.import_module(module), default))
     return options
 
