@@ -77,7 +77,8 @@ def test_templated_report_is_unchanged(tmp_path: Path) -> None:
 
 
 def test_offline_lint_does_not_import_inspect(tmp_path: Path) -> None:
-    """The pre-scan without a model never loads Inspect (over a second of start-up)."""
+    """The pre-scan without a model never loads Inspect (over a second of start-up), nor
+    YAML (only prompt overrides, rubric files and -M values are YAML)."""
     data = tmp_path / "data.jsonl"
     templated_chats(data, 50)
     code = (
@@ -85,7 +86,7 @@ def test_offline_lint_does_not_import_inspect(tmp_path: Path) -> None:
         "from traitlab.lint.cli import lint_app\n"
         f"lint_app(['run', {str(data)!r}, '--no-clusters', '-o', {str(tmp_path / 'out')!r}],"
         " standalone_mode=False)\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'inspect_ai'))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('inspect_ai', 'yaml')))\n"
     )
     child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert (tmp_path / "out" / "report.json").exists()

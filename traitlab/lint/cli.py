@@ -144,7 +144,6 @@ RatingPromptOpt = Annotated[Path | None, typer.Option(help=_help("rating_prompt"
 def _options(kind: str, given: dict[str, Any]) -> Any:
     """The command's options: what the command line gave over the settings file over the
     defaults. `given` holds every option, None where the user did not give it."""
-    from traitlab.cli_args import parse_key_values
     from traitlab.lint.options import CheckOptions, LintOptions, build
     from traitlab.lint.settings import load_settings
 
@@ -156,6 +155,8 @@ def _options(kind: str, given: dict[str, Any]) -> Any:
         ("fields", "--field", "OURS=THEIRS"),
     ):
         if given.get(name):
+            from traitlab.cli_args import parse_key_values  # YAML values: loaded when given
+
             given[name] = parse_key_values(
                 given[name], option=option, form=form, typed=name != "fields"
             )
