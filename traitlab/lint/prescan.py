@@ -734,13 +734,15 @@ def _edge_findings(
         if depth == matrix.shape[1]:
             continue
         column = matrix[rows, depth]
-        values, inverse, counts = np.unique(column, return_inverse=True, return_counts=True)
-        for k in np.flatnonzero((counts >= floor) & (values != 0)):
-            below = rows[inverse.reshape(-1) == k]
-            count = len(np.unique(owners[below])) if multi else len(below)
+        # Rows and owners are in order throughout, so an owner's rows are neighbours.
+        for value in np.flatnonzero(np.bincount(column) >= floor).tolist():
+            if value == 0:  # a pad: the edge ended
+                continue
+            below = rows[column == value]
+            count = len(_distinct(owners[below])) if multi else len(below)
             if count < floor:
                 continue
-            ids = (*prefix, int(values[k]))
+            ids = (*prefix, value)
             if depth:
                 part = tuple(words_by_id[i] for i in ids)
                 frequent[part], ids_of[part] = count, ids
@@ -756,7 +758,7 @@ def _edge_findings(
     findings = []
     for part in kept[: config.max_findings]:
         ids = np.array(ids_of[part], dtype=matrix.dtype)
-        members = np.unique(owners[np.all(matrix[:, : len(ids)] == ids, axis=1)]).tolist()
+        members = _distinct(owners[np.all(matrix[:, : len(ids)] == ids, axis=1)]).tolist()
         shown = part if opening else part[::-1]
         findings.append(
             Finding(
