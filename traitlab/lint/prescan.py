@@ -410,18 +410,24 @@ class _Tally:
         vocabulary = list(tokens.numbering)
         self.words = [vocabulary[i] for i in used[1:].tolist()]
         edge_owners = owners[has]
-        self.openings = self._distinct(numbers[openings], edge_owners)
-        self.closings = self._distinct(numbers[closings], edge_owners)
+        # Sent back from a worker: the smallest type for the edge words and token ids.
+        words = _smallest(len(used))
+        self.openings = self._distinct(numbers[openings], edge_owners, words)
+        self.closings = self._distinct(numbers[closings], edge_owners, words)
         self.tokens = tokens
         if self.phrases is not None:
             self.complete(self.phrases)
+        else:  # kept until the phrases are known
+            tokens.ids = tokens.ids.astype(_smallest(len(tokens.numbering)))
 
-    def _distinct(self, rows: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _distinct(
+        self, rows: np.ndarray, owners: np.ndarray, dtype: type[np.unsignedinteger]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Each item's distinct edges (an item with several segments may repeat one)."""
         if self.multi:
             both = np.unique(np.column_stack((owners.astype(np.uint64), rows)), axis=0)
-            return both[:, 1:].astype(np.uint32), both[:, 0].astype(np.int64)
-        return rows.astype(np.uint32), owners
+            return both[:, 1:].astype(dtype), both[:, 0].astype(np.int64)
+        return rows.astype(dtype), owners
 
     def complete(self, phrases: tuple[Edge, ...]) -> None:
         """Find the candidate `phrases` in the items (counted first if they are not)."""
@@ -433,9 +439,11 @@ class _Tally:
             return
         assert self.tokens is not None
         owners = np.frombuffer(self.owners, dtype=np.int64)
-        # The segments of each phrase are in order, and so are their items.
+        # The segments of each phrase are in order, and so are their items (positions in the
+        # chunk, sent back as 32-bit).
         self.phrase_members = [
-            _distinct(owners[segments]) for segments in _phrase_segments(self.tokens, phrases)
+            _distinct(owners[segments]).astype(np.int32)
+            for segments in _phrase_segments(self.tokens, phrases)
         ]
         self.tokens, self.owners = None, array("q")
 
@@ -522,6 +530,11 @@ def _common(codes: np.ndarray, owners: np.ndarray, floor: float) -> tuple[np.nda
     return (found if ranked is None else ranked[found]), numbers[chosen]
 
 
+def _smallest(count: int) -> type[np.unsignedinteger]:
+    """The smallest unsigned type for `count` ids."""
+    return np.uint16 if count <= 1 << 16 else np.uint32
+
+
 def _distinct(values: np.ndarray) -> np.ndarray:
     """The distinct values of a sorted array."""
     return values[np.concatenate(([True], values[1:] != values[:-1]))] if len(values) else values
@@ -594,7 +607,7 @@ class Prescan:
             kept.append(np.frombuffer(members, dtype=np.int64) + self._n)
         assert tally.phrase_members is not None
         for kept, members in zip(self._phrase_members, tally.phrase_members, strict=True):
-            kept.append(members + self._n)
+            kept.append(members.astype(np.int64) + self._n)
         self._n += tally.n
 
     def finish(self, items: Sequence[LintItem]) -> tuple[list[Finding], LengthStats, list[str]]:
