@@ -11,11 +11,13 @@ from tests.lint.helpers import DEEPER, VALIDATION, planted_chats, sentence
 from traitlab.lint import Finding, PrescanConfig, prescan_items, read_items
 from traitlab.lint.items import LintItem
 from traitlab.lint.prescan import (
+    _HABITS,
     Prescan,
     _edges,
     _frequent_grams,
     _phrase_segments,
     _tokenise,
+    _with_habit,
     first_sentence,
     last_sentence,
     words,
@@ -296,3 +298,32 @@ def test_frequent_grams_are_exact_above_the_floor(size: int, floor: int) -> None
         g: c for g, c in expected.items() if c >= floor
     }
     assert not _frequent_grams([], size, floor)
+
+
+HABIT_TEXTS = [
+    "# Heading\nbody",
+    "no heading #tag",
+    "- a\n- b",
+    "text\n1) one",
+    "**bold** here",
+    "a ** b __",
+    "__under__",
+    "emoji \U0001f600",
+    "caf\u00e9",
+    "an em\u2014dash",
+    "Is it?",
+    "Really?  \n",
+    "why? no",
+    "plain.",
+]
+
+
+@pytest.mark.parametrize("habit", _HABITS, ids=lambda habit: habit.id)
+def test_a_chunk_skips_a_habit_only_when_none_of_its_items_has_it(habit) -> None:  # noqa: ANN001
+    """A chunk's items are tested for a habit only where the chunk's joined text meets its
+    cheap condition: the items found are those the habit's own test finds."""
+    rng = random.Random(0)
+    for _ in range(300):
+        texts = rng.sample(HABIT_TEXTS, rng.randint(1, 4))
+        expected = [i for i, text in enumerate(texts) if habit.test(text)]
+        assert _with_habit(habit, texts, "\0".join(texts)) == expected

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
+import pickle
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,10 +22,13 @@ from typing import Any
 import pytest
 
 from tests.lint.helpers import templated_chats
+from traitlab.errors import InputError
 from traitlab.lint import Finding, Rate, lint_dataset
 from traitlab.lint.items import ItemStore, LintItem, read_items
 from traitlab.lint.labels import LabelRows
+from traitlab.lint.plots import Plotter, draw
 from traitlab.lint.prescan import Prescan, PrescanConfig
+from traitlab.lint.report import plot_specs
 
 EXPECTED = Path(__file__).parent / "templated.json"
 
@@ -70,7 +77,8 @@ def test_templated_report_is_unchanged(tmp_path: Path) -> None:
 
 
 def test_offline_lint_does_not_import_inspect(tmp_path: Path) -> None:
-    """The pre-scan without a model never loads Inspect (over a second of start-up)."""
+    """The pre-scan without a model never loads Inspect (over a second of start-up), nor
+    YAML (only prompt overrides, rubric files and -M values are YAML)."""
     data = tmp_path / "data.jsonl"
     templated_chats(data, 50)
     code = (
@@ -78,7 +86,7 @@ def test_offline_lint_does_not_import_inspect(tmp_path: Path) -> None:
         "from traitlab.lint.cli import lint_app\n"
         f"lint_app(['run', {str(data)!r}, '--no-clusters', '-o', {str(tmp_path / 'out')!r}],"
         " standalone_mode=False)\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'inspect_ai'))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('inspect_ai', 'yaml')))\n"
     )
     child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert (tmp_path / "out" / "report.json").exists()
@@ -158,6 +166,81 @@ def test_labels_written_by_two_processes_are_the_file_one_writes(
     assert path.read_bytes() == expected
     assert digest == hashlib.sha256(expected).hexdigest()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["labels.jsonl"]
+
+
+def test_a_tally_counted_before_the_plan_is_completed_on_merging(tmp_path: Path) -> None:
+    """A worker that counts its chunk before the candidate phrases are published sends it back
+    with its tokens (it never waits for the plan); the merge completes it, to the findings of
+    tallies made after the plan."""
+    data = tmp_path / "data.jsonl"
+    templated_chats(data, 400)
+    items = read_items(data).items
+
+    def findings(before: bool) -> list[tuple[str, list[int]]]:
+        scan = Prescan(PrescanConfig(cluster=False, phrase_sample=100))
+        tallies = [scan.tally() for _ in range(2)] if before else []
+        scan.plan([items[i] for i in range(0, 400, 4)], complete=False)
+        tallies = tallies or [scan.tally() for _ in range(2)]
+        for tally, part in zip(tallies, (items[:150], items[150:]), strict=True):
+            for item in part:
+                tally.add(item)
+            tally.count()
+            scan.merge(pickle.loads(pickle.dumps(tally)))  # as from a worker
+        return [(f.id, f.members) for f in scan.finish(items)[0]]
+
+    found = findings(before=True)
+    assert any(f.startswith("phrase_") for f, _ in found)
+    assert found == findings(before=False)
+
+
+def test_a_plotter_started_before_draws_the_plots_drawn_here(tmp_path: Path) -> None:
+    """The lint starts its plotter before reading: the report embeds the plots this process
+    draws from the same report, and no plotter process is left once it is written."""
+    data = tmp_path / "data.jsonl"
+    templated_chats(data, 300)
+    report = lint_dataset(data, clusters=False, out_dir=tmp_path / "out", show_progress=False)
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    plots = draw(plot_specs(report))
+    assert plots and all(f"base64,{png}'" in html for _, png in plots)
+    assert not multiprocessing.active_children()
+
+
+def test_a_plotter_whose_child_died_draws_here(tmp_path: Path) -> None:
+    data = tmp_path / "data.jsonl"
+    templated_chats(data, 300)
+    report = lint_dataset(data, clusters=False, show_progress=False)
+    plotter = Plotter().start()
+    child = multiprocessing.active_children()[0]
+    os.kill(child.pid, signal.SIGKILL)
+    child.join()
+    specs = plot_specs(report)
+    assert specs and plotter.draw(specs)() == draw(specs)
+
+
+def test_a_lint_that_fails_leaves_no_plotter(tmp_path: Path) -> None:
+    data = tmp_path / "empty.jsonl"
+    data.write_text("\n", encoding="utf-8")
+    with pytest.raises(InputError):
+        lint_dataset(data, clusters=False, out_dir=tmp_path / "out", show_progress=False)
+    assert not multiprocessing.active_children()
+
+
+@pytest.mark.parametrize("unit", ["reply", "nonsense"])
+def test_the_lint_command_leaves_no_plotter(tmp_path: Path, unit: str) -> None:
+    """`traitlab lint` starts its plotter before it loads the lint: it is used for the report,
+    or stopped when the command fails first (here on a bad option)."""
+    from typer.testing import CliRunner
+
+    from traitlab.cli import app
+
+    data = tmp_path / "data.jsonl"
+    templated_chats(data, 200)
+    out = tmp_path / "out"
+    args = ["lint", str(data), "--no-clusters", "--unit", unit, "-o", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == (0 if unit == "reply" else 2), result.output
+    assert (out / "report.html").exists() == (unit == "reply")
+    assert not multiprocessing.active_children()
 
 
 if __name__ == "__main__":

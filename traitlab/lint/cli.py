@@ -22,7 +22,6 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from traitlab.cli_args import parse_key_values
 from traitlab.errors import InputError, TraitlabError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -156,6 +155,8 @@ def _options(kind: str, given: dict[str, Any]) -> Any:
         ("fields", "--field", "OURS=THEIRS"),
     ):
         if given.get(name):
+            from traitlab.cli_args import parse_key_values  # YAML values: loaded when given
+
             given[name] = parse_key_values(
                 given[name], option=option, form=form, typed=name != "fields"
             )
@@ -214,23 +215,30 @@ def run(
     """Lint DATA: pre-scan offline; with --model also scan, cluster and autorate."""
     given = dict(locals())
     del given["data"]
-    from rich.console import Console
+    from traitlab.lint.plots import Plotter
 
-    from traitlab.lint.pipeline import lint_dataset
-    from traitlab.lint.report import print_summary, print_verdict
+    # Started first: its child imports matplotlib while this process imports the lint.
+    plotter = Plotter().start()
+    try:
+        from rich.console import Console
 
-    given["out_dir"] = given.pop("out")
-    given["model_args"] = given.pop("model_arg")
-    given["reference_model_args"] = given.pop("reference_model_arg")
-    given["fields"] = given.pop("field")
-    options = _options("run", given)
-    if options.clusters or options.model:
-        _quiet_model_loading()
-    report = lint_dataset(data, options)
-    console = Console()
-    print_summary(report, console)
-    print_verdict(report, console)
-    console.print(f"report: {out / 'report.html'}")
+        from traitlab.lint.pipeline import lint_dataset
+        from traitlab.lint.report import print_summary, print_verdict
+
+        given["out_dir"] = given.pop("out")
+        given["model_args"] = given.pop("model_arg")
+        given["reference_model_args"] = given.pop("reference_model_arg")
+        given["fields"] = given.pop("field")
+        options = _options("run", given)
+        if options.clusters or options.model:
+            _quiet_model_loading()
+        report = lint_dataset(data, options, plotter=plotter)
+        console = Console()
+        print_summary(report, console)
+        print_verdict(report, console)
+        console.print(f"report: {out / 'report.html'}")
+    finally:
+        plotter.close()  # unused if the lint failed before its report
 
 
 @lint_app.command("filter")

@@ -22,7 +22,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from traitlab.errors import InputError, read_user_text
-from traitlab.frontmatter import split_front_matter
 
 FEATURES_VERSION = 1
 
@@ -183,6 +182,8 @@ def _from_json(text: str, path: Path) -> FeatureSet:
 
 
 def _from_markdown(text: str, path: Path) -> FeatureSet:
+    from traitlab.frontmatter import split_front_matter  # YAML, loaded only for a file
+
     front = split_front_matter(text, path)
     fields, text = front.fields, front.body
     if not text.strip():

@@ -40,10 +40,10 @@ from traitlab.lint.items import ItemSet, check_fields, expand_inputs, read_items
 from traitlab.lint.labels import LabelRows
 from traitlab.lint.options import LintOptions, build
 from traitlab.lint.outdir import check_output_dir
+from traitlab.lint.plots import Plotter
 from traitlab.lint.prescan import Prescan, PrescanConfig
 from traitlab.lint.results import LintReport, Location
 from traitlab.lint.structure import mark_structural
-from traitlab.prompts import resolve_prompt
 
 # Inspect (over a second to import) is loaded only where a model is used: the offline pre-scan
 # never needs it (tests/lint/test_pipeline.py checks that `--no-clusters` does not import it).
@@ -132,9 +132,10 @@ class _Prepared:
     clusters: bool = True
     show_progress: bool = True
     probe_labels: dict[int, dict[str, str]] = field(default_factory=dict)
+    plotter: Plotter = field(default_factory=Plotter)
 
 
-def _prepare(path: Inputs, options: LintOptions) -> _Prepared:
+def _prepare(path: Inputs, options: LintOptions, plotter: Plotter) -> _Prepared:
     """Up-front checks, reading and pre-scan: synchronous, so Ctrl-C stops them at once."""
     inputs = expand_inputs(path)
     check_fields(options.fields)
@@ -146,6 +147,8 @@ def _prepare(path: Inputs, options: LintOptions) -> _Prepared:
     hand_labels = read_hand_labels(options.hand_labels) if options.hand_labels else {}
     scan = Prescan(PrescanConfig(cluster=options.clusters))
     turns, turn = options.turns, options.turn
+    if out is not None:
+        plotter.start()  # matplotlib is imported beside the reading, if not started before
     with _progress(options.show_progress) as progress:
         item_set = read_items(
             inputs,
@@ -194,6 +197,7 @@ def _prepare(path: Inputs, options: LintOptions) -> _Prepared:
         hand_labels,
         options.clusters,
         options.show_progress,
+        plotter=plotter,
     )
 
 
@@ -324,7 +328,7 @@ def _finish(prepared: _Prepared, ratings: dict[int, dict[str, str]]) -> LintRepo
         from traitlab.lint.report import write_report
 
         with working(prepared.show_progress, f"report: writing {prepared.out_dir}"):
-            write_report(report, prepared.out_dir)
+            write_report(report, prepared.out_dir, prepared.plotter)
     return report
 
 
@@ -345,6 +349,8 @@ def lint_options(options: LintOptions | None, values: dict[str, Any]) -> LintOpt
         raise TypeError("pass either options or option keyword arguments, not both")
     for key, (module, default) in _PROMPTS.items():
         if (override := getattr(options, key)) is not None:
+            from traitlab.prompts import resolve_prompt
+
             resolve_prompt(override, getattr(importlib.import_module(module), default))
     return options
 
@@ -358,14 +364,22 @@ async def alint_dataset(
     synchronous code, which runs them outside it.
     """
     options = lint_options(options, option_values)
-    prepared = _prepare(path, options)
-    ratings = await _llm_stages(prepared, options)
-    _probes(prepared, options, ratings)
-    return _finish(prepared, ratings)
+    plotter = Plotter()
+    try:
+        prepared = _prepare(path, options, plotter)
+        ratings = await _llm_stages(prepared, options)
+        _probes(prepared, options, ratings)
+        return _finish(prepared, ratings)
+    finally:
+        plotter.close()  # unused if the report was not written
 
 
 def lint_dataset(
-    path: Inputs, options: LintOptions | None = None, **option_values: Any
+    path: Inputs,
+    options: LintOptions | None = None,
+    *,
+    plotter: Plotter | None = None,
+    **option_values: Any,
 ) -> LintReport:
     """Lint a dataset: pre-scan always; scan, cluster and autorate when a model is given.
 
@@ -376,6 +390,8 @@ def lint_dataset(
         options: The run's `LintOptions`; or pass them as keyword arguments (``model=...``,
             ``out_dir=...``, ``sample=...``; each is described there). A model given by name
             is resolved (provider, key) before anything is read.
+        plotter: Draws the report's plots; one started before (`Plotter().start()`) has
+            imported matplotlib by the time they are drawn. Closed when the lint ends.
 
     Returns:
         The report; `report.top_patterns()` gives the most prevalent patterns for printing.
@@ -387,10 +403,14 @@ def lint_dataset(
     else:
         raise RuntimeError("lint_dataset was called inside an event loop: await alint_dataset")
     options = lint_options(options, option_values)
-    prepared = _prepare(path, options)
-    ratings = asyncio.run(_llm_stages(prepared, options)) if prepared.llm is not None else {}
-    _probes(prepared, options, ratings)
-    return _finish(prepared, ratings)
+    plotter = plotter or Plotter()
+    try:
+        prepared = _prepare(path, options, plotter)
+        ratings = asyncio.run(_llm_stages(prepared, options)) if prepared.llm is not None else {}
+        _probes(prepared, options, ratings)
+        return _finish(prepared, ratings)
+    finally:
+        plotter.close()  # unused if the report was not written
 
 
 def locate(item_set: ItemSet, indices: list[int]) -> list[Location]:

@@ -22,6 +22,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -43,12 +44,21 @@ _EDGE_CHARS = 400
 Edge = tuple[str, ...]
 
 
-def _found(pattern: str, maybe: Callable[[str], bool] | None = None) -> Callable[[str], bool]:
-    """`pattern` searched in a text, after a cheap test that every match needs (`maybe`)."""
+class _Habit(NamedTuple):
+    """A formatting habit: its finding id, description and test of an item's text."""
+
+    id: str
+    label: str
+    test: Callable[[str], bool]
+    # A condition that every text with the habit meets, cheaper than the test and tried first.
+    # It holds for texts joined together when it holds for one of them, so a chunk of items
+    # where it fails is skipped whole.
+    maybe: Callable[[str], bool] | None = None
+
+
+def _found(pattern: str) -> Callable[[str], bool]:
     search = re.compile(pattern).search
-    if maybe is None:
-        return lambda text: search(text) is not None
-    return lambda text: maybe(text) and search(text) is not None
+    return lambda text: search(text) is not None
 
 
 _BULLET = r"\s*(?:[-*•+]|\d+[.)])\s+\S"
@@ -69,23 +79,40 @@ def _ends_with_question(text: str) -> bool:
     return end > 0 and text[end - 1] == "?" and _QUESTION_END.search(text, end - 1) is not None
 
 
-# Habits: (finding id, description, test of the item's text).
-_HABITS: list[tuple[str, str, Callable[[str], bool]]] = [
-    ("format_headers", "markdown headers", _found(r"(?m)^#{1,6}\s", lambda t: "#" in t)),
-    ("format_bullets", "bullet or numbered lists", _has_bullets),
-    (
+def _has_em_dash(text: str) -> bool:
+    return "\u2014" in text
+
+
+_HABITS = [
+    _Habit("format_headers", "markdown headers", _found(r"(?m)^#{1,6}\s"), lambda t: "#" in t),
+    _Habit("format_bullets", "bullet or numbered lists", _has_bullets),
+    _Habit(
         "format_bold",
         "bold text",
-        _found(r"\*\*[^*\n]+\*\*|__[^_\n]+__", lambda t: "**" in t or "__" in t),
+        _found(r"\*\*[^*\n]+\*\*|__[^_\n]+__"),
+        lambda t: "**" in t or "__" in t,
     ),
-    (
+    _Habit(
         "format_emoji",
         "emoji",
-        _found(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]", lambda t: not t.isascii()),
+        _found(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]"),
+        lambda t: not t.isascii(),
     ),
-    ("format_em_dash", "em dashes", lambda t: "\u2014" in t),
-    ("format_closing_question", "ends with a question", _ends_with_question),
+    _Habit("format_em_dash", "em dashes", _has_em_dash, _has_em_dash),
+    _Habit(
+        "format_closing_question", "ends with a question", _ends_with_question, lambda t: "?" in t
+    ),
 ]
+
+
+def _with_habit(habit: _Habit, texts: list[str], joined: str) -> list[int]:
+    """The positions of the `texts` (`joined` by NUL) with the habit."""
+    test, maybe = habit.test, habit.maybe
+    if maybe is None:
+        return [i for i, text in enumerate(texts) if test(text)]
+    if not maybe(joined):
+        return []
+    return [i for i, text in enumerate(texts) if maybe(text) and test(text)]
 
 
 @dataclass(frozen=True)
@@ -165,18 +192,15 @@ def _byte_table(stop: str, line: str, space: str, other: str) -> bytes:
 # segment's end are sentence ends, the remaining stops and separators as spaces.
 _MARK = _byte_table(".", "|", " ", ",")
 _UNMARK = bytes(32 if c in b".," else c for c in range(256))
-# After marking, a run of word characters with an apostrophe is split as `_WORD_RE` splits it.
-_APOSTROPHE_RUN = re.compile(rb"[a-z0-9']*'[a-z0-9']*")
-_WORD_BYTES = re.compile(_WORD_RE.pattern.encode())
+# The tokens of marked text with an apostrophe: a run of word characters with one is split as
+# `_WORD_RE` splits it ("a'b'c": "a'b", "c"); the other runs, sentence ends and separators are
+# tokens as they are.
+_MARKED_TOKEN = re.compile(rb"%s|[|#]" % _WORD_RE.pattern.encode())
 
 # Token ids: a segment's end, a sentence end, then words (from 2).
 _SEP, _END = 0, 1
 # Segments tokenised at a time, so that a chunk's tokens are never all kept as bytes objects.
 _GROUP_SEGMENTS = 4096
-
-
-def _split_words(run: re.Match[bytes]) -> bytes:
-    return b" ".join(_WORD_BYTES.findall(run[0]))
 
 
 def _regex_tokens(lowered: str) -> list[bytes]:
@@ -195,16 +219,18 @@ def _ascii_tokens(joined: str) -> list[bytes]:
     The tokens are the runs of [a-z0-9'] and the sentence ends (a stop before whitespace or
     a segment's end, a newline, "|"); they are found for all the segments at once, joined by
     NUL, by translating bytes, many times faster than the regex. A stop inside a token
-    ("3.5") becomes a space, as the regex skips it; a run with an apostrophe is split by the
-    regex itself ("a'b'c": "a'b", "c")."""
+    ("3.5") becomes a space, as the regex skips it. Text with an apostrophe is then split by
+    a regex over the marked bytes (`_MARKED_TOKEN`: slower than splitting at spaces, but
+    faster than rewriting each run with an apostrophe first)."""
     marked = joined.encode().translate(_MARK)
     marked = marked.replace(b". ", b"| ").replace(b".#", b"|#")
     if marked.endswith(b"."):
         marked += b"|"
-    marked = marked.translate(_UNMARK).replace(b"|", b" | ").replace(b"#", b" # ")
+    marked = marked.translate(_UNMARK)
     if b"'" in marked:
-        marked = _APOSTROPHE_RUN.sub(_split_words, marked)
-    tokens = marked.split()
+        tokens = _MARKED_TOKEN.findall(marked)
+    else:
+        tokens = marked.replace(b"|", b" | ").replace(b"#", b" # ").split()
     tokens.append(b"#")
     return tokens
 
@@ -323,7 +349,8 @@ class _Tally:
     edges, lengths and phrases, in numpy. Picklable, so a worker process can send it back.
 
     A tally counted before the candidate phrases are known (`phrases` None: a worker reading
-    while the sample is planned) keeps its token ids until `complete` gives them.
+    while the sample is planned) keeps its token ids until `complete` gives them (the main
+    process's merge, when the worker sent it back before the plan was published).
     """
 
     def __init__(self, max_words: int, phrases: tuple[Edge, ...] | None) -> None:
@@ -332,6 +359,7 @@ class _Tally:
         self.n = 0
         self.multi = False  # an item with several segments (its edges may repeat)
         self.texts: list[str] = []  # each segment, until counted
+        self.item_texts: list[str] = []  # each item's text, until counted
         self.owners = array("q")  # the item of each segment
         self.words: list[bytes] = []  # edge word id - 1 -> word
         # Each edge as max_words word ids (0 pads), and the item it belongs to.
@@ -349,23 +377,23 @@ class _Tally:
         self.n += 1
         segments = item.segments
         if len(segments) == 1:
-            text = segments[0]
-            self.texts.append(text)
+            self.texts.append(segments[0])
+            self.item_texts.append(segments[0])
             self.owners.append(position)
         else:
             self.multi = True
-            text = item.text
             self.texts += segments
+            self.item_texts.append(item.text)
             self.owners.extend([position] * len(segments))
-        for members, (_, _, has) in zip(self.habits, _HABITS, strict=True):
-            if has(text):
-                members.append(position)
 
     def count(self) -> None:
         """Tokenise the items added, for their edges, lengths and (when known) phrases."""
         if self.counted:
             return
         self.counted = True
+        joined = "\0".join(self.item_texts)
+        self.habits = [array("q", _with_habit(habit, self.item_texts, joined)) for habit in _HABITS]
+        self.item_texts = []
         tokens = _tokenise(self.texts)
         self.texts = []
         owners = np.frombuffer(self.owners, dtype=np.int64)
@@ -373,24 +401,32 @@ class _Tally:
         counts = np.diff(words_before, prepend=0)
         self.lengths = np.bincount(owners, weights=counts, minlength=self.n).astype(np.int64)
         openings, closings, has = _edges(tokens, self.max_words)
-        used = np.unique(np.concatenate((openings.ravel(), closings.ravel(), [_SEP])))
+        present = np.zeros(len(tokens.numbering), dtype=bool)
+        present[openings] = present[closings] = present[_SEP] = True
+        used = np.flatnonzero(present)
         numbers = np.zeros(len(tokens.numbering), dtype=np.uint32)
         numbers[used] = np.arange(len(used), dtype=np.uint32)
         vocabulary = list(tokens.numbering)
         self.words = [vocabulary[i] for i in used[1:].tolist()]
         edge_owners = owners[has]
-        self.openings = self._distinct(numbers[openings], edge_owners)
-        self.closings = self._distinct(numbers[closings], edge_owners)
+        # Sent back from a worker: the smallest type for the edge words and token ids.
+        words = _smallest(len(used))
+        self.openings = self._distinct(numbers[openings], edge_owners, words)
+        self.closings = self._distinct(numbers[closings], edge_owners, words)
         self.tokens = tokens
         if self.phrases is not None:
             self.complete(self.phrases)
+        else:  # kept until the phrases are known
+            tokens.ids = tokens.ids.astype(_smallest(len(tokens.numbering)))
 
-    def _distinct(self, rows: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _distinct(
+        self, rows: np.ndarray, owners: np.ndarray, dtype: type[np.unsignedinteger]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Each item's distinct edges (an item with several segments may repeat one)."""
         if self.multi:
             both = np.unique(np.column_stack((owners.astype(np.uint64), rows)), axis=0)
-            return both[:, 1:].astype(np.uint32), both[:, 0].astype(np.int64)
-        return rows.astype(np.uint32), owners
+            return both[:, 1:].astype(dtype), both[:, 0].astype(np.int64)
+        return rows.astype(dtype), owners
 
     def complete(self, phrases: tuple[Edge, ...]) -> None:
         """Find the candidate `phrases` in the items (counted first if they are not)."""
@@ -402,8 +438,11 @@ class _Tally:
             return
         assert self.tokens is not None
         owners = np.frombuffer(self.owners, dtype=np.int64)
+        # The segments of each phrase are in order, and so are their items (positions in the
+        # chunk, sent back as 32-bit).
         self.phrase_members = [
-            np.unique(owners[segments]) for segments in _phrase_segments(self.tokens, phrases)
+            _distinct(owners[segments]).astype(np.int32)
+            for segments in _phrase_segments(self.tokens, phrases)
         ]
         self.tokens, self.owners = None, array("q")
 
@@ -453,9 +492,14 @@ def _frequent_grams(items: list[LintItem], size: int, floor: float) -> Counter[E
             codes = np.unique(codes, return_inverse=True)[1].reshape(-1)
         codes = codes * len(vocabulary) + ids[starts + offset]
     kept, numbers = _common(codes, item_of[starts], floor)
-    # Where each kept n-gram first occurs, to read its words.
-    at = np.flatnonzero(np.isin(codes, kept))
-    firsts = starts[at[np.unique(codes[at], return_index=True)[1]]]
+    if not len(kept):
+        return grams
+    # Where each kept n-gram first occurs (kept is sorted), to read its words.
+    slots = np.minimum(np.searchsorted(kept, codes), len(kept) - 1)
+    at = np.flatnonzero(kept[slots] == codes)
+    first_at = np.full(len(kept), len(codes))
+    np.minimum.at(first_at, slots[at], at)
+    firsts = starts[first_at]
     for count, first in zip(numbers.tolist(), firsts.tolist(), strict=True):
         grams[tuple(vocabulary[token].decode() for token in ids[first : first + size])] = count
     return grams
@@ -468,17 +512,26 @@ def _common(codes: np.ndarray, owners: np.ndarray, floor: float) -> tuple[np.nda
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     width = int(owners.max()) + 1
     ranked = None
-    if int(codes.max()) >= (1 << 62) // width:  # too large to pair with an owner: rank first
+    top = int(codes.max())
+    if top >= (1 << 62) // width:  # too large to pair with an owner: rank first
         ranked, codes = np.unique(codes, return_inverse=True)
+        top = len(ranked) - 1
     # Each (code, owner) once (sorted), then the owners of each code.
     keys = codes.reshape(-1) * width + owners
+    if (top + 1) * width <= 1 << 32:
+        keys = keys.astype(np.uint32)  # sorted in half the time
     keys.sort()
     keys = _distinct(keys) // width
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
     numbers = np.diff(np.append(starts, len(keys)))
     chosen = numbers >= floor
-    found = keys[starts[chosen]]
+    found = keys[starts[chosen]].astype(np.int64)
     return (found if ranked is None else ranked[found]), numbers[chosen]
+
+
+def _smallest(count: int) -> type[np.unsignedinteger]:
+    """The smallest unsigned type for `count` ids."""
+    return np.uint16 if count <= 1 << 16 else np.uint32
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:
@@ -553,7 +606,7 @@ class Prescan:
             kept.append(np.frombuffer(members, dtype=np.int64) + self._n)
         assert tally.phrase_members is not None
         for kept, members in zip(self._phrase_members, tally.phrase_members, strict=True):
-            kept.append(members + self._n)
+            kept.append(members.astype(np.int64) + self._n)
         self._n += tally.n
 
     def finish(self, items: Sequence[LintItem]) -> tuple[list[Finding], LengthStats, list[str]]:
@@ -586,13 +639,13 @@ class Prescan:
                 findings += cluster_openings(items, config, known=findings)
             except ImportError as ex:
                 notes.append(f"opening clusters skipped: {ex}")
-        for (habit_id, label, _), members in zip(_HABITS, self._habits, strict=True):
+        for habit, members in zip(_HABITS, self._habits, strict=True):
             indices = np.concatenate(members).tolist() if members else []
             findings.append(
                 Finding(
-                    id=habit_id,
+                    id=habit.id,
                     kind="format",
-                    text=label,
+                    text=habit.label,
                     rate=Rate.of(len(indices), n),
                     members=indices,
                 )
@@ -693,13 +746,15 @@ def _edge_findings(
         if depth == matrix.shape[1]:
             continue
         column = matrix[rows, depth]
-        values, inverse, counts = np.unique(column, return_inverse=True, return_counts=True)
-        for k in np.flatnonzero((counts >= floor) & (values != 0)):
-            below = rows[inverse.reshape(-1) == k]
-            count = len(np.unique(owners[below])) if multi else len(below)
+        # Rows and owners are in order throughout, so an owner's rows are neighbours.
+        for value in np.flatnonzero(np.bincount(column) >= floor).tolist():
+            if value == 0:  # a pad: the edge ended
+                continue
+            below = rows[column == value]
+            count = len(_distinct(owners[below])) if multi else len(below)
             if count < floor:
                 continue
-            ids = (*prefix, int(values[k]))
+            ids = (*prefix, value)
             if depth:
                 part = tuple(words_by_id[i] for i in ids)
                 frequent[part], ids_of[part] = count, ids
@@ -715,7 +770,7 @@ def _edge_findings(
     findings = []
     for part in kept[: config.max_findings]:
         ids = np.array(ids_of[part], dtype=matrix.dtype)
-        members = np.unique(owners[np.all(matrix[:, : len(ids)] == ids, axis=1)]).tolist()
+        members = _distinct(owners[np.all(matrix[:, : len(ids)] == ids, axis=1)]).tolist()
         shown = part if opening else part[::-1]
         findings.append(
             Finding(

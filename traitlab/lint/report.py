@@ -7,28 +7,23 @@ report files and the terminal never disagree.
 
 from __future__ import annotations
 
-import base64
 import gc
 import hashlib
 import html
-import io
 import signal
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
-from traitlab.lint.items import FORK
+from traitlab.lint.forking import FORK
 from traitlab.lint.labels import LabelRows, label_lines
 from traitlab.lint.outdir import write_dir_atomically
+from traitlab.lint.plots import Interval, PlotSpec, Plotter
 from traitlab.lint.results import Finding, ItemLabels, LintReport, Rate
-
-if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
 
 KIND_TITLES = {
     "opening": "Over-represented openings (first sentence, leading words)",
@@ -206,11 +201,14 @@ def _finding_row(finding: Finding, *, variant: bool = False) -> list[str]:
     ]
 
 
-def write_report(report: LintReport, out_dir: str | Path) -> dict[str, Path]:
+def write_report(
+    report: LintReport, out_dir: str | Path, plotter: Plotter | None = None
+) -> dict[str, Path]:
     """Write every report file into `out_dir` at once (built beside it, then swapped in).
 
     report.json records the content hash of labels.jsonl, so `filter` can refuse labels that
-    do not belong to the report. Returns the files' final paths by name.
+    do not belong to the report. The plots are drawn by `plotter` where one was started before
+    (see `traitlab.lint.plots`). Returns the files' final paths by name.
     """
     out = Path(out_dir)
     names = {
@@ -223,7 +221,7 @@ def write_report(report: LintReport, out_dir: str | Path) -> dict[str, Path]:
 
     def fill(directory: Path) -> None:
         report.run_id = uuid.uuid4().hex
-        plots = _draw_aside(report)  # while the labels are written
+        plots = (plotter or Plotter()).draw(plot_specs(report))  # beside the labels
         report.labels_sha256 = _write_labels(report.labels, directory / names["labels"])
         tables = sections(report)
         (directory / names["html"]).write_text(render_html(report, tables, plots()), "utf-8")
@@ -324,108 +322,39 @@ def render_html(report: LintReport, tables: list[Section], plots: list[tuple[str
     return "\n".join(parts)
 
 
-Plots = list[tuple[str, str]]
-
-
-def _draw_aside(report: LintReport) -> Callable[[], Plots]:
-    """The report's plots, drawn in a forked process while the caller writes the labels
-    (importing matplotlib and drawing took a second, one core idle); call the result for them.
-    Where no process can be forked, or the child fails, they are drawn here instead."""
-    if FORK is None or not (report.features or any(f.gated for f in report.findings)):
-        plots = _plots(report)
-        return lambda: plots
-    receive, send = FORK.Pipe(duplex=False)
-    child = FORK.Process(target=_send_plots, args=(report, send), daemon=True)
-    child.start()
-    send.close()
-
-    def result() -> Plots:
-        try:
-            plots: Plots = receive.recv()
-        except EOFError:  # the child died without an answer
-            plots = _plots(report)
-        finally:
-            receive.close()
-            child.join()
-        return plots
-
-    return result
-
-
-def _send_plots(report: LintReport, send: Connection) -> None:
-    # The parent handles Ctrl-C; the objects inherited from it are never collected here, so
-    # their pages stay shared (a collection would touch, hence copy, every one).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    gc.freeze()
-    send.send(_plots(report))
-    send.close()
-
-
-def _plots(report: LintReport) -> Plots:
-    """Prevalence bar charts with 95% intervals, as base64 PNGs."""
-    plots = []
+def plot_specs(report: LintReport) -> list[PlotSpec]:
+    """What the report's prevalence bar charts show: features, then gated pre-scan findings."""
+    specs: list[PlotSpec] = []
     if report.features:
         rows = sorted(report.features, key=lambda r: r.strict.estimate)
-        plots.append(
+        specs.append(
             (
                 "Feature prevalence (autorate)",
-                _bars(
-                    [r.feature.name for r in rows],
-                    {"strict": [r.strict for r in rows], "broad": [r.broad for r in rows]},
-                ),
+                [r.feature.name for r in rows],
+                {
+                    "strict": [_interval(r.strict) for r in rows],
+                    "broad": [_interval(r.broad) for r in rows],
+                },
             )
         )
     gated = sorted((f for f in report.findings if f.gated), key=lambda f: f.rate.estimate)
     if gated:
-        plots.append(
+        specs.append(
             (
                 "Pre-scan findings",
-                _bars(
-                    [f"{f.kind}: {_short(f.text)}" for f in gated],
-                    {"prevalence": [f.rate for f in gated]},
-                ),
+                [f"{f.kind}: {_short(f.text)}" for f in gated],
+                {"prevalence": [_interval(f.rate) for f in gated]},
             )
         )
-    return plots
+    return specs
+
+
+def _interval(rate: Rate) -> Interval:
+    return rate.estimate, rate.low, rate.high
 
 
 def _short(text: str, limit: int = 48) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _bars(labels: list[str], series: dict[str, list[Rate]]) -> str:
-    import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    height = 0.8 / len(series)
-    positions = np.arange(len(labels))
-    # A figure of its own on the Agg canvas: no pyplot (its global state and GUI backends).
-    figure = Figure(figsize=(9, 0.9 + 0.45 * len(labels) * len(series)))
-    FigureCanvasAgg(figure)
-    axes = figure.subplots()
-    for offset, (name, rates) in enumerate(series.items()):
-        estimates = np.array([r.estimate for r in rates])
-        errors = np.array(
-            [[r.estimate - r.low for r in rates], [r.high - r.estimate for r in rates]]
-        )
-        axes.barh(
-            positions + offset * height,
-            estimates,
-            height=height,
-            xerr=errors,
-            capsize=3,
-            label=name,
-        )
-    axes.set_yticks(positions + height * (len(series) - 1) / 2, labels=labels, fontsize=8)
-    axes.set_xlim(0, 1)
-    axes.set_xlabel("share of items (95% interval)")
-    if len(series) > 1:
-        axes.legend(loc="lower right")
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def print_summary(report: LintReport, console: Console | None = None, limit: int = 12) -> None:

@@ -26,13 +26,12 @@ from traitlab.lint.items._inputs import (
     file_sha256,
     is_saved_dataset,
 )
-from traitlab.lint.items._read import FORK, read_items
+from traitlab.lint.items._read import read_items
 from traitlab.lint.items._records import MAPPABLE, check_fields
 from traitlab.lint.items._store import ItemSet, ItemStore, LintItem, Scan, Tally
 from traitlab.lint.options import Turns, Unit
 
 __all__ = [
-    "FORK",
     "MAPPABLE",
     "STDIN",
     "SUFFIXES",

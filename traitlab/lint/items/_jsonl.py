@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import itertools
 import json
@@ -69,7 +68,10 @@ class _Range:
         with open(self.path, "rb") as handle:
             handle.seek(self.start)
             data = handle.read(self.end - self.start)
-        pieces = data.split(b"\n")
+        try:  # decoded at once (a newline byte is only ever a newline in UTF-8)
+            pieces: list[str] | list[bytes] = data.decode("utf-8").split("\n")
+        except UnicodeDecodeError:  # each line decoded, for the error of the first bad one
+            pieces = data.split(b"\n")
         if data.endswith(b"\n"):
             pieces.pop()  # what follows the last newline is not a line
         for number, raw in enumerate(pieces, start=self.first):
@@ -78,15 +80,19 @@ class _Range:
                 yield number, obj
 
 
-def _parse_line(raw: bytes, number: int, name: str) -> Any:
-    """One JSONL line: the object, an InputError value for invalid JSON, or None when blank."""
-    if number == 1 and raw.startswith(codecs.BOM_UTF8):
-        raw = raw[3:]  # a byte-order mark is not part of the first record
-    try:
-        line = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError("not a UTF-8 text file", path=name) from None
-    if not line.strip():
+def _parse_line(raw: bytes | str, number: int, name: str) -> Any:
+    """One JSONL line (as bytes, or decoded): the object, an InputError value for invalid
+    JSON, or None when blank."""
+    if isinstance(raw, str):
+        line = raw
+    else:
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError("not a UTF-8 text file", path=name) from None
+    if number == 1 and line.startswith("\ufeff"):
+        line = line[1:]  # a byte-order mark is not part of the first record
+    if not line or line.isspace():
         return None
     try:
         return json.loads(line)

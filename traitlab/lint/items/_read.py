@@ -3,7 +3,6 @@ the pre-scan's tallies computed on the way."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pickle
 import random
@@ -19,6 +18,7 @@ from typing import Any
 from rich.progress import Progress
 
 from traitlab.errors import InputError
+from traitlab.lint.forking import FORK
 from traitlab.lint.items._evallog import open_eval_log
 from traitlab.lint.items._inputs import STDIN, expand_inputs, is_saved_dataset
 from traitlab.lint.items._jsonl import JsonlRows, open_jsonl, spool
@@ -85,9 +85,10 @@ def read_items(
     ranges = [_ranges(o, chunk_bytes) for o in opened]
     pool, plan, results = None, None, [None] * len(opened)
     if workers > 1 and any(len(r) > 1 for r in ranges) and FORK is not None:
-        # The workers start reading before the sample is planned: each keeps what the
-        # candidate phrases need until they are published (`_Plan`), so planning (seconds on
-        # phrase-heavy data) overlaps the reading instead of leaving the other cores idle.
+        # The workers start reading before the sample is planned, so that planning (seconds
+        # on phrase-heavy data) overlaps the reading. A chunk counted before the candidate
+        # phrases are published (`_Plan`) is sent back with what they need, and completed
+        # here on merging: a worker never waits for the plan with a core idle.
         plan = _Plan()
         pool = FORK.Pool(workers, initializer=_start_worker, initargs=(plan,))
     try:
@@ -120,12 +121,6 @@ def read_items(
             reason += f" ({item_set.skipped} records lack the selected turn)"
         raise InputError(reason, path=item_set.source)
     return item_set
-
-
-# Worker processes are forked: they inherit the loaded modules (a fresh interpreter would spend
-# seconds importing them) and need nothing from the parent's threads. The report forks its
-# helpers with it too. None where forking is not safe (macOS, Windows): work stays in-process.
-FORK = multiprocessing.get_context("fork") if sys.platform == "linux" else None
 
 
 @dataclass
@@ -163,9 +158,8 @@ class _Plan:
         self.ready.set()
 
     def get(self) -> Any:
-        """The plan (in a worker, once published)."""
-        if not self.known:
-            self.ready.wait()
+        """The plan (in a worker), or None while it is not published."""
+        if not self.known and self.ready.is_set():
             self.known, self.value = True, pickle.loads(Path(self.path).read_bytes())
         return self.value
 
@@ -187,8 +181,8 @@ def _run(task: _Task) -> Chunk:
     chunk.rows = task.lines
     if task.tally is not None:
         task.tally.count()
-        if _plan is not None:
-            task.tally.complete(_plan.get())
+        if _plan is not None and (plan := _plan.get()) is not None:
+            task.tally.complete(plan)
     return chunk
 
 

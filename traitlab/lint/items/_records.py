@@ -151,31 +151,41 @@ def _units(
             f"{m['role']}: {m['content']}" for m in messages if m["role"] != "system"
         )
         return [(0, body, None)] if body.strip() else []
-    selected = [i for i, m in enumerate(messages) if m["role"] == turns]
-    positions = list(range(len(selected)))
-    if turn is not None:
-        if not -len(selected) <= turn < len(selected):
-            return []
-        positions = [positions[turn]]
     units = []
     last_user: str | None = None
-    chosen = {selected[p]: p for p in positions}
+    if turn is None:  # every selected turn, by its position among them
+        position = 0
+        for message in messages:
+            role, content = message["role"], message["content"]
+            if role == turns:
+                if content and not content.isspace():
+                    units.append((position, content, last_user if turns == "assistant" else None))
+                position += 1
+            if role == "user":
+                last_user = content
+        return units
+    selected = [i for i, m in enumerate(messages) if m["role"] == turns]
+    if not -len(selected) <= turn < len(selected):
+        return []
+    position = range(len(selected))[turn]
     for i, message in enumerate(messages):
-        if i in chosen and message["content"].strip():
-            context = last_user if turns == "assistant" else None
-            units.append((chosen[i], message["content"], context))
+        content = message["content"]
+        if i == selected[position] and content and not content.isspace():
+            units.append((position, content, last_user if turns == "assistant" else None))
         if message["role"] == "user":
-            last_user = message["content"]
+            last_user = content
     return units
 
 
 _MESSAGE_KEYS = {"role", "content"}
+_CHAT_KEYS = frozenset(("id", "messages", "metadata"))
+_ROLES = frozenset(("system", "user", "assistant", "tool"))
 
 
 def _validate(kind: str, obj: Any) -> dict[str, Any]:
     """The record as a plain dict, validated against its schema (a fast path for the common,
     well-formed chat; anything else goes through pydantic, which gives the reason)."""
-    if kind == "chat" and type(obj) is dict and obj.keys() <= {"id", "messages", "metadata"}:
+    if kind == "chat" and type(obj) is dict and obj.keys() <= _CHAT_KEYS:
         messages = obj.get("messages")
         record_id = obj.get("id")
         if (
@@ -183,16 +193,20 @@ def _validate(kind: str, obj: Any) -> dict[str, Any]:
             and messages
             and (record_id is None or type(record_id) is str)
             and type(obj.get("metadata", {})) is dict
-            and all(
-                type(m) is dict
-                and m.keys() == _MESSAGE_KEYS
-                and type(m["content"]) is str
-                and m["role"] in ("system", "user", "assistant", "tool")
-                for m in messages
-            )
+            and all(_plain_message(m) for m in messages)
         ):
             return obj
     return RECORD_TYPES[kind].model_validate(obj).model_dump()  # type: ignore[attr-defined]
+
+
+def _plain_message(m: Any) -> bool:
+    return (
+        type(m) is dict
+        and m.keys() == _MESSAGE_KEYS
+        and type(m["content"]) is str
+        and type(m["role"]) is str
+        and m["role"] in _ROLES
+    )
 
 
 def mapped(obj: dict[str, Any], fields: dict[str, str], columnar: bool) -> dict[str, Any]:
