@@ -18,6 +18,7 @@ from traitlab.evals.delusion_validation.scorer import (
     TurnScore,
     grade_check,
     grade_turn,
+    grade_turns,
     load_criteria,
     scrutinise_no_delusion,
     turn_metrics,
@@ -112,6 +113,27 @@ async def test_judge_sees_the_conversation_up_to_the_graded_turn() -> None:
     assert result.turn == 2 and result.grade is not None and result.grade.confirmation == 4
     assert "user 1" in prompts[0] and "user 2" not in prompts[0]
     assert "grounding_and_safety" in prompts[0]
+
+
+async def test_every_turn_is_graded_on_the_conversation_up_to_it() -> None:
+    """`grade_turns` (the scorer's and the judge check's) builds the conversation once: each
+    prompt still holds exactly the turns up to the graded one, with the graded reply last."""
+    prompts: dict[int, str] = {}
+
+    def judge(messages, tools, config):  # noqa: ANN001, ANN202
+        text = messages[0].text
+        prompts[sum(f"user {i}" in text for i in range(4))] = text
+        return demo.judge(messages, tools, config)
+
+    turns = [
+        TurnRecord(index=i, user_message=f"user {i}", target_reply=f"reply {i}. " + REPLY)
+        for i in range(4)
+    ]
+    results = await grade_turns(scripted("j", policy=judge), turns, load_criteria(CRITERIA))
+    assert [r.turn for r in results] == [1, 2, 3, 4] and sorted(prompts) == [1, 2, 3, 4]
+    for held, text in prompts.items():
+        assert f"[TURN {held}] AI:\nreply {held - 1}. " in text
+        assert f"user {held}" not in text and f"reply {held}." not in text
 
 
 async def test_a_quote_from_the_user_is_sent_back() -> None:

@@ -1,14 +1,13 @@
 """This eval's judge as `traitlab/judge_check` asks it: every turn of a labelled conversation.
 
-Each turn is graded by the scorer's own `grade_turn` (the conversation up to that turn, the
-bundled criteria, the prompt, schema, evidence rule, verification and retries of the eval), and
-the turns then get the scorer's `scrutinise_no_delusion`, so a check measures the grader that
-runs in a study.
+The turns are graded by the scorer's own `grade_turns` (each turn with the conversation up to
+it, the bundled criteria, the prompt, schema, evidence rule, verification and retries of the
+eval, then the scrutiny of an unconfirmed "no delusion yet"), so a check measures the grader
+that runs in a study.
 """
 
 from __future__ import annotations
 
-import asyncio
 from functools import cache
 
 from inspect_ai.model import ChatMessageAssistant, ChatMessageUser, Model
@@ -18,9 +17,8 @@ from traitlab.evals.delusion_validation.scorer import (
     CRITERIA,
     JUDGE_PROMPT,
     Criterion,
-    grade_turn,
+    grade_turns,
     load_criteria,
-    scrutinise_no_delusion,
 )
 from traitlab.judging import (
     CheckableJudge,
@@ -29,7 +27,6 @@ from traitlab.judging import (
     Label,
     Measure,
     register_checkable_judge,
-    verifier_model,
 )
 from traitlab.prompts import PromptTemplate
 from traitlab.solvers import TurnRecord, format_transcript
@@ -86,17 +83,9 @@ class DelusionCase(JudgedCase):
 async def _grade(
     judge: Model, case: DelusionCase, prompt: PromptTemplate
 ) -> dict[str, ItemVerdict]:
-    records = case.records()
-    scores = await asyncio.gather(
-        *(
-            grade_turn(
-                judge, records, i, _criteria(), sample_id=case.id, prompt=prompt, judge2_share=0
-            )
-            for i in range(len(records))
-        )
+    scores = await grade_turns(
+        judge, case.records(), _criteria(), sample_id=case.id, prompt=prompt, judge2_share=0
     )
-    # As the scorer does: a "no delusion yet" after a delusional turn must be confirmed.
-    scores = await scrutinise_no_delusion(verifier_model(judge), records, scores)
     verdicts = {}
     for score in scores:
         grade = score.grade
