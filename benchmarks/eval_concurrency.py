@@ -206,7 +206,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=12, help="User turns per conversation.")
     parser.add_argument("--delay", type=float, default=1.0, help="Seconds per reply.")
     parser.add_argument("--max-connections", type=int, default=200, help="For every role.")
-    parser.add_argument("--rounds", type=int, default=2, help="Runs of each, alternated.")
+    parser.add_argument("--rounds", type=int, default=4, help="Runs of each, alternated.")
     parser.add_argument(
         "--profile", type=Path, help="Folder for a cProfile of one run of each (no timing)."
     )
