@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import base64
 import functools
-import gc
 import io
-import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from traitlab.lint.forking import FORK
+from traitlab.lint.forking import FORK, settle_child
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -95,10 +93,7 @@ def _answer(connection: Connection, child: BaseProcess, specs: list[PlotSpec]) -
 
 def _plot_server(connection: Connection, parents: Connection) -> None:
     """The plotter's child: matplotlib imported at once, then one request answered."""
-    # The parent handles Ctrl-C; the objects inherited from it are never collected here, so
-    # their pages stay shared (a collection would touch, hence copy, every one).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    gc.freeze()
+    settle_child()
     parents.close()
     import matplotlib.backends.backend_agg  # noqa: F401  (imported before it is asked for)
     import matplotlib.figure  # noqa: F401

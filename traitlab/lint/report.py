@@ -7,10 +7,8 @@ report files and the terminal never disagree.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import html
-import signal
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,7 +17,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from traitlab.lint.forking import FORK
+from traitlab.lint.forking import FORK, settle_child
 from traitlab.lint.labels import LabelRows, label_lines
 from traitlab.lint.outdir import write_dir_atomically
 from traitlab.lint.plots import Interval, PlotSpec, Plotter
@@ -271,8 +269,7 @@ def _write_labels(rows: Sequence[ItemLabels], path: Path) -> str:
 
 
 def _write_rows(rows: LabelRows, start: int, path: Path) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    gc.freeze()  # the inherited objects are never collected here: their pages stay shared
+    settle_child()
     with path.open("w", encoding="utf-8") as handle:
         handle.writelines(rows.json_lines(start, len(rows)))
 
