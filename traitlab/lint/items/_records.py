@@ -151,28 +151,22 @@ def _units(
             f"{m['role']}: {m['content']}" for m in messages if m["role"] != "system"
         )
         return [(0, body, None)] if body.strip() else []
+    wanted: int | None = None  # with `turn`, the position of the one turn selected
+    if turn is not None:
+        count = sum(m["role"] == turns for m in messages)
+        if not -count <= turn < count:
+            return []
+        wanted = range(count)[turn]
     units = []
     last_user: str | None = None
-    if turn is None:  # every selected turn, by its position among them
-        position = 0
-        for message in messages:
-            role, content = message["role"], message["content"]
-            if role == turns:
-                if content and not content.isspace():
-                    units.append((position, content, last_user if turns == "assistant" else None))
-                position += 1
-            if role == "user":
-                last_user = content
-        return units
-    selected = [i for i, m in enumerate(messages) if m["role"] == turns]
-    if not -len(selected) <= turn < len(selected):
-        return []
-    position = range(len(selected))[turn]
-    for i, message in enumerate(messages):
-        content = message["content"]
-        if i == selected[position] and content and not content.isspace():
-            units.append((position, content, last_user if turns == "assistant" else None))
-        if message["role"] == "user":
+    position = 0  # of the message among the selected role's
+    for message in messages:
+        role, content = message["role"], message["content"]
+        if role == turns:
+            if wanted in (None, position) and content and not content.isspace():
+                units.append((position, content, last_user if turns == "assistant" else None))
+            position += 1
+        if role == "user":
             last_user = content
     return units
 
